@@ -1,0 +1,241 @@
+/*
+ * cprobe.h — the C probe core of isp-checker.
+ *
+ * Plain C, no knowledge of Swift. Every function that can fail returns 0 (or a
+ * non-negative count / descriptor) on success and -errno on failure; no global
+ * mutable state, no callbacks. Parsers take (buffer, length) pairs and check the
+ * length before every field read: packets from the network are hostile.
+ */
+#ifndef CPROBE_H
+#define CPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Addresses                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** An IPv4 or IPv6 address. For AF_INET only bytes[0..3] are used. */
+typedef struct cp_addr {
+    int family;          /* AF_INET or AF_INET6 */
+    uint8_t bytes[16];
+    uint32_t scope_id;   /* IPv6 link-local scope, 0 otherwise */
+} cp_addr;
+
+/** Parses a numeric address literal (no DNS). 0 or -EINVAL. */
+int cp_addr_parse(const char *text, cp_addr *out);
+/** Formats into buf (at least 64 bytes). 0 or -EINVAL / -ENOSPC. */
+int cp_addr_format(const cp_addr *addr, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* ICMP echo (RFC 792, RFC 4443): building and strict parsing               */
+/* ------------------------------------------------------------------------ */
+
+/* Our payload starts with this magic and an 8-byte per-probe token, so that
+ * foreign echo traffic on the host never counts as ours. */
+#define CP_ECHO_MAGIC 0x49535043u /* "ISPC" */
+#define CP_ECHO_TOKEN_OFFSET 4
+#define CP_ECHO_MIN_PAYLOAD 12    /* magic + token */
+#define CP_ECHO_MAX_PAYLOAD 1400
+
+#define CP_ICMP4_ECHO_REPLY 0
+#define CP_ICMP4_ECHO_REQUEST 8
+#define CP_ICMP6_ECHO_REQUEST 128
+#define CP_ICMP6_ECHO_REPLY 129
+
+/**
+ * Builds an ICMP echo request (header + payload, no IP header) into buf.
+ * IPv4: the ICMP checksum is filled in. IPv6: the checksum is left 0 because
+ * the kernel computes it for ICMPv6 raw and datagram sockets (RFC 3542 §3.1).
+ * payload_len must be in [CP_ECHO_MIN_PAYLOAD, CP_ECHO_MAX_PAYLOAD].
+ * Returns 0, -EINVAL (bad family/length) or -ENOSPC (cap too small).
+ */
+int cp_echo_build(int family, uint16_t ident, uint16_t seq, uint64_t token,
+                  size_t payload_len, uint8_t *buf, size_t cap, size_t *out_len);
+
+/** What a parsed echo packet says. */
+typedef struct cp_echo_info {
+    int family;
+    uint8_t type;          /* echo request or reply of that family */
+    uint16_t ident;
+    uint16_t seq;
+    uint64_t token;
+    int has_ip_header;     /* the input carried an IP header */
+    cp_addr src, dst;      /* from the IP header when present */
+    uint8_t ttl;           /* TTL / hop limit from the IP header, 0 if absent */
+    size_t payload_len;
+} cp_echo_info;
+
+/**
+ * Strictly parses one echo request or reply carrying our magic.
+ * with_ip_header: 1 when buf starts with the IPv4/IPv6 header (raw IPv4
+ * sockets, captured frames), 0 when it starts at the ICMP header (IPv6 raw
+ * sockets, datagram sockets).
+ * IPv4 header: version, IHL >= 5, options skipped, total length within len
+ * (trailing link padding trimmed), protocol ICMP, no fragment.
+ * IPv6 header: version, payload length within len, next header 58 directly.
+ * The ICMP checksum is verified for IPv4 always, and for IPv6 when the
+ * addresses are known (header present, or v6_src/v6_dst non-NULL).
+ * Returns 0 when it is a well-formed echo request/reply with our magic;
+ * -EBADMSG malformed or bad checksum; -ENOMSG well-formed but not an echo
+ * request/reply or not carrying our magic; -EINVAL bad arguments.
+ */
+int cp_echo_parse(int family, int with_ip_header, const uint8_t *buf, size_t len,
+                  const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *out);
+
+/** RFC 1071 Internet checksum over buf (with an optional initial sum). */
+uint16_t cp_inet_checksum(const uint8_t *buf, size_t len, uint32_t initial_sum);
+/** ICMPv6 checksum including the RFC 8200 §8.1 pseudo-header. */
+uint16_t cp_icmp6_checksum(const cp_addr *src, const cp_addr *dst,
+                           const uint8_t *icmp, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Sockets                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define CP_SOCK_RAW 1    /* SOCK_RAW: needs CAP_NET_RAW */
+#define CP_SOCK_DGRAM 2  /* SOCK_DGRAM/IPPROTO_ICMP(V6): needs ping_group_range */
+
+/**
+ * Opens an ICMP socket for family: raw when allow_raw and permitted, else the
+ * unprivileged datagram kind. Non-blocking, close-on-exec, SO_TIMESTAMPNS on,
+ * IP_RECVTTL / IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO on. Raw sockets get an
+ * ICMP filter that passes echo replies plus, when want_errors is set, time
+ * exceeded, destination unreachable and packet-too-big (for traceroute).
+ * Returns the descriptor (>= 0) and sets *kind_out, or -errno of the last
+ * attempt (-EPERM / -EACCES when neither kind is allowed).
+ */
+int cp_icmp_socket_open(int family, int allow_raw, int want_errors, int *kind_out);
+
+/** For a datagram ICMP socket: the echo identifier the kernel assigned. */
+int cp_socket_local_ident(int fd, uint16_t *ident_out);
+
+/** Current CLOCK_REALTIME in nanoseconds (the clock of SO_TIMESTAMPNS and pcap). */
+int64_t cp_realtime_ns(void);
+
+/**
+ * sendto() to dst (port ignored for ICMP). *user_ts_ns gets CLOCK_REALTIME
+ * read immediately before the call. Returns bytes sent or -errno.
+ */
+int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+               int64_t *user_ts_ns);
+
+/** What recvmsg told beside the bytes. */
+typedef struct cp_recv_meta {
+    cp_addr from;
+    cp_addr to;               /* from IP_PKTINFO/IPV6_PKTINFO when available */
+    int has_to;
+    int64_t kernel_ts_ns;     /* SO_TIMESTAMPNS, 0 when the kernel gave none */
+    int64_t user_ts_ns;       /* CLOCK_REALTIME right after recvmsg returned */
+    int ttl;                  /* received TTL / hop limit, -1 when unknown */
+} cp_recv_meta;
+
+/** Non-blocking recvmsg. Returns bytes read, -EAGAIN when empty, or -errno. */
+int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta);
+
+/* ------------------------------------------------------------------------ */
+/* Routing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Which source address and interface the kernel would use to reach dst
+ * (a connected UDP socket, no packet sent). ifname needs 16 bytes (IF_NAMESIZE).
+ * Returns 0, or -ENETUNREACH / -EHOSTUNREACH / -errno.
+ */
+int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t ifname_cap);
+
+/* ------------------------------------------------------------------------ */
+/* Packet capture for kernel timestamps (libpcap)                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cp_capture cp_capture; /* owns a pcap_t */
+
+#define CP_DIR_UNKNOWN 0
+#define CP_DIR_OUT 1
+#define CP_DIR_IN 2
+
+/** One captured frame, decoded down to the network layer. */
+typedef struct cp_frame {
+    int64_t ts_ns;            /* kernel timestamp, ns since the epoch (CLOCK_REALTIME) */
+    int family;               /* AF_INET / AF_INET6 of the network-layer packet, 0 if other */
+    int direction;            /* CP_DIR_* (known on the "any" device and Linux cooked captures) */
+    int ifindex;              /* interface index when the link type carries it, else 0 */
+    const uint8_t *l3;        /* IP header onwards; valid until the next cp_capture_next */
+    size_t l3_len;
+} cp_frame;
+
+/**
+ * Opens a live capture: immediate mode, nanosecond timestamps, snaplen
+ * `snaplen`, non-blocking, BPF `filter` compiled and installed. device NULL
+ * means "any". errbuf (may be NULL) receives libpcap's message on failure.
+ * Returns 0 or -errno (-EPERM without CAP_NET_RAW, -ENODEV, -EINVAL bad filter).
+ */
+int cp_capture_open(const char *device, const char *filter, int snaplen,
+                    cp_capture **out, char *errbuf, size_t errbuf_cap);
+/** The selectable descriptor to poll for readability. */
+int cp_capture_fd(const cp_capture *cap);
+/** The link type (DLT_*) of the capture. */
+int cp_capture_linktype(const cp_capture *cap);
+/**
+ * Reads the next frame without blocking. Returns 1 and fills out, 0 when no
+ * frame is waiting, or -errno. Frames whose link layer cannot be decoded are
+ * skipped.
+ */
+int cp_capture_next(cp_capture *cap, cp_frame *out);
+/** Packets the kernel dropped for this capture (pcap_stats ps_drop), or -errno. */
+int64_t cp_capture_drops(cp_capture *cap);
+void cp_capture_close(cp_capture *cap);
+
+/**
+ * Writes a BPF filter admitting only ICMP echo requests/replies with identifier
+ * ident (IPv4 and IPv6) into buf. 0 or -ENOSPC.
+ */
+int cp_echo_filter(uint16_t ident, char *buf, size_t cap);
+
+/**
+ * Decodes one link-layer frame of type linktype (DLT_EN10MB with VLAN tags,
+ * DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_NULL) to
+ * the network layer; used by cp_capture_next and exposed for tests.
+ * Fills out->family/direction/ifindex/l3/l3_len (not ts_ns). 0 or -EBADMSG /
+ * -EPROTONOSUPPORT.
+ */
+int cp_frame_decode(int linktype, const uint8_t *frame, size_t len, cp_frame *out);
+
+/* ------------------------------------------------------------------------ */
+/* Privileges and namespaces                                                */
+/* ------------------------------------------------------------------------ */
+
+/** 1 when the calling thread has CAP_NET_RAW effective, 0 when not, -errno on error. */
+int cp_caps_have_net_raw(void);
+/**
+ * Drops every capability of the calling thread (effective, permitted,
+ * inheritable, ambient) so that it cannot be regained. Linux capabilities are
+ * per thread: threads created afterwards by this thread inherit the empty set.
+ * 0 or -errno.
+ */
+int cp_caps_drop_all(void);
+/** Reads CapEff of the calling thread from /proc/thread-self/status. 0 or -errno. */
+int cp_caps_effective_mask(uint64_t *mask_out);
+/** Moves the calling thread into the network namespace at path (setns). 0 or -errno. */
+int cp_netns_enter(const char *path);
+
+/* ------------------------------------------------------------------------ */
+/* Waking a poll loop                                                       */
+/* ------------------------------------------------------------------------ */
+
+/** A non-blocking, close-on-exec eventfd. Returns the descriptor or -errno. */
+int cp_wake_open(void);
+/** Makes the eventfd readable. 0 or -errno. */
+int cp_wake_signal(int fd);
+/** Consumes pending wake-ups. 0 or -errno (-EAGAIN when none). */
+int cp_wake_drain(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CPROBE_H */

@@ -1,0 +1,178 @@
+import CProbe
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What an engine managed to open, and how it will time probes.
+public struct EngineStatus: Sendable, Codable, Equatable {
+    /// The socket kind per family that could be opened.
+    public var sockets: [IPFamily: SocketKind]
+    /// The interface the capture listens on ("any" for all), nil without a capture.
+    public var captureDevice: String?
+    /// Why no capture is running, when there is none.
+    public var captureUnavailableReason: String?
+    /// The best clock probes of this engine can get.
+    public var bestClock: ClockSource
+    /// Whether the engine thread dropped every capability after opening its descriptors.
+    public var capabilitiesDropped: Bool
+    public var networkNamespace: String?
+}
+
+/// Sends probes and receives their replies for any number of concurrent callers.
+///
+/// One engine owns one ICMP socket per address family, one packet capture for kernel
+/// timestamps, and one thread that receives every reply and hands it to the probe it
+/// belongs to (matched by identifier, sequence number and a per-probe token). Create one per
+/// process (or per network namespace) and share it; it shuts down when released.
+public final class ProbeEngine: Sendable {
+    let core: EngineCore
+    public let status: EngineStatus
+    let logger: Logger
+
+    public init(configuration: EngineConfiguration = .default) throws(ProbeError) {
+        let handOff = SetupHandOff<Result<(EngineCore, EngineStatus), ProbeError>>()
+        let settings = configuration
+        try startEngineThread {
+            switch EngineSetup.open(settings) {
+            case .failure(let error):
+                handOff.fulfil(.failure(error))
+            case .success(let opened):
+                let loop = ReceiveLoop(core: opened.core, capture: opened.capture)
+                handOff.fulfil(.success((opened.core, opened.status)))
+                loop.run()
+            }
+        }
+        (core, status) = try handOff.wait().get()
+        logger = configuration.logger
+        if configuration.capabilities == .dropOnEngineAndCallingThread {
+            let result = cp_caps_drop_all()
+            if result < 0 {
+                core.shutDown()
+                throw .systemError(operation: "dropping capabilities", errno: -result)
+            }
+        }
+        logger.debug("probe engine ready", metadata: [
+            "sockets": "\(status.sockets.map { "\($0.key)=\($0.value)" }.sorted())",
+            "capture": "\(status.captureDevice ?? "none")",
+            "clock": "\(status.bestClock)",
+        ])
+    }
+
+    deinit { core.shutDown() }
+
+    /// Stops the engine: outstanding probes complete with `engineShutDown`, new ones fail.
+    public func shutdown() { core.shutDown() }
+
+    /// Probes waiting for a reply right now (0 once every ping has finished or been cancelled).
+    public var inFlightProbes: Int { core.inFlightCount }
+
+    func socket(for family: IPFamily) throws(ProbeError) -> ICMPSocket {
+        if let socket = core.sockets[family] { return socket }
+        throw core.unavailableFamilies[family] ?? .addressFamilyUnavailable(family, hint: "no ICMP socket could be opened for it")
+    }
+}
+
+/// Opens everything an engine needs, on the engine's own thread.
+enum EngineSetup {
+    struct Opened {
+        var core: EngineCore
+        var status: EngineStatus
+        var capture: OpaquePointer?
+    }
+
+    static func open(_ configuration: EngineConfiguration) -> Result<Opened, ProbeError> {
+        let logger = configuration.logger
+        if let path = configuration.namespacePath {
+            let result = cp_netns_enter(path)
+            if result < 0 { return .failure(.namespaceUnavailable(configuration.networkNamespace ?? path, errno: -result)) }
+        }
+        let rawIdentifier = UInt16.random(in: 1...UInt16.max)
+        var sockets: [IPFamily: ICMPSocket] = [:]
+        var unavailable: [IPFamily: ProbeError] = [:]
+        for family in [IPFamily.ipv4, .ipv6] {
+            var kind: Int32 = 0
+            let descriptor = cp_icmp_socket_open(family.posixValue, configuration.allowRawSockets ? 1 : 0, 0, &kind)
+            guard descriptor >= 0 else {
+                unavailable[family] = openError(family: family, errno: -descriptor)
+                continue
+            }
+            var identifier = rawIdentifier
+            if kind == CP_SOCK_DGRAM {
+                let result = cp_socket_local_ident(descriptor, &identifier)
+                if result < 0 {
+                    close(descriptor)
+                    unavailable[family] = .systemError(operation: "getsockname on the ICMP socket", errno: -result)
+                    continue
+                }
+            }
+            sockets[family] = ICMPSocket(descriptor: descriptor, family: family, kind: kind == CP_SOCK_RAW ? .raw : .datagram, identifier: identifier)
+        }
+        if sockets.isEmpty {
+            let error = unavailable[.ipv4].flatMap { if case .permissionDenied = $0 { $0 } else { nil } }
+                ?? unavailable[.ipv6] ?? unavailable[.ipv4] ?? .permissionDenied(hint: ProbeError.icmpPermissionHint)
+            return .failure(error)
+        }
+
+        var capture: OpaquePointer?
+        var captureDevice: String?
+        var captureReason: String?
+        switch configuration.capture {
+        case .disabled:
+            captureReason = "capture disabled by configuration"
+        case .automatic, .interface:
+            let device: String? = if case .interface(let name) = configuration.capture { name } else { nil }
+            let filter = Set(sockets.values.map(\.identifier)).sorted().map { identifier -> String in
+                var text = [CChar](repeating: 0, count: 512)
+                _ = cp_echo_filter(identifier, &text, text.count)
+                return "(" + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ")"
+            }.joined(separator: " or ")
+            var errorText = [CChar](repeating: 0, count: 512)
+            let result = cp_capture_open(device, filter, 256, &capture, &errorText, errorText.count)
+            if result == 0 {
+                captureDevice = device ?? "any"
+            } else {
+                capture = nil
+                let message = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                captureReason = "pcap: \(message.isEmpty ? ProbeError.describe(errno: -result) : message)"
+                logger.notice("no packet capture; RTTs fall back to socket timestamps", metadata: ["reason": "\(captureReason ?? "")"])
+            }
+        }
+
+        var dropped = false
+        if configuration.capabilities != .keep {
+            let result = cp_caps_drop_all()
+            if result < 0 {
+                if let capture { cp_capture_close(capture) }
+                return .failure(.systemError(operation: "dropping capabilities", errno: -result))
+            }
+            dropped = true
+        }
+
+        let wake = cp_wake_open()
+        guard wake >= 0 else {
+            if let capture { cp_capture_close(capture) }
+            return .failure(.systemError(operation: "eventfd", errno: -wake))
+        }
+        let core = EngineCore(
+            sockets: sockets, unavailableFamilies: unavailable, captureActive: capture != nil,
+            captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake)
+        let status = EngineStatus(
+            sockets: sockets.mapValues(\.kind), captureDevice: captureDevice, captureUnavailableReason: captureReason,
+            bestClock: capture != nil ? .pcap : .kernelReceive, capabilitiesDropped: dropped,
+            networkNamespace: configuration.networkNamespace)
+        return .success(Opened(core: core, status: status, capture: capture))
+    }
+
+    static func openError(family: IPFamily, errno code: Int32) -> ProbeError {
+        switch code {
+        case EPERM, EACCES:
+            return .permissionDenied(hint: ProbeError.icmpPermissionHint)
+        case EAFNOSUPPORT, EPROTONOSUPPORT:
+            return .addressFamilyUnavailable(family, hint: "the kernel has no \(family) stack, or it is disabled")
+        default:
+            return .systemError(operation: "opening an \(family) ICMP socket", errno: code)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import ISPChecker
+
+/// Options every probing subcommand shares: where and how the engine opens its sockets.
+struct EngineOptions: ParsableArguments {
+    @Option(name: .customLong("netns"), help: "Run the probes inside this network namespace (name from 'ip netns' or a path).")
+    var networkNamespace: String?
+
+    @Flag(help: "Do not open a packet capture; time with socket timestamps instead.")
+    var noCapture = false
+
+    @Option(help: "Capture on this interface instead of all of them.")
+    var captureInterface: String?
+
+    @Flag(help: "Use the unprivileged datagram ICMP socket even when a raw socket is allowed.")
+    var unprivileged = false
+
+    @Flag(help: "Keep capabilities after setup (by default every capability is dropped once the sockets are open).")
+    var keepCapabilities = false
+
+    func makeEngine() throws -> ProbeEngine {
+        let capture: EngineConfiguration.Capture = noCapture ? .disabled : captureInterface.map { .interface($0) } ?? .automatic
+        return try ProbeEngine(configuration: EngineConfiguration(
+            networkNamespace: networkNamespace,
+            capture: capture,
+            capabilities: keepCapabilities ? .keep : .dropOnEngineAndCallingThread,
+            allowRawSockets: !unprivileged
+        ))
+    }
+}

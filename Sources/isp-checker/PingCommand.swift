@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import ISPChecker
+
+struct PingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ping",
+        abstract: "ICMP echo with kernel-timestamped round-trip times."
+    )
+
+    @Argument(help: "Host name or IPv4/IPv6 address.")
+    var target: String
+
+    @Option(name: .shortAndLong, help: "Number of probes.")
+    var count = 5
+
+    @Option(name: .shortAndLong, help: "Seconds between probes.")
+    var interval = 1.0
+
+    @Option(name: [.customShort("W"), .long], help: "Seconds to wait for each reply.")
+    var timeout = 2.0
+
+    @Option(name: [.customShort("s"), .long], help: "ICMP payload bytes (12-1400).")
+    var size = 56
+
+    @Flag(name: .customShort("4"), help: "Use IPv4.")
+    var ipv4 = false
+
+    @Flag(name: .customShort("6"), help: "Use IPv6.")
+    var ipv6 = false
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print only the summary.")
+    var quiet = false
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    func validate() throws {
+        if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
+        guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
+        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+    }
+
+    func run() throws {
+        let engine: ProbeEngine
+        do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
+        let family: FamilyPreference = ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any
+        let (target, count, interval, timeout, size, json, quiet) = (target, count, interval, timeout, size, json, quiet)
+        if !json && !quiet {
+            print("PING \(target): \(count) probes, \(size) data bytes, clock \(engine.status.bestClock)\(engine.status.captureDevice.map { " (capture on \($0))" } ?? "")")
+        }
+        let progress: (@Sendable (PingProbe) -> Void)? = json || quiet ? nil : { @Sendable probe in print(PingText.line(for: probe)) }
+        let result: PingResult
+        do {
+            result = try runBlocking { () async throws -> PingResult in
+                try await engine.ping(
+                    target, count: count, interval: .seconds(interval), timeout: .seconds(timeout),
+                    payloadSize: size, family: family, progress: progress
+                )
+            }
+        } catch { throw CLIError(error) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(PingReport(ping: result, engine: engine.status))
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(PingText.summary(result))
+        }
+        if result.received == 0 { throw ExitCode(1) }
+    }
+}
+
+/// The JSON the CLI prints: the result and how the engine measured it.
+struct PingReport: Codable {
+    var ping: PingResult
+    var engine: EngineStatus
+}
+
+enum PingText {
+    static func line(for probe: PingProbe) -> String {
+        switch probe.status {
+        case .received:
+            let ttl = probe.replyTTL.map { " ttl=\($0)" } ?? ""
+            return "seq=\(probe.sequence)\(ttl) time=\(format(probe.rttMilliseconds ?? 0)) ms (\(probe.clock?.description ?? "?"))"
+        case .timedOut:
+            return "seq=\(probe.sequence) timeout"
+        case .sendFailed:
+            return "seq=\(probe.sequence) send failed: \(probe.error ?? "unknown error")"
+        }
+    }
+
+    static func summary(_ result: PingResult) -> String {
+        var text = "--- \(result.target) (\(result.address)) ping statistics ---\n"
+        text += "\(result.probes.count) probes, \(result.sent) transmitted, \(result.received) received, \(format(result.lossPercent, digits: 1))% packet loss, \(result.socketKind) socket"
+        if let min = result.minMilliseconds, let avg = result.avgMilliseconds, let max = result.maxMilliseconds, let mdev = result.mdevMilliseconds {
+            text += "\nrtt min/avg/max/mdev = \(format(min))/\(format(avg))/\(format(max))/\(format(mdev)) ms, clock \(result.clockSource?.description ?? "?")"
+        }
+        return text
+    }
+
+    static func format(_ value: Double, digits: Int = 3) -> String {
+        String(format: "%.\(digits)f", value)
+    }
+}
+
+/// Library errors as the CLI shows them: one line on stderr, exit status 2.
+func CLIError(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("isp-checker: error: \(error)\n".utf8))
+    return ExitCode(2)
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import ISPChecker
+
+/// Runs async library work from a synchronous command. The CLI stays synchronous until its
+/// engine has dropped capabilities on the main thread, so that every thread created after
+/// that (the concurrency pool's included) starts unprivileged.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var outcome: Result<T, any Error>?
+    Task.detached {
+        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try outcome!.get()
+}
+
+struct ISPCheckerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "isp-checker",
+        abstract: "Checks an Internet connection and tells which part is broken.",
+        discussion: "Timing comes from kernel packet timestamps (libpcap) when the process may capture; see README.md.",
+        version: "0.1.0",
+        subcommands: [PingCommand.self]
+    )
+}
+
+ISPCheckerCommand.main()
