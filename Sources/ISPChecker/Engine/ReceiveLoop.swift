@@ -64,8 +64,9 @@ final class ReceiveLoop {
             let key = ProbeKey(family: family, sequence: info.seq)
             core.update(key, token: info.token, now: .now) { entry in
                 if isRequest {
-                    // On loopback a request is seen leaving and again arriving: keep the departure.
-                    guard direction != CP_DIR_IN, entry.captureSendNanoseconds == nil,
+                    // libpcap keeps only the arriving copy of a loopback packet, so a request may
+                    // show as inbound there; on every other interface it shows as outbound once.
+                    guard entry.captureSendNanoseconds == nil,
                           IPAddress(info.dst) == entry.destination else { return }
                     entry.captureSendNanoseconds = timestamp
                 } else {

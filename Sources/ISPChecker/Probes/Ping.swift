@@ -24,14 +24,7 @@ extension ProbeEngine {
         family: FamilyPreference = .any,
         progress: (@Sendable (PingProbe) -> Void)? = nil
     ) async throws(ProbeError) -> PingResult {
-        guard count >= 1 && count <= 1_000_000 else {
-            throw .invalidArgument(name: "count", reason: "must be between 1 and 1000000, got \(count)")
-        }
-        guard interval >= .zero else { throw .invalidArgument(name: "interval", reason: "must not be negative, got \(interval)") }
-        guard timeout > .zero else { throw .invalidArgument(name: "timeout", reason: "must be positive, got \(timeout)") }
-        guard payloadSize >= Int(CP_ECHO_MIN_PAYLOAD) && payloadSize <= Int(CP_ECHO_MAX_PAYLOAD) else {
-            throw .invalidArgument(name: "payload size", reason: "must be between \(CP_ECHO_MIN_PAYLOAD) and \(CP_ECHO_MAX_PAYLOAD) bytes, got \(payloadSize)")
-        }
+        try Self.validatePingArguments(count: count, interval: interval, timeout: timeout, payloadSize: payloadSize)
         if core.isShutDown { throw .engineShutDown }
         let address = try await TargetResolver.resolve(target, preference: family)
         let socket = try socket(for: address.family)
@@ -65,6 +58,17 @@ extension ProbeEngine {
         }
         logger.debug("ping finished", metadata: ["target": "\(target)", "address": "\(address)", "received": "\(probes.filter { $0.status == .received }.count)/\(count)"])
         return PingResult(target: target, address: address, socketKind: socket.kind, probes: probes)
+    }
+    /// Checks ping arguments before anything is resolved or sent.
+    static func validatePingArguments(count: Int, interval: Duration, timeout: Duration, payloadSize: Int) throws(ProbeError) {
+        guard count >= 1 && count <= 1_000_000 else {
+            throw .invalidArgument(name: "count", reason: "must be between 1 and 1000000, got \(count)")
+        }
+        guard interval >= .zero else { throw .invalidArgument(name: "interval", reason: "must not be negative, got \(interval)") }
+        guard timeout > .zero else { throw .invalidArgument(name: "timeout", reason: "must be positive, got \(timeout)") }
+        guard payloadSize >= Int(CP_ECHO_MIN_PAYLOAD) && payloadSize <= Int(CP_ECHO_MAX_PAYLOAD) else {
+            throw .invalidArgument(name: "payload size", reason: "must be between \(CP_ECHO_MIN_PAYLOAD) and \(CP_ECHO_MAX_PAYLOAD) bytes, got \(payloadSize)")
+        }
     }
 }
 

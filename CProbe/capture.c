@@ -1,0 +1,350 @@
+/*
+ * capture.c — libpcap capture for kernel timestamps of our own probes, link
+ * layer decoding down to the IP header, and the BPF filter for our echoes.
+ *
+ * The capture is opened non-blocking in immediate mode with nanosecond
+ * timestamps where the platform offers them; timestamps are CLOCK_REALTIME,
+ * the same clock as SO_TIMESTAMPNS and cp_realtime_ns().
+ */
+#include "cp_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <pcap/pcap.h>
+
+#define CAPTURE_TIMEOUT_MS 10
+#define CAPTURE_BUFFER_BYTES (4 * 1024 * 1024)
+/* cp_capture_next skips at most this many undecodable frames per call, so a
+ * flood of foreign frames cannot keep a caller inside it. */
+#define CAPTURE_MAX_SKIPS 64
+
+#define ETHERTYPE_IPV4 0x0800u
+#define ETHERTYPE_IPV6 0x86ddu
+#define ETHERTYPE_VLAN 0x8100u  /* IEEE 802.1Q */
+#define ETHERTYPE_QINQ 0x88a8u  /* IEEE 802.1ad */
+#define LINUX_SLL_OUTGOING 4    /* PACKET_OUTGOING */
+
+/* LINKTYPE_RAW as written in capture files; DLT_RAW is 12 on Linux. */
+#define LINKTYPE_RAW_NUMBER 101
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
+struct cp_capture {
+    pcap_t *pcap;
+    int linktype;
+    int nano; /* 1 when libpcap delivers nanoseconds in ts.tv_usec */
+};
+
+static void copy_message(char *errbuf, size_t cap, const char *message)
+{
+    if (errbuf == NULL || cap == 0)
+        return;
+    snprintf(errbuf, cap, "%s", message != NULL ? message : "");
+}
+
+static int activate_error(int status)
+{
+    switch (status) {
+    case PCAP_ERROR_PERM_DENIED:
+    case PCAP_ERROR_PROMISC_PERM_DENIED:
+        return -EPERM;
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+        return -ENODEV;
+    case PCAP_ERROR_IFACE_NOT_UP:
+        return -ENETDOWN;
+    default:
+        return -EIO;
+    }
+}
+
+int cp_capture_open(const char *device, const char *filter, int snaplen,
+                    cp_capture **out, char *errbuf, size_t errbuf_cap)
+{
+    if (out == NULL || snaplen <= 0)
+        return -EINVAL;
+    *out = NULL;
+    copy_message(errbuf, errbuf_cap, "");
+
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(device != NULL ? device : "any", pcap_err);
+    if (p == NULL) {
+        copy_message(errbuf, errbuf_cap, pcap_err);
+        return -ENOMEM;
+    }
+    int rc = -EIO;
+    if (pcap_set_snaplen(p, snaplen) != 0 || pcap_set_immediate_mode(p, 1) != 0 ||
+        pcap_set_timeout(p, CAPTURE_TIMEOUT_MS) != 0 ||
+        pcap_set_buffer_size(p, CAPTURE_BUFFER_BYTES) != 0) {
+        copy_message(errbuf, errbuf_cap, "pcap: cannot set capture options");
+        goto fail;
+    }
+    /* Nanoseconds when the platform has them; otherwise microseconds, which
+     * cp_capture_next scales. */
+    (void)pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+
+    int status = pcap_activate(p);
+    if (status < 0) {
+        const char *message = pcap_geterr(p);
+        if (message == NULL || message[0] == '\0')
+            message = pcap_statustostr(status);
+        copy_message(errbuf, errbuf_cap, message);
+        rc = activate_error(status);
+        goto fail;
+    }
+    if (pcap_setnonblock(p, 1, pcap_err) != 0) {
+        copy_message(errbuf, errbuf_cap, pcap_err);
+        goto fail;
+    }
+    if (filter != NULL) {
+        struct bpf_program program;
+        if (pcap_compile(p, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            copy_message(errbuf, errbuf_cap, pcap_geterr(p));
+            rc = -EINVAL;
+            goto fail;
+        }
+        int set = pcap_setfilter(p, &program);
+        pcap_freecode(&program);
+        if (set != 0) {
+            copy_message(errbuf, errbuf_cap, pcap_geterr(p));
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
+
+    cp_capture *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    c->pcap = p;
+    c->linktype = pcap_datalink(p);
+    c->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    *out = c;
+    return 0;
+
+fail:
+    pcap_close(p);
+    return rc;
+}
+
+int cp_capture_fd(const cp_capture *cap)
+{
+    if (cap == NULL)
+        return -EINVAL;
+    int fd = pcap_get_selectable_fd(cap->pcap);
+    return fd >= 0 ? fd : -EOPNOTSUPP;
+}
+
+int cp_capture_linktype(const cp_capture *cap)
+{
+    if (cap == NULL)
+        return -EINVAL;
+    return cap->linktype;
+}
+
+int cp_capture_next(cp_capture *cap, cp_frame *out)
+{
+    if (cap == NULL || out == NULL)
+        return -EINVAL;
+    for (int skipped = 0; skipped <= CAPTURE_MAX_SKIPS; skipped++) {
+        struct pcap_pkthdr *header;
+        const u_char *data;
+        int rc = pcap_next_ex(cap->pcap, &header, &data);
+        if (rc == 0 || rc == PCAP_ERROR_BREAK)
+            return 0;
+        if (rc != 1)
+            return -EIO;
+        cp_frame frame;
+        if (cp_frame_decode(cap->linktype, data, header->caplen, &frame) != 0)
+            continue;
+        int64_t fraction = (int64_t)header->ts.tv_usec;
+        frame.ts_ns = (int64_t)header->ts.tv_sec * 1000000000 +
+                      (cap->nano ? fraction : fraction * 1000);
+        *out = frame;
+        return 1;
+    }
+    return 0;
+}
+
+int64_t cp_capture_drops(cp_capture *cap)
+{
+    if (cap == NULL)
+        return -EINVAL;
+    struct pcap_stat stats;
+    if (pcap_stats(cap->pcap, &stats) != 0)
+        return -EIO;
+    return (int64_t)stats.ps_drop;
+}
+
+void cp_capture_close(cp_capture *cap)
+{
+    if (cap == NULL)
+        return;
+    pcap_close(cap->pcap);
+    free(cap);
+}
+
+int cp_echo_filter(uint16_t ident, char *buf, size_t cap)
+{
+    /* icmp[] is relative to the ICMP header whatever the IPv4 options, and
+     * libpcap makes it match first fragments only. ip6[40] assumes ICMPv6
+     * directly after the fixed header, which "icmp6" (next header 58) ensures. */
+    if (buf == NULL || cap == 0)
+        return -ENOSPC;
+    int n = snprintf(buf, cap,
+                     "(icmp and (icmp[0] = 8 or icmp[0] = 0) and icmp[4:2] = %u)"
+                     " or (icmp6 and (ip6[40] = 128 or ip6[40] = 129) and ip6[44:2] = %u)",
+                     (unsigned)ident, (unsigned)ident);
+    if (n < 0)
+        return -EIO;
+    if ((size_t)n >= cap) {
+        buf[0] = '\0';
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+static int family_of_ethertype(uint16_t ethertype)
+{
+    if (ethertype == ETHERTYPE_IPV4)
+        return AF_INET;
+    if (ethertype == ETHERTYPE_IPV6)
+        return AF_INET6;
+    return 0;
+}
+
+/* The IP version nibble of a bare network-layer packet. */
+static int family_of_version(const uint8_t *l3, size_t len)
+{
+    if (len == 0)
+        return 0;
+    switch (l3[0] >> 4) {
+    case 4:
+        return AF_INET;
+    case 6:
+        return AF_INET6;
+    default:
+        return 0;
+    }
+}
+
+static int finish(cp_frame *out, int family, int direction, int ifindex,
+                  const uint8_t *frame, size_t len, size_t offset)
+{
+    out->family = family;
+    out->direction = direction;
+    out->ifindex = ifindex;
+    out->l3 = frame + offset;
+    out->l3_len = len - offset;
+    return 0;
+}
+
+static int decode_ethernet(const uint8_t *frame, size_t len, cp_frame *out)
+{
+    size_t offset = 12; /* destination and source MAC */
+    if (len < offset + 2)
+        return -EBADMSG;
+    uint16_t ethertype = cp_be16(frame + offset);
+    /* Up to two tags: 802.1Q, or 802.1ad outer plus 802.1Q inner. */
+    for (int tags = 0; ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ; tags++) {
+        if (tags == 2)
+            return -EPROTONOSUPPORT;
+        offset += 4;
+        if (len < offset + 2)
+            return -EBADMSG;
+        ethertype = cp_be16(frame + offset);
+    }
+    offset += 2;
+    return finish(out, family_of_ethertype(ethertype), CP_DIR_UNKNOWN, 0, frame, len, offset);
+}
+
+static int direction_of_packet_type(unsigned packet_type)
+{
+    if (packet_type == LINUX_SLL_OUTGOING)
+        return CP_DIR_OUT;
+    if (packet_type <= 3) /* host, broadcast, multicast, other host */
+        return CP_DIR_IN;
+    return CP_DIR_UNKNOWN;
+}
+
+/* Linux cooked capture v1: packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2). */
+static int decode_sll(const uint8_t *frame, size_t len, cp_frame *out)
+{
+    if (len < 16)
+        return -EBADMSG;
+    return finish(out, family_of_ethertype(cp_be16(frame + 14)),
+                  direction_of_packet_type(cp_be16(frame)), 0, frame, len, 16);
+}
+
+/* Linux cooked capture v2: protocol(2) reserved(2) ifindex(4) ARPHRD(2)
+ * packet type(1) addr len(1) addr(8). */
+static int decode_sll2(const uint8_t *frame, size_t len, cp_frame *out)
+{
+    if (len < 20)
+        return -EBADMSG;
+    uint32_t ifindex = cp_be32(frame + 4);
+    return finish(out, family_of_ethertype(cp_be16(frame)), direction_of_packet_type(frame[10]),
+                  ifindex <= INT32_MAX ? (int)ifindex : 0, frame, len, 20);
+}
+
+/* BSD loopback: a 4-byte address family in the capturing host's byte order.
+ * AF_INET6 differs between systems (Linux 10, BSDs 24, FreeBSD 28, Darwin 30). */
+static int decode_null(const uint8_t *frame, size_t len, cp_frame *out)
+{
+    if (len < 4)
+        return -EBADMSG;
+    uint32_t af;
+    memcpy(&af, frame, 4);
+    if (af > 0xffffu)
+        af = __builtin_bswap32(af); /* captured on a host of the other byte order */
+    int family = 0;
+    if (af == 2)
+        family = AF_INET;
+    else if (af == 10 || af == 24 || af == 28 || af == 30)
+        family = AF_INET6;
+    return finish(out, family, CP_DIR_UNKNOWN, 0, frame, len, 4);
+}
+
+int cp_frame_decode(int linktype, const uint8_t *frame, size_t len, cp_frame *out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    if (frame == NULL)
+        return -EBADMSG;
+    switch (linktype) {
+    case DLT_EN10MB:
+        return decode_ethernet(frame, len, out);
+    case DLT_LINUX_SLL:
+        return decode_sll(frame, len, out);
+    case DLT_LINUX_SLL2:
+        return decode_sll2(frame, len, out);
+    case DLT_NULL:
+        return decode_null(frame, len, out);
+    case DLT_RAW:
+    case LINKTYPE_RAW_NUMBER:
+    case DLT_IPV4:
+    case DLT_IPV6: {
+        if (len == 0)
+            return -EBADMSG;
+        int family = family_of_version(frame, len);
+        if ((linktype == DLT_IPV4 && family != AF_INET) ||
+            (linktype == DLT_IPV6 && family != AF_INET6))
+            return -EBADMSG;
+        return finish(out, family, CP_DIR_UNKNOWN, 0, frame, len, 0);
+    }
+    default:
+        return -EPROTONOSUPPORT;
+    }
+}

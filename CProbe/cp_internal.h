@@ -1,0 +1,51 @@
+/*
+ * cp_internal.h — helpers shared by the CProbe sources; not part of the API.
+ *
+ * Every multi-byte field read from a packet goes through these helpers after
+ * the caller has checked the length, so no read relies on alignment.
+ */
+#ifndef CP_INTERNAL_H
+#define CP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cprobe.h"
+
+static inline uint16_t cp_be16(const uint8_t *p)
+{
+    return (uint16_t)(((uint16_t)p[0] << 8) | p[1]);
+}
+
+static inline uint32_t cp_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint64_t cp_be64(const uint8_t *p)
+{
+    return ((uint64_t)cp_be32(p) << 32) | cp_be32(p + 4);
+}
+
+static inline void cp_put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void cp_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline void cp_put_be64(uint8_t *p, uint64_t v)
+{
+    cp_put_be32(p, (uint32_t)(v >> 32));
+    cp_put_be32(p + 4, (uint32_t)v);
+}
+
+#endif /* CP_INTERNAL_H */

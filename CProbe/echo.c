@@ -1,0 +1,186 @@
+/*
+ * echo.c — building and strictly parsing ICMP echo packets (RFC 792,
+ * RFC 4443 §4.1-4.2) that carry our payload: magic, token, fill.
+ *
+ * The parser trusts nothing: it takes (buf, len), checks the length before
+ * every read, trims link-layer padding to the IP length, refuses fragments and
+ * verifies the ICMP checksum whenever the addresses it covers are known.
+ */
+#include "cp_internal.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+#define ICMP_HEADER_LEN 8
+#define IPV4_MIN_HEADER_LEN 20
+#define IPV6_HEADER_LEN 40
+#define IPPROTO_ICMP_NUMBER 1
+#define IPPROTO_ICMPV6_NUMBER 58
+
+int cp_echo_build(int family, uint16_t ident, uint16_t seq, uint64_t token,
+                  size_t payload_len, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    uint8_t type;
+    if (family == AF_INET)
+        type = CP_ICMP4_ECHO_REQUEST;
+    else if (family == AF_INET6)
+        type = CP_ICMP6_ECHO_REQUEST;
+    else
+        return -EINVAL;
+    if (payload_len < CP_ECHO_MIN_PAYLOAD || payload_len > CP_ECHO_MAX_PAYLOAD)
+        return -EINVAL;
+    if (buf == NULL || out_len == NULL)
+        return -EINVAL;
+    size_t total = ICMP_HEADER_LEN + payload_len;
+    if (cap < total)
+        return -ENOSPC;
+
+    buf[0] = type;
+    buf[1] = 0; /* code */
+    cp_put_be16(buf + 2, 0);
+    cp_put_be16(buf + 4, ident);
+    cp_put_be16(buf + 6, seq);
+    uint8_t *payload = buf + ICMP_HEADER_LEN;
+    cp_put_be32(payload, CP_ECHO_MAGIC);
+    cp_put_be64(payload + CP_ECHO_TOKEN_OFFSET, token);
+    /* Deterministic fill so that a corrupted reply differs from what we sent. */
+    for (size_t i = CP_ECHO_MIN_PAYLOAD; i < payload_len; i++)
+        payload[i] = (uint8_t)(i & 0xffu);
+
+    /* ICMPv6 checksums cover a pseudo-header; the kernel fills them in for
+     * raw and datagram ICMPv6 sockets (RFC 3542 §3.1), so it stays 0. */
+    if (family == AF_INET)
+        cp_put_be16(buf + 2, cp_inet_checksum(buf, total, 0));
+    *out_len = total;
+    return 0;
+}
+
+static void set_addr(cp_addr *a, int family, const uint8_t *bytes, size_t n)
+{
+    memset(a, 0, sizeof *a);
+    a->family = family;
+    memcpy(a->bytes, bytes, n);
+}
+
+/* Validates the IPv4 header (RFC 791 §3.1) and narrows *icmp / *icmp_len to
+ * the ICMP message it carries. */
+static int parse_ipv4_header(const uint8_t *buf, size_t len, cp_echo_info *info,
+                             const uint8_t **icmp, size_t *icmp_len)
+{
+    if (len < IPV4_MIN_HEADER_LEN)
+        return -EBADMSG;
+    if ((buf[0] >> 4) != 4)
+        return -EBADMSG;
+    size_t header_len = (size_t)(buf[0] & 0x0fu) * 4;
+    if (header_len < IPV4_MIN_HEADER_LEN || header_len > len)
+        return -EBADMSG;
+    size_t total_len = cp_be16(buf + 2);
+    if (total_len < header_len || total_len > len)
+        return -EBADMSG;
+    /* A fragment cannot be checked on its own: refuse any with a non-zero
+     * offset or More Fragments set. */
+    if ((cp_be16(buf + 6) & 0x3fffu) != 0)
+        return -EBADMSG;
+    /* Well-formed but not ICMP: "not ours" rather than malformed, as for
+     * IPv6 below. */
+    if (buf[9] != IPPROTO_ICMP_NUMBER)
+        return -ENOMSG;
+    info->ttl = buf[8];
+    set_addr(&info->src, AF_INET, buf + 12, 4);
+    set_addr(&info->dst, AF_INET, buf + 16, 4);
+    *icmp = buf + header_len;
+    *icmp_len = total_len - header_len; /* trailing link padding dropped */
+    return 0;
+}
+
+/* Validates the fixed IPv6 header (RFC 8200 §3). Extension headers are not
+ * walked: echo traffic does not carry them, so next header must be 58. */
+static int parse_ipv6_header(const uint8_t *buf, size_t len, cp_echo_info *info,
+                             const uint8_t **icmp, size_t *icmp_len)
+{
+    if (len < IPV6_HEADER_LEN)
+        return -EBADMSG;
+    if ((buf[0] >> 4) != 6)
+        return -EBADMSG;
+    size_t payload_len = cp_be16(buf + 4);
+    if (payload_len > len - IPV6_HEADER_LEN)
+        return -EBADMSG;
+    if (buf[6] != IPPROTO_ICMPV6_NUMBER)
+        return -ENOMSG;
+    info->ttl = buf[7];
+    set_addr(&info->src, AF_INET6, buf + 8, 16);
+    set_addr(&info->dst, AF_INET6, buf + 24, 16);
+    *icmp = buf + IPV6_HEADER_LEN;
+    *icmp_len = payload_len;
+    return 0;
+}
+
+static int parse_echo(int family, int with_ip_header, const uint8_t *buf, size_t len,
+                      const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *info)
+{
+    const uint8_t *icmp = buf;
+    size_t icmp_len = len;
+    int rc;
+
+    info->family = family;
+    info->has_ip_header = with_ip_header ? 1 : 0;
+    if (with_ip_header) {
+        rc = family == AF_INET ? parse_ipv4_header(buf, len, info, &icmp, &icmp_len)
+                               : parse_ipv6_header(buf, len, info, &icmp, &icmp_len);
+        if (rc != 0)
+            return rc;
+    }
+    if (icmp_len < ICMP_HEADER_LEN)
+        return -EBADMSG;
+
+    if (family == AF_INET) {
+        if (cp_inet_checksum(icmp, icmp_len, 0) != 0)
+            return -EBADMSG;
+    } else if (with_ip_header) {
+        if (cp_icmp6_checksum(&info->src, &info->dst, icmp, icmp_len) != 0)
+            return -EBADMSG;
+    } else if (v6_src != NULL && v6_dst != NULL) {
+        if (cp_icmp6_checksum(v6_src, v6_dst, icmp, icmp_len) != 0)
+            return -EBADMSG;
+    }
+
+    uint8_t type = icmp[0];
+    int is_echo = family == AF_INET
+        ? (type == CP_ICMP4_ECHO_REQUEST || type == CP_ICMP4_ECHO_REPLY)
+        : (type == CP_ICMP6_ECHO_REQUEST || type == CP_ICMP6_ECHO_REPLY);
+    if (!is_echo || icmp[1] != 0)
+        return -ENOMSG;
+
+    const uint8_t *payload = icmp + ICMP_HEADER_LEN;
+    size_t payload_len = icmp_len - ICMP_HEADER_LEN;
+    if (payload_len < CP_ECHO_MIN_PAYLOAD || cp_be32(payload) != CP_ECHO_MAGIC)
+        return -ENOMSG;
+
+    info->type = type;
+    info->ident = cp_be16(icmp + 4);
+    info->seq = cp_be16(icmp + 6);
+    info->token = cp_be64(payload + CP_ECHO_TOKEN_OFFSET);
+    info->payload_len = payload_len;
+    return 0;
+}
+
+int cp_echo_parse(int family, int with_ip_header, const uint8_t *buf, size_t len,
+                  const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    if (family != AF_INET && family != AF_INET6)
+        return -EINVAL;
+    if (buf == NULL && len != 0)
+        return -EINVAL;
+    if (buf == NULL)
+        return -EBADMSG;
+
+    cp_echo_info info;
+    memset(&info, 0, sizeof info);
+    int rc = parse_echo(family, with_ip_header, buf, len, v6_src, v6_dst, &info);
+    if (rc == 0)
+        *out = info; /* on failure *out stays zeroed: no half-parsed fields */
+    return rc;
+}

@@ -1,0 +1,1401 @@
+/*
+ * unit_tests.c — specification tests for the CProbe C core.
+ *
+ * Pure tests (checksums, building, parsing, frame decoding, BPF filters) run
+ * anywhere. Tests on real sockets use loopback only and need root
+ * (CAP_NET_RAW, CAP_SYS_ADMIN for namespaces); without it they are skipped.
+ * Built and run by scripts/c-checks.sh with ASan and UBSan. The last line is
+ * "N passed, N failed"; the exit status is non-zero on any failure.
+ */
+#define _GNU_SOURCE
+#include "cprobe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pcap/pcap.h>
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
+static int passed, failed, skipped;
+static const char *current_test = "";
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (cond) {                                                                    \
+            passed++;                                                                  \
+        } else {                                                                       \
+            failed++;                                                                  \
+            fprintf(stderr, "FAIL %s (%s:%d): %s\n", current_test, __FILE__, __LINE__, \
+                    #cond);                                                            \
+        }                                                                              \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                       \
+    do {                                                                                     \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                                \
+        if (va_ == vb_) {                                                                    \
+            passed++;                                                                        \
+        } else {                                                                             \
+            failed++;                                                                        \
+            fprintf(stderr, "FAIL %s (%s:%d): %s == %s (%lld != %lld)\n", current_test,      \
+                    __FILE__, __LINE__, #a, #b, va_, vb_);                                   \
+        }                                                                                    \
+    } while (0)
+
+static void skip(const char *why)
+{
+    skipped++;
+    printf("SKIP %s: %s\n", current_test, why);
+}
+
+#define TEST(name) static void name(void)
+#define RUN(name)                    \
+    do {                             \
+        current_test = #name;        \
+        int failed_before_ = failed; \
+        name();                      \
+        printf("%s %s\n", failed == failed_before_ ? "ok  " : "FAIL", #name); \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+static cp_addr addr(const char *text)
+{
+    cp_addr a;
+    memset(&a, 0, sizeof a);
+    if (cp_addr_parse(text, &a) != 0) {
+        fprintf(stderr, "bad test address %s\n", text);
+        abort();
+    }
+    return a;
+}
+
+static int is_root(void)
+{
+    return geteuid() == 0 && cp_caps_have_net_raw() == 1;
+}
+
+/* Wraps an ICMP message in an IPv4 header with ihl 32-bit words (options
+ * filled with NOP), plus `padding` trailing bytes after total length. */
+static size_t wrap_ipv4(const uint8_t *icmp, size_t icmp_len, int ihl, size_t padding,
+                        const char *src, const char *dst, uint8_t *out)
+{
+    size_t hl = (size_t)ihl * 4;
+    memset(out, 0, hl);
+    out[0] = (uint8_t)(0x40 | ihl);
+    put16(out + 2, (uint16_t)(hl + icmp_len));
+    put16(out + 4, 0x1234);
+    put16(out + 6, 0x4000); /* DF */
+    out[8] = 57;
+    out[9] = 1;
+    cp_addr s = addr(src), d = addr(dst);
+    memcpy(out + 12, s.bytes, 4);
+    memcpy(out + 16, d.bytes, 4);
+    for (size_t i = 20; i < hl; i++)
+        out[i] = 1; /* NOP option */
+    put16(out + 10, cp_inet_checksum(out, hl, 0));
+    memcpy(out + hl, icmp, icmp_len);
+    memset(out + hl + icmp_len, 0, padding);
+    return hl + icmp_len + padding;
+}
+
+/* Wraps an ICMPv6 message in an IPv6 header and fills its checksum. */
+static size_t wrap_ipv6(uint8_t *icmp, size_t icmp_len, const char *src, const char *dst,
+                        uint8_t *out)
+{
+    cp_addr s = addr(src), d = addr(dst);
+    put16(icmp + 2, 0);
+    put16(icmp + 2, cp_icmp6_checksum(&s, &d, icmp, icmp_len));
+    memset(out, 0, 40);
+    out[0] = 0x60;
+    put16(out + 4, (uint16_t)icmp_len);
+    out[6] = 58;
+    out[7] = 33;
+    memcpy(out + 8, s.bytes, 16);
+    memcpy(out + 24, d.bytes, 16);
+    memcpy(out + 40, icmp, icmp_len);
+    return 40 + icmp_len;
+}
+
+static size_t build(int family, uint16_t ident, uint16_t seq, uint64_t token, size_t payload,
+                    uint8_t *buf, size_t cap)
+{
+    size_t n = 0;
+    int rc = cp_echo_build(family, ident, seq, token, payload, buf, cap, &n);
+    if (rc != 0) {
+        fprintf(stderr, "build failed %d\n", rc);
+        abort();
+    }
+    return n;
+}
+
+static void refresh_icmp4_checksum(uint8_t *icmp, size_t len)
+{
+    put16(icmp + 2, 0);
+    put16(icmp + 2, cp_inet_checksum(icmp, len, 0));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checksums                                                                */
+/* ------------------------------------------------------------------------ */
+
+TEST(checksum_matches_rfc1071_example)
+{
+    /* RFC 1071 §3: the words 0001 f203 f4f5 f6f7 sum to ddf2 (after the end
+     * around carry), so the checksum is its complement 220d. */
+    const uint8_t data[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+    CHECK_EQ(cp_inet_checksum(data, sizeof data, 0), 0x220d);
+    uint8_t with_sum[10];
+    memcpy(with_sum, data, 8);
+    put16(with_sum + 8, 0x220d);
+    CHECK_EQ(cp_inet_checksum(with_sum, sizeof with_sum, 0), 0);
+}
+
+TEST(checksum_pads_odd_length_with_zero_byte)
+{
+    const uint8_t one[] = { 0x01 };
+    CHECK_EQ(cp_inet_checksum(one, 1, 0), 0xfeff);
+    const uint8_t three[] = { 0x12, 0x34, 0x56 };
+    CHECK_EQ(cp_inet_checksum(three, 3, 0), (uint16_t)~(0x1234 + 0x5600));
+    CHECK_EQ(cp_inet_checksum(NULL, 0, 0), 0xffff);
+}
+
+TEST(checksum_adds_initial_sum)
+{
+    /* The first half of the RFC 1071 example given as a partial sum. */
+    const uint8_t data[] = { 0xf4, 0xf5, 0xf6, 0xf7 };
+    uint32_t partial = 0x0001 + 0xf203;
+    CHECK_EQ(cp_inet_checksum(data, sizeof data, partial), 0x220d);
+}
+
+TEST(icmp6_checksum_matches_captured_kernel_packet)
+{
+    /* An echo request ::1 -> ::1 captured from Linux ping (checksum c8f1). */
+    uint8_t icmp[] = { 0x80, 0x00, 0x00, 0x00, 0x10, 0x4f, 0x00, 0x01, 0x43, 0xac, 0x05, 0x6b,
+                       0x00, 0x00, 0x00, 0x00, 0x59, 0x52, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00 };
+    cp_addr lo = addr("::1");
+    CHECK_EQ(cp_icmp6_checksum(&lo, &lo, icmp, sizeof icmp), 0xc8f1);
+    put16(icmp + 2, 0xc8f1);
+    CHECK_EQ(cp_icmp6_checksum(&lo, &lo, icmp, sizeof icmp), 0);
+}
+
+TEST(icmp6_checksum_equals_sum_over_explicit_pseudo_header)
+{
+    uint8_t icmp[77];
+    for (size_t i = 0; i < sizeof icmp; i++)
+        icmp[i] = (uint8_t)(i * 7 + 3);
+    cp_addr s = addr("2001:db8::1"), d = addr("fe80::abcd:1");
+    uint8_t all[40 + sizeof icmp];
+    memcpy(all, s.bytes, 16);
+    memcpy(all + 16, d.bytes, 16);
+    memset(all + 32, 0, 8);
+    all[35] = sizeof icmp;
+    all[39] = 58;
+    memcpy(all + 40, icmp, sizeof icmp);
+    CHECK_EQ(cp_icmp6_checksum(&s, &d, icmp, sizeof icmp), cp_inet_checksum(all, sizeof all, 0));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Addresses                                                                */
+/* ------------------------------------------------------------------------ */
+
+TEST(addr_parses_and_formats_ipv4_and_ipv6)
+{
+    cp_addr a;
+    char text[64];
+    CHECK_EQ(cp_addr_parse("192.0.2.33", &a), 0);
+    CHECK_EQ(a.family, AF_INET);
+    CHECK(a.bytes[0] == 192 && a.bytes[3] == 33);
+    CHECK_EQ(cp_addr_format(&a, text, sizeof text), 0);
+    CHECK(strcmp(text, "192.0.2.33") == 0);
+
+    CHECK_EQ(cp_addr_parse("2001:db8::1", &a), 0);
+    CHECK_EQ(a.family, AF_INET6);
+    CHECK_EQ(a.scope_id, 0);
+    CHECK_EQ(cp_addr_format(&a, text, sizeof text), 0);
+    CHECK(strcmp(text, "2001:db8::1") == 0);
+}
+
+TEST(addr_parses_ipv6_zone_by_name_and_index)
+{
+    cp_addr a;
+    char text[64];
+    unsigned lo = if_nametoindex("lo");
+    CHECK(lo != 0);
+    CHECK_EQ(cp_addr_parse("fe80::1%lo", &a), 0);
+    CHECK_EQ(a.scope_id, lo);
+    CHECK_EQ(cp_addr_format(&a, text, sizeof text), 0);
+    CHECK(strcmp(text, "fe80::1%lo") == 0);
+    CHECK_EQ(cp_addr_parse("fe80::1%7", &a), 0);
+    CHECK_EQ(a.scope_id, 7);
+}
+
+TEST(addr_rejects_bad_literals_and_small_buffers)
+{
+    cp_addr a;
+    char text[64];
+    CHECK_EQ(cp_addr_parse("1.2.3", &a), -EINVAL);
+    CHECK_EQ(cp_addr_parse("example.com", &a), -EINVAL);
+    CHECK_EQ(cp_addr_parse("", &a), -EINVAL);
+    CHECK_EQ(cp_addr_parse("fe80::1%", &a), -EINVAL);
+    CHECK_EQ(cp_addr_parse("fe80::1%no-such-if0", &a), -EINVAL);
+    CHECK_EQ(cp_addr_parse("%lo", &a), -EINVAL);
+    CHECK_EQ(cp_addr_parse(NULL, &a), -EINVAL);
+    CHECK_EQ(cp_addr_parse("::1", NULL), -EINVAL);
+    a = addr("255.255.255.255");
+    CHECK_EQ(cp_addr_format(&a, text, 15), -ENOSPC);
+    CHECK_EQ(cp_addr_format(&a, text, 16), 0);
+    a.family = 12345;
+    CHECK_EQ(cp_addr_format(&a, text, sizeof text), -EINVAL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Echo building and parsing                                                */
+/* ------------------------------------------------------------------------ */
+
+TEST(echo_build_writes_header_magic_token_and_fill)
+{
+    uint8_t buf[128];
+    size_t n = build(AF_INET, 0xbeef, 0x0102, 0x1122334455667788ull, 40, buf, sizeof buf);
+    CHECK_EQ(n, 48);
+    CHECK_EQ(buf[0], 8);
+    CHECK_EQ(buf[1], 0);
+    CHECK_EQ(be16(buf + 4), 0xbeef);
+    CHECK_EQ(be16(buf + 6), 0x0102);
+    CHECK(memcmp(buf + 8, "ISPC", 4) == 0);
+    CHECK(buf[12] == 0x11 && buf[19] == 0x88);
+    CHECK_EQ(buf[8 + 12], 12);
+    CHECK_EQ(buf[8 + 39], 39);
+    CHECK_EQ(cp_inet_checksum(buf, n, 0), 0);
+
+    n = build(AF_INET6, 1, 2, 3, 12, buf, sizeof buf);
+    CHECK_EQ(n, 20);
+    CHECK_EQ(buf[0], 128);
+    CHECK_EQ(be16(buf + 2), 0); /* the kernel fills the ICMPv6 checksum */
+}
+
+TEST(echo_build_rejects_bad_arguments)
+{
+    uint8_t buf[2000];
+    size_t n;
+    CHECK_EQ(cp_echo_build(AF_INET, 1, 1, 1, 11, buf, sizeof buf, &n), -EINVAL);
+    CHECK_EQ(cp_echo_build(AF_INET, 1, 1, 1, CP_ECHO_MAX_PAYLOAD + 1, buf, sizeof buf, &n), -EINVAL);
+    CHECK_EQ(cp_echo_build(AF_INET, 1, 1, 1, CP_ECHO_MAX_PAYLOAD, buf, sizeof buf, &n), 0);
+    CHECK_EQ(cp_echo_build(AF_UNIX, 1, 1, 1, 12, buf, sizeof buf, &n), -EINVAL);
+    CHECK_EQ(cp_echo_build(AF_INET, 1, 1, 1, 12, buf, 19, &n), -ENOSPC);
+    CHECK_EQ(cp_echo_build(AF_INET, 1, 1, 1, 12, buf, 20, &n), 0);
+    CHECK_EQ(cp_echo_build(AF_INET, 1, 1, 1, 12, NULL, 20, &n), -EINVAL);
+}
+
+TEST(echo_v4_round_trips_without_and_with_header)
+{
+    uint8_t icmp[256], pkt[512];
+    size_t n = build(AF_INET, 4321, 77, 0xdeadbeefcafef00dull, 56, icmp, sizeof icmp);
+    cp_echo_info info;
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n, NULL, NULL, &info), 0);
+    CHECK_EQ(info.family, AF_INET);
+    CHECK_EQ(info.type, CP_ICMP4_ECHO_REQUEST);
+    CHECK_EQ(info.ident, 4321);
+    CHECK_EQ(info.seq, 77);
+    CHECK(info.token == 0xdeadbeefcafef00dull);
+    CHECK_EQ(info.has_ip_header, 0);
+    CHECK_EQ(info.ttl, 0);
+    CHECK_EQ(info.src.family, 0);
+    CHECK_EQ(info.payload_len, 56);
+
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "192.0.2.1", "198.51.100.7", pkt);
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), 0);
+    CHECK_EQ(info.has_ip_header, 1);
+    CHECK_EQ(info.ttl, 57);
+    CHECK_EQ(info.src.family, AF_INET);
+    CHECK(info.src.bytes[0] == 192 && info.src.bytes[3] == 1);
+    CHECK(info.dst.bytes[0] == 198 && info.dst.bytes[3] == 7);
+    CHECK_EQ(info.payload_len, 56);
+    CHECK_EQ(info.seq, 77);
+
+    /* A reply: type 0, same body. */
+    icmp[0] = 0;
+    refresh_icmp4_checksum(icmp, n);
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n, NULL, NULL, &info), 0);
+    CHECK_EQ(info.type, CP_ICMP4_ECHO_REPLY);
+}
+
+TEST(echo_v6_round_trips_with_header_and_known_addresses)
+{
+    uint8_t icmp[256], pkt[512];
+    size_t n = build(AF_INET6, 9, 10, 42, 100, icmp, sizeof icmp);
+    cp_echo_info info;
+    /* No header and no addresses: the checksum cannot be checked. */
+    CHECK_EQ(cp_echo_parse(AF_INET6, 0, icmp, n, NULL, NULL, &info), 0);
+    CHECK_EQ(info.type, CP_ICMP6_ECHO_REQUEST);
+    CHECK_EQ(info.payload_len, 100);
+    cp_addr s = addr("2001:db8::1"), d = addr("2001:db8::2");
+    /* Addresses known: the zero checksum is now wrong. */
+    CHECK_EQ(cp_echo_parse(AF_INET6, 0, icmp, n, &s, &d, &info), -EBADMSG);
+    /* Only one address: still unchecked. */
+    CHECK_EQ(cp_echo_parse(AF_INET6, 0, icmp, n, &s, NULL, &info), 0);
+
+    size_t len = wrap_ipv6(icmp, n, "2001:db8::1", "2001:db8::2", pkt);
+    CHECK_EQ(cp_echo_parse(AF_INET6, 0, icmp, n, &s, &d, &info), 0);
+    CHECK_EQ(cp_echo_parse(AF_INET6, 0, icmp, n, &d, &s, &info), 0); /* the sum is symmetric */
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt, len, NULL, NULL, &info), 0);
+    CHECK_EQ(info.ttl, 33);
+    CHECK_EQ(info.ident, 9);
+    CHECK_EQ(info.seq, 10);
+    CHECK(info.token == 42);
+    CHECK_EQ(info.src.family, AF_INET6);
+    CHECK(memcmp(info.src.bytes, s.bytes, 16) == 0);
+    CHECK(memcmp(info.dst.bytes, d.bytes, 16) == 0);
+
+    pkt[40 + 8 + 20] ^= 0x40; /* corrupt the payload */
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+}
+
+TEST(echo_parse_rejects_wrong_version_and_bad_arguments)
+{
+    uint8_t icmp[64], pkt[128];
+    size_t n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "10.0.0.1", "10.0.0.2", pkt);
+    cp_echo_info info;
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+    CHECK_EQ(cp_echo_parse(AF_UNIX, 1, pkt, len, NULL, NULL, &info), -EINVAL);
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, NULL, 5, NULL, NULL, &info), -EINVAL);
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, NULL, 0, NULL, NULL, &info), -EBADMSG);
+    pkt[0] = 0x45 | 0x10; /* version 5 */
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+    pkt[0] = 0x44; /* IHL 4 */
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+}
+
+TEST(echo_parse_never_accepts_a_corrupted_icmp_message)
+{
+    uint8_t icmp[128], pkt[256], mutated[256];
+    size_t n = build(AF_INET, 0x5151, 3, 0x0102030405060708ull, 48, icmp, sizeof icmp);
+    icmp[0] = 0;
+    refresh_icmp4_checksum(icmp, n);
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "127.0.0.1", "127.0.0.1", pkt);
+    const uint8_t masks[] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff };
+    int crashes_or_bad = 0, accepted = 0;
+    for (size_t i = 0; i < len; i++) {
+        for (size_t m = 0; m < sizeof masks; m++) {
+            memcpy(mutated, pkt, len);
+            mutated[i] ^= masks[m];
+            cp_echo_info info;
+            int rc = cp_echo_parse(AF_INET, 1, mutated, len, NULL, NULL, &info);
+            if (rc == 0) {
+                accepted++;
+                size_t hl = (size_t)(mutated[0] & 0x0f) * 4;
+                size_t total = be16(mutated + 2);
+                if (cp_inet_checksum(mutated + hl, total - hl, 0) != 0 ||
+                    info.payload_len > len || i >= 20 /* any ICMP change must be caught */)
+                    crashes_or_bad++;
+            } else if (rc != -EBADMSG && rc != -ENOMSG) {
+                crashes_or_bad++;
+            }
+        }
+    }
+    CHECK_EQ(crashes_or_bad, 0);
+    CHECK(accepted > 0); /* e.g. TTL or address changes are not covered by the ICMP sum */
+}
+
+TEST(echo_parse_rejects_every_truncation)
+{
+    uint8_t icmp[128], pkt[256];
+    size_t n = build(AF_INET, 7, 8, 9, 64, icmp, sizeof icmp);
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "10.1.1.1", "10.2.2.2", pkt);
+    int bad = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        cp_echo_info info;
+        int rc = cp_echo_parse(AF_INET, 1, pkt, cut, NULL, NULL, &info);
+        if (rc != -EBADMSG && rc != -ENOMSG)
+            bad++;
+    }
+    for (size_t cut = 0; cut < n; cut++) {
+        cp_echo_info info;
+        int rc = cp_echo_parse(AF_INET, 0, icmp, cut, NULL, NULL, &info);
+        if (rc != -EBADMSG && rc != -ENOMSG)
+            bad++;
+    }
+    uint8_t icmp6[128], pkt6[256];
+    size_t n6 = build(AF_INET6, 7, 8, 9, 64, icmp6, sizeof icmp6);
+    size_t len6 = wrap_ipv6(icmp6, n6, "fd00::1", "fd00::2", pkt6);
+    cp_addr s = addr("fd00::1"), d = addr("fd00::2");
+    for (size_t cut = 0; cut < len6; cut++) {
+        cp_echo_info info;
+        int rc = cp_echo_parse(AF_INET6, 1, pkt6, cut, NULL, NULL, &info);
+        if (rc != -EBADMSG && rc != -ENOMSG)
+            bad++;
+    }
+    for (size_t cut = 0; cut < n6; cut++) {
+        cp_echo_info info;
+        int rc = cp_echo_parse(AF_INET6, 0, icmp6, cut, &s, &d, &info);
+        if (rc != -EBADMSG && rc != -ENOMSG)
+            bad++;
+    }
+    CHECK_EQ(bad, 0);
+    cp_echo_info info;
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), 0);
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt6, len6, NULL, NULL, &info), 0);
+}
+
+TEST(echo_parse_skips_ipv4_options)
+{
+    uint8_t icmp[128], pkt[256];
+    size_t n = build(AF_INET, 0x600d, 1, 5, 20, icmp, sizeof icmp);
+    for (int ihl = 6; ihl <= 15; ihl++) {
+        size_t len = wrap_ipv4(icmp, n, ihl, 0, "10.0.0.1", "10.0.0.2", pkt);
+        cp_echo_info info;
+        CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), 0);
+        CHECK_EQ(info.ident, 0x600d);
+        CHECK_EQ(info.payload_len, 20);
+    }
+}
+
+TEST(echo_parse_trims_trailing_link_padding)
+{
+    uint8_t icmp[64], pkt[128];
+    size_t n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+    /* 20 + 20 = 40 bytes; Ethernet pads to 46 with 6 bytes of junk. */
+    size_t len = wrap_ipv4(icmp, n, 5, 6, "10.0.0.1", "10.0.0.2", pkt);
+    memset(pkt + len - 6, 0xa5, 6);
+    cp_echo_info info;
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), 0);
+    CHECK_EQ(info.payload_len, 12);
+
+    uint8_t icmp6[64], pkt6[128];
+    size_t n6 = build(AF_INET6, 1, 2, 3, 12, icmp6, sizeof icmp6);
+    size_t len6 = wrap_ipv6(icmp6, n6, "fd00::1", "fd00::2", pkt6);
+    memset(pkt6 + len6, 0x5a, 8);
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt6, len6 + 8, NULL, NULL, &info), 0);
+    CHECK_EQ(info.payload_len, 12);
+    /* A total length beyond the bytes we have is malformed. */
+    put16(pkt + 2, (uint16_t)(len + 1));
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+    put16(pkt + 2, 19);
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+    put16(pkt6 + 4, (uint16_t)(n6 + 9));
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt6, len6 + 8, NULL, NULL, &info), -EBADMSG);
+}
+
+TEST(echo_parse_rejects_fragments)
+{
+    uint8_t icmp[64], pkt[128];
+    size_t n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "10.0.0.1", "10.0.0.2", pkt);
+    cp_echo_info info;
+    put16(pkt + 6, 0x2000); /* More Fragments */
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+    put16(pkt + 6, 0x0001); /* offset 8 */
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+    put16(pkt + 6, 0x4000); /* Don't Fragment alone is fine */
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), 0);
+}
+
+TEST(echo_parse_says_enomsg_for_well_formed_foreign_packets)
+{
+    uint8_t icmp[64], pkt[128];
+    cp_echo_info info;
+    size_t n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+
+    icmp[8] = 'X'; /* foreign magic */
+    refresh_icmp4_checksum(icmp, n);
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n, NULL, NULL, &info), -ENOMSG);
+    CHECK_EQ(info.ident, 0); /* nothing half-parsed on failure */
+
+    n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+    icmp[0] = 3; /* destination unreachable */
+    refresh_icmp4_checksum(icmp, n);
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n, NULL, NULL, &info), -ENOMSG);
+    icmp[0] = 128; /* an ICMPv6 type inside IPv4 */
+    refresh_icmp4_checksum(icmp, n);
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n, NULL, NULL, &info), -ENOMSG);
+    icmp[0] = 8;
+    icmp[1] = 1; /* non-zero code */
+    refresh_icmp4_checksum(icmp, n);
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n, NULL, NULL, &info), -ENOMSG);
+
+    /* A payload shorter than magic + token. */
+    n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+    refresh_icmp4_checksum(icmp, n - 1);
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n - 1, NULL, NULL, &info), -ENOMSG);
+    /* Bad checksum wins over everything after it. */
+    n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+    icmp[2] ^= 1;
+    CHECK_EQ(cp_echo_parse(AF_INET, 0, icmp, n, NULL, NULL, &info), -EBADMSG);
+
+    /* IPv4 carrying UDP. */
+    n = build(AF_INET, 1, 2, 3, 12, icmp, sizeof icmp);
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "10.0.0.1", "10.0.0.2", pkt);
+    pkt[9] = 17;
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -ENOMSG);
+
+    /* IPv6 with an extension header first, and an ICMPv4 type in ICMPv6. */
+    n = build(AF_INET6, 1, 2, 3, 12, icmp, sizeof icmp);
+    len = wrap_ipv6(icmp, n, "fd00::1", "fd00::2", pkt);
+    pkt[6] = 0; /* hop-by-hop options */
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt, len, NULL, NULL, &info), -ENOMSG);
+    n = build(AF_INET6, 1, 2, 3, 12, icmp, sizeof icmp);
+    icmp[0] = 8;
+    len = wrap_ipv6(icmp, n, "fd00::1", "fd00::2", pkt);
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt, len, NULL, NULL, &info), -ENOMSG);
+    n = build(AF_INET6, 1, 2, 3, 12, icmp, sizeof icmp);
+    icmp[0] = CP_ICMP6_ECHO_REPLY;
+    len = wrap_ipv6(icmp, n, "fd00::1", "fd00::2", pkt);
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, pkt, len, NULL, NULL, &info), 0);
+    CHECK_EQ(info.type, CP_ICMP6_ECHO_REPLY);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Link layers                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* An IPv4 echo request with header, for wrapping in frames. */
+static size_t sample_ipv4(uint16_t ident, uint8_t *out)
+{
+    uint8_t icmp[64];
+    size_t n = build(AF_INET, ident, 1, 99, 12, icmp, sizeof icmp);
+    return wrap_ipv4(icmp, n, 5, 0, "127.0.0.1", "127.0.0.1", out);
+}
+
+static size_t sample_ipv6(uint16_t ident, uint8_t *out)
+{
+    uint8_t icmp[64];
+    size_t n = build(AF_INET6, ident, 1, 99, 12, icmp, sizeof icmp);
+    return wrap_ipv6(icmp, n, "::1", "::1", out);
+}
+
+static size_t ethernet(const uint8_t *l3, size_t len, const uint16_t *tags, int ntags,
+                       uint16_t ethertype, uint8_t *out)
+{
+    size_t off = 0;
+    for (int i = 0; i < 6; i++)
+        out[off++] = 0xff;
+    for (int i = 0; i < 6; i++)
+        out[off++] = (uint8_t)(0x10 + i);
+    for (int i = 0; i < ntags; i++) {
+        put16(out + off, tags[i]);
+        put16(out + off + 2, (uint16_t)(100 + i));
+        off += 4;
+    }
+    put16(out + off, ethertype);
+    off += 2;
+    memcpy(out + off, l3, len);
+    return off + len;
+}
+
+static size_t sll(const uint8_t *l3, size_t len, uint16_t packet_type, uint16_t protocol,
+                  uint8_t *out)
+{
+    memset(out, 0, 16);
+    put16(out, packet_type);
+    put16(out + 2, 772); /* ARPHRD_LOOPBACK */
+    put16(out + 4, 6);
+    put16(out + 14, protocol);
+    memcpy(out + 16, l3, len);
+    return 16 + len;
+}
+
+static size_t sll2(const uint8_t *l3, size_t len, uint8_t packet_type, uint16_t protocol,
+                   uint32_t ifindex, uint8_t *out)
+{
+    memset(out, 0, 20);
+    put16(out, protocol);
+    out[4] = (uint8_t)(ifindex >> 24);
+    out[5] = (uint8_t)(ifindex >> 16);
+    out[6] = (uint8_t)(ifindex >> 8);
+    out[7] = (uint8_t)ifindex;
+    put16(out + 8, 1);
+    out[10] = packet_type;
+    out[11] = 6;
+    memcpy(out + 20, l3, len);
+    return 20 + len;
+}
+
+TEST(frame_decode_ethernet_with_and_without_vlan_tags)
+{
+    uint8_t l3[128], frame[256];
+    size_t n = sample_ipv4(5, l3);
+    cp_frame f;
+    size_t len = ethernet(l3, n, NULL, 0, 0x0800, frame);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, len, &f), 0);
+    CHECK_EQ(f.family, AF_INET);
+    CHECK_EQ(f.direction, CP_DIR_UNKNOWN);
+    CHECK(f.l3 == frame + 14);
+    CHECK_EQ(f.l3_len, n);
+    cp_echo_info info;
+    CHECK_EQ(cp_echo_parse(f.family, 1, f.l3, f.l3_len, NULL, NULL, &info), 0);
+    CHECK_EQ(info.ident, 5);
+
+    const uint16_t one[] = { 0x8100 };
+    len = ethernet(l3, n, one, 1, 0x0800, frame);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, len, &f), 0);
+    CHECK(f.l3 == frame + 18);
+    CHECK_EQ(f.family, AF_INET);
+
+    uint8_t l3v6[128];
+    size_t n6 = sample_ipv6(6, l3v6);
+    const uint16_t two[] = { 0x88a8, 0x8100 };
+    len = ethernet(l3v6, n6, two, 2, 0x86dd, frame);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, len, &f), 0);
+    CHECK(f.l3 == frame + 22);
+    CHECK_EQ(f.family, AF_INET6);
+    CHECK_EQ(f.l3_len, n6);
+    CHECK_EQ(cp_echo_parse(AF_INET6, 1, f.l3, f.l3_len, NULL, NULL, &info), 0);
+
+    const uint16_t three[] = { 0x88a8, 0x8100, 0x8100 };
+    len = ethernet(l3, n, three, 3, 0x0800, frame);
+    CHECK(cp_frame_decode(DLT_EN10MB, frame, len, &f) < 0);
+
+    len = ethernet(l3, n, NULL, 0, 0x0806, frame); /* ARP */
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, len, &f), 0);
+    CHECK_EQ(f.family, 0);
+
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, 13, &f), -EBADMSG);
+    len = ethernet(l3, n, one, 1, 0x0800, frame);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, 17, &f), -EBADMSG);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, 18, &f), 0);
+    CHECK_EQ(f.l3_len, 0);
+}
+
+TEST(frame_decode_linux_cooked_v1_gives_direction)
+{
+    uint8_t l3[128], frame[256];
+    size_t n = sample_ipv4(5, l3);
+    cp_frame f;
+    size_t len = sll(l3, n, 4, 0x0800, frame);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL, frame, len, &f), 0);
+    CHECK_EQ(f.direction, CP_DIR_OUT);
+    CHECK_EQ(f.family, AF_INET);
+    CHECK(f.l3 == frame + 16);
+    CHECK_EQ(f.ifindex, 0);
+    len = sll(l3, n, 0, 0x0800, frame);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL, frame, len, &f), 0);
+    CHECK_EQ(f.direction, CP_DIR_IN);
+    len = sll(l3, n, 3, 0x86dd, frame);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL, frame, len, &f), 0);
+    CHECK_EQ(f.direction, CP_DIR_IN);
+    CHECK_EQ(f.family, AF_INET6);
+    len = sll(l3, n, 7, 0x0800, frame);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL, frame, len, &f), 0);
+    CHECK_EQ(f.direction, CP_DIR_UNKNOWN);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL, frame, 15, &f), -EBADMSG);
+}
+
+TEST(frame_decode_linux_cooked_v2_gives_direction_and_ifindex)
+{
+    uint8_t l3[128], frame[256];
+    size_t n = sample_ipv6(5, l3);
+    cp_frame f;
+    size_t len = sll2(l3, n, 4, 0x86dd, 0x01020304, frame);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL2, frame, len, &f), 0);
+    CHECK_EQ(f.direction, CP_DIR_OUT);
+    CHECK_EQ(f.family, AF_INET6);
+    CHECK_EQ(f.ifindex, 0x01020304);
+    CHECK(f.l3 == frame + 20);
+    CHECK_EQ(f.l3_len, n);
+    len = sll2(l3, n, 0, 0x86dd, 1, frame);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL2, frame, len, &f), 0);
+    CHECK_EQ(f.direction, CP_DIR_IN);
+    CHECK_EQ(f.ifindex, 1);
+    CHECK_EQ(cp_frame_decode(DLT_LINUX_SLL2, frame, 19, &f), -EBADMSG);
+}
+
+TEST(frame_decode_raw_ip_and_bsd_null)
+{
+    uint8_t v4[128], v6[128], frame[256];
+    size_t n4 = sample_ipv4(5, v4), n6 = sample_ipv6(5, v6);
+    cp_frame f;
+    CHECK_EQ(cp_frame_decode(DLT_RAW, v4, n4, &f), 0);
+    CHECK_EQ(f.family, AF_INET);
+    CHECK(f.l3 == v4);
+    CHECK_EQ(cp_frame_decode(DLT_RAW, v6, n6, &f), 0);
+    CHECK_EQ(f.family, AF_INET6);
+    CHECK_EQ(cp_frame_decode(DLT_IPV4, v4, n4, &f), 0);
+    CHECK_EQ(f.family, AF_INET);
+    CHECK_EQ(cp_frame_decode(DLT_IPV6, v6, n6, &f), 0);
+    CHECK_EQ(f.family, AF_INET6);
+    CHECK_EQ(cp_frame_decode(DLT_IPV4, v6, n6, &f), -EBADMSG);
+    CHECK_EQ(cp_frame_decode(DLT_IPV6, v4, n4, &f), -EBADMSG);
+    CHECK_EQ(cp_frame_decode(DLT_RAW, v4, 0, &f), -EBADMSG);
+
+    uint32_t af = AF_INET;
+    memcpy(frame, &af, 4);
+    memcpy(frame + 4, v4, n4);
+    CHECK_EQ(cp_frame_decode(DLT_NULL, frame, 4 + n4, &f), 0);
+    CHECK_EQ(f.family, AF_INET);
+    CHECK(f.l3 == frame + 4);
+    af = 30; /* Darwin's AF_INET6 */
+    memcpy(frame, &af, 4);
+    CHECK_EQ(cp_frame_decode(DLT_NULL, frame, 4 + n4, &f), 0);
+    CHECK_EQ(f.family, AF_INET6);
+    af = __builtin_bswap32(AF_INET); /* written on a host of the other byte order */
+    memcpy(frame, &af, 4);
+    CHECK_EQ(cp_frame_decode(DLT_NULL, frame, 4 + n4, &f), 0);
+    CHECK_EQ(f.family, AF_INET);
+    CHECK_EQ(cp_frame_decode(DLT_NULL, frame, 3, &f), -EBADMSG);
+
+    CHECK_EQ(cp_frame_decode(DLT_IEEE802_11, frame, 100, &f), -EPROTONOSUPPORT);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, 100, NULL), -EINVAL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* BPF filter                                                               */
+/* ------------------------------------------------------------------------ */
+
+static int filter_matches(pcap_t *p, const char *filter, const uint8_t *frame, size_t len)
+{
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return -1;
+    struct pcap_pkthdr h;
+    memset(&h, 0, sizeof h);
+    h.caplen = h.len = (bpf_u_int32)len;
+    int match = pcap_offline_filter(&prog, &h, frame) != 0;
+    pcap_freecode(&prog);
+    return match;
+}
+
+TEST(echo_filter_compiles_and_matches_only_our_identifier)
+{
+    char filter[512];
+    CHECK_EQ(cp_echo_filter(0xabcd, filter, sizeof filter), 0);
+    CHECK(strstr(filter, "43981") != NULL);
+    char tiny[16];
+    CHECK_EQ(cp_echo_filter(1, tiny, sizeof tiny), -ENOSPC);
+
+    const int linktypes[] = { DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW };
+    uint8_t v4[128], v6[128], other4[128], other6[128], frame[256];
+    size_t n4 = sample_ipv4(0xabcd, v4), n6 = sample_ipv6(0xabcd, v6);
+    size_t o4 = sample_ipv4(0xabce, other4), o6 = sample_ipv6(0x0bcd, other6);
+    for (size_t i = 0; i < sizeof linktypes / sizeof linktypes[0]; i++) {
+        int lt = linktypes[i];
+        pcap_t *p = pcap_open_dead(lt, 65535);
+        CHECK(p != NULL);
+        if (p == NULL)
+            continue;
+        struct bpf_program prog;
+        int compiled = pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN);
+        CHECK_EQ(compiled, 0);
+        if (compiled == 0)
+            pcap_freecode(&prog);
+        else
+            fprintf(stderr, "pcap_compile(%d): %s\n", lt, pcap_geterr(p));
+
+        struct { const uint8_t *l3; size_t n; int v6; int expect; } cases[] = {
+            { v4, n4, 0, 1 }, { v6, n6, 1, 1 }, { other4, o4, 0, 0 }, { other6, o6, 1, 0 },
+        };
+        for (size_t c = 0; c < 4; c++) {
+            size_t len;
+            uint16_t et = cases[c].v6 ? 0x86dd : 0x0800;
+            if (lt == DLT_EN10MB)
+                len = ethernet(cases[c].l3, cases[c].n, NULL, 0, et, frame);
+            else if (lt == DLT_LINUX_SLL)
+                len = sll(cases[c].l3, cases[c].n, 4, et, frame);
+            else if (lt == DLT_LINUX_SLL2)
+                len = sll2(cases[c].l3, cases[c].n, 0, et, 1, frame);
+            else {
+                memcpy(frame, cases[c].l3, cases[c].n);
+                len = cases[c].n;
+            }
+            int m = filter_matches(p, filter, frame, len);
+            if (m != cases[c].expect)
+                fprintf(stderr, "  linktype %d case %zu: match %d\n", lt, c, m);
+            CHECK_EQ(m, cases[c].expect);
+        }
+        pcap_close(p);
+    }
+}
+
+TEST(echo_filter_compiles_without_privileges)
+{
+    if (geteuid() != 0) {
+        /* Already unprivileged: compile right here. */
+        char filter[512];
+        cp_echo_filter(7, filter, sizeof filter);
+        pcap_t *p = pcap_open_dead(DLT_LINUX_SLL2, 65535);
+        struct bpf_program prog;
+        CHECK_EQ(pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN), 0);
+        pcap_freecode(&prog);
+        pcap_close(p);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0 || cp_caps_drop_all() != 0 ||
+            cp_caps_have_net_raw() != 0)
+            _exit(2);
+        char filter[512];
+        cp_echo_filter(7, filter, sizeof filter);
+        int bad = 0;
+        const int linktypes[] = { DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2 };
+        for (int i = 0; i < 3; i++) {
+            pcap_t *p = pcap_open_dead(linktypes[i], 65535);
+            struct bpf_program prog;
+            if (p == NULL || pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
+                bad++;
+            else
+                pcap_freecode(&prog);
+            if (p != NULL)
+                pcap_close(p);
+        }
+        _exit(bad == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Real sockets on loopback                                                 */
+/* ------------------------------------------------------------------------ */
+
+static uint16_t test_ident(void)
+{
+    return (uint16_t)(0x4000 | ((unsigned)getpid() & 0x3fff));
+}
+
+static uint64_t test_token(void)
+{
+    return (uint64_t)cp_realtime_ns() ^ 0x5a5a5a5a00000000ull;
+}
+
+/* Reads from fd until an echo reply with our token parses, for up to 1 s. */
+static int await_reply(int fd, int family, int with_header, uint64_t token, uint8_t *buf,
+                       size_t cap, cp_recv_meta *meta, cp_echo_info *info, int *len_out)
+{
+    int64_t deadline = cp_realtime_ns() + 1000000000;
+    while (cp_realtime_ns() < deadline) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        poll(&pfd, 1, 50);
+        int n = cp_recv(fd, buf, cap, meta);
+        if (n == -EAGAIN)
+            continue;
+        if (n < 0)
+            return n;
+        int v6_known = family == AF_INET6 && meta->has_to;
+        int rc = cp_echo_parse(family, with_header, buf, (size_t)n, v6_known ? &meta->from : NULL,
+                               v6_known ? &meta->to : NULL, info);
+        if (rc == 0 && info->token == token) {
+            *len_out = n;
+            return 0;
+        }
+    }
+    return -ETIMEDOUT;
+}
+
+TEST(raw_ipv4_echo_round_trip_on_loopback)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    int kind = 0;
+    int fd = cp_icmp_socket_open(AF_INET, 1, 0, &kind);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    CHECK_EQ(kind, CP_SOCK_RAW);
+    CHECK_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+    CHECK_EQ(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    uint16_t ident_unused;
+    CHECK_EQ(cp_socket_local_ident(fd, &ident_unused), -EINVAL);
+
+    uint8_t pkt[256], buf[2048];
+    uint16_t ident = test_ident();
+    uint64_t token = test_token();
+    size_t n = build(AF_INET, ident, 17, token, 56, pkt, sizeof pkt);
+    cp_addr dst = addr("127.0.0.1");
+    int64_t sent = 0;
+    CHECK_EQ(cp_send_to(fd, pkt, n, &dst, &sent), (int)n);
+    CHECK(sent > 0);
+
+    cp_recv_meta meta;
+    cp_echo_info info;
+    int len = 0;
+    int rc = await_reply(fd, AF_INET, 1, token, buf, sizeof buf, &meta, &info, &len);
+    CHECK_EQ(rc, 0);
+    if (rc == 0) {
+        CHECK_EQ(info.type, CP_ICMP4_ECHO_REPLY);
+        CHECK_EQ(info.ident, ident);
+        CHECK_EQ(info.seq, 17);
+        CHECK_EQ(info.has_ip_header, 1);
+        CHECK_EQ(info.payload_len, 56);
+        CHECK_EQ(len, 20 + 8 + 56); /* raw IPv4 sockets deliver the IP header */
+        CHECK(meta.kernel_ts_ns != 0);
+        CHECK(meta.kernel_ts_ns >= sent);
+        CHECK(meta.user_ts_ns >= meta.kernel_ts_ns);
+        CHECK_EQ(meta.ttl, info.ttl);
+        CHECK_EQ(meta.from.family, AF_INET);
+        CHECK(memcmp(meta.from.bytes, dst.bytes, 4) == 0);
+        CHECK_EQ(meta.has_to, 1);
+        CHECK(memcmp(meta.to.bytes, dst.bytes, 4) == 0);
+    }
+    /* Nothing else waiting: the echo request itself is filtered out. */
+    uint8_t extra[2048];
+    cp_recv_meta m2;
+    int more;
+    while ((more = cp_recv(fd, extra, sizeof extra, &m2)) > 0) {
+        cp_echo_info other;
+        if (cp_echo_parse(AF_INET, 1, extra, (size_t)more, NULL, NULL, &other) == 0 &&
+            other.token == token)
+            CHECK(other.type != CP_ICMP4_ECHO_REQUEST);
+    }
+    CHECK_EQ(more, -EAGAIN);
+    close(fd);
+}
+
+TEST(raw_ipv6_echo_round_trip_on_loopback)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    int kind = 0;
+    int fd = cp_icmp_socket_open(AF_INET6, 1, 1, &kind);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    CHECK_EQ(kind, CP_SOCK_RAW);
+    uint8_t pkt[256], buf[2048];
+    uint16_t ident = test_ident();
+    uint64_t token = test_token();
+    size_t n = build(AF_INET6, ident, 18, token, 100, pkt, sizeof pkt);
+    cp_addr dst = addr("::1");
+    int64_t sent = 0;
+    CHECK_EQ(cp_send_to(fd, pkt, n, &dst, &sent), (int)n);
+
+    cp_recv_meta meta;
+    cp_echo_info info;
+    int len = 0;
+    int rc = await_reply(fd, AF_INET6, 0, token, buf, sizeof buf, &meta, &info, &len);
+    CHECK_EQ(rc, 0);
+    if (rc == 0) {
+        CHECK_EQ(len, 8 + 100); /* IPv6 raw sockets start at the ICMPv6 header */
+        CHECK_EQ(info.type, CP_ICMP6_ECHO_REPLY);
+        CHECK_EQ(info.ident, ident);
+        CHECK_EQ(info.seq, 18);
+        CHECK_EQ(meta.has_to, 1);
+        CHECK(memcmp(meta.to.bytes, dst.bytes, 16) == 0);
+        CHECK(memcmp(meta.from.bytes, dst.bytes, 16) == 0);
+        /* The kernel's checksum verifies against the pseudo-header. */
+        CHECK_EQ(cp_echo_parse(AF_INET6, 0, buf, (size_t)len, &meta.from, &meta.to, &info), 0);
+        CHECK(meta.kernel_ts_ns >= sent);
+        CHECK(meta.user_ts_ns >= meta.kernel_ts_ns);
+        CHECK_EQ(meta.ttl, 64);
+    }
+    close(fd);
+}
+
+TEST(recv_reports_truncation_and_empty_queue)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    int kind;
+    int fd = cp_icmp_socket_open(AF_INET, 1, 0, &kind);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    uint8_t small[16];
+    cp_recv_meta meta;
+    CHECK_EQ(cp_recv(fd, small, sizeof small, &meta), -EAGAIN);
+    uint8_t pkt[256];
+    size_t n = build(AF_INET, test_ident(), 1, test_token(), 200, pkt, sizeof pkt);
+    cp_addr dst = addr("127.0.0.1");
+    CHECK_EQ(cp_send_to(fd, pkt, n, &dst, NULL), (int)n);
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    CHECK_EQ(poll(&pfd, 1, 1000), 1);
+    CHECK_EQ(cp_recv(fd, small, sizeof small, &meta), -EMSGSIZE);
+    close(fd);
+}
+
+TEST(capture_on_loopback_sees_request_and_reply_with_timestamps)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    uint16_t ident = (uint16_t)(test_ident() ^ 0x2000);
+    char filter[512], err[PCAP_ERRBUF_SIZE];
+    CHECK_EQ(cp_echo_filter(ident, filter, sizeof filter), 0);
+    cp_capture *cap = NULL;
+    int rc = cp_capture_open("lo", filter, 256, &cap, err, sizeof err);
+    CHECK_EQ(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "capture: %s\n", err);
+        return;
+    }
+    CHECK(cp_capture_fd(cap) >= 0);
+    CHECK_EQ(cp_capture_linktype(cap), DLT_EN10MB);
+    cp_frame frame;
+    CHECK_EQ(cp_capture_next(cap, &frame), 0);
+
+    for (int family = AF_INET; family != 0; family = family == AF_INET ? AF_INET6 : 0) {
+        int kind;
+        int fd = cp_icmp_socket_open(family, 1, 0, &kind);
+        CHECK(fd >= 0);
+        if (fd < 0)
+            continue;
+        uint8_t pkt[128];
+        uint64_t token = test_token();
+        size_t n = build(family, ident, 3, token, 32, pkt, sizeof pkt);
+        cp_addr dst = addr(family == AF_INET ? "127.0.0.1" : "::1");
+        int64_t sent = 0;
+        CHECK_EQ(cp_send_to(fd, pkt, n, &dst, &sent), (int)n);
+
+        int64_t request_ts = 0, reply_ts = 0;
+        int64_t deadline = cp_realtime_ns() + 1000000000;
+        while ((request_ts == 0 || reply_ts == 0) && cp_realtime_ns() < deadline) {
+            struct pollfd pfd = { .fd = cp_capture_fd(cap), .events = POLLIN };
+            poll(&pfd, 1, 20);
+            int got;
+            while ((got = cp_capture_next(cap, &frame)) == 1) {
+                cp_echo_info info;
+                if (frame.family != family ||
+                    cp_echo_parse(family, 1, frame.l3, frame.l3_len, NULL, NULL, &info) != 0 ||
+                    info.token != token)
+                    continue;
+                CHECK(frame.ts_ns > 0);
+                if (info.type == CP_ICMP4_ECHO_REQUEST || info.type == CP_ICMP6_ECHO_REQUEST)
+                    request_ts = frame.ts_ns;
+                else
+                    reply_ts = frame.ts_ns;
+            }
+            CHECK(got >= 0);
+        }
+        CHECK(request_ts != 0);
+        CHECK(reply_ts != 0);
+        CHECK(reply_ts >= request_ts);
+        CHECK(request_ts >= sent);
+        /* Drain the socket and compare the socket's kernel timestamp. */
+        uint8_t buf[512];
+        cp_recv_meta meta;
+        cp_echo_info info;
+        int len;
+        if (await_reply(fd, family, family == AF_INET, token, buf, sizeof buf, &meta, &info,
+                        &len) == 0)
+            CHECK(meta.kernel_ts_ns >= request_ts);
+        close(fd);
+    }
+    CHECK(cp_capture_drops(cap) >= 0);
+    cp_capture_close(cap);
+}
+
+TEST(capture_open_reports_bad_filter_and_device)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    char err[PCAP_ERRBUF_SIZE] = "";
+    cp_capture *cap = (cp_capture *)1;
+    CHECK_EQ(cp_capture_open("lo", "icmp and and", 128, &cap, err, sizeof err), -EINVAL);
+    CHECK(cap == NULL);
+    CHECK(err[0] != '\0');
+    CHECK_EQ(cp_capture_open("nosuchdev0", NULL, 128, &cap, err, sizeof err), -ENODEV);
+    CHECK(err[0] != '\0');
+    CHECK_EQ(cp_capture_open(NULL, "icmp or icmp6", 128, &cap, NULL, 0), 0);
+    if (cap != NULL) {
+        CHECK_EQ(cp_capture_linktype(cap), DLT_LINUX_SLL);
+        cp_capture_close(cap);
+    }
+    cp_capture_close(NULL);
+}
+
+TEST(route_lookup_of_loopback_is_lo)
+{
+    cp_addr src;
+    char ifname[IF_NAMESIZE];
+    cp_addr dst = addr("127.0.0.1");
+    CHECK_EQ(cp_route_lookup(&dst, &src, ifname, sizeof ifname), 0);
+    CHECK(strcmp(ifname, "lo") == 0);
+    CHECK_EQ(src.family, AF_INET);
+    CHECK_EQ(src.bytes[0], 127);
+    dst = addr("::1");
+    CHECK_EQ(cp_route_lookup(&dst, &src, ifname, sizeof ifname), 0);
+    CHECK(strcmp(ifname, "lo") == 0);
+    CHECK_EQ(src.family, AF_INET6);
+    char tiny[2];
+    CHECK_EQ(cp_route_lookup(&dst, &src, tiny, sizeof tiny), -ENOSPC);
+    CHECK_EQ(cp_route_lookup(NULL, &src, ifname, sizeof ifname), -EINVAL);
+}
+
+/* In a child: a fresh network namespace with only loopback up, where
+ * ping_group_range lets everyone open datagram ICMP sockets. */
+static int set_loopback_up(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    close(s);
+    return rc;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Runs body in a forked child and adds its pass/fail counts to ours. */
+static void in_child(void (*body)(void))
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0) {
+        CHECK(!"pipe");
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pipefd[0]);
+        passed = failed = skipped = 0;
+        body();
+        int counts[3] = { passed, failed, skipped };
+        ssize_t w = write(pipefd[1], counts, sizeof counts);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(w == (ssize_t)sizeof counts ? 0 : 3);
+    }
+    close(pipefd[1]);
+    int counts[3] = { 0, 0, 0 };
+    ssize_t r = read(pipefd[0], counts, sizeof counts);
+    close(pipefd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(r == (ssize_t)sizeof counts && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    passed += counts[0];
+    failed += counts[1];
+    skipped += counts[2];
+}
+
+static void datagram_sockets_body(void)
+{
+    if (unshare(CLONE_NEWNET) != 0 || set_loopback_up() != 0 ||
+        write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647") != 0) {
+        CHECK(!"could not set up a network namespace");
+        return;
+    }
+    for (int family = AF_INET; family != 0; family = family == AF_INET ? AF_INET6 : 0) {
+        int kind = 0;
+        int fd = cp_icmp_socket_open(family, 0, 1, &kind);
+        CHECK(fd >= 0);
+        if (fd < 0)
+            continue;
+        CHECK_EQ(kind, CP_SOCK_DGRAM);
+        uint16_t ident = 0;
+        CHECK_EQ(cp_socket_local_ident(fd, &ident), 0);
+        CHECK(ident != 0);
+        uint16_t again = 0;
+        CHECK_EQ(cp_socket_local_ident(fd, &again), 0);
+        CHECK_EQ(again, ident);
+
+        uint8_t pkt[128], buf[512];
+        uint64_t token = test_token();
+        /* The kernel replaces the identifier with the socket's own. */
+        size_t n = build(family, 0x1111, 5, token, 24, pkt, sizeof pkt);
+        cp_addr dst = addr(family == AF_INET ? "127.0.0.1" : "::1");
+        CHECK_EQ(cp_send_to(fd, pkt, n, &dst, NULL), (int)n);
+        cp_recv_meta meta;
+        cp_echo_info info;
+        int len = 0;
+        int rc = await_reply(fd, family, 0, token, buf, sizeof buf, &meta, &info, &len);
+        CHECK_EQ(rc, 0);
+        if (rc == 0) {
+            CHECK_EQ(len, 8 + 24); /* datagram sockets: no IP header, also for IPv4 */
+            CHECK_EQ(info.ident, ident);
+            CHECK_EQ(info.seq, 5);
+            CHECK(meta.kernel_ts_ns != 0);
+            CHECK(meta.ttl > 0);
+            CHECK_EQ(meta.has_to, 1);
+        }
+        close(fd);
+    }
+    /* Only loopback exists here: anything else is unreachable. */
+    cp_addr far = addr("10.1.2.3");
+    char ifname[IF_NAMESIZE];
+    CHECK_EQ(cp_route_lookup(&far, NULL, ifname, sizeof ifname), -ENETUNREACH);
+    far = addr("2001:db8::9");
+    CHECK_EQ(cp_route_lookup(&far, NULL, ifname, sizeof ifname), -ENETUNREACH);
+}
+
+TEST(datagram_icmp_sockets_round_trip_in_a_fresh_namespace)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    in_child(datagram_sockets_body);
+}
+
+static void drop_caps_body(void)
+{
+    CHECK_EQ(cp_caps_have_net_raw(), 1);
+    CHECK_EQ(cp_caps_drop_all(), 0);
+    CHECK_EQ(cp_caps_have_net_raw(), 0);
+    uint64_t mask = 1;
+    CHECK_EQ(cp_caps_effective_mask(&mask), 0);
+    CHECK(mask == 0);
+    /* The bounding set is empty too: nothing comes back through execve. */
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    char line[256];
+    int bounding_empty = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "CapBnd:", 7) == 0)
+            bounding_empty = strtoull(line + 7, NULL, 16) == 0;
+    if (f != NULL)
+        fclose(f);
+    CHECK(bounding_empty);
+    int kind;
+    int rc = cp_icmp_socket_open(AF_INET, 1, 0, &kind);
+    /* Raw needs CAP_NET_RAW; datagram needs ping_group_range (off here by default). */
+    if (rc >= 0) {
+        CHECK_EQ(kind, CP_SOCK_DGRAM);
+        close(rc);
+    } else {
+        CHECK(rc == -EPERM || rc == -EACCES);
+    }
+    cp_capture *cap = NULL;
+    CHECK_EQ(cp_capture_open("lo", NULL, 128, &cap, NULL, 0), -EPERM);
+    CHECK_EQ(cp_netns_enter("/proc/self/ns/net"), -EPERM);
+}
+
+TEST(caps_drop_all_leaves_nothing)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    uint64_t mask = 0;
+    CHECK_EQ(cp_caps_effective_mask(&mask), 0);
+    CHECK(mask & (1ull << 13)); /* CAP_NET_RAW */
+    CHECK_EQ(cp_caps_effective_mask(NULL), -EINVAL);
+    in_child(drop_caps_body);
+    CHECK_EQ(cp_caps_have_net_raw(), 1); /* the parent keeps its own */
+}
+
+static ino_t netns_inode(void)
+{
+    struct stat st;
+    if (stat("/proc/thread-self/ns/net", &st) != 0)
+        return 0;
+    return st.st_ino;
+}
+
+static void netns_body(void)
+{
+    char original[64];
+    snprintf(original, sizeof original, "/proc/%d/ns/net", (int)getppid());
+    ino_t before = netns_inode();
+    CHECK(unshare(CLONE_NEWNET) == 0);
+    CHECK(netns_inode() != before);
+    CHECK_EQ(cp_netns_enter(original), 0);
+    CHECK(netns_inode() == before);
+    CHECK_EQ(cp_netns_enter("/nonexistent/netns"), -ENOENT);
+    CHECK_EQ(cp_netns_enter("/proc/self/status"), -EINVAL); /* not a namespace */
+    CHECK_EQ(cp_netns_enter(NULL), -EINVAL);
+}
+
+TEST(netns_enter_moves_the_thread)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    in_child(netns_body);
+}
+
+TEST(realtime_clock_is_the_epoch_clock)
+{
+    int64_t now = cp_realtime_ns();
+    int64_t t = (int64_t)time(NULL);
+    CHECK(now / 1000000000 >= t - 1 && now / 1000000000 <= t + 1);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    RUN(checksum_matches_rfc1071_example);
+    RUN(checksum_pads_odd_length_with_zero_byte);
+    RUN(checksum_adds_initial_sum);
+    RUN(icmp6_checksum_matches_captured_kernel_packet);
+    RUN(icmp6_checksum_equals_sum_over_explicit_pseudo_header);
+    RUN(addr_parses_and_formats_ipv4_and_ipv6);
+    RUN(addr_parses_ipv6_zone_by_name_and_index);
+    RUN(addr_rejects_bad_literals_and_small_buffers);
+    RUN(echo_build_writes_header_magic_token_and_fill);
+    RUN(echo_build_rejects_bad_arguments);
+    RUN(echo_v4_round_trips_without_and_with_header);
+    RUN(echo_v6_round_trips_with_header_and_known_addresses);
+    RUN(echo_parse_rejects_wrong_version_and_bad_arguments);
+    RUN(echo_parse_never_accepts_a_corrupted_icmp_message);
+    RUN(echo_parse_rejects_every_truncation);
+    RUN(echo_parse_skips_ipv4_options);
+    RUN(echo_parse_trims_trailing_link_padding);
+    RUN(echo_parse_rejects_fragments);
+    RUN(echo_parse_says_enomsg_for_well_formed_foreign_packets);
+    RUN(frame_decode_ethernet_with_and_without_vlan_tags);
+    RUN(frame_decode_linux_cooked_v1_gives_direction);
+    RUN(frame_decode_linux_cooked_v2_gives_direction_and_ifindex);
+    RUN(frame_decode_raw_ip_and_bsd_null);
+    RUN(echo_filter_compiles_and_matches_only_our_identifier);
+    RUN(echo_filter_compiles_without_privileges);
+    RUN(raw_ipv4_echo_round_trip_on_loopback);
+    RUN(raw_ipv6_echo_round_trip_on_loopback);
+    RUN(recv_reports_truncation_and_empty_queue);
+    RUN(capture_on_loopback_sees_request_and_reply_with_timestamps);
+    RUN(capture_open_reports_bad_filter_and_device);
+    RUN(route_lookup_of_loopback_is_lo);
+    RUN(datagram_icmp_sockets_round_trip_in_a_fresh_namespace);
+    RUN(caps_drop_all_leaves_nothing);
+    RUN(netns_enter_moves_the_thread);
+    RUN(realtime_clock_is_the_epoch_clock);
+    if (skipped > 0)
+        printf("%d skipped (need root)\n", skipped);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

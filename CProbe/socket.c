@@ -1,0 +1,427 @@
+/*
+ * socket.c — ICMP sockets (raw or unprivileged datagram), sending with a user
+ * timestamp, receiving with kernel timestamps and ancillary data, and route
+ * lookup through a connected UDP socket.
+ */
+#define _GNU_SOURCE
+#include "cp_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* struct icmp_filter and ICMP_FILTER (SOL_RAW) come from the kernel UAPI; glibc
+ * has no equivalent. Included after the glibc network headers so that
+ * linux/libc-compat.h suppresses the duplicate definitions. */
+#include <linux/icmp.h>
+
+#ifndef SO_TIMESTAMPNS_NEW
+#define SO_TIMESTAMPNS_NEW 64
+#endif
+#ifndef SO_TIMESTAMP_NEW
+#define SO_TIMESTAMP_NEW 63
+#endif
+
+int64_t cp_realtime_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int set_int_option(int fd, int level, int name, int value)
+{
+    if (setsockopt(fd, level, name, &value, sizeof value) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Raw IPv4: ICMP_FILTER is a bitmask of types to drop (linux/icmp.h). Pass
+ * echo replies, plus the errors traceroute needs when asked. */
+static int install_icmp4_filter(int fd, int want_errors)
+{
+    uint32_t pass = 1u << 0; /* echo reply */
+    if (want_errors)
+        pass |= (1u << 3)    /* destination unreachable (incl. fragmentation needed) */
+              | (1u << 11)   /* time exceeded */
+              | (1u << 12);  /* parameter problem */
+    struct icmp_filter filter = { .data = ~pass };
+    if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Raw IPv6: RFC 3542 §3.2 filter. */
+static int install_icmp6_filter(int fd, int want_errors)
+{
+    struct icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+    if (want_errors) {
+        ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
+        ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
+        ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
+        ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
+    }
+    if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
+        return -errno;
+    return 0;
+}
+
+static int configure_socket(int fd, int family, int raw, int want_errors)
+{
+    int rc = set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+    if (rc != 0)
+        return rc;
+    if (family == AF_INET) {
+        if ((rc = set_int_option(fd, IPPROTO_IP, IP_RECVTTL, 1)) != 0)
+            return rc;
+        if ((rc = set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1)) != 0)
+            return rc;
+        if (raw)
+            return install_icmp4_filter(fd, want_errors);
+    } else {
+        if ((rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)) != 0)
+            return rc;
+        if ((rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) != 0)
+            return rc;
+        if (raw)
+            return install_icmp6_filter(fd, want_errors);
+    }
+    /* Datagram ICMP sockets: IP_RECVERR is deliberately not set. It queues
+     * ICMP errors on the error queue, which this API does not read; an
+     * undrained error queue is charged to the receive buffer and would end
+     * up starving echo replies. */
+    return 0;
+}
+
+int cp_icmp_socket_open(int family, int allow_raw, int want_errors, int *kind_out)
+{
+    int proto;
+    if (family == AF_INET)
+        proto = IPPROTO_ICMP;
+    else if (family == AF_INET6)
+        proto = IPPROTO_ICMPV6;
+    else
+        return -EAFNOSUPPORT;
+
+    int last_error = -EPERM;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int raw = attempt == 0;
+        if (raw && !allow_raw)
+            continue;
+        int fd = socket(family, (raw ? SOCK_RAW : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        proto);
+        if (fd < 0) {
+            last_error = -errno;
+            continue;
+        }
+        int rc = configure_socket(fd, family, raw, want_errors);
+        if (rc != 0) {
+            close(fd);
+            return rc;
+        }
+        if (kind_out != NULL)
+            *kind_out = raw ? CP_SOCK_RAW : CP_SOCK_DGRAM;
+        return fd;
+    }
+    return last_error;
+}
+
+int cp_socket_local_ident(int fd, uint16_t *ident_out)
+{
+    if (ident_out == NULL)
+        return -EINVAL;
+    int type = 0;
+    socklen_t type_len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0)
+        return -errno;
+    if (type != SOCK_DGRAM)
+        return -EINVAL; /* raw sockets: the caller chooses the identifier */
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct sockaddr_storage ss;
+        socklen_t ss_len = sizeof ss;
+        if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) != 0)
+            return -errno;
+        uint16_t port;
+        if (ss.ss_family == AF_INET)
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        else
+            return -EAFNOSUPPORT;
+        if (port != 0) {
+            *ident_out = port;
+            return 0;
+        }
+        if (attempt > 0)
+            break;
+        /* Not bound yet (the kernel binds on the first send): bind to the
+         * wildcard with identifier 0 so that the kernel picks a free one now,
+         * exactly as the implicit bind would. */
+        struct sockaddr_storage any;
+        memset(&any, 0, sizeof any);
+        socklen_t any_len;
+        any.ss_family = ss.ss_family;
+        any_len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                          : sizeof(struct sockaddr_in6);
+        if (bind(fd, (struct sockaddr *)&any, any_len) != 0)
+            return -errno;
+    }
+    return -EADDRNOTAVAIL;
+}
+
+/* cp_addr → sockaddr; returns the length or -EINVAL. */
+static int to_sockaddr(const cp_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (a->family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        memcpy(&sin->sin_addr, a->bytes, 4);
+        return (int)sizeof *sin;
+    }
+    if (a->family == AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        memcpy(&sin6->sin6_addr, a->bytes, 16);
+        sin6->sin6_scope_id = a->scope_id;
+        return (int)sizeof *sin6;
+    }
+    return -EINVAL;
+}
+
+static void from_sockaddr(const struct sockaddr *sa, cp_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        a->family = AF_INET;
+        memcpy(a->bytes, &sin->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+        a->family = AF_INET6;
+        memcpy(a->bytes, &sin6->sin6_addr, 16);
+        a->scope_id = sin6->sin6_scope_id;
+    }
+}
+
+int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+               int64_t *user_ts_ns)
+{
+    if (dst == NULL || (buf == NULL && len != 0))
+        return -EINVAL;
+    if (len > INT_MAX)
+        return -EMSGSIZE;
+    struct sockaddr_storage ss;
+    int ss_len = to_sockaddr(dst, 0, &ss);
+    if (ss_len < 0)
+        return ss_len;
+    int64_t before = cp_realtime_ns();
+    ssize_t n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&ss,
+                       (socklen_t)ss_len);
+    if (n < 0)
+        return -errno;
+    if (user_ts_ns != NULL)
+        *user_ts_ns = before;
+    return (int)n;
+}
+
+static int64_t timespec_ns(int64_t sec, int64_t nsec)
+{
+    return sec * 1000000000 + nsec;
+}
+
+/* Walks the control messages of a received datagram into meta. */
+static void read_control(struct msghdr *msg, cp_recv_meta *meta)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_len < CMSG_LEN(0))
+            break;
+        const unsigned char *data = CMSG_DATA(c);
+        size_t data_len = c->cmsg_len - CMSG_LEN(0);
+        if (c->cmsg_level == SOL_SOCKET) {
+            if (c->cmsg_type == SO_TIMESTAMPNS && data_len >= sizeof(struct timespec)) {
+                struct timespec ts;
+                memcpy(&ts, data, sizeof ts);
+                meta->kernel_ts_ns = timespec_ns(ts.tv_sec, ts.tv_nsec);
+            } else if (c->cmsg_type == SO_TIMESTAMPNS_NEW && data_len >= 2 * sizeof(int64_t)) {
+                /* struct __kernel_timespec: two 64-bit integers */
+                int64_t v[2];
+                memcpy(v, data, sizeof v);
+                meta->kernel_ts_ns = timespec_ns(v[0], v[1]);
+            }
+        } else if (c->cmsg_level == IPPROTO_IP) {
+            if (c->cmsg_type == IP_TTL && data_len >= sizeof(int)) {
+                int ttl;
+                memcpy(&ttl, data, sizeof ttl);
+                meta->ttl = ttl;
+            } else if (c->cmsg_type == IP_PKTINFO && data_len >= sizeof(struct in_pktinfo)) {
+                struct in_pktinfo info;
+                memcpy(&info, data, sizeof info);
+                memset(&meta->to, 0, sizeof meta->to);
+                meta->to.family = AF_INET;
+                memcpy(meta->to.bytes, &info.ipi_addr, 4);
+                meta->has_to = 1;
+            }
+        } else if (c->cmsg_level == IPPROTO_IPV6) {
+            if (c->cmsg_type == IPV6_HOPLIMIT && data_len >= sizeof(int)) {
+                int hops;
+                memcpy(&hops, data, sizeof hops);
+                meta->ttl = hops;
+            } else if (c->cmsg_type == IPV6_PKTINFO && data_len >= sizeof(struct in6_pktinfo)) {
+                struct in6_pktinfo info;
+                memcpy(&info, data, sizeof info);
+                memset(&meta->to, 0, sizeof meta->to);
+                meta->to.family = AF_INET6;
+                memcpy(meta->to.bytes, &info.ipi6_addr, 16);
+                if (IN6_IS_ADDR_LINKLOCAL(&info.ipi6_addr) ||
+                    IN6_IS_ADDR_MC_LINKLOCAL(&info.ipi6_addr))
+                    meta->to.scope_id = info.ipi6_ifindex;
+                meta->has_to = 1;
+            }
+        }
+    }
+}
+
+int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta)
+{
+    if (buf == NULL && cap != 0)
+        return -EINVAL;
+    if (cap > INT_MAX)
+        cap = INT_MAX;
+
+    struct sockaddr_storage from;
+    memset(&from, 0, sizeof from);
+    /* Room for a timestamp, TTL/hop limit and packet info with margin. */
+    union {
+        struct cmsghdr align;
+        unsigned char bytes[512];
+    } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = cap };
+    struct msghdr msg = {
+        .msg_name = &from,
+        .msg_namelen = sizeof from,
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = control.bytes,
+        .msg_controllen = sizeof control.bytes,
+    };
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    int64_t after = cp_realtime_ns();
+    if (n < 0) {
+        int e = errno;
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+        return -EMSGSIZE; /* the datagram is consumed; a partial one is useless */
+
+    if (meta != NULL) {
+        memset(meta, 0, sizeof *meta);
+        meta->ttl = -1;
+        meta->user_ts_ns = after;
+        if (msg.msg_namelen > 0)
+            from_sockaddr((struct sockaddr *)&from, &meta->from);
+        read_control(&msg, meta);
+    }
+    return (int)n;
+}
+
+static int is_loopback(const cp_addr *a)
+{
+    static const uint8_t v6_loopback[16] = { [15] = 1 };
+    if (a->family == AF_INET)
+        return a->bytes[0] == 127;
+    return memcmp(a->bytes, v6_loopback, 16) == 0 ||
+           /* IPv4-mapped 127/8 */
+           (memcmp(a->bytes, (const uint8_t[12]){ [10] = 0xff, [11] = 0xff }, 12) == 0 &&
+            a->bytes[12] == 127);
+}
+
+static int copy_ifname(const char *name, char *ifname, size_t cap)
+{
+    if (ifname == NULL)
+        return 0;
+    size_t n = strlen(name);
+    if (n + 1 > cap)
+        return -ENOSPC;
+    memcpy(ifname, name, n + 1);
+    return 0;
+}
+
+/* The interface that owns address a (and, for scoped IPv6, that scope). */
+static int interface_of(const cp_addr *a, char *ifname, size_t cap)
+{
+    struct ifaddrs *list = NULL;
+    if (getifaddrs(&list) != 0)
+        return -errno;
+    int rc = -ENODEV;
+    for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a->family)
+            continue;
+        cp_addr candidate;
+        from_sockaddr(i->ifa_addr, &candidate);
+        size_t n = a->family == AF_INET ? 4 : 16;
+        if (memcmp(candidate.bytes, a->bytes, n) != 0)
+            continue;
+        if (a->family == AF_INET6 && a->scope_id != 0 && candidate.scope_id != 0 &&
+            a->scope_id != candidate.scope_id)
+            continue;
+        rc = copy_ifname(i->ifa_name, ifname, cap);
+        break;
+    }
+    freeifaddrs(list);
+    return rc;
+}
+
+int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t ifname_cap)
+{
+    if (dst == NULL)
+        return -EINVAL;
+    struct sockaddr_storage ss;
+    int ss_len = to_sockaddr(dst, 33434, &ss); /* the traceroute port; nothing is sent */
+    if (ss_len < 0)
+        return ss_len;
+    int fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (connect(fd, (struct sockaddr *)&ss, (socklen_t)ss_len) != 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    if (getsockname(fd, (struct sockaddr *)&local, &local_len) != 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    close(fd);
+
+    cp_addr src;
+    from_sockaddr((struct sockaddr *)&local, &src);
+    if (src.family != dst->family)
+        return -EAFNOSUPPORT;
+    if (is_loopback(dst))
+        rc = copy_ifname("lo", ifname, ifname_cap);
+    else
+        rc = interface_of(&src, ifname, ifname_cap);
+    if (rc != 0)
+        return rc;
+    if (src_out != NULL)
+        *src_out = src;
+    return 0;
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+/// The CLI as users run it: in a namespace, as root and as nobody, with real sockets.
+@Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
+struct CLILabTests {
+    struct Report: Decodable {
+        struct Ping: Decodable {
+            var received: Int
+            var sent: Int
+            var lossPercent: Double
+            var socketKind: String
+            var clockSource: String?
+        }
+        struct Engine: Decodable {
+            var capabilitiesDropped: Bool
+            var captureDevice: String?
+        }
+        var ping: Ping
+        var engine: Engine
+    }
+
+    func decode(_ text: String) throws -> Report {
+        try JSONDecoder().decode(Report.self, from: Data(text.utf8))
+    }
+
+    /// CapEff of every thread of a process, from /proc.
+    func effectiveCapabilities(of pid: Int32) throws -> [String] {
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        return try tasks.map { task in
+            let status = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
+            let line = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") } ?? ""
+            return line.split(separator: "\t").last.map(String.init) ?? "?"
+        }
+    }
+
+    @Test func capabilitiesAreDroppedAfterSetupWhileProbesGoOn() async throws {
+        let lab = try Lab.up("caps")
+        defer { lab.down() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        // `ip netns exec` execs in place: the pid stays the CLI's.
+        process.arguments = ["netns", "exec", lab.client, cliPath, "ping", lab.destination4, "-c", "20", "-i", "0.1", "--json"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(process.isRunning)
+        let comm = try String(contentsOfFile: "/proc/\(process.processIdentifier)/comm", encoding: .utf8)
+        #expect(comm.hasPrefix("isp-checker"))
+        let mainStatus = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        #expect(mainStatus.contains("CapEff:\t0000000000000000"))
+        let perThread = try effectiveCapabilities(of: process.processIdentifier)
+        #expect(perThread.count > 1)
+        #expect(perThread.allSatisfy { $0 == "0000000000000000" }, "CapEff per thread: \(perThread)")
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let report = try decode(String(decoding: data, as: UTF8.self))
+        #expect(report.engine.capabilitiesDropped)
+        #expect(report.ping.received == 20)
+        #expect(report.ping.clockSource == "pcap")
+        #expect(report.ping.socketKind == "raw")
+    }
+
+    @Test func unprivilegedUserGetsTheDatagramSocketOrATypedError() throws {
+        let lab = try Lab.up("nobody")
+        defer { lab.down() }
+        let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                        cliPath, "ping", lab.destination4, "-c", "5", "-i", "0.05", "--json"]
+
+        try lab.sysctl("c", "net.ipv4.ping_group_range=0 2147483647")
+        let allowed = try lab.exec("c", asNobody, check: false)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        let report = try decode(allowed.stdout)
+        #expect(report.ping.socketKind == "datagram")
+        #expect(report.ping.received == 5)
+        #expect(report.ping.clockSource == "kernel_receive")
+        #expect(report.engine.captureDevice == nil)
+
+        try lab.sysctl("c", "net.ipv4.ping_group_range=1 0")
+        let denied = try lab.exec("c", asNobody, check: false)
+        #expect(denied.status == 2)
+        #expect(denied.stderr.contains("permission denied"))
+        #expect(denied.stderr.contains("CAP_NET_RAW"))
+        #expect(denied.stderr.contains("ping_group_range"))
+    }
+
+    @Test func badInputGivesClearErrors() throws {
+        let lab = try Lab.up("input")
+        defer { lab.down() }
+        // The lab's resolv.conf points at 127.0.0.1 inside the namespace: no query leaves it.
+        let unresolvable = try lab.exec("c", [cliPath, "ping", "nosuch.lab", "-c", "1"], check: false)
+        #expect(unresolvable.status == 2)
+        #expect(unresolvable.stderr.contains("cannot resolve 'nosuch.lab'"))
+
+        let byName = try lab.exec("c", [cliPath, "ping", "dest.lab", "-c", "2", "-i", "0.05", "--json"], check: false)
+        #expect(byName.status == 0, "\(byName.stderr)")
+
+        for (arguments, message) in [
+            (["ping", "", "-c", "1"], "empty target"),
+            (["ping", "10.99.1.300", "-c", "1"], "malformed target"),
+            (["ping", "10.99.1.2", "-c", "0"], "--count must be at least 1"),
+            (["ping", "10.99.1.2", "-i", "-1"], "--interval"),
+        ] {
+            let output = try lab.exec("c", [cliPath] + arguments, check: false)
+            #expect(output.status != 0)
+            #expect((output.stderr + output.stdout).contains(message), "\(arguments): \(output.stderr)")
+        }
+
+        let unreachable = try lab.exec("c", [cliPath, "ping", "10.66.0.1", "-c", "2", "-i", "0.05", "-W", "0.3", "--json"], check: false)
+        #expect(unreachable.status == 1)
+        #expect(try decode(unreachable.stdout).ping.lossPercent == 100)
+    }
+}

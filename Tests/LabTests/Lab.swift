@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Output of a finished command.
+struct CommandOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a command to completion and captures its output.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], check: Bool = true) throws -> CommandOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read before waiting so a chatty command cannot fill the pipe and stall.
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let output = CommandOutput(status: process.terminationStatus,
+                               stdout: String(decoding: stdout, as: UTF8.self),
+                               stderr: String(decoding: stderr, as: UTF8.self))
+    if check && output.status != 0 {
+        throw LabError.commandFailed("\(executable) \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)\(output.stdout)")
+    }
+    return output
+}
+
+enum LabError: Error, CustomStringConvertible {
+    case commandFailed(String)
+    var description: String {
+        switch self { case .commandFailed(let text): return text }
+    }
+}
+
+/// The repository root, found from this file's path.
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The built CLI next to the test bundle (`swift build` builds it before `swift test` runs).
+let cliPath: String = {
+    let bundleDirectory = Bundle.main.bundleURL.path
+    for candidate in [bundleDirectory + "/isp-checker", CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/") + "/isp-checker"] {
+        let path = candidate.hasPrefix("/") ? candidate : "/" + candidate
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return repositoryRoot.appendingPathComponent(".build/debug/isp-checker").path
+}()
+
+/// Whether this process may build network namespaces.
+let isRoot = getuid() == 0
+
+/// A network lab built by `lab/lab.sh`: client — r1 … rN — destination, in namespaces whose
+/// names start with the lab's prefix. Tests call `down()` in a `defer`, so the lab goes away
+/// even when an expectation fails; `lab.sh down-all` at the start of a run clears labs left by
+/// a crashed run.
+struct Lab {
+    let prefix: String
+    let routers: Int
+    static let script = repositoryRoot.appendingPathComponent("lab/lab.sh").path
+
+    static func up(_ name: String, routers: Int = 3, extra: [String] = []) throws -> Lab {
+        let prefix = "ispc-t\(name)"
+        _ = try? run("/bin/bash", [script, "down", "--prefix", prefix], check: false)
+        try run("/bin/bash", [script, "up", "--prefix", prefix, "--routers", "\(routers)"] + extra)
+        return Lab(prefix: prefix, routers: routers)
+    }
+
+    func down() {
+        _ = try? run("/bin/bash", [Lab.script, "down", "--prefix", prefix], check: false)
+    }
+
+    /// Runs a lab.sh subcommand for this lab (`loss`, `delay`, `ratelimit`, `silent`).
+    func configure(_ subcommand: String, _ arguments: [String]) throws {
+        try run("/bin/bash", [Lab.script, subcommand, "--prefix", prefix] + arguments)
+    }
+
+    var client: String { "\(prefix)-c" }
+    func namespace(_ node: String) -> String { "\(prefix)-\(node)" }
+
+    /// The destination's address on its link.
+    var destination4: String { "10.99.\(routers + 1).2" }
+    var destination6: String { "fd00:99:\(routers + 1)::2" }
+    /// Router k's address on the link toward the client.
+    func router4(_ k: Int) -> String { "10.99.\(k).2" }
+    func router6(_ k: Int) -> String { "fd00:99:\(k)::2" }
+
+    /// Runs a command inside one of the lab's namespaces.
+    @discardableResult
+    func exec(_ node: String, _ arguments: [String], check: Bool = true) throws -> CommandOutput {
+        try run("/usr/sbin/ip", ["netns", "exec", namespace(node)] + arguments, check: check)
+    }
+
+    func sysctl(_ node: String, _ setting: String) throws {
+        try exec(node, ["sysctl", "-q", "-w", setting])
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up and runs every test of isp-checker. Run as root on Debian with a Swift 6.1+ toolchain
+# on PATH: the lab tests build network namespaces. `.ci/run` calls exactly this.
+#
+#   sudo scripts/test.sh
+#
+# Stages: Debian packages; the C core under ASan/UBSan (unit tests + a bounded libFuzzer run);
+# the lab's own self-test; the Swift library's unit tests under ASan; then every Swift test
+# (unit and lab) in a normal debug build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: the lab tests build network namespaces: run as root (sudo $0)" >&2
+  exit 1
+fi
+command -v swift >/dev/null || { echo "test.sh: swift not found; install a Swift 6.1+ toolchain (swift.org) and put it on PATH" >&2; exit 1; }
+
+stage "packages"
+bash scripts/install-deps.sh
+
+# Labs a killed earlier run may have left behind.
+bash lab/lab.sh down-all >/dev/null 2>&1 || true
+
+stage "C core: sanitizers, unit tests, fuzzing"
+CPROBE_FUZZ_SECONDS="${CPROBE_FUZZ_SECONDS:-45}" bash scripts/c-checks.sh
+if [[ -f scripts/c-checks-trace.sh ]]; then
+  CPROBE_FUZZ_SECONDS="${CPROBE_FUZZ_SECONDS:-45}" bash scripts/c-checks-trace.sh
+fi
+
+stage "network lab self-test"
+bash lab/selftest.sh
+
+stage "Swift unit tests under AddressSanitizer"
+swift build --build-tests --sanitize=address --scratch-path .build-asan
+swift test --skip-build --sanitize=address --scratch-path .build-asan --filter ISPCheckerTests
+
+stage "Swift build"
+swift build --build-tests
+
+stage "Swift tests: unit and lab"
+swift test --skip-build
