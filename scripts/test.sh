@@ -21,9 +21,6 @@ command -v swift >/dev/null || { echo "test.sh: swift not found; install a Swift
 stage "packages"
 bash scripts/install-deps.sh
 
-# Labs a killed earlier run may have left behind.
-bash lab/lab.sh down-all >/dev/null 2>&1 || true
-
 stage "C core: sanitizers, unit tests, fuzzing"
 CPROBE_FUZZ_SECONDS="${CPROBE_FUZZ_SECONDS:-45}" bash scripts/c-checks.sh
 if [[ -f scripts/c-checks-trace.sh ]]; then

@@ -6,11 +6,6 @@ import Testing
 /// timing is not disturbed by the other lab tests.
 @Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
 struct PingLabTests {
-    init() {
-        // Clear labs a crashed earlier run may have left behind.
-        _ = try? run("/bin/bash", [Lab.script, "down-all"], check: false)
-    }
-
     func engine(in lab: Lab, capture: EngineConfiguration.Capture = .automatic) throws -> ProbeEngine {
         try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capture: capture, capabilities: .keep))
     }

@@ -1,0 +1,815 @@
+#!/usr/bin/env bash
+# lab.sh: network-namespace lab for isp-checker (see lab/README.md).
+# Every packet stays inside namespaces created here (10.x / fd00::/8 only).
+set -Eeuo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BIN=${ISPC_LAB_BIN:-$LAB_DIR/bin}
+RELAY_SRC=$LAB_DIR/relay.c
+RELAY_BIN=$BIN/isp-lab-relay
+RUN_ROOT=/run/ispc-lab
+NETNS_ETC=/etc/netns
+
+usage() {
+    cat <<'EOF'
+usage: lab.sh SUBCOMMAND [options]
+
+  up        [--prefix P] [--routers N] [--ecmp]   build the lab (tears down an old one first)
+  down      [--prefix P]                          kill processes, delete namespaces (always exit 0)
+  down-all                                        down every namespace named ispc*
+  loss      [--prefix P] --node rK --percent X [--dir both|forward|reverse]
+                                                  drop X% (0..100, up to 2 decimals) of forwarded packets
+  ratelimit [--prefix P] --node NODE --rate N/second [--burst B]
+                                                  limit ICMP time-exceeded + dest-unreachable sent by NODE
+  silent    [--prefix P] --node NODE              NODE sends no ICMP errors (still forwards)
+  clear     [--prefix P] --node NODE              remove loss/ratelimit/silent rules from NODE
+  delay     [--prefix P] --node NODE --side left|right --ms D
+                                                  userspace relay holds every frame D ms each way on that link
+  exec      [--prefix P] NODE -- CMD [ARGS...]    run CMD in NODE's namespace
+  addr      [--prefix P] NODE [--v6]              print NODE's main address
+  path      [--prefix P] [--v6]                   print expected traceroute hops client->dest, one per line
+  nodes     [--prefix P]                          print node names (c r1 .. rN d)
+
+  Defaults: --prefix ispc, --routers 3 (1..8), --dir both, --burst 5.
+  NODE: c (client), rK (router K; r2a/r2b with --ecmp), d (dest); aliases client, dest.
+  Namespaces are named P-NODE. State lives in /run/ispc-lab/P/.
+EOF
+}
+
+die() {
+    echo "lab.sh: $*" >&2
+    exit 1
+}
+
+on_err() {
+    echo "lab.sh: command failed (exit $1, line $2): $3" >&2
+}
+trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+
+# ---------------------------------------------------------------- options
+
+SUB=${1:-}
+[[ $# -gt 0 ]] && shift
+PREFIX=ispc
+ROUTERS=3
+ECMP=0
+OPT_NODE=
+OPT_PERCENT=
+OPT_DIR=both
+OPT_RATE=
+OPT_BURST=5
+OPT_SIDE=
+OPT_MS=
+OPT_V6=0
+POSITIONAL=()
+EXEC_CMD=()
+
+need_arg() { [[ $# -ge 2 && -n $2 ]] || die "option $1 needs a value"; }
+
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --prefix) need_arg "$@"; PREFIX=$2; shift 2 ;;
+    --routers) need_arg "$@"; ROUTERS=$2; shift 2 ;;
+    --ecmp) ECMP=1; shift ;;
+    --node) need_arg "$@"; OPT_NODE=$2; shift 2 ;;
+    --percent) need_arg "$@"; OPT_PERCENT=$2; shift 2 ;;
+    --dir) need_arg "$@"; OPT_DIR=$2; shift 2 ;;
+    --rate) need_arg "$@"; OPT_RATE=$2; shift 2 ;;
+    --burst) need_arg "$@"; OPT_BURST=$2; shift 2 ;;
+    --side) need_arg "$@"; OPT_SIDE=$2; shift 2 ;;
+    --ms) need_arg "$@"; OPT_MS=$2; shift 2 ;;
+    --v6) OPT_V6=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; EXEC_CMD=("$@"); break ;;
+    -*) die "unknown option $1 (see lab.sh --help)" ;;
+    *) POSITIONAL+=("$1"); shift ;;
+    esac
+done
+
+[[ $PREFIX =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ ]] ||
+    die "bad --prefix '$PREFIX' (letters, digits, _ and -, at most 32 characters)"
+RUN_DIR=$RUN_ROOT/$PREFIX
+STATE_FILE=$RUN_DIR/state
+
+# ------------------------------------------------------------------ helpers
+
+ns_of() { echo "$PREFIX-$1"; }
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+ns_exists() { [[ -e /run/netns/$1 ]]; }
+
+# Regex matching exactly the namespaces of prefix $1.
+ns_regex() { echo "^$1-(c|d|r[0-9]+[ab]?)\$"; }
+
+list_ns() { # $1 = extended regex
+    ip netns list 2>/dev/null | awk '{print $1}' | grep -E "$1" || true
+}
+
+canon_node() {
+    case $1 in
+    client) echo c ;;
+    dest) echo d ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# ------------------------------------------------------------------- model
+# Link k joins node k-1 (left end, .1 / ::1) and node k (right end, .2 / ::2).
+# With --ecmp, r2 is replaced by r2a (links 2, 3) and r2b (links 102, 103).
+
+NODES=()
+L_ID=()
+L_LN=()
+L_LIF=()
+L_RN=()
+L_RIF=()
+L_POS=()
+
+add_link() {
+    L_ID+=("$1"); L_LN+=("$2"); L_LIF+=("$3"); L_RN+=("$4"); L_RIF+=("$5"); L_POS+=("$6")
+}
+
+chain_node() { # position -> name (plain chain)
+    if (($1 == 0)); then echo c; elif (($1 == ROUTERS + 1)); then echo d; else echo "r$1"; fi
+}
+
+build_model() {
+    local k
+    NODES=(c)
+    L_ID=(); L_LN=(); L_LIF=(); L_RN=(); L_RIF=(); L_POS=()
+    if ((ECMP)); then
+        NODES+=(r1 r2a r2b)
+        for ((k = 3; k <= ROUTERS; k++)); do NODES+=("r$k"); done
+        add_link 1 c right r1 left 1
+        add_link 2 r1 right r2a left 2
+        add_link 102 r1 rightb r2b left 2
+        add_link 3 r2a right r3 left 3
+        add_link 103 r2b right r3 leftb 3
+        for ((k = 4; k <= ROUTERS + 1; k++)); do
+            add_link "$k" "$(chain_node $((k - 1)))" right "$(chain_node "$k")" left "$k"
+        done
+    else
+        for ((k = 1; k <= ROUTERS; k++)); do NODES+=("r$k"); done
+        for ((k = 1; k <= ROUTERS + 1; k++)); do
+            add_link "$k" "$(chain_node $((k - 1)))" right "$(chain_node "$k")" left "$k"
+        done
+    fi
+    NODES+=(d)
+}
+
+node_pos() {
+    case $1 in
+    c) echo 0 ;;
+    d) echo $((ROUTERS + 1)) ;;
+    r2a | r2b) echo 2 ;;
+    r*) echo "${1#r}" ;;
+    esac
+}
+
+is_node() {
+    local n
+    for n in "${NODES[@]}"; do [[ $n == "$1" ]] && return 0; done
+    return 1
+}
+
+is_router() { [[ $1 == r* ]]; }
+
+a4() { echo "10.99.$1.$2"; }
+a6() { echo "fd00:99:$1::$2"; }
+
+# Lines "IFNAME LINKID END NEIGHBOUR_END" for node $1.
+node_ifaces() {
+    local i
+    for i in "${!L_ID[@]}"; do
+        [[ ${L_LN[$i]} == "$1" ]] && echo "${L_LIF[$i]} ${L_ID[$i]} 1 2"
+        [[ ${L_RN[$i]} == "$1" ]] && echo "${L_RIF[$i]} ${L_ID[$i]} 2 1"
+    done
+    return 0
+}
+
+# "LINKID END NEIGHBOUR_END" of interface $2 on node $1 (empty if none).
+iface_link() {
+    local ifn id end nend
+    while read -r ifn id end nend; do
+        [[ $ifn == "$2" ]] && { echo "$id $end $nend"; return 0; }
+    done < <(node_ifaces "$1")
+    return 0
+}
+
+main_addr() { # node, v6(0/1)
+    local id end
+    case $1 in
+    c) id=1; end=1 ;;
+    d) id=$((ROUTERS + 1)); end=2 ;;
+    *) read -r id end _ < <(iface_link "$1" left) ;;
+    esac
+    if (($2)); then a6 "$id" "$end"; else a4 "$id" "$end"; fi
+}
+
+# route_line FAMILY DST GW... ; each GW is "LINKID END IFNAME"
+route_line() {
+    local fam=$1 dst=$2 g id end ifn line
+    shift 2
+    if [[ $# -eq 1 ]]; then
+        read -r id end ifn <<<"$1"
+        if [[ $fam == 4 ]]; then line="via $(a4 "$id" "$end") dev $ifn"; else line="via $(a6 "$id" "$end") dev $ifn"; fi
+    else
+        line=
+        for g in "$@"; do
+            read -r id end ifn <<<"$g"
+            if [[ $fam == 4 ]]; then line+=" nexthop via $(a4 "$id" "$end") dev $ifn"
+            else line+=" nexthop via $(a6 "$id" "$end") dev $ifn"; fi
+        done
+    fi
+    echo "route replace $dst $line"
+}
+
+# Emit `ip -batch` lines for node $1, family $2 (4|6).
+node_routes() {
+    local node=$1 fam=$2 p i ifn id end nend last dst
+    local -a left_gw=() right_gw=() connected=()
+    last="r$ROUTERS"
+    case $node in
+    c)
+        if [[ $fam == 4 ]]; then
+            echo "route replace default via 10.99.1.2 dev right"
+            for dst in 10.65.0.0/16 10.66.0.0/16 10.67.0.0/16 10.77.128.0/20; do
+                echo "route replace $dst via 10.99.1.2 dev right"
+            done
+        else
+            echo "route replace default via fd00:99:1::2 dev right"
+            for dst in fd00:65::/32 fd00:66::/32 fd00:67::/32 fd00:77::/64; do
+                echo "route replace $dst via fd00:99:1::2 dev right"
+            done
+        fi
+        return 0
+        ;;
+    d)
+        id=$((ROUTERS + 1))
+        if [[ $fam == 4 ]]; then
+            echo "route replace default via $(a4 "$id" 1) dev left"
+            echo "route replace local 10.77.128.0/20 dev lo"
+        else
+            echo "route replace default via $(a6 "$id" 1) dev left"
+            echo "route replace local fd00:77::/64 dev lo"
+        fi
+        return 0
+        ;;
+    esac
+    p=$(node_pos "$node")
+    while read -r ifn id end nend; do
+        connected+=("$id")
+        case $ifn in
+        left) left_gw+=("$id $nend $ifn") ;;
+        right | rightb) right_gw+=("$id $nend $ifn") ;;
+        esac
+    done < <(node_ifaces "$node")
+    for i in "${!L_ID[@]}"; do
+        id=${L_ID[$i]}
+        [[ " ${connected[*]} " == *" $id "* ]] && continue
+        if ((L_POS[i] <= p)); then
+            if [[ $fam == 4 ]]; then route_line 4 "10.99.$id.0/24" "${left_gw[@]}"
+            else route_line 6 "fd00:99:$id::/64" "${left_gw[@]}"; fi
+        else
+            if [[ $fam == 4 ]]; then route_line 4 "10.99.$id.0/24" "${right_gw[@]}"
+            else route_line 6 "fd00:99:$id::/64" "${right_gw[@]}"; fi
+        fi
+    done
+    if [[ $fam == 4 ]]; then
+        route_line 4 10.77.128.0/20 "${right_gw[@]}"
+        if [[ $node == "$last" ]]; then echo "route replace prohibit 10.67.0.0/16"
+        else route_line 4 10.67.0.0/16 "${right_gw[@]}"; fi
+        if [[ $node == r1 ]]; then
+            echo "route replace unreachable 10.66.0.0/16"
+            echo "route replace unreachable 10.65.0.0/16"
+        fi
+    else
+        route_line 6 fd00:77::/64 "${right_gw[@]}"
+        if [[ $node == "$last" ]]; then echo "route replace prohibit fd00:67::/32"
+        else route_line 6 fd00:67::/32 "${right_gw[@]}"; fi
+        if [[ $node == r1 ]]; then
+            echo "route replace unreachable fd00:66::/32"
+            echo "route replace unreachable fd00:65::/32"
+        fi
+    fi
+}
+
+apply_routes() { # node
+    local ns
+    ns=$(ns_of "$1")
+    node_routes "$1" 4 | ip -n "$ns" -4 -batch - || die "IPv4 routes failed in $ns"
+    node_routes "$1" 6 | ip -n "$ns" -6 -batch - || die "IPv6 routes failed in $ns"
+}
+
+# Deterministic ICMP errors for the special networks.  The routes alone would
+# answer through ip_error(), whose per-source token bucket (global sysctl
+# net.ipv4.route.error_cost/error_burst, shared with icmp_ratelimit state)
+# silently eats errors after a traceroute; nft reject is not rate limited.
+apply_base_nft() { # node
+    local node=$1 rules=
+    [[ $node == r1 ]] && rules+="
+        ip daddr 10.66.0.0/16 reject with icmp type net-unreachable
+        ip6 daddr fd00:66::/32 reject with icmpv6 type no-route
+        ip daddr 10.65.0.0/16 reject with icmp type host-unreachable
+        ip6 daddr fd00:65::/32 reject with icmpv6 type addr-unreachable"
+    [[ $node == "r$ROUTERS" ]] && rules+="
+        ip daddr 10.67.0.0/16 reject with icmp type admin-prohibited
+        ip6 daddr fd00:67::/32 reject with icmpv6 type admin-prohibited"
+    [[ -z $rules ]] && return 0
+    nsx "$(ns_of "$node")" nft -f - <<EOF
+table inet ispc_base {
+    chain prerouting {
+        type filter hook prerouting priority 0; policy accept;$rules
+    }
+}
+EOF
+}
+
+offload_off() { # ns dev...
+    local ns=$1 dev
+    shift
+    for dev in "$@"; do
+        nsx "$ns" ethtool -K "$dev" tx off tso off gso off >/dev/null 2>&1 ||
+            die "ethtool -K $dev tx off tso off gso off failed in $ns"
+    done
+}
+
+load_state() {
+    [[ -f $STATE_FILE ]] || die "lab '$PREFIX' is not up (no $STATE_FILE); run: lab.sh up --prefix $PREFIX"
+    # shellcheck disable=SC1090
+    source "$STATE_FILE"
+    build_model
+}
+
+require_node() { # sets NODE
+    NODE=$(canon_node "$1")
+    is_node "$NODE" || die "no node '$1' in lab '$PREFIX' (nodes: ${NODES[*]})"
+    ns_exists "$(ns_of "$NODE")" || die "namespace $(ns_of "$NODE") does not exist"
+}
+
+# ------------------------------------------------------------------- down
+
+ancestors() { # pids of this shell and its ancestors
+    local pid=$$
+    while [[ -n $pid && $pid != 0 && $pid != 1 ]]; do
+        echo "$pid"
+        pid=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || true)
+    done
+}
+
+kill_ns_pids() { # ns...
+    local ns pid round mine pids
+    mine=" $(ancestors | tr '\n' ' ') "
+    for round in 1 2 3 4 5 6 7 8 9 10 11 12; do
+        pids=()
+        for ns in "$@"; do
+            while read -r pid; do
+                [[ -n $pid && $mine != *" $pid "* ]] && pids+=("$pid")
+            done < <(ip netns pids "$ns" 2>/dev/null || true)
+        done
+        [[ ${#pids[@]} -eq 0 ]] && return 0
+        if ((round < 10)); then kill -TERM "${pids[@]}" 2>/dev/null || true
+        else kill -KILL "${pids[@]}" 2>/dev/null || true; fi
+        sleep 0.1
+    done
+    return 0
+}
+
+# True if $1 is a live (not zombie) isp-lab-relay process.  Zombies happen
+# where PID 1 does not reap orphans; they hold no sockets.
+relay_alive() {
+    local stat
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ $stat == *"(isp-lab-relay) "* ]] || return 1
+    [[ ${stat#*) } != Z* ]]
+}
+
+kill_pidfiles() { # run dir
+    local f pid
+    for f in "$1"/relay-*.pid; do
+        [[ -f $f ]] || continue
+        pid=$(cat "$f" 2>/dev/null || true)
+        relay_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+    done
+    return 0
+}
+
+teardown() { # ns regex, etc regex-glob run dirs...
+    local regex=$1 ns d
+    local -a nss
+    shift
+    mapfile -t nss < <(list_ns "$regex")
+    for d in "$@"; do [[ -d $d ]] && kill_pidfiles "$d"; done
+    if [[ ${#nss[@]} -gt 0 ]]; then
+        kill_ns_pids "${nss[@]}"
+        for ns in "${nss[@]}"; do
+            ip netns del "$ns" 2>/dev/null || true
+        done
+    fi
+    return 0
+}
+
+do_down() { # prefix
+    local p=$1 regex d
+    regex=$(ns_regex "$p")
+    teardown "$regex" "$RUN_ROOT/$p"
+    if [[ -d $NETNS_ETC ]]; then
+        for d in "$NETNS_ETC"/"$p"-*; do
+            [[ -e $d ]] || continue
+            [[ $(basename "$d") =~ $regex ]] && rm -rf -- "$d"
+        done
+    fi
+    rm -rf -- "${RUN_ROOT:?}/$p"
+    return 0
+}
+
+cmd_down() {
+    set +e
+    trap - ERR
+    do_down "$PREFIX"
+    exit 0
+}
+
+cmd_down_all() {
+    local d
+    local -a dirs=()
+    set +e
+    trap - ERR
+    for d in "$RUN_ROOT"/ispc*; do [[ -d $d ]] && dirs+=("$d"); done
+    teardown '^ispc' "${dirs[@]}"
+    for d in "$NETNS_ETC"/ispc*; do [[ -e $d ]] && rm -rf -- "$d"; done
+    for d in "${dirs[@]}"; do rm -rf -- "$d"; done
+    exit 0
+}
+
+# --------------------------------------------------------------------- up
+
+UP_DONE=1
+up_exit() {
+    local rc=$?
+    if ((UP_DONE == 0)); then
+        trap - ERR
+        echo "lab.sh: up --prefix $PREFIX failed; tearing down" >&2
+        do_down "$PREFIX" || true
+        ((rc == 0)) && rc=1
+    fi
+    exit "$rc"
+}
+
+write_etc() {
+    local node ns n last dir
+    last=$((ROUTERS + 1))
+    for node in "${NODES[@]}"; do
+        ns=$(ns_of "$node")
+        dir=$NETNS_ETC/$ns
+        mkdir -p "$dir"
+        echo "nameserver 127.0.0.1" >"$dir/resolv.conf"
+        {
+            echo "127.0.0.1 localhost"
+            echo "::1 localhost"
+            echo "$(a4 "$last" 2) dest.lab"
+            echo "$(a6 "$last" 2) dest6.lab"
+            echo "10.99.1.1 client.lab"
+            echo "fd00:99:1::1 client6.lab"
+            for n in "${NODES[@]}"; do
+                is_router "$n" || continue
+                echo "$(main_addr "$n" 0) $n.lab"
+                echo "$(main_addr "$n" 1) ${n}-6.lab"
+            done
+        } >"$dir/hosts"
+    done
+}
+
+cmd_up() {
+    local node ns i ifn id end dest4 dest6 common
+    [[ $ROUTERS =~ ^[1-8]$ ]] || die "--routers must be 1..8 (got '$ROUTERS')"
+    ((ECMP == 0 || ROUTERS >= 3)) || die "--ecmp needs --routers >= 3"
+    command -v ethtool >/dev/null || die "ethtool not installed (apt-get install ethtool)"
+    command -v nft >/dev/null || die "nft not installed (apt-get install nftables)"
+    build_model
+
+    do_down "$PREFIX"
+    UP_DONE=0
+    trap up_exit EXIT
+
+    mkdir -p "$RUN_DIR"
+    printf 'ROUTERS=%s\nECMP=%s\n' "$ROUTERS" "$ECMP" >"$STATE_FILE"
+
+    common="net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+        net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=10000
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+        net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+        net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+        net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+        net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0"
+    for node in "${NODES[@]}"; do
+        ns=$(ns_of "$node")
+        ip netns add "$ns" || die "cannot create namespace $ns"
+        ip -n "$ns" link set lo up
+        # shellcheck disable=SC2086
+        nsx "$ns" sysctl -q -w $common >/dev/null
+        if is_router "$node"; then
+            nsx "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
+        fi
+        if ((ECMP)) && [[ $node == r1 ]]; then
+            # Policy 3 (custom fields) = L4 5-tuple from the packet headers.
+            # Policy 1 would reuse skb->hash, which veth carries over from the
+            # sending socket's random sk_txhash: every traceroute probe socket
+            # would then pick a random path even with identical ports.
+            nsx "$ns" sysctl -q -w net.ipv4.fib_multipath_hash_policy=3 \
+                net.ipv4.fib_multipath_hash_fields=0x0037 \
+                net.ipv6.fib_multipath_hash_policy=3 \
+                net.ipv6.fib_multipath_hash_fields=0x0037 >/dev/null
+        fi
+    done
+
+    for i in "${!L_ID[@]}"; do
+        ip link add name "${L_LIF[$i]}" netns "$(ns_of "${L_LN[$i]}")" type veth \
+            peer name "${L_RIF[$i]}" netns "$(ns_of "${L_RN[$i]}")" ||
+            die "cannot create veth for link ${L_ID[$i]}"
+    done
+
+    for node in "${NODES[@]}"; do
+        ns=$(ns_of "$node")
+        while read -r ifn id end _; do
+            offload_off "$ns" "$ifn"
+            ip -n "$ns" addr add "$(a4 "$id" "$end")/24" dev "$ifn"
+            ip -n "$ns" -6 addr add "$(a6 "$id" "$end")/64" dev "$ifn" nodad
+            ip -n "$ns" link set "$ifn" up
+        done < <(node_ifaces "$node")
+    done
+
+    for node in "${NODES[@]}"; do
+        apply_routes "$node"
+        apply_base_nft "$node"
+    done
+    write_etc
+
+    dest4=$(a4 $((ROUTERS + 1)) 2)
+    dest6=$(a6 $((ROUTERS + 1)) 2)
+    nsx "$(ns_of c)" ping -q -c 1 -W 2 "$dest4" >/dev/null || die "self-check: client cannot ping $dest4"
+    nsx "$(ns_of c)" ping -q -6 -c 1 -W 2 "$dest6" >/dev/null || die "self-check: client cannot ping $dest6"
+
+    UP_DONE=1
+    trap - EXIT
+    echo "lab $PREFIX up: nodes ${NODES[*]} (ecmp=$ECMP); client 10.99.1.1, dest $dest4 / $dest6"
+}
+
+# -------------------------------------------------------------- nft knobs
+
+nft_replace_table() { # ns family name body
+    local ns=$1 fam=$2 name=$3 body=$4
+    nsx "$ns" nft -f - <<EOF
+table $fam $name
+delete table $fam $name
+table $fam $name {
+$body
+}
+EOF
+}
+
+nft_delete_table() { # ns family name
+    nsx "$1" nft delete table "$2" "$3" 2>/dev/null || true
+}
+
+node_option() {
+    [[ -n $OPT_NODE ]] || die "$SUB needs --node NODE"
+    require_node "$OPT_NODE"
+}
+
+cmd_loss() {
+    local ns whole frac thr iif_fwd iif_rev rules
+    load_state
+    node_option
+    is_router "$NODE" || die "loss applies to routers only (forward hook); got '$NODE'"
+    [[ $OPT_PERCENT =~ ^([0-9]{1,3})(\.([0-9]{1,2}))?$ ]] || die "--percent must be 0..100 (up to 2 decimals)"
+    whole=${BASH_REMATCH[1]}
+    frac=${BASH_REMATCH[3]:-0}
+    [[ ${#frac} -eq 1 ]] && frac=${frac}0
+    thr=$((10#$whole * 100 + 10#$frac))
+    ((thr <= 10000)) || die "--percent must be 0..100"
+    ns=$(ns_of "$NODE")
+    if ((thr == 0)); then
+        nft_delete_table "$ns" inet ispc_loss
+        echo "loss on $NODE removed"
+        return 0
+    fi
+    iif_fwd='iifname { "left", "leftb" }'
+    iif_rev='iifname { "right", "rightb" }'
+    case $OPT_DIR in
+    both) rules="        numgen random mod 10000 < $thr drop" ;;
+    forward) rules="        $iif_fwd numgen random mod 10000 < $thr drop" ;;
+    reverse) rules="        $iif_rev numgen random mod 10000 < $thr drop" ;;
+    *) die "--dir must be both, forward or reverse" ;;
+    esac
+    nft_replace_table "$ns" inet ispc_loss "    chain forward {
+        type filter hook forward priority 0; policy accept;
+$rules
+    }"
+    echo "loss on $NODE: $OPT_PERCENT% ($OPT_DIR)"
+}
+
+cmd_ratelimit() {
+    local ns
+    load_state
+    node_option
+    [[ $OPT_RATE =~ ^[0-9]+/(second|minute|hour|day)$ ]] || die "--rate must look like 10/second"
+    if ! [[ $OPT_BURST =~ ^[0-9]+$ ]] || ((OPT_BURST < 1)); then die "--burst must be a positive integer"; fi
+    ns=$(ns_of "$NODE")
+    nft_replace_table "$ns" inet ispc_ratelimit "    chain output {
+        type filter hook output priority 0; policy accept;
+        icmp type { time-exceeded, destination-unreachable } limit rate over $OPT_RATE burst $OPT_BURST packets drop
+        icmpv6 type { time-exceeded, destination-unreachable } limit rate over $OPT_RATE burst $OPT_BURST packets drop
+    }"
+    echo "ratelimit on $NODE: ICMP errors over $OPT_RATE (burst $OPT_BURST) dropped"
+}
+
+cmd_silent() {
+    local ns
+    load_state
+    node_option
+    ns=$(ns_of "$NODE")
+    nft_replace_table "$ns" inet ispc_silent "    chain output {
+        type filter hook output priority 0; policy accept;
+        icmp type { time-exceeded, destination-unreachable } drop
+        icmpv6 type { time-exceeded, destination-unreachable, packet-too-big } drop
+    }"
+    echo "silent on $NODE"
+}
+
+cmd_clear() {
+    local ns t
+    load_state
+    node_option
+    ns=$(ns_of "$NODE")
+    for t in ispc_loss ispc_ratelimit ispc_silent; do nft_delete_table "$ns" inet "$t"; done
+    echo "cleared loss/ratelimit/silent on $NODE"
+}
+
+# ------------------------------------------------------------------ delay
+
+ensure_relay() {
+    local tmp
+    if [[ -x $RELAY_BIN && ! $RELAY_SRC -nt $RELAY_BIN ]]; then return 0; fi
+    command -v cc >/dev/null || die "cc not found (apt-get install gcc)"
+    mkdir -p "$BIN"
+    tmp=$(mktemp "$BIN/.isp-lab-relay.XXXXXX")
+    if ! cc -O2 -Wall -Wextra -o "$tmp" "$RELAY_SRC"; then
+        rm -f "$tmp"
+        die "compiling $RELAY_SRC failed"
+    fi
+    mv -f "$tmp" "$RELAY_BIN"
+}
+
+stop_relay() { # pidfile
+    local pid i
+    [[ -f $1 ]] || return 0
+    pid=$(cat "$1" 2>/dev/null || true)
+    if relay_alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 50); do
+            relay_alive "$pid" || break
+            sleep 0.05
+        done
+        relay_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    fi
+    rm -f "$1"
+}
+
+cmd_delay() {
+    local ns side tag wire peer us id end nend mac pidfile logfile pid i neigh wait_s ok
+    load_state
+    node_option
+    side=$OPT_SIDE
+    case $side in
+    left | right | leftb | rightb) ;;
+    *) die "--side must be left or right (leftb/rightb on ECMP r3/r1)" ;;
+    esac
+    [[ $OPT_MS =~ ^[0-9]+(\.[0-9]{1,3})?$ ]] || die "--ms must be a number of milliseconds (e.g. 20 or 2.5)"
+    us=$(awk -v m="$OPT_MS" 'BEGIN { printf "%d", m * 1000 + 0.5 }')
+    ((us <= 60000000)) || die "--ms must be at most 60000"
+    read -r id end nend < <(iface_link "$NODE" "$side") || true
+    [[ -n ${id:-} ]] || die "node $NODE has no '$side' interface"
+    ns=$(ns_of "$NODE")
+    case $side in left) tag=l ;; right) tag=r ;; leftb) tag=lb ;; rightb) tag=rb ;; esac
+    wire=${tag}wire
+    peer=${tag}peer
+    ensure_relay
+    mkdir -p "$RUN_DIR"
+    pidfile=$RUN_DIR/relay-$NODE-$side.pid
+    logfile=$RUN_DIR/relay-$NODE-$side.log
+
+    if ! ip -n "$ns" link show dev "$wire" >/dev/null 2>&1; then
+        mac=$(ip -n "$ns" -br link show dev "$side" | awk '{print $3}')
+        [[ $mac =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] || die "cannot read MAC of $side in $ns"
+        ip -n "$ns" link set dev "$side" down
+        ip -n "$ns" addr flush dev "$side"
+        ip -n "$ns" link set dev "$side" name "$wire"
+        nsx "$ns" sysctl -q -w "net.ipv6.conf.$wire.disable_ipv6=1" >/dev/null
+        ip -n "$ns" link set dev "$wire" arp off
+        ip -n "$ns" link add name "$side" type veth peer name "$peer"
+        nsx "$ns" sysctl -q -w "net.ipv6.conf.$peer.disable_ipv6=1" >/dev/null
+        ip -n "$ns" link set dev "$peer" arp off
+        ip -n "$ns" link set dev "$side" address "$mac"
+        nsx "$ns" nft -f - <<EOF
+table netdev ispc_relay_$side {
+    chain wire_in {
+        type filter hook ingress device "$wire" priority 0; policy drop;
+    }
+    chain peer_in {
+        type filter hook ingress device "$peer" priority 0; policy drop;
+    }
+}
+EOF
+        offload_off "$ns" "$wire" "$peer" "$side"
+        ip -n "$ns" link set dev "$wire" up
+        ip -n "$ns" link set dev "$peer" up
+        ip -n "$ns" link set dev "$side" up
+        ip -n "$ns" addr add "$(a4 "$id" "$end")/24" dev "$side"
+        ip -n "$ns" -6 addr add "$(a6 "$id" "$end")/64" dev "$side" nodad
+        apply_routes "$NODE"
+    fi
+
+    stop_relay "$pidfile"
+    : >"$logfile"
+    nohup ip netns exec "$ns" "$RELAY_BIN" "$wire" "$peer" "$us" </dev/null >>"$logfile" 2>&1 &
+    pid=$!
+    echo "$pid" >"$pidfile"
+    ok=0
+    for i in $(seq 100); do
+        if grep -q '^ready' "$logfile" 2>/dev/null; then ok=1; break; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if ((ok == 0)); then
+        cat "$logfile" >&2 || true
+        die "relay in $ns ($wire<->$peer) did not start"
+    fi
+    # Ready means bound; now prove frames cross it both ways.
+    wait_s=$(awk -v u="$us" 'BEGIN { printf "%.1f", 2 * u / 1e6 + 1 }')
+    for neigh in "$(a4 "$id" "$nend")" "$(a6 "$id" "$nend")"; do
+        ok=0
+        for i in 1 2 3 4 5; do
+            if nsx "$ns" ping -q -c 1 -W "$wait_s" "$neigh" >/dev/null 2>&1; then ok=1; break; fi
+        done
+        ((ok)) || die "no ping across the relay from $NODE to $neigh"
+    done
+    echo "delay on $NODE $side: ${OPT_MS} ms each way (relay pid $pid, log $logfile)"
+}
+
+# ------------------------------------------------------------ small ones
+
+cmd_exec() {
+    load_state
+    [[ ${#POSITIONAL[@]} -eq 1 ]] || die "usage: lab.sh exec [--prefix P] NODE -- CMD [ARGS...]"
+    [[ ${#EXEC_CMD[@]} -gt 0 ]] || die "exec needs a command after --"
+    require_node "${POSITIONAL[0]}"
+    trap - ERR
+    exec ip netns exec "$(ns_of "$NODE")" "${EXEC_CMD[@]}"
+}
+
+cmd_addr() {
+    load_state
+    [[ ${#POSITIONAL[@]} -eq 1 ]] || die "usage: lab.sh addr [--prefix P] NODE [--v6]"
+    NODE=$(canon_node "${POSITIONAL[0]}")
+    is_node "$NODE" || die "no node '${POSITIONAL[0]}' in lab '$PREFIX' (nodes: ${NODES[*]})"
+    main_addr "$NODE" "$OPT_V6"
+}
+
+cmd_path() {
+    local k
+    load_state
+    for ((k = 1; k <= ROUTERS; k++)); do
+        if ((ECMP)) && ((k == 2)); then
+            echo "$(main_addr r2a "$OPT_V6") $(main_addr r2b "$OPT_V6")"
+        else
+            main_addr "r$k" "$OPT_V6"
+        fi
+    done
+    main_addr d "$OPT_V6"
+}
+
+cmd_nodes() {
+    load_state
+    echo "${NODES[*]}"
+}
+
+[[ $EUID -eq 0 || $SUB == "" || $SUB == help || $SUB == addr || $SUB == path || $SUB == nodes ]] ||
+    die "must run as root"
+
+case $SUB in
+up) cmd_up ;;
+down) cmd_down ;;
+down-all) cmd_down_all ;;
+loss) cmd_loss ;;
+ratelimit) cmd_ratelimit ;;
+silent) cmd_silent ;;
+clear) cmd_clear ;;
+delay) cmd_delay ;;
+exec) cmd_exec ;;
+addr) cmd_addr ;;
+path) cmd_path ;;
+nodes) cmd_nodes ;;
+"" | help) usage ;;
+*) usage >&2; die "unknown subcommand '$SUB'" ;;
+esac

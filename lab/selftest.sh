@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# selftest.sh: build the lab and check it with real packets (root only).
+# Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero on failure.
+set -Eeuo pipefail
+
+LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lab.sh
+P=ispc-selftest
+PE=ispc-selftest-ecmp
+PASSED=0
+FAILED=0
+RELAY_PIDS=()
+
+cleanup() {
+    "$LAB" down --prefix "$P" >/dev/null 2>&1 || true
+    "$LAB" down --prefix "$PE" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
+check() { # name cmd...
+    local name=$1
+    shift
+    if "$@" >/dev/null; then pass "$name"; else fail "$name"; fi
+}
+in_ns() { local p=$1 n=$2; shift 2; "$LAB" exec --prefix "$p" "$n" -- "$@"; }
+
+# hop addresses (first address of each traceroute line, '*' if none)
+trace_hops() { awk 'NR > 1 { print $2 }'; }
+
+ping_avg() { sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p'; }
+ping_loss() { sed -n 's|.* \([0-9.]*\)% packet loss.*|\1|p'; }
+in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
+
+[[ $EUID -eq 0 ]] || { echo "selftest.sh: must run as root" >&2; exit 1; }
+for tool in ping traceroute nft ethtool cc; do
+    command -v "$tool" >/dev/null || { echo "selftest.sh: $tool missing" >&2; exit 1; }
+done
+
+# ----------------------------------------------------------------- chain
+if "$LAB" up --prefix "$P" --routers 3 >/dev/null; then pass "up --routers 3"; else
+    fail "up --routers 3"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+D4=$("$LAB" addr --prefix "$P" d)
+D6=$("$LAB" addr --prefix "$P" d --v6)
+
+check "ping IPv4 client -> dest $D4" in_ns "$P" c ping -q -c 3 -i 0.2 -W 1 "$D4"
+check "ping IPv6 client -> dest $D6" in_ns "$P" c ping -q -6 -c 3 -i 0.2 -W 1 "$D6"
+check "hosts file: dest.lab -> $D4" bash -c "[[ \$('$LAB' exec --prefix $P c -- getent hosts dest.lab | awk '{print \$1}') == $D4 ]]"
+check "sweep prefix answers (10.77.140.9)" in_ns "$P" c ping -q -c 1 -W 1 10.77.140.9
+
+want=$("$LAB" path --prefix "$P" | tr '\n' ' ')
+got=$(in_ns "$P" c traceroute -n -w 1 "$D4" | trace_hops | tr '\n' ' ')
+check "traceroute IPv4 hops [$got]" test "$got" = "$want"
+want6=$("$LAB" path --prefix "$P" --v6 | tr '\n' ' ')
+got6=$(in_ns "$P" c traceroute -6 -n -w 1 "$D6" | trace_hops | tr '\n' ' ')
+check "traceroute IPv6 hops [$got6]" test "$got6" = "$want6"
+
+out=$(in_ns "$P" c ping -c 1 -W 1 10.66.0.1 || true)
+check "10.66.0.1: net unreachable from 10.99.1.2" \
+    grep -q 'From 10.99.1.2 .*Destination Net Unreachable' <<<"$out"
+out=$(in_ns "$P" c ping -c 1 -W 1 10.67.0.1 || true)
+check "10.67.0.1: admin prohibited from r3 10.99.3.2" grep -q 'From 10.99.3.2 .*Packet filtered' <<<"$out"
+out=$(in_ns "$P" c ping -6 -c 1 -W 1 fd00:66::1 || true)
+check "fd00:66::1: no route from fd00:99:1::2" grep -q 'From fd00:99:1::2 .*No route' <<<"$out"
+
+"$LAB" silent --prefix "$P" --node r2 >/dev/null
+got=$(in_ns "$P" c traceroute -n -q 1 -w 0.5 "$D4" | trace_hops | tr '\n' ' ')
+check "silent r2: hop 2 is * [$got]" test "$got" = "10.99.1.2 * 10.99.3.2 $D4 "
+"$LAB" clear --prefix "$P" --node r2 >/dev/null
+
+"$LAB" ratelimit --prefix "$P" --node r1 --rate 1/second --burst 2 >/dev/null
+n=$(in_ns "$P" c ping -c 20 -i 0.01 -t 1 -W 1 "$D4" | grep -c 'Time to live exceeded' || true)
+check "ratelimit r1 1/s burst 2: $n of 20 time-exceeded" in_range "$n" 1 3
+"$LAB" clear --prefix "$P" --node r1 >/dev/null
+
+# delay: 20 ms each way on r2's left link -> RTT 40 ms
+"$LAB" delay --prefix "$P" --node r2 --side left --ms 20 >/dev/null
+RELAY_PIDS+=("$(cat "/run/ispc-lab/$P/relay-r2-left.pid")")
+in_ns "$P" c ping -q -c 2 -i 0.1 -W 1 "$D4" >/dev/null || true # warm neighbour caches
+avg=$(in_ns "$P" c ping -q -c 20 -i 0.05 -W 1 "$D4" | ping_avg || true)
+check "delay r2 left 20 ms: IPv4 RTT avg $avg ms (want 40 +- 1)" in_range "$avg" 39 41
+in_ns "$P" c ping -q -6 -c 2 -i 0.1 -W 1 "$D6" >/dev/null || true
+avg6=$(in_ns "$P" c ping -q -6 -c 20 -i 0.05 -W 1 "$D6" | ping_avg || true)
+check "delay r2 left 20 ms: IPv6 RTT avg $avg6 ms (want 40 +- 1)" in_range "$avg6" 39 41
+
+# loss: 20 % of forwarded packets in r1
+"$LAB" loss --prefix "$P" --node r1 --percent 20 --dir forward >/dev/null
+loss=$(in_ns "$P" c ping -q -c 300 -i 0.002 -W 1 "$D4" | ping_loss || true)
+check "loss r1 20% forward: ping loss $loss% (want 10..32)" in_range "$loss" 10 32
+"$LAB" loss --prefix "$P" --node r1 --percent 20 --dir both >/dev/null
+lossb=$(in_ns "$P" c ping -q -c 300 -i 0.002 -W 1 "$D4" | ping_loss || true)
+check "loss r1 20% both: ping loss $lossb% (want 1-0.8^2=36, 24..48)" in_range "$lossb" 24 48
+"$LAB" loss --prefix "$P" --node r1 --percent 0 >/dev/null
+loss0=$(in_ns "$P" c ping -q -c 50 -i 0.002 -W 1 "$D4" | ping_loss || true)
+check "loss removed: ping loss $loss0%" in_range "$loss0" 0 0
+
+# ------------------------------------------------------------------ ECMP
+if "$LAB" up --prefix "$PE" --routers 3 --ecmp >/dev/null; then
+    pass "up --routers 3 --ecmp"
+    DE=$("$LAB" addr --prefix "$PE" d)
+    seen=$(for port in $(seq 33434 37 34434); do
+        in_ns "$PE" c traceroute -n -q 1 -f 2 -m 2 -w 1 -p "$port" "$DE" | trace_hops
+    done | sort -u | tr '\n' ' ')
+    check "ECMP: hop 2 takes both paths across ports [$seen]" test "$seen" = "10.99.102.2 10.99.2.2 "
+    stable=1
+    for sport in 40001 40002 40003 40004; do
+        n=$(in_ns "$PE" c traceroute -n -U -p 53 --sport="$sport" -q 6 -f 2 -m 2 -w 1 "$DE" |
+            tail -n 1 | grep -oE '10\.99\.[0-9]+\.2' | sort -u | wc -l)
+        [[ $n == 1 ]] || stable=0
+    done
+    check "ECMP: one flow (fixed ports) stays on one path" test "$stable" = 1
+else
+    fail "up --routers 3 --ecmp"
+fi
+
+# ------------------------------------------------------------------ down
+"$LAB" down --prefix "$P" >/dev/null
+"$LAB" down --prefix "$PE" >/dev/null
+left=$(ip netns list | awk '{print $1}' | grep -E '^ispc-selftest' || true)
+check "down: no ispc-selftest* namespace left [${left//$'\n'/ }]" test -z "$left"
+alive=
+for pid in "${RELAY_PIDS[@]}"; do
+    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+    [[ -n $st && $st != Z ]] && alive+="$pid "
+done
+check "down: relay process gone [${alive}]" test -z "$alive"
+check "down: /etc/netns and /run/ispc-lab entries gone" \
+    bash -c "! ls -d /etc/netns/$P-* /run/ispc-lab/$P /run/ispc-lab/$PE >/dev/null 2>&1"
+
+echo "selftest: $PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
