@@ -238,4 +238,6 @@ int cp_wake_drain(int fd);
 #ifdef __cplusplus
 }
 #endif
+#include "cprobe_trace.h" /* traceroute probes: building, sending, parsing */
+
 #endif /* CPROBE_H */

@@ -37,26 +37,19 @@ struct CLILabTests {
     @Test func capabilitiesAreDroppedAfterSetupWhileProbesGoOn() async throws {
         let lab = try Lab.up("caps")
         defer { lab.down() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         // `ip netns exec` execs in place: the pid stays the CLI's.
-        process.arguments = ["netns", "exec", lab.client, cliPath, "ping", lab.destination4, "-c", "20", "-i", "0.1", "--json"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
+        let process = try Subprocess("/usr/sbin/ip", ["netns", "exec", lab.client, cliPath, "ping", lab.destination4, "-c", "20", "-i", "0.1", "--json"])
         try await Task.sleep(for: .milliseconds(800))
         #expect(process.isRunning)
-        let comm = try String(contentsOfFile: "/proc/\(process.processIdentifier)/comm", encoding: .utf8)
+        let comm = try String(contentsOfFile: "/proc/\(process.pid)/comm", encoding: .utf8)
         #expect(comm.hasPrefix("isp-checker"))
-        let mainStatus = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        let mainStatus = try String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8)
         #expect(mainStatus.contains("CapEff:\t0000000000000000"))
-        let perThread = try effectiveCapabilities(of: process.processIdentifier)
+        let perThread = try effectiveCapabilities(of: process.pid)
         #expect(perThread.count > 1)
         #expect(perThread.allSatisfy { $0 == "0000000000000000" }, "CapEff per thread: \(perThread)")
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let report = try decode(String(decoding: data, as: UTF8.self))
+        #expect(process.wait() == 0, "\(process.stderr)")
+        let report = try decode(process.stdout)
         #expect(report.engine.capabilitiesDropped)
         #expect(report.ping.received == 20)
         #expect(report.ping.clockSource == "pcap")
@@ -101,7 +94,7 @@ struct CLILabTests {
             (["ping", "", "-c", "1"], "empty target"),
             (["ping", "10.99.1.300", "-c", "1"], "malformed target"),
             (["ping", "10.99.1.2", "-c", "0"], "--count must be at least 1"),
-            (["ping", "10.99.1.2", "-i", "-1"], "--interval"),
+            (["ping", "10.99.1.2", "--interval=-1"], "--interval"),
         ] {
             let output = try lab.exec("c", [cliPath] + arguments, check: false)
             #expect(output.status != 0)

@@ -1,6 +1,75 @@
 import Foundation
 import Testing
 
+/// A child process started with posix_spawn, its output going to temporary files.
+///
+/// Foundation's `Process.waitUntilExit` was seen hanging here after `lab.sh` had exited
+/// (it leaves a daemonised relay behind), so the tests spawn and reap children themselves.
+final class Subprocess {
+    let pid: pid_t
+    private let outputPath: String
+    private let errorPath: String
+    private var exitStatus: Int32?
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        let directory = FileManager.default.temporaryDirectory.path
+        let stamp = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        outputPath = "\(directory)/ispc-test-\(stamp).out"
+        errorPath = "\(directory)/ispc-test-\(stamp).err"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw LabError.commandFailed("cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
+    }
+
+    deinit {
+        if exitStatus == nil {
+            kill(pid, SIGKILL)
+            _ = wait()
+        }
+        unlink(outputPath)
+        unlink(errorPath)
+    }
+
+    var isRunning: Bool {
+        guard exitStatus == nil else { return false }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid { exitStatus = Self.decode(status); return false }
+        return result == 0
+    }
+
+    func terminate() { if isRunning { kill(pid, SIGTERM) } }
+
+    @discardableResult
+    func wait() -> Int32 {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let decoded = Self.decode(status)
+        exitStatus = decoded
+        return decoded
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+    private static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
 /// Output of a finished command.
 struct CommandOutput {
     var status: Int32
@@ -11,20 +80,9 @@ struct CommandOutput {
 /// Runs a command to completion and captures its output.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], check: Bool = true) throws -> CommandOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read before waiting so a chatty command cannot fill the pipe and stall.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let output = CommandOutput(status: process.terminationStatus,
-                               stdout: String(decoding: stdout, as: UTF8.self),
-                               stderr: String(decoding: stderr, as: UTF8.self))
+    let process = try Subprocess(executable, arguments)
+    let status = process.wait()
+    let output = CommandOutput(status: status, stdout: process.stdout, stderr: process.stderr)
     if check && output.status != 0 {
         throw LabError.commandFailed("\(executable) \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)\(output.stdout)")
     }

@@ -72,13 +72,8 @@ struct PingLabTests {
         let engine = try engine(in: lab)
 
         // Another process floods the same destination with its own echo requests.
-        let flood = Process()
-        flood.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        flood.arguments = ["netns", "exec", lab.client, "ping", "-f", "-w", "6", lab.destination4]
-        flood.standardOutput = FileHandle.nullDevice
-        flood.standardError = FileHandle.nullDevice
-        try flood.run()
-        defer { if flood.isRunning { flood.terminate() }; flood.waitUntilExit() }
+        let flood = try Subprocess("/usr/sbin/ip", ["netns", "exec", lab.client, "ping", "-f", "-w", "6", lab.destination4])
+        defer { flood.terminate(); flood.wait() }
 
         async let far = engine.ping(lab.destination4, count: 40, interval: .milliseconds(20), timeout: .seconds(1))
         async let near = engine.ping(lab.router4(1), count: 40, interval: .milliseconds(20), timeout: .seconds(1))

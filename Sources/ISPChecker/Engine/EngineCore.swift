@@ -28,7 +28,8 @@ struct EngineState: ~Copyable {
     var pending: [ProbeKey: PendingEcho] = [:]
     var nextSequence: [IPFamily: UInt16] = [.ipv4: UInt16.random(in: 0...UInt16.max), .ipv6: UInt16.random(in: 0...UInt16.max)]
     var shutDown = false
-    var captureFramesMatched = 0
+    /// Work that must run on the engine thread (inside its network namespace).
+    var jobs: [@Sendable () -> Void] = []
 
     /// A sequence number no outstanding probe of that family uses, or nil when all 65,536 are.
     mutating func allocateSequence(_ family: IPFamily) -> UInt16? {
@@ -48,14 +49,18 @@ struct EngineState: ~Copyable {
 /// continuations are always resumed outside it.
 final class EngineCore: Sendable {
     let state = Mutex(EngineState())
+    let traces = Mutex(TraceRegistry())
     let sockets: [IPFamily: ICMPSocket]
+    /// Present for the families whose ICMP socket is raw: traceroute needs raw sockets.
+    let traceSockets: [IPFamily: TraceSockets]
     let unavailableFamilies: [IPFamily: ProbeError]
     let captureActive: Bool
     let captureGrace: Duration
     let wakeDescriptor: Int32
 
-    init(sockets: [IPFamily: ICMPSocket], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32) {
+    init(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32) {
         self.sockets = sockets
+        self.traceSockets = traceSockets
         self.unavailableFamilies = unavailableFamilies
         self.captureActive = captureActive
         self.captureGrace = captureGrace
@@ -70,6 +75,28 @@ final class EngineCore: Sendable {
 
     func wake() {
         _ = cp_wake_signal(wakeDescriptor)
+    }
+
+    /// Runs `body` on the engine thread, inside the engine's network namespace (route lookups,
+    /// sockets that must live there). Nil when the engine has shut down.
+    func onEngineThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            let accepted = state.withLock { state in
+                guard !state.shutDown else { return false }
+                state.jobs.append { continuation.resume(returning: body()) }
+                return true
+            }
+            if accepted { wake() } else { continuation.resume(returning: nil) }
+        }
+    }
+
+    /// Takes the queued jobs (the engine thread runs them).
+    func takeJobs() -> [@Sendable () -> Void] {
+        state.withLock { state in
+            let jobs = state.jobs
+            state.jobs.removeAll()
+            return jobs
+        }
     }
 
     /// Sends one echo request and waits for its reply, its timeout, or cancellation.
@@ -167,6 +194,7 @@ final class EngineCore: Sendable {
     /// Marks the engine shut down and fails every outstanding probe.
     func shutDown() {
         let orphans: [(ProbeKey, PendingEcho)] = state.withLock { state in
+            guard !state.shutDown else { return [] }
             state.shutDown = true
             let all = Array(state.pending)
             state.pending.removeAll()
@@ -175,6 +203,12 @@ final class EngineCore: Sendable {
         for (key, entry) in orphans {
             entry.continuation.resume(returning: EchoOutcome(sequence: key.sequence, status: .engineShutDown))
         }
+        let traceSinks = traces.withLock { registry in
+            let sinks = registry.routes.values.map(\.sink)
+            registry.routes.removeAll()
+            return sinks
+        }
+        for sink in traceSinks { sink.finish() }
         wake()
     }
 }

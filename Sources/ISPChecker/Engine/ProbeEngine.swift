@@ -93,7 +93,8 @@ enum EngineSetup {
         var unavailable: [IPFamily: ProbeError] = [:]
         for family in [IPFamily.ipv4, .ipv6] {
             var kind: Int32 = 0
-            let descriptor = cp_icmp_socket_open(family.posixValue, configuration.allowRawSockets ? 1 : 0, 0, &kind)
+            // Errors pass the raw socket's filter too: traceroute reads them from it.
+            let descriptor = cp_icmp_socket_open(family.posixValue, configuration.allowRawSockets ? 1 : 0, 1, &kind)
             guard descriptor >= 0 else {
                 unavailable[family] = openError(family: family, errno: -descriptor)
                 continue
@@ -115,6 +116,14 @@ enum EngineSetup {
             return .failure(error)
         }
 
+        var traceSockets: [IPFamily: TraceSockets] = [:]
+        for (family, socket) in sockets where socket.kind == .raw {
+            switch TraceSockets.open(family) {
+            case .success(let opened): traceSockets[family] = opened
+            case .failure(let error): logger.notice("no \(family) traceroute sockets", metadata: ["error": "\(error)"])
+            }
+        }
+
         var capture: OpaquePointer?
         var captureDevice: String?
         var captureReason: String?
@@ -123,11 +132,7 @@ enum EngineSetup {
             captureReason = "capture disabled by configuration"
         case .automatic, .interface:
             let device: String? = if case .interface(let name) = configuration.capture { name } else { nil }
-            let filter = Set(sockets.values.map(\.identifier)).sorted().map { identifier -> String in
-                var text = [CChar](repeating: 0, count: 512)
-                _ = cp_echo_filter(identifier, &text, text.count)
-                return "(" + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ")"
-            }.joined(separator: " or ")
+            let filter = captureFilter(sockets: sockets, traceSockets: traceSockets)
             var errorText = [CChar](repeating: 0, count: 512)
             let result = cp_capture_open(device, filter, 256, &capture, &errorText, errorText.count)
             if result == 0 {
@@ -156,13 +161,36 @@ enum EngineSetup {
             return .failure(.systemError(operation: "eventfd", errno: -wake))
         }
         let core = EngineCore(
-            sockets: sockets, unavailableFamilies: unavailable, captureActive: capture != nil,
+            sockets: sockets, traceSockets: traceSockets, unavailableFamilies: unavailable, captureActive: capture != nil,
             captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake)
         let status = EngineStatus(
             sockets: sockets.mapValues(\.kind), captureDevice: captureDevice, captureUnavailableReason: captureReason,
             bestClock: capture != nil ? .pcap : .kernelReceive, capabilitiesDropped: dropped,
             networkNamespace: configuration.networkNamespace)
         return .success(Opened(core: core, status: status, capture: capture))
+    }
+
+    /// A BPF filter admitting only what the engine's probes send and what answers them: echo
+    /// requests/replies with our identifiers, our UDP and TCP trace probes and the segments
+    /// back to their ports, and ICMP errors (which quote our probes; the loop checks the quote).
+    static func captureFilter(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets]) -> String {
+        var clauses = Set(sockets.values.map(\.identifier)).sorted().map { identifier -> String in
+            var text = [CChar](repeating: 0, count: 512)
+            _ = cp_echo_filter(identifier, &text, text.count)
+            return "(" + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ")"
+        }
+        if let v4 = traceSockets[.ipv4] {
+            clauses.append("(icmp and (icmp[0] = 3 or icmp[0] = 11 or icmp[0] = 12))")
+            clauses.append("(ip and udp and port \(v4.udpPort))")
+            clauses.append("(ip and tcp and port \(v4.tcpPort))")
+        }
+        if let v6 = traceSockets[.ipv6] {
+            // ICMPv6 destination unreachable, packet too big, time exceeded, parameter problem.
+            clauses.append("(icmp6 and ip6[40] >= 1 and ip6[40] <= 4)")
+            clauses.append("(ip6 and udp and port \(v6.udpPort))")
+            clauses.append("(ip6 and tcp and port \(v6.tcpPort))")
+        }
+        return clauses.joined(separator: " or ")
     }
 
     static func openError(family: IPFamily, errno code: Int32) -> ProbeError {

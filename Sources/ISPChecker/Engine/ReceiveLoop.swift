@@ -4,8 +4,9 @@ import CProbe
 import Glibc
 #endif
 
-/// Runs on the engine's own thread: one loop that reads every reply of every probe of the
-/// engine, from the sockets and from the capture, and hands each to the probe it belongs to.
+/// Runs on the engine's own thread: one loop that reads every answer to every probe of the
+/// engine, from the sockets and from the capture, and hands each to the probe it belongs to
+/// (pings by identifier, sequence and token; trace probes by what the ICMP error quotes).
 /// It is created on that thread and never leaves it, so it needs no locking of its own.
 final class ReceiveLoop {
     private let core: EngineCore
@@ -24,8 +25,14 @@ final class ReceiveLoop {
     func run() {
         var descriptors = [pollfd(fd: core.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
         let sockets = Array(core.sockets.values)
+        let traceSockets = Array(core.traceSockets.values)
         for socket in sockets {
             descriptors.append(pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0))
+        }
+        for trace in traceSockets {
+            descriptors.append(pollfd(fd: trace.tcpDescriptor, events: Int16(POLLIN), revents: 0))
+            // Nothing is expected on the UDP socket, but drain it so it can never fill up.
+            descriptors.append(pollfd(fd: trace.udpDescriptor, events: Int16(POLLIN), revents: 0))
         }
         if let capture {
             descriptors.append(pollfd(fd: cp_capture_fd(capture), events: Int16(POLLIN), revents: 0))
@@ -33,85 +40,198 @@ final class ReceiveLoop {
         while !core.isShutDown {
             // A short timeout bounds how late a probe's deadline or capture grace is noticed.
             _ = poll(&descriptors, nfds_t(descriptors.count), 5)
-            drainWake()
-            // The capture first: the kernel's packet tap sees a reply before the socket gets it,
-            // so by the time a reply is on the socket its capture timestamp is ready too.
+            _ = cp_wake_drain(core.wakeDescriptor)
+            // The capture first: the kernel's packet tap sees an answer before the socket gets
+            // it, so by the time an answer is on a socket its capture timestamp is ready too.
             drainCapture()
-            for socket in sockets { drainSocket(socket) }
+            for socket in sockets { drainICMP(socket) }
+            for trace in traceSockets {
+                drainTCP(trace)
+                drainDiscarding(trace.udpDescriptor)
+            }
             drainCapture()
             core.expire(now: .now)
+            for job in core.takeJobs() { job() }
         }
+        // Jobs queued before the shutdown still run here, on this thread.
+        for job in core.takeJobs() { job() }
     }
 
-    private func drainWake() {
-        _ = cp_wake_drain(core.wakeDescriptor)
-    }
+    // MARK: - Capture
 
     private func drainCapture() {
         guard let capture else { return }
         var frame = cp_frame()
         // Bounded so that a flood of matching frames cannot starve the sockets.
         for _ in 0..<4096 {
-            guard cp_capture_next(capture, &frame) == 1, let l3 = frame.l3 else { return }
-            var info = cp_echo_info()
-            guard cp_echo_parse(frame.family, 1, l3, frame.l3_len, nil, nil, &info) == 0,
-                  let family = IPFamily(posix: info.family),
-                  let socket = core.sockets[family], info.ident == socket.identifier
-            else { continue }
-            let isRequest = info.type == UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
-            let timestamp = frame.ts_ns
-            let direction = frame.direction
-            let key = ProbeKey(family: family, sequence: info.seq)
-            core.update(key, token: info.token, now: .now) { entry in
-                if isRequest {
-                    // libpcap keeps only the arriving copy of a loopback packet, so a request may
-                    // show as inbound there; on every other interface it shows as outbound once.
-                    guard entry.captureSendNanoseconds == nil,
-                          IPAddress(info.dst) == entry.destination else { return }
-                    entry.captureSendNanoseconds = timestamp
-                } else {
-                    guard direction != CP_DIR_OUT, entry.captureReceiveNanoseconds == nil,
-                          IPAddress(info.src) == entry.destination else { return }
-                    entry.captureReceiveNanoseconds = timestamp
-                }
+            guard cp_capture_next(capture, &frame) == 1, let l3 = frame.l3, let family = IPFamily(posix: frame.family) else { return }
+            if !captureEcho(frame, l3: l3, family: family) {
+                captureTrace(frame, l3: l3, family: family)
             }
         }
     }
 
-    private func drainSocket(_ socket: ICMPSocket) {
+    /// A captured ping request or reply; false when the frame is no ping of ours.
+    private func captureEcho(_ frame: cp_frame, l3: UnsafePointer<UInt8>, family: IPFamily) -> Bool {
+        var info = cp_echo_info()
+        guard cp_echo_parse(frame.family, 1, l3, frame.l3_len, nil, nil, &info) == 0,
+              let socket = core.sockets[family], info.ident == socket.identifier
+        else { return false }
+        let isRequest = info.type == UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
+        let timestamp = frame.ts_ns
+        let direction = frame.direction
+        core.update(ProbeKey(family: family, sequence: info.seq), token: info.token, now: .now) { entry in
+            if isRequest {
+                // libpcap keeps only the arriving copy of a loopback packet, so a request may
+                // show as inbound there; on every other interface it shows as outbound once.
+                guard entry.captureSendNanoseconds == nil, IPAddress(info.dst) == entry.destination else { return }
+                entry.captureSendNanoseconds = timestamp
+            } else {
+                guard direction != CP_DIR_OUT, entry.captureReceiveNanoseconds == nil,
+                      IPAddress(info.src) == entry.destination else { return }
+                entry.captureReceiveNanoseconds = timestamp
+            }
+        }
+        return true
+    }
+
+    /// A captured trace probe leaving, or an answer to one arriving.
+    private func captureTrace(_ frame: cp_frame, l3: UnsafePointer<UInt8>, family: IPFamily) {
+        let traceSockets = core.traceSockets[family]
+        let echoIdentifier = core.sockets[family]?.identifier
+        let answerProto = UInt8(family == .ipv4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)
+        var probe = cp_trace_packet()
+        guard cp_trace_parse_probe(l3, frame.l3_len, &probe) == 0 else { return }
+
+        // Only our own probes carry our source ports or an echo request with our identifier, so
+        // a match is a probe leaving (on loopback libpcap shows it as arriving: direction is
+        // no help there).
+        if let key = TraceProbeKey.matching(probe, family: family, sockets: traceSockets, echoIdentifier: echoIdentifier) {
+            deliver(key, destination: IPAddress(probe.dst), event: .captureSent(key.probeID, nanoseconds: frame.ts_ns))
+            return
+        }
+        guard frame.direction != CP_DIR_OUT else { return }
+        if probe.proto == answerProto {
+            var reply = cp_trace_reply()
+            guard cp_trace_parse_icmp(frame.family, 1, l3, frame.l3_len, nil, nil, &reply) == 0,
+                  let (key, destination) = traceKey(for: reply, family: family) else { return }
+            deliver(key, destination: destination, event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
+        } else if Int(probe.proto) == Int(IPPROTO_TCP), let sockets = traceSockets {
+            var segment = cp_trace_tcp_reply()
+            guard cp_trace_parse_tcp(frame.family, 1, l3, frame.l3_len, nil, nil, &segment) == 0,
+                  let key = tcpKey(for: segment, sockets: sockets, family: family) else { return }
+            deliver(key, destination: IPAddress(segment.src), event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
+        }
+    }
+
+    // MARK: - Sockets
+
+    private func drainICMP(_ socket: ICMPSocket) {
         for _ in 0..<4096 {
             var meta = cp_recv_meta()
             let count = cp_recv(socket.descriptor, &buffer, buffer.count, &meta)
             if count == -EAGAIN || count == -EWOULDBLOCK { return }
-            if count < 0 {
-                if count == -EINTR { continue }
-                // -EMSGSIZE (truncated) or an ICMP error queued on the socket: skip this datagram.
+            // -EINTR, or -EMSGSIZE for a truncated datagram (consumed): go on with the next one.
+            if count < 0 { continue }
+            let withHeader: Int32 = socket.family == .ipv4 && socket.kind == .raw ? 1 : 0
+            let haveAddresses = socket.family == .ipv6 && meta.has_to != 0
+            var info = cp_echo_info()
+            let parsed: Int32 = buffer.withUnsafeBufferPointer { bytes in
+                haveAddresses
+                    ? cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), &meta.from, &meta.to, &info)
+                    : cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &info)
+            }
+            if parsed == 0 {
+                pingReply(info, meta: meta, socket: socket)
                 continue
             }
-            var info = cp_echo_info()
-            let withHeader: Int32 = socket.family == .ipv4 && socket.kind == .raw ? 1 : 0
-            let parsed: Int32 = buffer.withUnsafeBufferPointer { bytes in
-                if socket.family == .ipv6 && meta.has_to != 0 {
-                    return cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), &meta.from, &meta.to, &info)
-                }
-                return cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &info)
+            guard socket.kind == .raw else { continue }
+            var reply = cp_trace_reply()
+            let traceParsed: Int32 = buffer.withUnsafeBufferPointer { bytes in
+                haveAddresses
+                    ? cp_trace_parse_icmp(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), &meta.from, &meta.to, &reply)
+                    : cp_trace_parse_icmp(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &reply)
             }
-            let replyType = UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REPLY : CP_ICMP6_ECHO_REPLY)
-            guard parsed == 0, info.type == replyType,
-                  socket.kind == .datagram || info.ident == socket.identifier,
-                  let from = IPAddress(meta.from)
+            guard traceParsed == 0, let (key, destination) = traceKey(for: reply, family: socket.family),
+                  let from = reply.has_outer != 0 ? IPAddress(reply.outer_src) : IPAddress(meta.from),
+                  let answer = TraceAnswer(reply, from: from, kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns)
             else { continue }
-            let key = ProbeKey(family: socket.family, sequence: info.seq)
-            let now = ContinuousClock.now
-            let grace = now.advanced(by: core.captureGrace)
-            let ttl = meta.ttl >= 0 ? Int(meta.ttl) : (info.ttl > 0 ? Int(info.ttl) : nil)
-            core.update(key, token: info.token, now: now) { entry in
-                guard !entry.replied, from == entry.destination else { return }
-                entry.socketReceiveKernelNanoseconds = meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil
-                entry.socketReceiveUserNanoseconds = meta.user_ts_ns
-                entry.ttl = ttl
-                entry.captureGraceDeadline = grace
-            }
+            deliver(key, destination: destination, event: .answer(key.probeID, answer))
         }
+    }
+
+    private func pingReply(_ info: cp_echo_info, meta: cp_recv_meta, socket: ICMPSocket) {
+        let replyType = UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REPLY : CP_ICMP6_ECHO_REPLY)
+        guard info.type == replyType, socket.kind == .datagram || info.ident == socket.identifier,
+              let from = IPAddress(meta.from) else { return }
+        let now = ContinuousClock.now
+        let grace = now.advanced(by: core.captureGrace)
+        let ttl = meta.ttl >= 0 ? Int(meta.ttl) : (info.ttl > 0 ? Int(info.ttl) : nil)
+        core.update(ProbeKey(family: socket.family, sequence: info.seq), token: info.token, now: now) { entry in
+            guard !entry.replied, from == entry.destination else { return }
+            entry.socketReceiveKernelNanoseconds = meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil
+            entry.socketReceiveUserNanoseconds = meta.user_ts_ns
+            entry.ttl = ttl
+            entry.captureGraceDeadline = grace
+        }
+    }
+
+    private func drainTCP(_ sockets: TraceSockets) {
+        for _ in 0..<4096 {
+            var meta = cp_recv_meta()
+            let count = cp_recv(sockets.tcpDescriptor, &buffer, buffer.count, &meta)
+            if count == -EAGAIN || count == -EWOULDBLOCK { return }
+            if count < 0 { continue }
+            var segment = cp_trace_tcp_reply()
+            let withHeader: Int32 = sockets.family == .ipv4 ? 1 : 0
+            guard cp_trace_parse_tcp(sockets.family.posixValue, withHeader, buffer, Int(count), nil, nil, &segment) == 0,
+                  let key = tcpKey(for: segment, sockets: sockets, family: sockets.family),
+                  let from = IPAddress(meta.from) else { continue }
+            let answer = TraceAnswer(
+                kind: .tcpReply(flags: segment.flags), from: from,
+                kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
+                mpls: [], quotedTTL: nil)
+            deliver(key, destination: from, event: .answer(key.probeID, answer))
+        }
+    }
+
+    private func drainDiscarding(_ descriptor: Int32) {
+        for _ in 0..<64 {
+            var meta = cp_recv_meta()
+            if cp_recv(descriptor, &buffer, buffer.count, &meta) == -EAGAIN { return }
+        }
+    }
+
+    // MARK: - Matching
+
+    /// The trace probe an ICMP answer belongs to, with the destination that probe was sent to
+    /// (from the quote, or for an echo reply its source).
+    private func traceKey(for reply: cp_trace_reply, family: IPFamily) -> (TraceProbeKey, IPAddress?)? {
+        if reply.kind == CP_TRACE_ECHO_REPLY {
+            guard reply.echo_has_magic != 0, let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
+            return (TraceProbeKey(family: family, method: .icmp, probeID: reply.echo_seq), reply.has_outer != 0 ? IPAddress(reply.outer_src) : nil)
+        }
+        guard reply.has_quote != 0,
+              let key = TraceProbeKey.matching(reply.quote, family: family, sockets: core.traceSockets[family], echoIdentifier: core.sockets[family]?.identifier)
+        else { return nil }
+        return (key, IPAddress(reply.quote.dst))
+    }
+
+    /// The TCP probe a segment from the destination answers: our port, ack = our seq + 1.
+    private func tcpKey(for segment: cp_trace_tcp_reply, sockets: TraceSockets, family: IPFamily) -> TraceProbeKey? {
+        guard segment.dport == sockets.tcpPort else { return nil }
+        let acknowledged = segment.ack &- 1
+        guard acknowledged & 0xffff_0000 == sockets.tcpSequenceSalt else { return nil }
+        return TraceProbeKey(family: family, method: .tcp, probeID: UInt16(truncatingIfNeeded: acknowledged))
+    }
+
+    /// Hands an event to the trace that owns `key`, when the packet went to (or came from) that
+    /// trace's destination. Echo replies from the loop carry no outer header on IPv6, so a nil
+    /// destination is checked by the trace against the answer's source instead.
+    private func deliver(_ key: TraceProbeKey, destination: IPAddress?, event: TraceEvent) {
+        let route = core.traces.withLock { $0.routes[key] }
+        guard let route else { return }
+        if let destination, destination != route.destination { return }
+        route.sink.yield(event)
     }
 }

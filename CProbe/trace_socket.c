@@ -1,0 +1,324 @@
+/*
+ * trace_socket.c — sockets for traceroute probes (UDP, raw TCP), sending with
+ * a per-packet TTL / hop limit, and the capture filter for one trace.
+ */
+#define _GNU_SOURCE
+#include "cp_internal.h"
+#include "cprobe_trace.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int set_int_option(int fd, int level, int name, int value)
+{
+    if (setsockopt(fd, level, name, &value, sizeof value) != 0)
+        return -errno;
+    return 0;
+}
+
+/* cp_addr + port -> sockaddr; returns its length or -EINVAL. */
+static int fill_sockaddr(const cp_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (a->family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        memcpy(&sin->sin_addr, a->bytes, 4);
+        return (int)sizeof *sin;
+    }
+    if (a->family == AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        memcpy(&sin6->sin6_addr, a->bytes, 16);
+        sin6->sin6_scope_id = a->scope_id;
+        return (int)sizeof *sin6;
+    }
+    return -EINVAL;
+}
+
+/* Binds fd to src:port, or to the wildcard address of family when src is NULL. */
+static int bind_to(int fd, int family, const cp_addr *src, uint16_t port)
+{
+    cp_addr any;
+    if (src == NULL) {
+        memset(&any, 0, sizeof any);
+        any.family = family;
+        src = &any;
+    }
+    if (src->family != family)
+        return -EINVAL;
+    struct sockaddr_storage ss;
+    int ss_len = fill_sockaddr(src, port, &ss);
+    if (ss_len < 0)
+        return ss_len;
+    if (bind(fd, (struct sockaddr *)&ss, (socklen_t)ss_len) != 0)
+        return -errno;
+    return 0;
+}
+
+/* What cp_recv reads beside the bytes: kernel timestamp, TTL / hop limit,
+ * local address. */
+static int enable_receive_metadata(int fd, int family)
+{
+    int rc = set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+    if (rc == 0 && family == AF_INET) {
+        rc = set_int_option(fd, IPPROTO_IP, IP_RECVTTL, 1);
+        if (rc == 0)
+            rc = set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1);
+    } else if (rc == 0) {
+        rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
+        if (rc == 0)
+            rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+    }
+    return rc;
+}
+
+int cp_trace_udp_socket_open(int family, const cp_addr *src, uint16_t sport)
+{
+    if (family != AF_INET && family != AF_INET6)
+        return -EAFNOSUPPORT;
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0)
+        return -errno;
+    int rc = enable_receive_metadata(fd, family);
+    if (rc == 0)
+        rc = bind_to(fd, family, src, sport);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int cp_trace_local_port(int fd, uint16_t *port_out)
+{
+    if (port_out == NULL)
+        return -EINVAL;
+    struct sockaddr_storage ss;
+    socklen_t ss_len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) != 0)
+        return -errno;
+    if (ss.ss_family == AF_INET)
+        *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    else if (ss.ss_family == AF_INET6)
+        *port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    else
+        return -EAFNOSUPPORT;
+    return 0;
+}
+
+/*
+ * Classic BPF admitting TCP segments to local_port (and from remote_port when
+ * non-zero). A raw IPv4 socket's filter sees the IP header at offset 0 (the
+ * TCP header lies at 4 * IHL); a raw IPv6 socket's sees the TCP header.
+ * Loads past the end of a short packet drop it.
+ */
+static int attach_port_filter(int fd, int family, uint16_t local_port, uint16_t remote_port)
+{
+    struct sock_filter prog[8];
+    unsigned short n = 0;
+    uint16_t mode = family == AF_INET ? BPF_IND : BPF_ABS;
+    if (family == AF_INET)
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | mode, 2);
+    if (remote_port != 0) {
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, local_port, 0, 3);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | mode, 0);
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, remote_port, 0, 1);
+    } else {
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, local_port, 0, 1);
+    }
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+    struct sock_fprog fprog = { .len = n, .filter = prog };
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
+        return -errno;
+    /* Segments queued between socket() and the filter were not filtered. */
+    uint8_t scratch[64];
+    while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) >= 0) {
+    }
+    return 0;
+}
+
+int cp_trace_raw_tcp_socket_open(int family, const cp_addr *src,
+                                 uint16_t local_port, uint16_t remote_port)
+{
+    if (family != AF_INET && family != AF_INET6)
+        return -EAFNOSUPPORT;
+    int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0)
+        return -errno;
+    int rc = enable_receive_metadata(fd, family);
+    /* RFC 3542 §3.1: the kernel computes the checksum at this offset on
+     * output and verifies it on input (the TCP checksum field, RFC 9293). */
+    if (rc == 0 && family == AF_INET6)
+        rc = set_int_option(fd, IPPROTO_IPV6, IPV6_CHECKSUM, 16);
+    if (rc == 0 && src != NULL)
+        rc = bind_to(fd, family, src, 0);
+    if (rc == 0 && local_port != 0)
+        rc = attach_port_filter(fd, family, local_port, remote_port);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int cp_trace_tcp_port_reserve(int family, const cp_addr *src, uint16_t *port_out)
+{
+    if (port_out == NULL)
+        return -EINVAL;
+    if (family != AF_INET && family != AF_INET6)
+        return -EAFNOSUPPORT;
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0)
+        return -errno;
+    int rc = bind_to(fd, family, src, 0);
+    if (rc == 0)
+        rc = cp_trace_local_port(fd, port_out);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int cp_trace_send(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+                  uint16_t dport, int ttl, int64_t *user_ts_ns)
+{
+    if (dst == NULL || (buf == NULL && len != 0) || (ttl != -1 && (ttl < 1 || ttl > 255)))
+        return -EINVAL;
+    if (len > INT_MAX)
+        return -EMSGSIZE;
+    struct sockaddr_storage ss;
+    int ss_len = fill_sockaddr(dst, dport, &ss);
+    if (ss_len < 0)
+        return ss_len;
+
+    union {
+        struct cmsghdr align;
+        unsigned char bytes[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    struct msghdr msg = {
+        .msg_name = &ss,
+        .msg_namelen = (socklen_t)ss_len,
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+    };
+    if (ttl != -1) {
+        /* IP_TTL as ancillary data (Linux >= 4.5, ip(7)); IPV6_HOPLIMIT per
+         * RFC 3542 §6.3. Both are per packet: no setsockopt race between
+         * concurrent probes on one socket. */
+        msg.msg_control = control.bytes;
+        msg.msg_controllen = sizeof control.bytes;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = dst->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+        c->cmsg_type = dst->family == AF_INET ? IP_TTL : IPV6_HOPLIMIT;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &ttl, sizeof ttl);
+    }
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+        int e = errno;
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
+    if (user_ts_ns != NULL)
+        *user_ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (int)n;
+}
+
+/* Appends to the filter being built; *used >= cap afterwards means it did not fit. */
+__attribute__((format(printf, 4, 5)))
+static void append(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = *used < cap ? cap - *used : 0;
+    int n = vsnprintf(room > 0 ? buf + *used : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used += (size_t)n;
+}
+
+int cp_trace_filter(int method, const cp_addr *dst, uint16_t sport, uint16_t dport,
+                    uint16_t ident, char *buf, size_t cap)
+{
+    if (dst == NULL || buf == NULL || cap == 0)
+        return -EINVAL;
+    if (method != CP_TRACE_METHOD_UDP && method != CP_TRACE_METHOD_ICMP &&
+        method != CP_TRACE_METHOD_TCP)
+        return -EINVAL;
+    char host[INET6_ADDRSTRLEN];
+    if (dst->family != AF_INET && dst->family != AF_INET6)
+        return -EINVAL;
+    if (inet_ntop(dst->family, dst->bytes, host, sizeof host) == NULL)
+        return -EINVAL;
+
+    int v4 = dst->family == AF_INET;
+    size_t used = 0;
+    append(buf, cap, &used, "(%s and (", v4 ? "ip" : "ip6");
+    switch (method) {
+    case CP_TRACE_METHOD_UDP:
+        append(buf, cap, &used,
+               "(udp and dst host %s and src port %u) or (udp and src host %s and dst port %u)",
+               host, sport, host, sport);
+        break;
+    case CP_TRACE_METHOD_TCP:
+        append(buf, cap, &used, "(tcp and dst host %s and src port %u", host, sport);
+        if (dport != 0)
+            append(buf, cap, &used, " and dst port %u", dport);
+        append(buf, cap, &used, ") or (tcp and src host %s and dst port %u", host, sport);
+        if (dport != 0)
+            append(buf, cap, &used, " and src port %u", dport);
+        append(buf, cap, &used, ")");
+        break;
+    default: /* ICMP echo: the identifier sits at ICMP offset 4 */
+        if (v4)
+            append(buf, cap, &used,
+                   "(icmp and icmp[0] == 8 and icmp[4:2] == %u and dst host %s) or "
+                   "(icmp and icmp[0] == 0 and icmp[4:2] == %u and src host %s)",
+                   ident, host, ident, host);
+        else
+            append(buf, cap, &used,
+                   "(icmp6 and ip6[40] == 128 and ip6[44:2] == %u and dst host %s) or "
+                   "(icmp6 and ip6[40] == 129 and ip6[44:2] == %u and src host %s)",
+                   ident, host, ident, host);
+        break;
+    }
+    /* ICMP errors whose quoted packet went to dst: the quoted IPv4
+     * destination is at ICMP offset 8 + 16 (RFC 792), the quoted IPv6 one at
+     * ICMPv6 offset 8 + 24 (RFC 4443), i.e. ip6[72..87] without extension
+     * headers. */
+    if (v4) {
+        append(buf, cap, &used,
+               " or (icmp and (icmp[0] == 3 or icmp[0] == 11 or icmp[0] == 12) and "
+               "icmp[24:4] == 0x%08x)",
+               (unsigned)cp_be32(dst->bytes));
+    } else {
+        append(buf, cap, &used,
+               " or (icmp6 and (ip6[40] == 1 or ip6[40] == 2 or ip6[40] == 3 or ip6[40] == 4) and "
+               "ip6[72:4] == 0x%08x and ip6[76:4] == 0x%08x and ip6[80:4] == 0x%08x and "
+               "ip6[84:4] == 0x%08x)",
+               (unsigned)cp_be32(dst->bytes), (unsigned)cp_be32(dst->bytes + 4),
+               (unsigned)cp_be32(dst->bytes + 8), (unsigned)cp_be32(dst->bytes + 12));
+    }
+    append(buf, cap, &used, "))");
+    if (used >= cap)
+        return -ENOSPC;
+    return 0;
+}

@@ -1,0 +1,305 @@
+import CProbe
+
+extension ProbeEngine {
+    /// Traces the path to `target`: every TTL probed at once (bounded by the options' rate),
+    /// Paris-style stable flow by default, repeated for `options.rounds` rounds like mtr.
+    ///
+    /// Needs the engine's raw sockets (root or CAP_NET_RAW when the engine was created).
+    /// - Throws: `ProbeError` for bad options or targets, a family without raw sockets, no
+    ///   route at all, or `.cancelled`.
+    public func traceroute(_ target: String, options: TraceOptions = .default) async throws(ProbeError) -> TraceResult {
+        try await TraceRun.run(engine: self, target: target, options: options, onUpdate: nil)
+    }
+
+    /// The same trace as a stream of hop updates as they happen, ending with `.finished`.
+    /// Stopping the iteration (or cancelling its task) cancels the trace.
+    public func traceUpdates(_ target: String, options: TraceOptions = .default) -> AsyncThrowingStream<TraceUpdate, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let result = try await TraceRun.run(engine: self, target: target, options: options) { continuation.yield($0) }
+                    continuation.yield(.finished(result))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+/// One probe of one round.
+private struct RoundProbe {
+    let ttl: Int
+    let deadline: ContinuousClock.Instant
+    var userSendNanoseconds: Int64 = 0
+    var captureSendNanoseconds: Int64?
+    var answer: TraceAnswer?
+    var captureAnswerNanoseconds: Int64?
+    var captureGraceDeadline: ContinuousClock.Instant?
+    var done = false
+
+    var rtt: (nanoseconds: Int64, clock: ClockSource)? {
+        guard let answer else { return nil }
+        if let sent = captureSendNanoseconds, let received = captureAnswerNanoseconds, received >= sent {
+            return (received - sent, .pcap)
+        }
+        if let received = answer.kernelNanoseconds, received >= userSendNanoseconds {
+            return (received - userSendNanoseconds, .kernelReceive)
+        }
+        return (max(0, answer.userNanoseconds - userSendNanoseconds), .userspace)
+    }
+}
+
+/// The state of one running trace. Lives in the calling task; the receive loop reaches it
+/// only through the `AsyncStream` its probes are registered with.
+private final class TraceRun {
+    let core: EngineCore
+    let options: TraceOptions
+    let target: String
+    let destination: IPAddress
+    let source: IPAddress
+    let sockets: TraceSockets
+    let echoSocket: ICMPSocket
+    let method: TraceProbeKey.Method
+    let events: AsyncStream<TraceEvent>
+    let sink: AsyncStream<TraceEvent>.Continuation
+    let onUpdate: ((TraceUpdate) -> Void)?
+    /// Paris ICMP: the checksum every echo probe of this trace carries.
+    let icmpChecksum: UInt16
+    var hops: [Int: HopStatistics] = [:]
+    var registered: Set<UInt16> = []
+    /// Token bucket of the send rate: up to `burst` tokens, refilled at `probesPerSecond`.
+    var tokens: Double
+    var tokensUpdated: ContinuousClock.Instant = .now
+
+    static func run(engine: ProbeEngine, target: String, options: TraceOptions, onUpdate: ((TraceUpdate) -> Void)?) async throws(ProbeError) -> TraceResult {
+        try options.validate()
+        let core = engine.core
+        if core.isShutDown { throw .engineShutDown }
+        let destination = try await TargetResolver.resolve(target, preference: options.family)
+        guard let echoSocket = core.sockets[destination.family], let sockets = core.traceSockets[destination.family] else {
+            throw core.unavailableFamilies[destination.family]
+                ?? .permissionDenied(hint: "traceroute needs raw sockets: run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep isp-checker)")
+        }
+        let lookup = await core.onEngineThread { () -> (Int32, IPAddress?) in
+            var raw = destination.raw
+            var source = cp_addr()
+            let result = cp_route_lookup(&raw, &source, nil, 0)
+            return (result, IPAddress(source))
+        }
+        guard let (result, found) = lookup else { throw .engineShutDown }
+        guard result == 0, let source = found else {
+            throw .systemError(operation: "finding a route to \(destination)", errno: -result)
+        }
+        let run = TraceRun(core: core, options: options, target: target, destination: destination, source: source,
+                           sockets: sockets, echoSocket: echoSocket, onUpdate: onUpdate)
+        defer { run.finish() }
+        return try await run.trace()
+    }
+
+    private init(core: EngineCore, options: TraceOptions, target: String, destination: IPAddress, source: IPAddress,
+                 sockets: TraceSockets, echoSocket: ICMPSocket, onUpdate: ((TraceUpdate) -> Void)?) {
+        self.core = core
+        self.options = options
+        self.target = target
+        self.destination = destination
+        self.source = source
+        self.sockets = sockets
+        self.echoSocket = echoSocket
+        self.onUpdate = onUpdate
+        switch options.method {
+        case .udp: method = .udp
+        case .icmp: method = .icmp
+        case .tcp: method = .tcp
+        }
+        (events, sink) = AsyncStream.makeStream(of: TraceEvent.self, bufferingPolicy: .unbounded)
+        icmpChecksum = UInt16.random(in: 1...0xfffe)
+        tokens = Double(options.burst)
+    }
+
+    private func trace() async throws(ProbeError) -> TraceResult {
+        let started = ContinuousClock.now
+        // Wakes the trace while it waits, so deadlines are seen without an answer arriving.
+        let ticker = Task { [sink] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(5))
+                sink.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
+
+        var iterator = events.makeAsyncIterator()
+        var lastTTL = options.maxHops
+        var stop: TraceStop = .maxHopsReached
+        for round in 1...options.rounds {
+            if round > 1 && options.roundInterval > .zero {
+                do { try await Task.sleep(for: options.roundInterval) } catch { throw .cancelled }
+            }
+            // Once a round found the end of the path, later rounds stop probing there, as mtr does.
+            let (roundStopTTL, roundStop) = try await runRound(round, lastTTL: lastTTL, iterator: &iterator)
+            if let roundStopTTL, let roundStop, roundStopTTL <= lastTTL {
+                if roundStopTTL < lastTTL || stop == .maxHopsReached { stop = roundStop }
+                lastTTL = roundStopTTL
+            }
+            onUpdate?(.roundFinished(round, hops: hopList(upTo: lastTTL)))
+        }
+        return TraceResult(
+            target: target, address: destination, method: options.method, paris: options.paris, rounds: options.rounds,
+            hops: hopList(upTo: lastTTL), stop: stop,
+            durationMilliseconds: (ContinuousClock.now - started).inMilliseconds)
+    }
+
+    private func hopList(upTo lastTTL: Int) -> [TraceHop] {
+        (options.firstHop...max(options.firstHop, lastTTL)).map { hops[$0]?.snapshot ?? HopStatistics(ttl: $0).snapshot }
+    }
+
+    /// Sends one probe per TTL and waits until every TTL up to the nearest terminal answer
+    /// (destination or unreachable) is answered or timed out.
+    private func runRound(_ round: Int, lastTTL: Int, iterator: inout AsyncStream<TraceEvent>.Iterator) async throws(ProbeError) -> (Int?, TraceStop?) {
+        var probes: [UInt16: RoundProbe] = [:]
+        var terminalTTL: Int?
+        var terminal: TraceStop?
+
+        for ttl in options.firstHop...max(options.firstHop, lastTTL) {
+            if let terminalTTL, ttl > terminalTTL { break }
+            try await pace()
+            guard let (probeID, probe) = send(ttl: ttl) else { continue }
+            probes[probeID] = probe
+        }
+
+        func pending() -> Bool {
+            probes.values.contains { !$0.done && $0.ttl <= (terminalTTL ?? Int.max) }
+        }
+        while pending() {
+            guard let event = await iterator.next() else { throw core.isShutDown ? .engineShutDown : .cancelled }
+            if Task.isCancelled { throw .cancelled }
+            let now = ContinuousClock.now
+            switch event {
+            case .captureSent(let id, let nanoseconds):
+                if probes[id]?.captureSendNanoseconds == nil { probes[id]?.captureSendNanoseconds = nanoseconds }
+            case .captureAnswer(let id, let nanoseconds):
+                if probes[id]?.captureAnswerNanoseconds == nil { probes[id]?.captureAnswerNanoseconds = nanoseconds }
+            case .answer(let id, let answer):
+                guard var probe = probes[id], probe.answer == nil, !probe.done else { break }
+                // An echo reply must come from the destination itself.
+                if answer.kind == .echoReply && answer.from != destination { break }
+                probe.answer = answer
+                probe.captureGraceDeadline = now.advanced(by: core.captureGrace)
+                probes[id] = probe
+                if let stop = terminalStop(for: answer), probe.ttl <= (terminalTTL ?? Int.max) {
+                    terminalTTL = probe.ttl
+                    terminal = stop
+                }
+            case .tick:
+                break
+            }
+            for (id, probe) in probes where !probe.done && isComplete(probe, now: now) {
+                probes[id]?.done = true
+                if probe.ttl <= (terminalTTL ?? Int.max) { record(probe, round: round) }
+            }
+        }
+        // Probes past the terminal TTL went beyond the destination: they do not count.
+        for id in probes.keys { unregister(id) }
+        return (terminalTTL, terminal)
+    }
+
+    private func isComplete(_ probe: RoundProbe, now: ContinuousClock.Instant) -> Bool {
+        guard probe.answer != nil else { return now >= probe.deadline }
+        let timed = probe.captureSendNanoseconds != nil && probe.captureAnswerNanoseconds != nil
+        return timed || !core.captureActive || now >= (probe.captureGraceDeadline ?? now)
+    }
+
+    private func terminalStop(for answer: TraceAnswer) -> TraceStop? {
+        switch answer.kind {
+        case .echoReply, .tcpReply:
+            return answer.from == destination ? .destinationReached : nil
+        case .unreachable(let code):
+            if answer.from == destination { return .destinationReached }
+            return .unreachable(UnreachableCode(family: destination.family, code: code))
+        case .timeExceeded, .packetTooBig, .parameterProblem:
+            return nil
+        }
+    }
+
+    private func record(_ probe: RoundProbe, round: Int) {
+        var hop = hops[probe.ttl] ?? HopStatistics(ttl: probe.ttl)
+        hop.recordSent()
+        if let answer = probe.answer, let rtt = probe.rtt {
+            var code: UnreachableCode?
+            if case .unreachable(let value) = answer.kind { code = UnreachableCode(family: destination.family, code: value) }
+            hop.record(from: answer.from, rttNanoseconds: rtt.nanoseconds, clock: rtt.clock, mpls: answer.mpls,
+                       unreachableCode: code, isDestination: answer.from == destination && terminalStop(for: answer) == .destinationReached)
+        }
+        hops[probe.ttl] = hop
+        onUpdate?(.hop(hop.snapshot, round: round))
+    }
+
+    // MARK: - Sending
+
+    /// Waits for the rate limit: `burst` probes at once, refilled at `probesPerSecond`.
+    private func pace() async throws(ProbeError) {
+        if Task.isCancelled { throw .cancelled }
+        let rate = Double(options.probesPerSecond)
+        let now = ContinuousClock.now
+        tokens = min(Double(options.burst), tokens + (now - tokensUpdated).inMilliseconds / 1000 * rate)
+        tokensUpdated = now
+        if tokens < 1 {
+            let wait = Duration.seconds((1 - tokens) / rate)
+            do { try await Task.sleep(for: wait) } catch { throw .cancelled }
+            tokens = 1
+            tokensUpdated = ContinuousClock.now
+        }
+        tokens -= 1
+    }
+
+    private func send(ttl: Int) -> (UInt16, RoundProbe)? {
+        let route = TraceRoute(destination: destination, sink: sink)
+        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, method, route: route) }) else { return nil }
+        registered.insert(probeID)
+        var probe = RoundProbe(ttl: ttl, deadline: ContinuousClock.now.advanced(by: options.timeout))
+        var packet = [UInt8](repeating: 0, count: options.payloadSize + 64)
+        var length = 0
+        var src = source.raw
+        var dst = destination.raw
+        let family = destination.family.posixValue
+        var built: Int32
+        var descriptor: Int32
+        var port: UInt16 = 0
+        switch options.method {
+        case .udp:
+            // Paris keeps the port, classic walks it with the probe like traceroute does.
+            port = options.paris ? options.udpBasePort : options.udpBasePort &+ UInt16(truncatingIfNeeded: ttl - 1)
+            built = cp_trace_build_udp(family, &src, &dst, sockets.udpPort, port, probeID, options.payloadSize, &packet, packet.count, &length)
+            descriptor = sockets.udpDescriptor
+        case .icmp:
+            // Paris holds the checksum (what load balancers hash for ICMP); classic lets it vary.
+            let checksum = options.paris ? icmpChecksum : UInt16.random(in: 1...0xfffe)
+            built = cp_trace_build_icmp_echo(family, &src, &dst, echoSocket.identifier, probeID, checksum, options.payloadSize, &packet, packet.count, &length)
+            descriptor = echoSocket.descriptor
+        case .tcp(let destinationPort):
+            built = cp_trace_build_tcp_syn(family, &src, &dst, sockets.tcpPort, destinationPort, sockets.tcpSequenceSalt | UInt32(probeID), &packet, packet.count, &length)
+            descriptor = sockets.tcpDescriptor
+        }
+        var sentAt: Int64 = 0
+        let result = built == 0 ? cp_trace_send(descriptor, packet, length, &dst, port, Int32(ttl), &sentAt) : built
+        if result < 0 {
+            // Not sent (no route, buffer full): the probe counts as lost at once.
+            probe = RoundProbe(ttl: ttl, deadline: .now)
+        }
+        probe.userSendNanoseconds = sentAt
+        return (probeID, probe)
+    }
+
+    private func unregister(_ probeID: UInt16) {
+        let key = TraceProbeKey(family: destination.family, method: method, probeID: probeID)
+        _ = core.traces.withLock { $0.routes.removeValue(forKey: key) }
+        registered.remove(probeID)
+    }
+
+    private func finish() {
+        for probeID in registered { unregister(probeID) }
+        sink.finish()
+    }
+}

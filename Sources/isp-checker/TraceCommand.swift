@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import ISPChecker
+
+struct TraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Traceroute with all TTLs in flight at once, Paris-style stable flow, and mtr-like rounds."
+    )
+
+    enum Method: String, ExpressibleByArgument, CaseIterable { case udp, icmp, tcp }
+
+    @Argument(help: "Host name or IPv4/IPv6 address.")
+    var target: String
+
+    @Option(name: [.customShort("M"), .long], help: "Probe method: udp, icmp or tcp.")
+    var method: Method = .udp
+
+    @Option(name: .shortAndLong, help: "Destination port for tcp (udp: first port).")
+    var port: UInt16?
+
+    @Option(name: [.customShort("m"), .long], help: "Last TTL to probe.")
+    var maxHops = 30
+
+    @Option(name: [.customShort("f"), .long], help: "First TTL to probe.")
+    var firstHop = 1
+
+    @Option(name: [.customShort("c"), .long], help: "Rounds (mtr report cycles).")
+    var rounds = 1
+
+    @Option(name: [.customShort("W"), .long], help: "Seconds to wait for each probe's answer.")
+    var timeout = 1.0
+
+    @Option(help: "Most probes per second after the first burst.")
+    var rate = 1000
+
+    @Option(help: "Seconds between rounds.")
+    var interval = 0.0
+
+    @Flag(help: "Classic mode: vary the flow per probe (by default every probe keeps one flow, Paris-style).")
+    var classic = false
+
+    @Flag(name: .customShort("4"), help: "Use IPv4.")
+    var ipv4 = false
+
+    @Flag(name: .customShort("6"), help: "Use IPv6.")
+    var ipv6 = false
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    func validate() throws {
+        if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
+        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
+        guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
+        if method == .tcp && port == nil { throw ValidationError("--method tcp needs --port (e.g. 443)") }
+    }
+
+    func run() throws {
+        let engine: ProbeEngine
+        do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
+        let traceMethod: TraceMethod = switch method {
+        case .udp: .udp
+        case .icmp: .icmp
+        case .tcp: .tcp(port: port ?? 443)
+        }
+        let options = TraceOptions(
+            method: traceMethod, firstHop: firstHop, maxHops: maxHops, rounds: rounds, timeout: .seconds(timeout),
+            probesPerSecond: rate, roundInterval: .seconds(interval), paris: !classic,
+            udpBasePort: method == .udp ? (port ?? 33434) : 33434,
+            family: ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any)
+        let (target, json, rounds) = (target, json, rounds)
+        if !json {
+            print("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(rounds) round\(rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")
+        }
+        let result: TraceResult
+        do {
+            result = try runBlocking { () async throws -> TraceResult in
+                var final: TraceResult?
+                for try await update in engine.traceUpdates(target, options: options) {
+                    switch update {
+                    case .roundFinished(let round, _) where !json && rounds > 1:
+                        FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))
+                    case .finished(let result):
+                        final = result
+                    default:
+                        break
+                    }
+                }
+                guard let final else { throw ProbeError.cancelled }
+                return final
+            }
+        } catch { throw CLIError(error) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print(TraceText.report(result))
+        }
+        if !result.destinationReached { throw ExitCode(1) }
+    }
+}
+
+enum TraceText {
+    static func report(_ result: TraceResult) -> String {
+        func ms(_ value: Double?) -> String { value.map { String(format: "%7.3f", $0) } ?? "      -" }
+        var lines = ["HOP  ADDRESS                          LOSS%  SNT    LAST     AVG    BEST    WRST   STDEV"]
+        for hop in result.hops {
+            let address = hop.addresses.first.map { "\($0.address)" } ?? "???"
+            var marks = hop.unreachable.filter { !$0.isPortUnreachable }.map(\.description).joined(separator: " ")
+            if hop.addresses.count > 1 { marks += " (+\(hop.addresses.count - 1) more: \(hop.addresses.dropFirst().map { "\($0.address)" }.joined(separator: ", ")))" }
+            if !hop.mplsStacks.isEmpty { marks += " [MPLS " + hop.mplsStacks.map { $0.map { "L=\($0.label)" }.joined(separator: "/") }.joined(separator: "; ") + "]" }
+            let padded = address.count >= 32 ? address : address + String(repeating: " ", count: 32 - address.count)
+            lines.append(String(format: "%3d  ", hop.ttl) + padded + String(format: " %5.1f %4d", hop.lossPercent, hop.sent)
+                         + " \(ms(hop.lastMilliseconds)) \(ms(hop.avgMilliseconds)) \(ms(hop.bestMilliseconds)) \(ms(hop.worstMilliseconds)) \(ms(hop.stdevMilliseconds))"
+                         + (marks.isEmpty ? "" : "  \(marks)"))
+        }
+        let stop: String = switch result.stop {
+        case .destinationReached: "destination reached"
+        case .unreachable(let code): "stopped: unreachable \(code)"
+        case .maxHopsReached: "destination not reached within \(result.hops.last?.ttl ?? 0) hops"
+        }
+        lines.append("\(stop) in \(String(format: "%.1f", result.durationMilliseconds)) ms")
+        return lines.joined(separator: "\n")
+    }
+}
