@@ -65,8 +65,9 @@ public final class ProbeEngine: Sendable {
     /// Stops the engine: outstanding probes complete with `engineShutDown`, new ones fail.
     public func shutdown() { core.shutDown() }
 
-    /// Probes waiting for a reply right now (0 once every ping has finished or been cancelled).
-    public var inFlightProbes: Int { core.inFlightCount }
+    /// Probes waiting for an answer right now, pings and trace probes (0 once every probe has
+    /// finished or been cancelled).
+    public var inFlightProbes: Int { core.inFlightCount + core.traces.withLock { $0.routes.count } }
 
     func socket(for family: IPFamily) throws(ProbeError) -> ICMPSocket {
         if let socket = core.sockets[family] { return socket }

@@ -37,7 +37,7 @@ public struct TraceOptions: Sendable, Equatable {
     /// rounds follow one path. `false` (classic): the UDP port or the ICMP checksum changes with
     /// every probe, so per-flow load balancers may spread probes over several paths.
     public var paris: Bool
-    /// UDP destination port (first one, in classic mode it grows by one per probe).
+    /// UDP destination port (the first one: in classic mode it grows by one with every probe sent).
     public var udpBasePort: UInt16
     /// Payload bytes of UDP and ICMP probes.
     public var payloadSize: Int
@@ -83,6 +83,11 @@ public struct TraceOptions: Sendable, Equatable {
 public struct UnreachableCode: Sendable, Codable, Hashable, CustomStringConvertible {
     public var family: IPFamily
     public var code: Int
+
+    public init(family: IPFamily, code: Int) {
+        self.family = family
+        self.code = code
+    }
 
     /// traceroute's annotation: !N network, !H host, !P protocol, !F need-frag, !X prohibited...
     public var description: String {

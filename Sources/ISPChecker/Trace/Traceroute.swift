@@ -69,6 +69,8 @@ private final class TraceRun {
     /// Paris ICMP: the checksum every echo probe of this trace carries.
     let icmpChecksum: UInt16
     var hops: [Int: HopStatistics] = [:]
+    /// Probes sent so far; classic UDP mode walks the destination port with it, like traceroute.
+    var probesSent = 0
     var registered: Set<UInt16> = []
     /// Token bucket of the send rate: up to `burst` tokens, refilled at `probesPerSecond`.
     var tokens: Double
@@ -270,7 +272,7 @@ private final class TraceRun {
         switch options.method {
         case .udp:
             // Paris keeps the port, classic walks it with the probe like traceroute does.
-            port = options.paris ? options.udpBasePort : options.udpBasePort &+ UInt16(truncatingIfNeeded: ttl - 1)
+            port = options.paris ? options.udpBasePort : options.udpBasePort &+ UInt16(truncatingIfNeeded: probesSent)
             built = cp_trace_build_udp(family, &src, &dst, sockets.udpPort, port, probeID, options.payloadSize, &packet, packet.count, &length)
             descriptor = sockets.udpDescriptor
         case .icmp:
@@ -282,6 +284,7 @@ private final class TraceRun {
             built = cp_trace_build_tcp_syn(family, &src, &dst, sockets.tcpPort, destinationPort, sockets.tcpSequenceSalt | UInt32(probeID), &packet, packet.count, &length)
             descriptor = sockets.tcpDescriptor
         }
+        probesSent += 1
         var sentAt: Int64 = 0
         let result = built == 0 ? cp_trace_send(descriptor, packet, length, &dst, port, Int32(ttl), &sentAt) : built
         if result < 0 {
