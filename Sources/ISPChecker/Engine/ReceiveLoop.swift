@@ -97,8 +97,8 @@ final class ReceiveLoop {
 
     /// A captured trace probe leaving, or an answer to one arriving.
     private func captureTrace(_ frame: cp_frame, l3: UnsafePointer<UInt8>, family: IPFamily) {
+        guard let identity = traceIdentity(family) else { return }
         let traceSockets = core.traceSockets[family]
-        let echoIdentifier = core.sockets[family]?.identifier
         let answerProto = UInt8(family == .ipv4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)
         var probe = cp_trace_packet()
         guard cp_trace_parse_probe(l3, frame.l3_len, &probe) == 0 else { return }
@@ -106,7 +106,7 @@ final class ReceiveLoop {
         // Only our own probes carry our source ports or an echo request with our identifier, so
         // a match is a probe leaving (on loopback libpcap shows it as arriving: direction is
         // no help there).
-        if let key = TraceProbeKey.matching(probe, family: family, sockets: traceSockets, echoIdentifier: echoIdentifier) {
+        if let key = TraceProbeKey.matching(probe, family: family, identity: identity) {
             deliver(key, destination: IPAddress(probe.dst), event: .captureSent(key.probeID, nanoseconds: frame.ts_ns))
             return
         }
@@ -211,10 +211,14 @@ final class ReceiveLoop {
             guard reply.echo_has_magic != 0, let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
             return (TraceProbeKey(family: family, method: .icmp, probeID: reply.echo_seq), reply.has_outer != 0 ? IPAddress(reply.outer_src) : nil)
         }
-        guard reply.has_quote != 0,
-              let key = TraceProbeKey.matching(reply.quote, family: family, sockets: core.traceSockets[family], echoIdentifier: core.sockets[family]?.identifier)
+        guard reply.has_quote != 0, let identity = traceIdentity(family),
+              let key = TraceProbeKey.matching(reply.quote, family: family, identity: identity)
         else { return nil }
         return (key, IPAddress(reply.quote.dst))
+    }
+
+    private func traceIdentity(_ family: IPFamily) -> TraceFlowIdentity? {
+        core.traceSockets[family]?.identity(echoIdentifier: core.sockets[family]?.identifier)
     }
 
     /// The TCP probe a segment from the destination answers: our port, ack = our seq + 1.

@@ -30,6 +30,11 @@ final class TraceSockets: Sendable {
         self.tcpSequenceSalt = UInt32.random(in: 1...0x7fff) << 16
     }
 
+    /// What our probes carry that tells them apart from every other packet on the host.
+    func identity(echoIdentifier: UInt16?) -> TraceFlowIdentity {
+        TraceFlowIdentity(udpPort: udpPort, tcpPort: tcpPort, tcpSequenceSalt: tcpSequenceSalt, echoIdentifier: echoIdentifier)
+    }
+
     deinit {
         close(udpDescriptor)
         close(tcpDescriptor)
@@ -56,6 +61,15 @@ final class TraceSockets: Sendable {
         }
         return .success(TraceSockets(family: family, udpDescriptor: udp, udpPort: udpPort, tcpDescriptor: tcp, tcpReservation: reservation, tcpPort: tcpPort))
     }
+}
+
+/// The fields that mark a packet as one of this engine's trace probes: our UDP and TCP source
+/// ports, the high half of our TCP sequence numbers, and our ICMP echo identifier.
+struct TraceFlowIdentity: Sendable, Equatable {
+    var udpPort: UInt16
+    var tcpPort: UInt16
+    var tcpSequenceSalt: UInt32
+    var echoIdentifier: UInt16?
 }
 
 /// Identifies one outstanding trace probe: the probe id lives in the UDP checksum, the ICMP
@@ -130,11 +144,11 @@ struct TraceRegistry: ~Copyable {
 extension TraceProbeKey {
     /// The probe an ICMP error's quoted packet (or a captured outgoing probe) belongs to, by
     /// what our probes carry in their first 8 transport bytes; nil when it is not one of ours.
-    static func matching(_ packet: cp_trace_packet, family: IPFamily, sockets: TraceSockets?, echoIdentifier: UInt16?) -> TraceProbeKey? {
+    static func matching(_ packet: cp_trace_packet, family: IPFamily, identity: TraceFlowIdentity) -> TraceProbeKey? {
         guard packet.has_transport != 0 else { return nil }
         switch Int(packet.proto) {
         case IPPROTO_UDP:
-            guard let sockets, packet.sport == sockets.udpPort else { return nil }
+            guard packet.sport == identity.udpPort else { return nil }
             var probeID: UInt16 = 0
             if packet.has_probe_id != 0 {
                 probeID = packet.probe_id
@@ -143,12 +157,11 @@ extension TraceProbeKey {
             }
             return TraceProbeKey(family: family, method: .udp, probeID: probeID)
         case IPPROTO_TCP:
-            guard let sockets, packet.sport == sockets.tcpPort else { return nil }
-            guard packet.tcp_seq & 0xffff_0000 == sockets.tcpSequenceSalt else { return nil }
+            guard packet.sport == identity.tcpPort, packet.tcp_seq & 0xffff_0000 == identity.tcpSequenceSalt else { return nil }
             return TraceProbeKey(family: family, method: .tcp, probeID: UInt16(truncatingIfNeeded: packet.tcp_seq))
         case IPPROTO_ICMP where family == .ipv4, IPPROTO_ICMPV6 where family == .ipv6:
             let request = UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
-            guard packet.icmp_type == request, let echoIdentifier, packet.icmp_ident == echoIdentifier else { return nil }
+            guard packet.icmp_type == request, let echoIdentifier = identity.echoIdentifier, packet.icmp_ident == echoIdentifier else { return nil }
             return TraceProbeKey(family: family, method: .icmp, probeID: packet.icmp_seq)
         default:
             return nil

@@ -1,0 +1,157 @@
+import CProbe
+import Testing
+@testable import ISPChecker
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The receive loop attributes an ICMP error to a trace probe only through what the error quotes.
+/// Truncated and lying quotes must never crash the parser nor point at the wrong probe.
+@Suite struct TraceMatchingTests {
+    let identity = TraceFlowIdentity(udpPort: 41_000, tcpPort: 42_000, tcpSequenceSalt: 0x1234_0000, echoIdentifier: 0x4242)
+    let source = IPAddress("10.99.1.1")!
+    let target = IPAddress("10.99.5.2")!
+    let router = IPAddress("10.99.3.2")!
+
+    /// One of our UDP probes as it would leave: IPv4 header, UDP header with the checksum the
+    /// kernel computes (Paris: it encodes the probe id), and the probe payload.
+    func udpProbe(id: UInt16, sport: UInt16 = 41_000, ttl: UInt8 = 3) -> [UInt8] {
+        var payload = [UInt8](repeating: 0, count: 24)
+        var length = 0
+        var src = source.raw, dst = target.raw
+        #expect(cp_trace_build_udp(AF_INET, &src, &dst, sport, 33434, id, 24, &payload, payload.count, &length) == 0)
+        let udpLength = 8 + length
+        var udp: [UInt8] = [UInt8(sport >> 8), UInt8(sport & 0xff), 0x82, 0x9a, UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0]
+        udp += payload.prefix(length)
+        let checksum = cp_trace_udp_checksum_for(id)
+        udp[6] = UInt8(checksum >> 8)
+        udp[7] = UInt8(checksum & 0xff)
+        return ipv4Header(protocol: 17, ttl: ttl, from: source, to: target, payloadLength: udp.count) + udp
+    }
+
+    func ipv4Header(protocol proto: UInt8, ttl: UInt8, from: IPAddress, to: IPAddress, payloadLength: Int) -> [UInt8] {
+        let total = 20 + payloadLength
+        var header: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xff), 0x12, 0x34, 0, 0, ttl, proto, 0, 0]
+        header += from.bytes + to.bytes
+        let sum = cp_inet_checksum(header, header.count, 0)
+        header[10] = UInt8(sum >> 8)
+        header[11] = UInt8(sum & 0xff)
+        return header
+    }
+
+    /// A time-exceeded message from `router` quoting the first `quoteLength` bytes of `probe`,
+    /// with correct outer lengths and checksum: what an honest router that quotes little sends.
+    func timeExceeded(quoting probe: [UInt8], quoteLength: Int) -> [UInt8] {
+        var icmp: [UInt8] = [11, 0, 0, 0, 0, 0, 0, 0] + probe.prefix(quoteLength)
+        let sum = cp_inet_checksum(icmp, icmp.count, 0)
+        icmp[2] = UInt8(sum >> 8)
+        icmp[3] = UInt8(sum & 0xff)
+        return ipv4Header(protocol: 1, ttl: 62, from: router, to: source, payloadLength: icmp.count) + icmp
+    }
+
+    func key(for message: [UInt8]) -> TraceProbeKey? {
+        var reply = cp_trace_reply()
+        guard cp_trace_parse_icmp(AF_INET, 1, message, message.count, nil, nil, &reply) == 0, reply.has_quote != 0 else { return nil }
+        return TraceProbeKey.matching(reply.quote, family: .ipv4, identity: identity)
+    }
+
+    @Test func aFullQuoteIsAttributedToItsProbe() {
+        for id: UInt16 in [0, 1, 7, 4000, 0xfffd] {
+            #expect(key(for: timeExceeded(quoting: udpProbe(id: id), quoteLength: 52)) == TraceProbeKey(family: .ipv4, method: .udp, probeID: id))
+        }
+    }
+
+    @Test func everyTruncationGivesTheRightProbeOrNone() {
+        let probe = udpProbe(id: 1234)
+        let right = TraceProbeKey(family: .ipv4, method: .udp, probeID: 1234)
+        for length in 0...probe.count {
+            let attributed = key(for: timeExceeded(quoting: probe, quoteLength: length))
+            #expect(attributed == nil || attributed == right, "quote of \(length) bytes gave \(String(describing: attributed))")
+            // Under 8 transport bytes there is no port or checksum to match on.
+            if length < 28 { #expect(attributed == nil, "quote of \(length) bytes") }
+        }
+        // A router quoting exactly the RFC 792 minimum (IP header + 8 bytes) still identifies it.
+        #expect(key(for: timeExceeded(quoting: probe, quoteLength: 28)) == right)
+    }
+
+    @Test func truncatedMessagesNeverCrashOrMisattribute() {
+        let message = timeExceeded(quoting: udpProbe(id: 99), quoteLength: 52)
+        for length in 0..<message.count {
+            let attributed = key(for: Array(message.prefix(length)))
+            #expect(attributed == nil || attributed == TraceProbeKey(family: .ipv4, method: .udp, probeID: 99))
+        }
+    }
+
+    @Test func lyingQuotedHeadersAreNotAttributed() {
+        let probe = udpProbe(id: 555)
+        func lying(_ edit: (inout [UInt8]) -> Void) -> TraceProbeKey? {
+            var quoted = probe
+            edit(&quoted)
+            return key(for: timeExceeded(quoting: quoted, quoteLength: quoted.count))
+        }
+        #expect(lying { $0[0] = 0x65 } == nil)                          // version 6 in an IPv4 quote
+        #expect(lying { $0[0] = 0x4f } == nil)                          // IHL 60 bytes, past the quote
+        #expect(lying { $0[9] = 6 } == nil)                             // claims TCP: ports are not our TCP port
+        #expect(lying { $0[20] = 0x10; $0[21] = 0x00 } == nil)          // another source port: someone else's probe
+        #expect(lying { $0[7] = 0x10 } == nil)                          // fragment offset 128: no transport header here
+        let overstated = lying { $0[2] = 0x05; $0[3] = 0xdc }           // total length 1500, 52 bytes present
+        #expect(overstated == nil || overstated == TraceProbeKey(family: .ipv4, method: .udp, probeID: 555))
+    }
+
+    @Test func randomCorruptionNeverPointsAtAnotherProbe() {
+        var generator = SplitMix64(seed: 0x15bc_4ec4)
+        let probe = udpProbe(id: 3210)
+        let right = TraceProbeKey(family: .ipv4, method: .udp, probeID: 3210)
+        // Corrupt only the IP headers (outer and quoted): the fields that say where the quote
+        // lies. The transport bytes that carry the probe id are left alone, so any attribution
+        // other than 3210 would be a parser that misread the layout.
+        let headerOffsets = Array(0..<20) + Array(28..<48)
+        for _ in 0..<20_000 {
+            var message = timeExceeded(quoting: probe, quoteLength: 52)
+            for _ in 0...Int(generator.next() % 3) {
+                let offset = headerOffsets[Int(generator.next() % UInt64(headerOffsets.count))]
+                message[offset] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            let attributed = key(for: message)
+            #expect(attributed == nil || attributed == right)
+        }
+    }
+
+    @Test func foreignTrafficIsNeverOurs() {
+        // Another traceroute on the host uses another source port.
+        #expect(key(for: timeExceeded(quoting: udpProbe(id: 5, sport: 33000), quoteLength: 52)) == nil)
+        // A TCP quote with our port but without our sequence-number salt.
+        var tcp = cp_trace_packet()
+        tcp.has_transport = 1
+        tcp.proto = 6
+        tcp.sport = identity.tcpPort
+        tcp.tcp_seq = 0x9999_0005
+        #expect(TraceProbeKey.matching(tcp, family: .ipv4, identity: identity) == nil)
+        tcp.tcp_seq = identity.tcpSequenceSalt | 5
+        #expect(TraceProbeKey.matching(tcp, family: .ipv4, identity: identity) == TraceProbeKey(family: .ipv4, method: .tcp, probeID: 5))
+        // An echo request quote with someone else's identifier.
+        var echo = cp_trace_packet()
+        echo.has_transport = 1
+        echo.proto = 1
+        echo.icmp_type = 8
+        echo.icmp_ident = 0x1111
+        echo.icmp_seq = 9
+        #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: identity) == nil)
+        echo.icmp_ident = 0x4242
+        #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: identity) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
+    }
+}
+
+/// A small deterministic generator, so a failing corruption can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
