@@ -40,6 +40,9 @@ struct TraceCommand: ParsableCommand {
     @Flag(help: "Classic mode: vary the flow per probe (by default every probe keeps one flow, Paris-style).")
     var classic = false
 
+    @Flag(name: [.customShort("r"), .long], help: "Look up hop names (reverse DNS); off by default.")
+    var resolve = false
+
     @Flag(name: .customShort("4"), help: "Use IPv4.")
     var ipv4 = false
 
@@ -70,7 +73,7 @@ struct TraceCommand: ParsableCommand {
             method: traceMethod, firstHop: firstHop, maxHops: maxHops, rounds: rounds, timeout: .seconds(timeout),
             probesPerSecond: rate, roundInterval: .seconds(interval), paris: !classic,
             udpBasePort: method == .udp ? (port ?? 33434) : 33434,
-            family: ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any)
+            family: ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any, resolveHopNames: resolve)
         let (target, json, rounds) = (target, json, rounds)
         if !json {
             print("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(rounds) round\(rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")
@@ -81,7 +84,7 @@ struct TraceCommand: ParsableCommand {
                 var final: TraceResult?
                 for try await update in engine.traceUpdates(target, options: options) {
                     switch update {
-                    case .roundFinished(let round, _) where !json && rounds > 1:
+                    case .roundFinished(let round, _) where rounds > 1 && isatty(STDERR_FILENO) != 0:
                         FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))
                     case .finished(let result):
                         final = result
@@ -109,7 +112,7 @@ enum TraceText {
         func ms(_ value: Double?) -> String { value.map { String(format: "%7.3f", $0) } ?? "      -" }
         var lines = ["HOP  ADDRESS                          LOSS%  SNT    LAST     AVG    BEST    WRST   STDEV"]
         for hop in result.hops {
-            let address = hop.addresses.first.map { "\($0.address)" } ?? "???"
+            let address = hop.addresses.first.map { first in first.name.map { "\($0) (\(first.address))" } ?? "\(first.address)" } ?? "???"
             var marks = hop.unreachable.filter { !$0.isPortUnreachable }.map(\.description).joined(separator: " ")
             if hop.addresses.count > 1 { marks += " (+\(hop.addresses.count - 1) more: \(hop.addresses.dropFirst().map { "\($0.address)" }.joined(separator: ", ")))" }
             if !hop.mplsStacks.isEmpty { marks += " [MPLS " + hop.mplsStacks.map { $0.map { "L=\($0.label)" }.joined(separator: "/") }.joined(separator: "; ") + "]" }

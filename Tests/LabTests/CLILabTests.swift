@@ -105,4 +105,39 @@ struct CLILabTests {
         #expect(unreachable.status == 1)
         #expect(try decode(unreachable.stdout).ping.lossPercent == 100)
     }
+
+    struct TraceReport: Decodable {
+        struct Hop: Decodable {
+            struct Address: Decodable { var address: String; var name: String? }
+            var ttl: Int
+            var addresses: [Address]
+            var isDestination: Bool
+        }
+        var hops: [Hop]
+    }
+
+    @Test func traceNamesHopsOnlyWhenAsked() throws {
+        let lab = try Lab.up("trcli", routers: 3)
+        defer { lab.down() }
+        // Names come from the lab's hosts file inside the namespace; its resolv.conf points at
+        // 127.0.0.1, so no query can leave.
+        let named = try lab.exec("c", [cliPath, "trace", "dest.lab", "--resolve", "--json"])
+        let hops = try JSONDecoder().decode(TraceReport.self, from: Data(named.stdout.utf8)).hops
+        #expect(hops.map { $0.addresses.first?.name ?? "*" } == ["r1.lab", "r2.lab", "r3.lab", "dest.lab"])
+        #expect(hops.last?.isDestination == true)
+
+        let plain = try lab.exec("c", [cliPath, "trace", lab.destination4, "-M", "icmp", "--json"])
+        let plainHops = try JSONDecoder().decode(TraceReport.self, from: Data(plain.stdout.utf8)).hops
+        #expect(plainHops.map { $0.addresses.first?.address ?? "*" } == ["10.99.1.2", "10.99.2.2", "10.99.3.2", "10.99.4.2"])
+        #expect(plainHops.allSatisfy { $0.addresses.allSatisfy { $0.name == nil } })
+
+        let text = try lab.exec("c", [cliPath, "trace", lab.destination4, "-M", "tcp", "-p", "443"])
+        #expect(text.stdout.contains("destination reached"))
+        let unreachable = try lab.exec("c", [cliPath, "trace", "10.66.0.1", "-W", "0.3"], check: false)
+        #expect(unreachable.status == 1)
+        #expect(unreachable.stdout.contains("stopped: unreachable !N"))
+        let missingPort = try lab.exec("c", [cliPath, "trace", lab.destination4, "-M", "tcp"], check: false)
+        #expect(missingPort.status == 64)
+        #expect(missingPort.stderr.contains("--method tcp needs --port"))
+    }
 }

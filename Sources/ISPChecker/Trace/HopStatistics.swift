@@ -27,7 +27,7 @@ struct HopStatistics {
     var snapshot: TraceHop {
         let received = rttsMilliseconds.count
         let addresses = addressOrder
-            .map { HopAddress(address: $0, replies: addressCounts[$0] ?? 0) }
+            .map { HopAddress(address: $0, replies: addressCounts[$0] ?? 0, name: nil) }
             .sorted { $0.replies > $1.replies }
         var hop = TraceHop(
             ttl: ttl, addresses: addresses, sent: sent, received: received,

@@ -43,11 +43,16 @@ public struct TraceOptions: Sendable, Equatable {
     public var payloadSize: Int
     /// Which family to use when a name has both.
     public var family: FamilyPreference
+    /// Look up the name of every hop address (reverse DNS) once the trace is done. Off by
+    /// default: it costs time and queries. Names come from the process's resolver (its
+    /// /etc/hosts and DNS servers), not from the engine's network namespace.
+    public var resolveHopNames: Bool
 
     public init(
         method: TraceMethod = .udp, firstHop: Int = 1, maxHops: Int = 30, rounds: Int = 1,
         timeout: Duration = .seconds(1), probesPerSecond: Int = 1000, burst: Int = 32, roundInterval: Duration = .zero,
-        paris: Bool = true, udpBasePort: UInt16 = 33434, payloadSize: Int = 24, family: FamilyPreference = .any
+        paris: Bool = true, udpBasePort: UInt16 = 33434, payloadSize: Int = 24, family: FamilyPreference = .any,
+        resolveHopNames: Bool = false
     ) {
         self.method = method
         self.firstHop = firstHop
@@ -61,6 +66,7 @@ public struct TraceOptions: Sendable, Equatable {
         self.udpBasePort = udpBasePort
         self.payloadSize = payloadSize
         self.family = family
+        self.resolveHopNames = resolveHopNames
     }
 
     public static var `default`: TraceOptions { TraceOptions() }
@@ -114,6 +120,8 @@ public struct MPLSLabel: Sendable, Codable, Hashable {
 public struct HopAddress: Sendable, Codable, Equatable {
     public var address: IPAddress
     public var replies: Int
+    /// Reverse DNS name, when `TraceOptions.resolveHopNames` was set and a name was found.
+    public var name: String?
 }
 
 /// Everything known about one TTL after all rounds, laid out like an mtr report line.

@@ -147,9 +147,18 @@ private final class TraceRun {
             }
             onUpdate?(.roundFinished(round, hops: hopList(upTo: lastTTL)))
         }
+        var hopsOut = hopList(upTo: lastTTL)
+        if options.resolveHopNames {
+            let names = await ReverseResolver.names(for: Set(hopsOut.flatMap { $0.addresses.map(\.address) }))
+            for index in hopsOut.indices {
+                for slot in hopsOut[index].addresses.indices {
+                    hopsOut[index].addresses[slot].name = names[hopsOut[index].addresses[slot].address]
+                }
+            }
+        }
         return TraceResult(
             target: target, address: destination, method: options.method, paris: options.paris, rounds: options.rounds,
-            hops: hopList(upTo: lastTTL), stop: stop,
+            hops: hopsOut, stop: stop,
             durationMilliseconds: (ContinuousClock.now - started).inMilliseconds)
     }
 
