@@ -13,6 +13,16 @@
 
 #include "cprobe.h"
 
+struct sockaddr_storage;
+
+/* Shared socket helpers (socket.c), for socket.c and trace_socket.c. */
+/** setsockopt of one int. 0 or -errno. */
+int cp_set_int_option(int fd, int level, int name, int value);
+/** SO_TIMESTAMPNS, TTL / hop limit and packet-info reception, as cp_recv reads them. 0 or -errno. */
+int cp_enable_receive_metadata(int fd, int family);
+/** cp_addr and port to a sockaddr; returns its length or -EINVAL. */
+int cp_to_sockaddr(const cp_addr *addr, uint16_t port, struct sockaddr_storage *ss);
+
 static inline uint16_t cp_be16(const uint8_t *p)
 {
     return (uint16_t)(((uint16_t)p[0] << 8) | p[1]);

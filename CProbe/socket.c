@@ -37,7 +37,7 @@ int64_t cp_realtime_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int set_int_option(int fd, int level, int name, int value)
+int cp_set_int_option(int fd, int level, int name, int value)
 {
     if (setsockopt(fd, level, name, &value, sizeof value) != 0)
         return -errno;
@@ -76,26 +76,31 @@ static int install_icmp6_filter(int fd, int want_errors)
     return 0;
 }
 
+/* What cp_recv reads beside the bytes: kernel timestamp, TTL / hop limit,
+ * local address. */
+int cp_enable_receive_metadata(int fd, int family)
+{
+    int rc = cp_set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+    if (rc == 0 && family == AF_INET) {
+        rc = cp_set_int_option(fd, IPPROTO_IP, IP_RECVTTL, 1);
+        if (rc == 0)
+            rc = cp_set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1);
+    } else if (rc == 0) {
+        rc = cp_set_int_option(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
+        if (rc == 0)
+            rc = cp_set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+    }
+    return rc;
+}
+
 static int configure_socket(int fd, int family, int raw, int want_errors)
 {
-    int rc = set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+    int rc = cp_enable_receive_metadata(fd, family);
     if (rc != 0)
         return rc;
-    if (family == AF_INET) {
-        if ((rc = set_int_option(fd, IPPROTO_IP, IP_RECVTTL, 1)) != 0)
-            return rc;
-        if ((rc = set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1)) != 0)
-            return rc;
-        if (raw)
-            return install_icmp4_filter(fd, want_errors);
-    } else {
-        if ((rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)) != 0)
-            return rc;
-        if ((rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) != 0)
-            return rc;
-        if (raw)
-            return install_icmp6_filter(fd, want_errors);
-    }
+    if (raw)
+        return family == AF_INET ? install_icmp4_filter(fd, want_errors)
+                                 : install_icmp6_filter(fd, want_errors);
     /* Datagram ICMP sockets: IP_RECVERR is deliberately not set. It queues
      * ICMP errors on the error queue, which this API does not read; an
      * undrained error queue is charged to the receive buffer and would end
@@ -181,7 +186,7 @@ int cp_socket_local_ident(int fd, uint16_t *ident_out)
 }
 
 /* cp_addr → sockaddr; returns the length or -EINVAL. */
-static int to_sockaddr(const cp_addr *a, uint16_t port, struct sockaddr_storage *ss)
+int cp_to_sockaddr(const cp_addr *a, uint16_t port, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
     if (a->family == AF_INET) {
@@ -225,7 +230,7 @@ int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
     if (len > INT_MAX)
         return -EMSGSIZE;
     struct sockaddr_storage ss;
-    int ss_len = to_sockaddr(dst, 0, &ss);
+    int ss_len = cp_to_sockaddr(dst, 0, &ss);
     if (ss_len < 0)
         return ss_len;
     int64_t before = cp_realtime_ns();
@@ -390,7 +395,7 @@ int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t i
     if (dst == NULL)
         return -EINVAL;
     struct sockaddr_storage ss;
-    int ss_len = to_sockaddr(dst, 33434, &ss); /* the traceroute port; nothing is sent */
+    int ss_len = cp_to_sockaddr(dst, 33434, &ss); /* the traceroute port; nothing is sent */
     if (ss_len < 0)
         return ss_len;
     int fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);

@@ -17,35 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int set_int_option(int fd, int level, int name, int value)
-{
-    if (setsockopt(fd, level, name, &value, sizeof value) != 0)
-        return -errno;
-    return 0;
-}
-
-/* cp_addr + port -> sockaddr; returns its length or -EINVAL. */
-static int fill_sockaddr(const cp_addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (a->family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        memcpy(&sin->sin_addr, a->bytes, 4);
-        return (int)sizeof *sin;
-    }
-    if (a->family == AF_INET6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        memcpy(&sin6->sin6_addr, a->bytes, 16);
-        sin6->sin6_scope_id = a->scope_id;
-        return (int)sizeof *sin6;
-    }
-    return -EINVAL;
-}
-
 /* Binds fd to src:port, or to the wildcard address of family when src is NULL. */
 static int bind_to(int fd, int family, const cp_addr *src, uint16_t port)
 {
@@ -58,29 +29,12 @@ static int bind_to(int fd, int family, const cp_addr *src, uint16_t port)
     if (src->family != family)
         return -EINVAL;
     struct sockaddr_storage ss;
-    int ss_len = fill_sockaddr(src, port, &ss);
+    int ss_len = cp_to_sockaddr(src, port, &ss);
     if (ss_len < 0)
         return ss_len;
     if (bind(fd, (struct sockaddr *)&ss, (socklen_t)ss_len) != 0)
         return -errno;
     return 0;
-}
-
-/* What cp_recv reads beside the bytes: kernel timestamp, TTL / hop limit,
- * local address. */
-static int enable_receive_metadata(int fd, int family)
-{
-    int rc = set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
-    if (rc == 0 && family == AF_INET) {
-        rc = set_int_option(fd, IPPROTO_IP, IP_RECVTTL, 1);
-        if (rc == 0)
-            rc = set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1);
-    } else if (rc == 0) {
-        rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
-        if (rc == 0)
-            rc = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-    }
-    return rc;
 }
 
 int cp_trace_udp_socket_open(int family, const cp_addr *src, uint16_t sport)
@@ -90,7 +44,7 @@ int cp_trace_udp_socket_open(int family, const cp_addr *src, uint16_t sport)
     int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
         return -errno;
-    int rc = enable_receive_metadata(fd, family);
+    int rc = cp_enable_receive_metadata(fd, family);
     if (rc == 0)
         rc = bind_to(fd, family, src, sport);
     if (rc != 0) {
@@ -158,11 +112,11 @@ int cp_trace_raw_tcp_socket_open(int family, const cp_addr *src,
     int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0)
         return -errno;
-    int rc = enable_receive_metadata(fd, family);
+    int rc = cp_enable_receive_metadata(fd, family);
     /* RFC 3542 §3.1: the kernel computes the checksum at this offset on
      * output and verifies it on input (the TCP checksum field, RFC 9293). */
     if (rc == 0 && family == AF_INET6)
-        rc = set_int_option(fd, IPPROTO_IPV6, IPV6_CHECKSUM, 16);
+        rc = cp_set_int_option(fd, IPPROTO_IPV6, IPV6_CHECKSUM, 16);
     if (rc == 0 && src != NULL)
         rc = bind_to(fd, family, src, 0);
     if (rc == 0 && local_port != 0)
@@ -201,7 +155,7 @@ int cp_trace_send(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
     if (len > INT_MAX)
         return -EMSGSIZE;
     struct sockaddr_storage ss;
-    int ss_len = fill_sockaddr(dst, dport, &ss);
+    int ss_len = cp_to_sockaddr(dst, dport, &ss);
     if (ss_len < 0)
         return ss_len;
 

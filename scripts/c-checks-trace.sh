@@ -20,7 +20,7 @@ INCLUDES=(-ICProbe/include -ICProbe)
 TRACE_SOURCES=(CProbe/trace_build.c CProbe/trace_parse.c CProbe/trace_socket.c)
 # What the trace sources call from the rest of CProbe: cp_inet_checksum and
 # cp_icmp6_checksum.
-DEPENDENCIES=(CProbe/checksum.c)
+DEPENDENCIES=(CProbe/checksum.c CProbe/socket.c CProbe/addr.c)
 SANITIZE=(-std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=address,undefined
           -fno-sanitize-recover=all -fuse-ld=lld)
 

@@ -28,3 +28,18 @@ struct EngineOptions: ParsableArguments {
         ))
     }
 }
+
+/// -4 / -6, shared by the probing subcommands.
+struct FamilyFlags: ParsableArguments {
+    @Flag(name: .customShort("4"), help: "Use IPv4.")
+    var ipv4 = false
+
+    @Flag(name: .customShort("6"), help: "Use IPv6.")
+    var ipv6 = false
+
+    func validate() throws {
+        if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
+    }
+
+    var preference: FamilyPreference { ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any }
+}

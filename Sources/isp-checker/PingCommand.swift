@@ -23,11 +23,7 @@ struct PingCommand: ParsableCommand {
     @Option(name: [.customShort("s"), .long], help: "ICMP payload bytes (12-1400).")
     var size = 56
 
-    @Flag(name: .customShort("4"), help: "Use IPv4.")
-    var ipv4 = false
-
-    @Flag(name: .customShort("6"), help: "Use IPv6.")
-    var ipv6 = false
+    @OptionGroup var family: FamilyFlags
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -38,7 +34,6 @@ struct PingCommand: ParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws {
-        if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
         guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
         guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
@@ -47,7 +42,7 @@ struct PingCommand: ParsableCommand {
     func run() throws {
         let engine: ProbeEngine
         do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
-        let family: FamilyPreference = ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any
+        let preference = family.preference
         let (target, count, interval, timeout, size, json, quiet) = (target, count, interval, timeout, size, json, quiet)
         if !json && !quiet {
             print("PING \(target): \(count) probes, \(size) data bytes, clock \(engine.status.bestClock)\(engine.status.captureDevice.map { " (capture on \($0))" } ?? "")")
@@ -58,7 +53,7 @@ struct PingCommand: ParsableCommand {
             result = try runBlocking { () async throws -> PingResult in
                 try await engine.ping(
                     target, count: count, interval: .seconds(interval), timeout: .seconds(timeout),
-                    payloadSize: size, family: family, progress: progress
+                    payloadSize: size, family: preference, progress: progress
                 )
             }
         } catch { throw CLIError(error) }

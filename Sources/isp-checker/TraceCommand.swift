@@ -43,11 +43,7 @@ struct TraceCommand: ParsableCommand {
     @Flag(name: [.customShort("r"), .long], help: "Look up hop names (reverse DNS); off by default.")
     var resolve = false
 
-    @Flag(name: .customShort("4"), help: "Use IPv4.")
-    var ipv4 = false
-
-    @Flag(name: .customShort("6"), help: "Use IPv6.")
-    var ipv6 = false
+    @OptionGroup var family: FamilyFlags
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -55,7 +51,6 @@ struct TraceCommand: ParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws {
-        if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
         guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
         guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
         if method == .tcp && port == nil { throw ValidationError("--method tcp needs --port (e.g. 443)") }
@@ -73,7 +68,7 @@ struct TraceCommand: ParsableCommand {
             method: traceMethod, firstHop: firstHop, maxHops: maxHops, rounds: rounds, timeout: .seconds(timeout),
             probesPerSecond: rate, roundInterval: .seconds(interval), paris: !classic,
             udpBasePort: method == .udp ? (port ?? 33434) : 33434,
-            family: ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any, resolveHopNames: resolve)
+            family: family.preference, resolveHopNames: resolve)
         let (target, json, rounds) = (target, json, rounds)
         if !json {
             print("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(rounds) round\(rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")
