@@ -141,6 +141,24 @@ import Glibc
         echo.icmp_ident = 0x4242
         #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: identity) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
     }
+
+    @Test func anErrorAboutAPingIsNotAHop() throws {
+        // Pings and ICMP traces share the echo identifier; a quote of a ping request (payload
+        // magic "ISPC") must not be attributed to a trace probe with the same sequence number.
+        var ping = [UInt8](repeating: 0, count: 64)
+        var length = 0
+        #expect(cp_echo_build(AF_INET, 0x4242, 9, 0xdead_beef, 56, &ping, ping.count, &length) == 0)
+        let pingPacket = ipv4Header(protocol: 1, ttl: 1, from: source, to: target, payloadLength: length) + ping.prefix(length)
+        #expect(key(for: timeExceeded(quoting: pingPacket, quoteLength: pingPacket.count)) == nil)
+
+        var probe = [UInt8](repeating: 0, count: 64)
+        var src = source.raw, dst = target.raw
+        #expect(cp_trace_build_icmp_echo(AF_INET, &src, &dst, 0x4242, 9, 0x1234, 24, &probe, probe.count, &length) == 0)
+        let probePacket = ipv4Header(protocol: 1, ttl: 1, from: source, to: target, payloadLength: length) + probe.prefix(length)
+        #expect(key(for: timeExceeded(quoting: probePacket, quoteLength: probePacket.count)) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
+        // An RFC 792 minimum quote (no payload) cannot tell them apart and is taken as the trace's.
+        #expect(key(for: timeExceeded(quoting: probePacket, quoteLength: 28)) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
+    }
 }
 
 /// A small deterministic generator, so a failing corruption can be replayed.

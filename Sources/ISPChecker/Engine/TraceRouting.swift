@@ -162,6 +162,10 @@ extension TraceProbeKey {
         case IPPROTO_ICMP where family == .ipv4, IPPROTO_ICMPV6 where family == .ipv6:
             let request = UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
             guard packet.icmp_type == request, let echoIdentifier = identity.echoIdentifier, packet.icmp_ident == echoIdentifier else { return nil }
+            // Pings share the identifier: when the quote reaches into the payload, it must carry
+            // the trace magic, or it is a ping's request (an error about a ping is not a hop).
+            let payloadQuoted = packet.quoted_len >= packet.header_len + 8 + Int(CP_TRACE_PAYLOAD_ID_OFFSET) + 2
+            guard !payloadQuoted || (packet.has_probe_id != 0 && packet.probe_id == packet.icmp_seq) else { return nil }
             return TraceProbeKey(family: family, method: .icmp, probeID: packet.icmp_seq)
         default:
             return nil
