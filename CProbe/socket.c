@@ -20,7 +20,10 @@
 /* struct icmp_filter and ICMP_FILTER (SOL_RAW) come from the kernel UAPI; glibc
  * has no equivalent. Included after the glibc network headers so that
  * linux/libc-compat.h suppresses the duplicate definitions. */
+#include <linux/errqueue.h>
 #include <linux/icmp.h>
+#include <linux/net_tstamp.h>
+#include <pcap/dlt.h>
 
 #ifndef SO_TIMESTAMPNS_NEW
 #define SO_TIMESTAMPNS_NEW 64
@@ -96,6 +99,13 @@ int cp_enable_receive_metadata(int fd, int family)
 static int configure_socket(int fd, int family, int raw, int want_errors)
 {
     int rc = cp_enable_receive_metadata(fd, family);
+    if (rc != 0)
+        return rc;
+    /* Send timestamps from the driver, for timing without a capture. The
+     * looped-back packet comes with them so they can be matched to a probe
+     * (net.core.tstamp_allow_data, on by default, allows that unprivileged). */
+    rc = cp_set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING,
+                           SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE);
     if (rc != 0)
         return rc;
     if (raw)
@@ -341,6 +351,60 @@ int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta)
         read_control(&msg, meta);
     }
     return (int)n;
+}
+
+int cp_recv_send_timestamp(int fd, uint8_t *buf, size_t cap, int64_t *ts_ns)
+{
+    if (buf == NULL || ts_ns == NULL)
+        return -EINVAL;
+    uint8_t frame[2048];
+    union {
+        struct cmsghdr align;
+        unsigned char bytes[512];
+    } control;
+    struct iovec iov = { .iov_base = frame, .iov_len = sizeof frame };
+    struct msghdr msg = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = control.bytes,
+        .msg_controllen = sizeof control.bytes,
+    };
+    ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) {
+        int e = errno;
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
+    int64_t stamp = 0;
+    int is_timestamp = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
+            struct scm_timestamping ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            stamp = (int64_t)ts.ts[0].tv_sec * 1000000000 + ts.ts[0].tv_nsec;
+        } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                   (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+            struct sock_extended_err err;
+            if (c->cmsg_len >= CMSG_LEN(sizeof err)) {
+                memcpy(&err, CMSG_DATA(c), sizeof err);
+                is_timestamp = err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING;
+            }
+        }
+    }
+    if (!is_timestamp || stamp == 0 || (msg.msg_flags & MSG_TRUNC))
+        return -ENOMSG;
+    /* The copy starts at the MAC header on Ethernet-like devices (veth, lo)
+     * and at the IP header on devices without one (tun, WireGuard). */
+    cp_frame decoded;
+    if (cp_frame_decode(DLT_EN10MB, frame, (size_t)n, &decoded) != 0 || decoded.family == 0) {
+        if (cp_frame_decode(DLT_RAW, frame, (size_t)n, &decoded) != 0 || decoded.family == 0)
+            return -ENOMSG;
+    }
+    if (decoded.l3_len > cap)
+        return -EMSGSIZE;
+    memcpy(buf, decoded.l3, decoded.l3_len);
+    *ts_ns = stamp;
+    return (int)decoded.l3_len;
 }
 
 static int is_loopback(const cp_addr *a)

@@ -913,6 +913,52 @@ static int await_reply(int fd, int family, int with_header, uint64_t token, uint
     return -ETIMEDOUT;
 }
 
+/* The driver's send timestamp comes back on the error queue with a copy of the
+ * request, for both families and both socket kinds (the datagram kind only
+ * where ping_group_range allows it; as root it always does). */
+TEST(send_timestamps_come_back_with_the_request)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    const char *targets[2] = { "127.0.0.1", "::1" };
+    int families[2] = { AF_INET, AF_INET6 };
+    for (int f = 0; f < 2; f++) {
+        int kind = 0;
+        int fd = cp_icmp_socket_open(families[f], 1, 0, &kind);
+        CHECK(fd >= 0);
+        if (fd < 0)
+            continue;
+        uint8_t pkt[256], copy[2048];
+        uint16_t ident = test_ident();
+        uint64_t token = test_token();
+        size_t n = build(families[f], ident, 23, token, 56, pkt, sizeof pkt);
+        cp_addr dst = addr(targets[f]);
+        int64_t sent = 0;
+        CHECK_EQ(cp_send_to(fd, pkt, n, &dst, &sent), (int)n);
+        int64_t stamp = 0;
+        int len = -EAGAIN;
+        for (int tries = 0; tries < 100 && len == -EAGAIN; tries++) {
+            len = cp_recv_send_timestamp(fd, copy, sizeof copy, &stamp);
+            if (len == -EAGAIN)
+                usleep(1000);
+        }
+        CHECK(len > 0);
+        if (len > 0) {
+            cp_echo_info info;
+            CHECK_EQ(cp_echo_parse(families[f], 1, copy, (size_t)len, NULL, NULL, &info), 0);
+            CHECK_EQ(info.seq, 23);
+            CHECK(info.token == token);
+            CHECK(stamp >= sent);
+            CHECK(stamp - sent < 1000000000LL);
+        }
+        CHECK_EQ(cp_recv_send_timestamp(fd, copy, sizeof copy, &stamp), -EAGAIN);
+        CHECK_EQ(cp_recv_send_timestamp(fd, NULL, 0, &stamp), -EINVAL);
+        close(fd);
+    }
+}
+
 TEST(raw_ipv4_echo_round_trip_on_loopback)
 {
     if (!is_root()) {
@@ -1386,6 +1432,7 @@ int main(void)
     RUN(echo_filter_compiles_without_privileges);
     RUN(raw_ipv4_echo_round_trip_on_loopback);
     RUN(raw_ipv6_echo_round_trip_on_loopback);
+    RUN(send_timestamps_come_back_with_the_request);
     RUN(recv_reports_truncation_and_empty_queue);
     RUN(capture_on_loopback_sees_request_and_reply_with_timestamps);
     RUN(capture_open_reports_bad_filter_and_device);

@@ -104,7 +104,8 @@ uint16_t cp_icmp6_checksum(const cp_addr *src, const cp_addr *dst,
 /**
  * Opens an ICMP socket for family: raw when allow_raw and permitted, else the
  * unprivileged datagram kind. Non-blocking, close-on-exec, SO_TIMESTAMPNS on,
- * IP_RECVTTL / IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO on. Raw sockets get an
+ * IP_RECVTTL / IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO on, and software send
+ * timestamps (SO_TIMESTAMPING, read back with cp_recv_send_timestamp). Raw sockets get an
  * ICMP filter that passes echo replies plus, when want_errors is set, time
  * exceeded, destination unreachable and packet-too-big (for traceroute).
  * Returns the descriptor (>= 0) and sets *kind_out, or -errno of the last
@@ -137,6 +138,18 @@ typedef struct cp_recv_meta {
 
 /** Non-blocking recvmsg. Returns bytes read, -EAGAIN when empty, or -errno. */
 int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta);
+
+/**
+ * Reads one send timestamp from the socket's error queue (MSG_ERRQUEUE): the
+ * kernel's software timestamp of a packet this socket sent, taken when the
+ * driver got it (SOF_TIMESTAMPING_TX_SOFTWARE), and a copy of that packet.
+ * The copy starts at the link-layer header; it is decoded to the network layer
+ * and copied into buf from the IP header on (so cp_echo_parse can read it with
+ * with_ip_header = 1). Returns the IP packet's length, -EAGAIN when the queue is
+ * empty, -ENOMSG for an error-queue entry that is not a timestamp (it is
+ * consumed), or -errno.
+ */
+int cp_recv_send_timestamp(int fd, uint8_t *buf, size_t cap, int64_t *ts_ns);
 
 /* ------------------------------------------------------------------------ */
 /* Routing                                                                  */

@@ -35,7 +35,7 @@ import Testing
         let result = PingResult(target: "t", address: try #require(IPAddress("::1")), socketKind: .datagram,
                                 probes: [probe(0, ms: 1, clock: .pcap), probe(1, ms: 1, clock: .kernelReceive)])
         #expect(result.clockSource == .kernelReceive)
-        #expect(ClockSource.pcap < .kernelReceive && ClockSource.kernelReceive < .userspace)
+        #expect(ClockSource.pcap < .kernelSocket && ClockSource.kernelSocket < .kernelReceive && ClockSource.kernelReceive < .userspace)
     }
 
     @Test func resultRoundTripsThroughJSON() throws {

@@ -10,6 +10,39 @@ struct PingLabTests {
         try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capture: capture, capabilities: .keep))
     }
 
+    /// Runs tcpdump on the client's interface and returns, once stopped, the on-wire RTT of
+    /// every echo exchange with `destination` by sequence number: the truth our RTTs are held to.
+    final class WireCapture {
+        let process: Subprocess
+
+        init(lab: Lab, destination: String) async throws {
+            process = try Subprocess("/usr/sbin/ip", ["netns", "exec", lab.client, "tcpdump", "-i", "right", "-nn", "-tt", "-l", "--immediate-mode",
+                                                      "--time-stamp-precision=nano", "icmp and host \(destination)"])
+            for _ in 0..<200 where !process.stderr.contains("listening on") {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+
+        func stop() async throws -> [UInt16: Double] {
+            // Let tcpdump print the last reply before it is stopped.
+            try await Task.sleep(for: .milliseconds(300))
+            process.terminate()
+            process.wait()
+            var requests: [UInt16: Double] = [:]
+            var rtts: [UInt16: Double] = [:]
+            for line in process.stdout.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                guard let time = fields.first.flatMap({ Double($0) }),
+                      let seqIndex = fields.firstIndex(where: { $0 == "seq" }), seqIndex + 1 < fields.count,
+                      let sequence = UInt16(fields[seqIndex + 1].trimmingCharacters(in: CharacterSet(charactersIn: ",")))
+                else { continue }
+                if line.contains("echo request") { requests[sequence] = time }
+                if line.contains("echo reply"), let sent = requests[sequence] { rtts[sequence] = (time - sent) * 1000 }
+            }
+            return rtts
+        }
+    }
+
     @Test func rttThroughTwentyMillisecondRelayIsFortyMilliseconds() async throws {
         let lab = try Lab.up("rtt")
         defer { lab.down() }
@@ -17,14 +50,24 @@ struct PingLabTests {
         let engine = try engine(in: lab)
         #expect(engine.status.captureDevice == "any")
 
+        let wire = try await WireCapture(lab: lab, destination: lab.destination4)
         let result = try await engine.ping(lab.destination4, count: 30, interval: .milliseconds(50), timeout: .seconds(1))
+        let truth = try await wire.stop()
         #expect(result.received == 30)
         #expect(result.clockSource == .pcap)
+        let rtts = result.probes.compactMap(\.rttMilliseconds).sorted()
+        let median = rtts[rtts.count / 2]
+        // The relay holds every frame at least 20 ms; being a userspace process, it may hold one
+        // a little longer when the machine is busy. The median is the path's RTT.
+        #expect(median >= 40 && median <= 41, "median \(median) ms")
+        #expect(rtts.allSatisfy { $0 >= 40 && $0 <= 45 }, "\(rtts)")
+        // What the wire saw is the real check of our clock: within 20 µs for every probe.
+        #expect(truth.count >= 30)
         for probe in result.probes {
             let rtt = try #require(probe.rttMilliseconds)
-            #expect(abs(rtt - 40) <= 1, "probe \(probe.index): \(rtt) ms")
+            let onWire = try #require(truth[probe.sequence], "seq \(probe.sequence) not on the wire")
+            #expect(abs(rtt - onWire) <= 0.020, "seq \(probe.sequence): ours \(rtt) ms, wire \(onWire) ms")
         }
-        #expect(abs((result.avgMilliseconds ?? 0) - 40) <= 1)
     }
 
     @Test func injectedLossIsMeasuredWithinStatisticalBounds() async throws {
@@ -83,9 +126,12 @@ struct PingLabTests {
 
         for result in [farResult, farV6Result] {
             #expect(result.received == 40)
+            // Every reply to the far target took the relayed path (at least 40 ms; the relay may
+            // add a little under load); a reply crossed over from the near target would show as
+            // well under 5 ms.
             for probe in result.probes {
                 let rtt = try #require(probe.rttMilliseconds)
-                #expect(abs(rtt - 40) <= 1, "\(result.target) probe \(probe.index): \(rtt) ms")
+                #expect(rtt >= 40 && rtt < 60, "\(result.target) probe \(probe.index): \(rtt) ms")
             }
         }
         #expect(nearResult.received == 40)
@@ -119,7 +165,8 @@ struct PingLabTests {
         #expect(engine.status.captureDevice == nil)
         let result = try await engine.ping(lab.destination4, count: 5, interval: .milliseconds(50), timeout: .seconds(1))
         #expect(result.received == 5)
-        #expect(result.clockSource == .kernelReceive)
-        #expect(abs((result.avgMilliseconds ?? 0) - 40) <= 1)
+        #expect(result.clockSource == .kernelSocket)
+        let average = result.avgMilliseconds ?? 0
+        #expect(average >= 40 && average <= 41.5, "\(average) ms")
     }
 }

@@ -154,7 +154,12 @@ struct TraceLabTests {
         for hop in result.hops {
             #expect(hop.clock == .pcap)
             let avg = try #require(hop.avgMilliseconds)
-            if hop.ttl <= 1 { #expect(avg < 5, "hop \(hop.ttl): \(avg) ms") } else { #expect(abs(avg - 40) <= 1, "hop \(hop.ttl): \(avg) ms") }
+            if hop.ttl <= 1 {
+                #expect(avg < 5, "hop \(hop.ttl): \(avg) ms")
+            } else {
+                // At least the relay's 40 ms; a little more when the busy relay holds a frame longer.
+                #expect(avg >= 40 && avg <= 41.5, "hop \(hop.ttl): \(avg) ms")
+            }
         }
         // About one path RTT per round.
         #expect(result.durationMilliseconds < 5 * 80, "\(result.durationMilliseconds) ms")

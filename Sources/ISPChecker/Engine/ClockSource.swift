@@ -2,6 +2,9 @@
 public enum ClockSource: String, Sendable, Codable, Comparable, CustomStringConvertible {
     /// Both the request and the reply timestamped by the kernel at the interface (libpcap).
     case pcap
+    /// Both timestamped by the kernel through the socket: the request when the driver took it
+    /// (SO_TIMESTAMPING), the reply on receive (SO_TIMESTAMPNS). Needs no capture and no privilege.
+    case kernelSocket = "kernel_socket"
     /// Reply timestamped by the kernel on receive (SO_TIMESTAMPNS), request by the userspace clock.
     case kernelReceive = "kernel_receive"
     /// Both read from the userspace clock around sendto/recvmsg.
@@ -12,8 +15,9 @@ public enum ClockSource: String, Sendable, Codable, Comparable, CustomStringConv
     private var rank: Int {
         switch self {
         case .pcap: return 0
-        case .kernelReceive: return 1
-        case .userspace: return 2
+        case .kernelSocket: return 1
+        case .kernelReceive: return 2
+        case .userspace: return 3
         }
     }
 

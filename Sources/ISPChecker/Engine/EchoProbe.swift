@@ -32,6 +32,8 @@ struct PendingEcho {
     var userSendNanoseconds: Int64 = 0
     var captureSendNanoseconds: Int64?
     var captureReceiveNanoseconds: Int64?
+    /// The driver's send timestamp, from the socket's error queue (SO_TIMESTAMPING).
+    var socketSendKernelNanoseconds: Int64?
     var socketReceiveKernelNanoseconds: Int64?
     var socketReceiveUserNanoseconds: Int64?
     var ttl: Int?
@@ -55,6 +57,9 @@ struct PendingEcho {
     private var rtt: (nanoseconds: Int64, clock: ClockSource) {
         if let send = captureSendNanoseconds, let receive = captureReceiveNanoseconds, receive >= send {
             return (receive - send, .pcap)
+        }
+        if let send = socketSendKernelNanoseconds, let receive = socketReceiveKernelNanoseconds, receive >= send {
+            return (receive - send, .kernelSocket)
         }
         if let receive = socketReceiveKernelNanoseconds, receive >= userSendNanoseconds {
             return (receive - userSendNanoseconds, .kernelReceive)

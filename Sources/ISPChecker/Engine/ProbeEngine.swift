@@ -166,7 +166,7 @@ enum EngineSetup {
             captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake)
         let status = EngineStatus(
             sockets: sockets.mapValues(\.kind), captureDevice: captureDevice, captureUnavailableReason: captureReason,
-            bestClock: capture != nil ? .pcap : .kernelReceive, capabilitiesDropped: dropped,
+            bestClock: capture != nil ? .pcap : .kernelSocket, capabilitiesDropped: dropped,
             networkNamespace: configuration.networkNamespace)
         return .success(Opened(core: core, status: status, capture: capture))
     }

@@ -126,7 +126,26 @@ final class ReceiveLoop {
 
     // MARK: - Sockets
 
+    /// Send timestamps the kernel queued for our echo requests: the clock when there is no capture.
+    private func drainSendTimestamps(_ socket: ICMPSocket) {
+        for _ in 0..<4096 {
+            var timestamp: Int64 = 0
+            let count = cp_recv_send_timestamp(socket.descriptor, &buffer, buffer.count, &timestamp)
+            if count == -EAGAIN || count == -EWOULDBLOCK { return }
+            if count < 0 { continue }
+            var info = cp_echo_info()
+            guard cp_echo_parse(socket.family.posixValue, 1, buffer, Int(count), nil, nil, &info) == 0,
+                  info.type == UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
+            else { continue }
+            core.update(ProbeKey(family: socket.family, sequence: info.seq), token: info.token, now: .now) { entry in
+                if entry.socketSendKernelNanoseconds == nil { entry.socketSendKernelNanoseconds = timestamp }
+            }
+        }
+    }
+
     private func drainICMP(_ socket: ICMPSocket) {
+        // Before the replies: a reply must find its request's send timestamp already recorded.
+        drainSendTimestamps(socket)
         for _ in 0..<4096 {
             var meta = cp_recv_meta()
             let count = cp_recv(socket.descriptor, &buffer, buffer.count, &meta)
