@@ -30,15 +30,37 @@ in_client "$cli" ping 10.99.4.2 -c 5 -i 0.1
 in_client "$cli" ping fd00:99:4::2 -c 5 -i 0.1 -q
 
 echo
-echo "== 2. the r2 link now delays 20 ms each way and r1 drops 10 % of forwarded requests"
+echo "== 2. the path, every TTL in flight at once: UDP (Paris), then TCP SYN to port 443 over IPv6"
+in_client "$cli" trace 10.99.4.2
+in_client "$cli" trace fd00:99:4::2 -M tcp -p 443
+
+echo
+echo "== 3. r2 now never sends ICMP errors: a silent hop, and the trace goes on past it"
+bash lab/lab.sh silent --prefix "$prefix" --node r2
+in_client "$cli" trace 10.99.4.2 -W 0.5
+bash lab/lab.sh clear --prefix "$prefix" --node r2
+
+echo
+echo "== 4. r3 rate-limits its ICMP errors to 2/s: loss at hop 3 only (the path beyond is fine)"
+bash lab/lab.sh ratelimit --prefix "$prefix" --node r3 --rate 2/second --burst 1
+in_client "$cli" trace 10.99.4.2 -c 10 -W 0.2
+bash lab/lab.sh clear --prefix "$prefix" --node r3
+
+echo
+echo "== 5. the r2 link now delays 20 ms each way and r1 drops 10 % of forwarded requests"
 bash lab/lab.sh delay --prefix "$prefix" --node r2 --side left --ms 20
 bash lab/lab.sh loss --prefix "$prefix" --node r1 --percent 10 --dir forward
 in_client "$cli" ping 10.99.4.2 -c 50 -i 0.02 -q || true
 
 echo
-echo "== 3. a network r1 cannot reach (100 % loss is a result, not an error; exit status 1)"
-in_client "$cli" ping 10.66.0.1 -c 3 -i 0.1 -W 0.5 -q || echo "(exit status $?)"
+echo "== 6. an mtr-style report of that path: the loss starts at hop 2 and goes on to the end"
+in_client "$cli" trace 10.99.4.2 -c 50 -W 0.2 -M icmp
 
 echo
-echo "== 4. the same check as JSON, for scripts"
+echo "== 7. a network r1 cannot reach (100 % loss is a result, not an error; exit status 1)"
+in_client "$cli" ping 10.66.0.1 -c 3 -i 0.1 -W 0.5 -q || echo "(exit status $?)"
+in_client "$cli" trace 10.66.0.1 -W 0.5 || echo "(exit status $?)"
+
+echo
+echo "== 8. the same check as JSON, for scripts"
 in_client "$cli" ping 10.99.4.2 -c 3 -i 0.05 --json | head -n 40

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// IPv4 or IPv6.
-public enum IPFamily: String, Sendable, Codable, CustomStringConvertible {
+public enum IPFamily: String, Sendable, Codable, CodingKeyRepresentable, CustomStringConvertible {
     case ipv4
     case ipv6
 
