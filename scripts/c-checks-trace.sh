@@ -18,9 +18,11 @@ trap 'rm -rf "$work"' EXIT
 
 INCLUDES=(-ICProbe/include -ICProbe)
 TRACE_SOURCES=(CProbe/trace_build.c CProbe/trace_parse.c CProbe/trace_socket.c)
-# What the trace sources call from the rest of CProbe: cp_inet_checksum and
-# cp_icmp6_checksum.
-DEPENDENCIES=(CProbe/checksum.c CProbe/socket.c CProbe/addr.c)
+# The rest of CProbe, which the trace sources call (checksums, socket helpers).
+DEPENDENCIES=()
+for f in CProbe/*.c; do
+    case "$f" in CProbe/trace_*.c) ;; *) DEPENDENCIES+=("$f") ;; esac
+done
 SANITIZE=(-std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=address,undefined
           -fno-sanitize-recover=all -fuse-ld=lld)
 
@@ -37,7 +39,7 @@ echo "== unit tests (clang, ASan + UBSan)"
 
 echo "== fuzz_trace_parse for ${FUZZ_SECONDS}s"
 "$CLANG" "${SANITIZE[@]}" -fsanitize=fuzzer "${INCLUDES[@]}" "${TRACE_SOURCES[@]}" \
-    "${DEPENDENCIES[@]}" CProbe/fuzz/fuzz_trace_parse.c -o "$work/fuzz_trace_parse"
+    "${DEPENDENCIES[@]}" CProbe/fuzz/fuzz_trace_parse.c -lpcap -lcap -o "$work/fuzz_trace_parse"
 if ! (cd "$work" && ./fuzz_trace_parse -max_len=2048 -max_total_time="$FUZZ_SECONDS" \
         -print_final_stats=1 corpus >fuzz.log 2>&1); then
     tail -n 60 "$work/fuzz.log"

@@ -45,9 +45,9 @@ struct PingCommand: ParsableCommand {
         let preference = family.preference
         let (target, count, interval, timeout, size, json, quiet) = (target, count, interval, timeout, size, json, quiet)
         if !json && !quiet {
-            print("PING \(target): \(count) probes, \(size) data bytes, clock \(engine.status.bestClock)\(engine.status.captureDevice.map { " (capture on \($0))" } ?? "")")
+            output("PING \(target): \(count) probes, \(size) data bytes, clock \(engine.status.bestClock)\(engine.status.captureDevice.map { " (capture on \($0))" } ?? "")")
         }
-        let progress: (@Sendable (PingProbe) -> Void)? = json || quiet ? nil : { @Sendable probe in print(PingText.line(for: probe)) }
+        let progress: (@Sendable (PingProbe) -> Void)? = json || quiet ? nil : { @Sendable probe in output(PingText.line(for: probe)) }
         let result: PingResult
         do {
             result = try runBlocking { () async throws -> PingResult in
@@ -61,9 +61,9 @@ struct PingCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try encoder.encode(PingReport(ping: result, engine: engine.status))
-            print(String(decoding: data, as: UTF8.self))
+            output(String(decoding: data, as: UTF8.self))
         } else {
-            print(PingText.summary(result))
+            output(PingText.summary(result))
         }
         if result.received == 0 { throw ExitCode(1) }
     }

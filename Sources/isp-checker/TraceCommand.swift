@@ -71,7 +71,7 @@ struct TraceCommand: ParsableCommand {
             family: family.preference, resolveHopNames: resolve)
         let (target, json, rounds) = (target, json, rounds)
         if !json {
-            print("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(rounds) round\(rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")
+            output("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(rounds) round\(rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")
         }
         let result: TraceResult
         do {
@@ -94,9 +94,9 @@ struct TraceCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            output(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print(TraceText.report(result))
+            output(TraceText.report(result))
         }
         if !result.destinationReached { throw ExitCode(1) }
     }

@@ -27,4 +27,10 @@ struct ISPCheckerCommand: ParsableCommand {
     )
 }
 
+/// Writes one line to standard output at once, even into a pipe, so that live output (a line
+/// per probe) is live; all CLI output goes through here to keep its order.
+func output(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 ISPCheckerCommand.main()

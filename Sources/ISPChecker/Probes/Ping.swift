@@ -31,25 +31,32 @@ extension ProbeEngine {
         let core = self.core
         let start = ContinuousClock.now
 
-        let outcomes = await withTaskGroup(of: (Int, EchoOutcome).self, returning: [(Int, EchoOutcome)].self) { group in
+        // Probes complete while later ones are still being sent: collect (and report) them as
+        // they come rather than after the last send.
+        let (completed, sink) = AsyncStream.makeStream(of: (Int, EchoOutcome).self)
+        async let collected: [(Int, EchoOutcome)] = {
+            var outcomes: [(Int, EchoOutcome)] = []
+            for await outcome in completed {
+                outcomes.append(outcome)
+                if let progress, outcome.1.status != .cancelled, outcome.1.status != .engineShutDown {
+                    progress(PingProbe(index: outcome.0, outcome: outcome.1))
+                }
+            }
+            return outcomes
+        }()
+        await withDiscardingTaskGroup { group in
             for index in 0..<count {
                 if index > 0 {
                     do { try await Task.sleep(until: start.advanced(by: interval * index), clock: .continuous) } catch { break }
                 }
                 if Task.isCancelled { break }
                 group.addTask {
-                    (index, await core.echo(to: address, socket: socket, timeout: timeout, payloadSize: payloadSize))
+                    sink.yield((index, await core.echo(to: address, socket: socket, timeout: timeout, payloadSize: payloadSize)))
                 }
             }
-            var collected: [(Int, EchoOutcome)] = []
-            for await outcome in group {
-                collected.append(outcome)
-                if let progress, outcome.1.status != .cancelled, outcome.1.status != .engineShutDown {
-                    progress(PingProbe(index: outcome.0, outcome: outcome.1))
-                }
-            }
-            return collected
         }
+        sink.finish()
+        let outcomes = await collected
         if Task.isCancelled { throw .cancelled }
         if outcomes.contains(where: { $0.1.status == .engineShutDown }) { throw .engineShutDown }
 
