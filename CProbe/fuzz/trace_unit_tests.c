@@ -1458,22 +1458,65 @@ static int raw_icmp(int family)
                   family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
 }
 
-/* Waits for an ICMP error on fd whose quote is UDP from sport; parses it. */
+/* Waits for an ICMP error on fd whose quote is UDP from sport; parses it.
+ * On timeout *r is all zeros (not a previous probe's reply) and the miss is
+ * reported, so that the checks on *r that follow read as what they are. */
 static int await_udp_error(int family, int fd, uint16_t sport, cp_trace_reply *r)
 {
     uint8_t buf[4096];
+    int seen = 0;
     for (int tries = 0; tries < 50; tries++) {
         if (!wait_readable(fd, 20))
             continue;
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0)
             continue;
+        seen++;
         int rc = cp_trace_parse_icmp(family, family == AF_INET, buf, (size_t)n, &LO6, &LO6, r);
         if (rc == 0 && r->has_quote && r->quote.has_ports && r->quote.proto == 17 &&
             r->quote.sport == sport)
             return 0;
     }
+    memset(r, 0, sizeof *r);
+    printf("    no ICMP error quoting UDP from port %u (%d other ICMP messages)\n", sport, seen);
     return -ETIMEDOUT;
+}
+
+/*
+ * A UDP probe socket on lo whose source port is not DPORT. DPORT (33434) lies
+ * in Linux's ephemeral range (32768-60999): when the kernel gives the probe
+ * socket port 33434 itself (about once in 28000 sockets), every probe from
+ * 127.0.0.1:33434 to 127.0.0.1:33434 is delivered to that very socket, no
+ * port unreachable comes back, and every check on the reply fails. The
+ * replacement is opened while the first socket still holds DPORT, so it
+ * cannot get DPORT as well. first_port: the first socket's port (0 =
+ * ephemeral; DPORT in the test of this function).
+ */
+static int open_udp_probe_socket(int family, const cp_addr *l, uint16_t first_port)
+{
+    int fd = cp_trace_udp_socket_open(family, l, first_port);
+    uint16_t port = 0;
+    if (fd < 0 || cp_trace_local_port(fd, &port) != 0 || port != DPORT)
+        return fd;
+    int other = cp_trace_udp_socket_open(family, l, 0);
+    close(fd);
+    return other;
+}
+
+static void test_live_udp_probe_socket_never_on_dport(void)
+{
+    for (int k = 0; k < 2; k++) {
+        int family = k == 0 ? AF_INET : AF_INET6;
+        cp_addr l = lo(family);
+        int fd = open_udp_probe_socket(family, &l, DPORT);
+        CHECK(fd >= 0);
+        if (fd < 0)
+            continue;
+        uint16_t port = 0;
+        CHECK_EQ(cp_trace_local_port(fd, &port), 0);
+        CHECK(port != 0 && port != DPORT);
+        close(fd);
+    }
 }
 
 /*
@@ -1486,7 +1529,7 @@ static int await_udp_error(int family, int fd, uint16_t sport, cp_trace_reply *r
 static void live_udp_via_trace_send(int family)
 {
     cp_addr l = lo(family);
-    int fd = cp_trace_udp_socket_open(family, &l, 0);
+    int fd = open_udp_probe_socket(family, &l, 0);
     CHECK(fd >= 0);
     if (fd < 0)
         return;
@@ -1572,7 +1615,7 @@ static void test_live_udp_v6_hoplimit_cmsg_payload_and_port_unreachable(void)
 static void live_udp_kernel_checksum(int family)
 {
     cp_addr l = lo(family);
-    int fd = cp_trace_udp_socket_open(family, &l, 0);
+    int fd = open_udp_probe_socket(family, &l, 0);
     CHECK(fd >= 0);
     if (fd < 0)
         return;
@@ -1853,6 +1896,7 @@ int main(int argc, char **argv)
         printf("FAIL could not bring up loopback\n");
         failed++;
     } else {
+        RUN(test_live_udp_probe_socket_never_on_dport);
         RUN(test_live_udp_v4_ttl_cmsg_payload_and_port_unreachable);
         RUN(test_live_udp_v6_hoplimit_cmsg_payload_and_port_unreachable);
         RUN(test_live_udp_v4_kernel_checksum_equals_forced_and_quoted);

@@ -41,12 +41,25 @@ final class TraceSockets: Sendable {
         close(tcpReservation)
     }
 
+    /// Traceroute's classic destination ports: our own source port must not be one of them,
+    /// or a trace of this host would send probes to its own socket.
+    static let classicPorts: ClosedRange<UInt16> = 33434...33534
+
     static func open(_ family: IPFamily) -> Result<TraceSockets, ProbeError> {
-        let udp = cp_trace_udp_socket_open(family.posixValue, nil, 0)
-        guard udp >= 0 else { return .failure(.systemError(operation: "opening the \(family) UDP probe socket", errno: -udp)) }
+        var udp: Int32 = -1
         var udpPort: UInt16 = 0
+        var portResult: Int32 = 0
+        var rejected: [Int32] = []
+        defer { for descriptor in rejected { close(descriptor) } }
+        // The kernel picks the port; a pick among the classic ports is held while it picks again.
+        for _ in 0..<4 {
+            udp = cp_trace_udp_socket_open(family.posixValue, nil, 0)
+            guard udp >= 0 else { return .failure(.systemError(operation: "opening the \(family) UDP probe socket", errno: -udp)) }
+            portResult = cp_trace_local_port(udp, &udpPort)
+            if portResult != 0 || !classicPorts.contains(udpPort) { break }
+            rejected.append(udp)
+        }
         var tcpPort: UInt16 = 0
-        let portResult = cp_trace_local_port(udp, &udpPort)
         let reservation = cp_trace_tcp_port_reserve(family.posixValue, nil, &tcpPort)
         guard portResult == 0, reservation >= 0 else {
             close(udp)
