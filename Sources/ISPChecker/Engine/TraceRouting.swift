@@ -52,11 +52,11 @@ final class TraceSockets: Sendable {
         var rejected: [Int32] = []
         defer { for descriptor in rejected { close(descriptor) } }
         // The kernel picks the port; a pick among the classic ports is held while it picks again.
-        for _ in 0..<4 {
+        for attempt in 0..<4 {
             udp = cp_trace_udp_socket_open(family.posixValue, nil, 0)
             guard udp >= 0 else { return .failure(.systemError(operation: "opening the \(family) UDP probe socket", errno: -udp)) }
             portResult = cp_trace_local_port(udp, &udpPort)
-            if portResult != 0 || !classicPorts.contains(udpPort) { break }
+            if portResult != 0 || !classicPorts.contains(udpPort) || attempt == 3 { break }
             rejected.append(udp)
         }
         var tcpPort: UInt16 = 0
