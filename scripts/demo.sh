@@ -43,7 +43,7 @@ bash lab/lab.sh clear --prefix "$prefix" --node r2
 echo
 echo "== 4. r3 rate-limits its ICMP errors to 2/s: loss at hop 3 only (the path beyond is fine)"
 bash lab/lab.sh ratelimit --prefix "$prefix" --node r3 --rate 2/second --burst 1
-in_client "$cli" trace 10.99.4.2 -c 10 -W 0.2
+in_client "$cli" trace 10.99.4.2 -c 10 -i 0.2 -W 0.2
 bash lab/lab.sh clear --prefix "$prefix" --node r3
 
 echo
@@ -54,7 +54,7 @@ in_client "$cli" ping 10.99.4.2 -c 50 -i 0.02 -q || true
 
 echo
 echo "== 6. an mtr-style report of that path: the loss starts at hop 2 and goes on to the end"
-in_client "$cli" trace 10.99.4.2 -c 50 -W 0.2 -M icmp
+in_client "$cli" trace 10.99.4.2 -c 50 -i 0 -W 0.2 -M icmp
 
 echo
 echo "== 7. a network r1 cannot reach (100 % loss is a result, not an error; exit status 1)"

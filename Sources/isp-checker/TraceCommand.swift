@@ -34,8 +34,8 @@ struct TraceCommand: ParsableCommand {
     @Option(help: "Most probes per second after the first burst.")
     var rate = 1000
 
-    @Option(help: "Seconds between rounds.")
-    var interval = 0.0
+    @Option(name: [.customShort("i"), .long], help: "Seconds between rounds (like mtr; shorter runs into routers' ICMP rate limits).")
+    var interval = 1.0
 
     @Flag(help: "Classic mode: vary the flow per probe (by default every probe keeps one flow, Paris-style).")
     var classic = false

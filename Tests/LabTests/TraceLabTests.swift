@@ -100,7 +100,7 @@ struct TraceLabTests {
         try lab.configure("loss", ["--node", "r2", "--percent", "30", "--dir", "forward"])
         let engine = try engine(in: lab)
         let rounds = 60
-        let result = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: rounds, timeout: .milliseconds(150)))
+        let result = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: rounds, timeout: .milliseconds(150), roundInterval: .zero))
         #expect(result.stop == .destinationReached)
         #expect(result.hops.count == Self.routers + 1)
         #expect(result.hops.allSatisfy { $0.sent == rounds })
@@ -118,13 +118,27 @@ struct TraceLabTests {
         // r2 sends at most one ICMP error per second: its own hop loses answers, later hops do not.
         try lab.configure("ratelimit", ["--node", "r2", "--rate", "1/second", "--burst", "1"])
         let engine = try engine(in: lab)
-        let result = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 20, timeout: .milliseconds(150)))
+        let result = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 20, timeout: .milliseconds(150), roundInterval: .zero))
         #expect(result.stop == .destinationReached)
         #expect(result.hops[1].lossPercent >= 50, "hop 2: \(result.hops[1].lossPercent) %")
         #expect(result.hops[1].received >= 1)
         for index in [0, 2, 3, 4] {
             #expect(result.hops[index].lossPercent == 0, "hop \(index + 1): \(result.hops[index].lossPercent) %")
         }
+    }
+
+    @Test func theDefaultRoundIntervalStaysWithinLinuxDefaultICMPRateLimits() async throws {
+        let lab = try Lab.up("trpace", routers: Self.routers)
+        defer { lab.down() }
+        // What a Linux router does by default (icmp_ratelimit 1000 ms, burst 6), on r2 and on
+        // the destination, which also answers the probes sent past it in the first round.
+        try lab.configure("ratelimit", ["--node", "r2", "--rate", "1/second", "--burst", "6"])
+        try lab.configure("ratelimit", ["--node", "d", "--rate", "1/second", "--burst", "6"])
+        let engine = try engine(in: lab)
+        let result = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 4, timeout: .milliseconds(500)))
+        #expect(result.stop == .destinationReached)
+        // mtr's pace (one round a second) shows no loss that only the rate limit would cause.
+        for hop in result.hops { #expect(hop.lossPercent == 0, "hop \(hop.ttl): \(hop.lossPercent) %") }
     }
 
     @Test func parisKeepsOneConsistentPathAcrossEqualCostLinks() async throws {
@@ -134,13 +148,13 @@ struct TraceLabTests {
         let expectedHop2 = Set(try expectedPath(lab, v6: false)[1].split(separator: " ").map(String.init))
         #expect(expectedHop2.count == 2)
 
-        let paris = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 24, timeout: .milliseconds(500)))
+        let paris = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 24, timeout: .milliseconds(500), roundInterval: .zero))
         #expect(paris.stop == .destinationReached)
         #expect(paris.hops.allSatisfy { $0.addresses.count == 1 }, "\(paris.hops.map { $0.addresses.map(\.address.description) })")
         #expect(paris.hops[1].addresses.first.map { expectedHop2.contains($0.address.description) } == true)
 
         // Classic mode walks the destination port, so the load balancer spreads the probes.
-        let classic = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 24, timeout: .milliseconds(500), paris: false))
+        let classic = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 24, timeout: .milliseconds(500), roundInterval: .zero, paris: false))
         #expect(Set(classic.hops[1].addresses.map(\.address.description)) == expectedHop2)
     }
 
@@ -149,7 +163,7 @@ struct TraceLabTests {
         defer { lab.down() }
         try lab.configure("delay", ["--node", "r2", "--side", "left", "--ms", "20"])
         let engine = try engine(in: lab)
-        let result = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .icmp, rounds: 5, timeout: .seconds(1)))
+        let result = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .icmp, rounds: 5, timeout: .seconds(1), roundInterval: .zero))
         #expect(result.stop == .destinationReached)
         for hop in result.hops {
             #expect(hop.clock == .pcap)
@@ -172,7 +186,7 @@ struct TraceLabTests {
         var hopUpdates = 0
         var rounds: [Int] = []
         var final: TraceResult?
-        for try await update in engine.traceUpdates(lab.destination6, options: TraceOptions(method: .icmp, rounds: 3)) {
+        for try await update in engine.traceUpdates(lab.destination6, options: TraceOptions(method: .icmp, rounds: 3, roundInterval: .zero)) {
             switch update {
             case .hop(let hop, _): hopUpdates += 1; #expect(hop.ttl >= 1 && hop.ttl <= Self.routers + 1)
             case .roundFinished(let round, let hops): rounds.append(round); #expect(hops.count == Self.routers + 1)
@@ -192,7 +206,7 @@ struct TraceLabTests {
         try lab.configure("silent", ["--node", "r3"])
         let engine = try engine(in: lab)
         let destination = lab.destination4
-        let task = Task { try await engine.traceroute(destination, options: TraceOptions(rounds: 100, timeout: .seconds(2))) }
+        let task = Task { try await engine.traceroute(destination, options: TraceOptions(rounds: 100, timeout: .seconds(2), roundInterval: .zero)) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(engine.inFlightProbes > 0)
         let cancelledAt = ContinuousClock.now

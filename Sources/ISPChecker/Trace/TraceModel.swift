@@ -31,7 +31,9 @@ public struct TraceOptions: Sendable, Equatable {
     public var probesPerSecond: Int
     /// Probes that may leave at once before `probesPerSecond` applies (all TTLs of a path, by default).
     public var burst: Int
-    /// Pause between two rounds.
+    /// Pause between two rounds: 1 s like mtr by default. Routers limit the ICMP errors they
+    /// send (Linux: a burst of 6, then 1 per second per destination), so back-to-back rounds
+    /// would show loss that only the rate limit causes.
     public var roundInterval: Duration
     /// `true` (Paris): every probe of the trace keeps the fields ECMP hashes on constant, so all
     /// rounds follow one path. `false` (classic): the UDP port or the ICMP checksum changes with
@@ -50,7 +52,7 @@ public struct TraceOptions: Sendable, Equatable {
 
     public init(
         method: TraceMethod = .udp, firstHop: Int = 1, maxHops: Int = 30, rounds: Int = 1,
-        timeout: Duration = .seconds(1), probesPerSecond: Int = 1000, burst: Int = 32, roundInterval: Duration = .zero,
+        timeout: Duration = .seconds(1), probesPerSecond: Int = 1000, burst: Int = 32, roundInterval: Duration = .seconds(1),
         paris: Bool = true, udpBasePort: UInt16 = 33434, payloadSize: Int = 24, family: FamilyPreference = .any,
         resolveHopNames: Bool = false
     ) {
