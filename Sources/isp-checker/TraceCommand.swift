@@ -37,6 +37,9 @@ struct TraceCommand: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "Seconds between rounds (like mtr; shorter runs into routers' ICMP rate limits).")
     var interval = 1.0
 
+    @Flag(help: "Wait the full --timeout for a silent hop even when farther hops have answered (by default it is given up after 5 × their RTT, at least 0.1 s).")
+    var fullWait = false
+
     @Flag(help: "Classic mode: vary the flow per probe (by default every probe keeps one flow, Paris-style).")
     var classic = false
 
@@ -68,7 +71,8 @@ struct TraceCommand: ParsableCommand {
             method: traceMethod, firstHop: firstHop, maxHops: maxHops, rounds: rounds, timeout: .seconds(timeout),
             probesPerSecond: rate, roundInterval: .seconds(interval), paris: !classic,
             udpBasePort: method == .udp ? (port ?? 33434) : 33434,
-            family: family.preference, resolveHopNames: resolve)
+            family: family.preference, resolveHopNames: resolve,
+            silentHopWait: fullWait ? .fullTimeout : .default)
         let (target, json, rounds) = (target, json, rounds)
         if !json {
             output("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(rounds) round\(rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")

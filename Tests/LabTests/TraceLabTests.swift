@@ -48,15 +48,23 @@ struct TraceLabTests {
         try lab.configure("silent", ["--node", "r2"])
         let engine = try engine(in: lab)
         for v6 in [false, true] {
-            let result = try await engine.traceroute(v6 ? lab.destination6 : lab.destination4,
-                                                     options: TraceOptions(method: .udp, timeout: .milliseconds(500)))
-            #expect(result.stop == .destinationReached)
-            #expect(result.hops.count == Self.routers + 1)
-            #expect(result.hops[1].isSilent, "hop 2: \(result.hops[1])")
-            #expect(result.hops[1].lossPercent == 100)
-            for index in [0, 2, 3, 4] { #expect(result.hops[index].received == 1, "hop \(index + 1)") }
-            // The silent hop costs one timeout, not one per hop.
-            #expect(result.durationMilliseconds >= 500 && result.durationMilliseconds < 800, "\(result.durationMilliseconds) ms")
+            for wait in [SilentHopWait.default, .fullTimeout] {
+                let result = try await engine.traceroute(v6 ? lab.destination6 : lab.destination4,
+                                                         options: TraceOptions(method: .udp, timeout: .milliseconds(500), silentHopWait: wait))
+                #expect(result.stop == .destinationReached)
+                #expect(result.hops.count == Self.routers + 1)
+                #expect(result.hops[1].isSilent, "hop 2: \(result.hops[1])")
+                #expect(result.hops[1].lossPercent == 100)
+                for index in [0, 2, 3, 4] { #expect(result.hops[index].received == 1, "hop \(index + 1)") }
+                if wait == .fullTimeout {
+                    // The silent hop costs one timeout, not one per hop.
+                    #expect(result.durationMilliseconds >= 500 && result.durationMilliseconds < 800, "\(result.durationMilliseconds) ms")
+                } else {
+                    // Farther hops answered within a millisecond: hop 2 is given up after the
+                    // 100 ms minimum instead of the 500 ms timeout.
+                    #expect(result.durationMilliseconds >= 100 && result.durationMilliseconds < 300, "\(result.durationMilliseconds) ms")
+                }
+            }
         }
     }
 

@@ -16,6 +16,19 @@ public enum TraceMethod: Sendable, Codable, Equatable, CustomStringConvertible {
     }
 }
 
+/// How long a TTL that has not answered is waited for once a farther TTL has.
+public enum SilentHopWait: Sendable, Equatable {
+    /// Always the full `timeout`.
+    case fullTimeout
+    /// Like traceroute's `-w MAX,HERE,NEAR`: once a farther hop has answered in `r`, a nearer
+    /// hop that has not is given up after `factor × r`, but never before `minimum` (and never
+    /// after `timeout`). A router's answer rarely takes several times longer than the answer of
+    /// a router behind it, so a silent hop costs little more than a round trip.
+    case adaptive(factor: Int, minimum: Duration)
+
+    public static let `default` = SilentHopWait.adaptive(factor: 5, minimum: .milliseconds(100))
+}
+
 /// Options of a trace. Defaults follow traceroute and mtr where they agree.
 public struct TraceOptions: Sendable, Equatable {
     public var method: TraceMethod
@@ -25,6 +38,8 @@ public struct TraceOptions: Sendable, Equatable {
     public var maxHops: Int
     /// Full traces to run, like mtr's report cycles (≥ 1).
     public var rounds: Int
+    /// How long a silent TTL is waited for once a farther one answered.
+    public var silentHopWait: SilentHopWait
     /// How long each probe waits for its answer.
     public var timeout: Duration
     /// Most probes sent per second, after an initial burst of `burst` probes.
@@ -54,7 +69,7 @@ public struct TraceOptions: Sendable, Equatable {
         method: TraceMethod = .udp, firstHop: Int = 1, maxHops: Int = 30, rounds: Int = 1,
         timeout: Duration = .seconds(1), probesPerSecond: Int = 1000, burst: Int = 32, roundInterval: Duration = .seconds(1),
         paris: Bool = true, udpBasePort: UInt16 = 33434, payloadSize: Int = 24, family: FamilyPreference = .any,
-        resolveHopNames: Bool = false
+        resolveHopNames: Bool = false, silentHopWait: SilentHopWait = .default
     ) {
         self.method = method
         self.firstHop = firstHop
@@ -69,6 +84,7 @@ public struct TraceOptions: Sendable, Equatable {
         self.payloadSize = payloadSize
         self.family = family
         self.resolveHopNames = resolveHopNames
+        self.silentHopWait = silentHopWait
     }
 
     public static var `default`: TraceOptions { TraceOptions() }
@@ -83,6 +99,9 @@ public struct TraceOptions: Sendable, Equatable {
         guard roundInterval >= .zero else { throw .invalidArgument(name: "round interval", reason: "must not be negative") }
         guard payloadSize >= 8 && payloadSize <= 1400 else { throw .invalidArgument(name: "payload size", reason: "must be between 8 and 1400 bytes, got \(payloadSize)") }
         if case .tcp(let port) = method, port == 0 { throw .invalidArgument(name: "tcp port", reason: "must be 1 ... 65535") }
+        if case .adaptive(let factor, let minimum) = silentHopWait, factor < 1 || minimum < .zero {
+            throw .invalidArgument(name: "silent hop wait", reason: "factor must be at least 1 and minimum not negative")
+        }
         guard udpBasePort > 0 else { throw .invalidArgument(name: "udp port", reason: "must be 1 ... 65535") }
     }
 }

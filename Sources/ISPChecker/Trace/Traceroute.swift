@@ -32,6 +32,7 @@ extension ProbeEngine {
 /// One probe of one round.
 private struct RoundProbe {
     let ttl: Int
+    let sentAt: ContinuousClock.Instant
     let deadline: ContinuousClock.Instant
     var userSendNanoseconds: Int64 = 0
     var captureSendNanoseconds: Int64?
@@ -206,7 +207,8 @@ private final class TraceRun {
             case .tick:
                 break
             }
-            for (id, probe) in probes where !probe.done && isComplete(probe, now: now) {
+            let giveUp = silentHopDeadlines(probes)
+            for (id, probe) in probes where !probe.done && isComplete(probe, now: now, giveUpAt: giveUp[id]) {
                 probes[id]?.done = true
                 if probe.ttl <= (terminalTTL ?? Int.max) { record(probe, round: round) }
             }
@@ -216,8 +218,24 @@ private final class TraceRun {
         return (terminalTTL, terminal)
     }
 
-    private func isComplete(_ probe: RoundProbe, now: ContinuousClock.Instant) -> Bool {
-        guard probe.answer != nil else { return now >= probe.deadline }
+    /// For each unanswered probe with an answered probe farther out: when to give it up
+    /// (`SilentHopWait.adaptive`), earlier than its full timeout.
+    private func silentHopDeadlines(_ probes: [UInt16: RoundProbe]) -> [UInt16: ContinuousClock.Instant] {
+        guard case .adaptive(let factor, let minimum) = options.silentHopWait else { return [:] }
+        let answered = probes.values.compactMap { probe in probe.rtt.map { (ttl: probe.ttl, rtt: $0.nanoseconds) } }
+        guard !answered.isEmpty else { return [:] }
+        var deadlines: [UInt16: ContinuousClock.Instant] = [:]
+        for (id, probe) in probes where probe.answer == nil && !probe.done {
+            // The slowest answer from farther out bounds how long this hop may reasonably take.
+            guard let farther = answered.filter({ $0.ttl > probe.ttl }).map(\.rtt).max() else { continue }
+            let wait = max(Duration.nanoseconds(farther) * factor, minimum)
+            deadlines[id] = min(probe.deadline, probe.sentAt.advanced(by: wait))
+        }
+        return deadlines
+    }
+
+    private func isComplete(_ probe: RoundProbe, now: ContinuousClock.Instant, giveUpAt: ContinuousClock.Instant?) -> Bool {
+        guard probe.answer != nil else { return now >= (giveUpAt ?? probe.deadline) }
         let timed = probe.captureSendNanoseconds != nil && probe.captureAnswerNanoseconds != nil
         return timed || !core.captureActive || now >= (probe.captureGraceDeadline ?? now)
     }
@@ -269,7 +287,8 @@ private final class TraceRun {
         let route = TraceRoute(destination: destination, sink: sink)
         guard let probeID = core.traces.withLock({ $0.allocate(destination.family, method, route: route) }) else { return nil }
         registered.insert(probeID)
-        var probe = RoundProbe(ttl: ttl, deadline: ContinuousClock.now.advanced(by: options.timeout))
+        let now = ContinuousClock.now
+        var probe = RoundProbe(ttl: ttl, sentAt: now, deadline: now.advanced(by: options.timeout))
         var packet = [UInt8](repeating: 0, count: options.payloadSize + 64)
         var length = 0
         var src = source.raw
@@ -298,7 +317,7 @@ private final class TraceRun {
         let result = built == 0 ? cp_trace_send(descriptor, packet, length, &dst, port, Int32(ttl), &sentAt) : built
         if result < 0 {
             // Not sent (no route, buffer full): the probe counts as lost at once.
-            probe = RoundProbe(ttl: ttl, deadline: .now)
+            probe = RoundProbe(ttl: ttl, sentAt: now, deadline: now)
         }
         probe.userSendNanoseconds = sentAt
         return (probeID, probe)
