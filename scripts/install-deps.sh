@@ -9,6 +9,8 @@ packages=(
   iputils-ping tcpdump          # peers and on-wire truth for tests and benchmarks
   traceroute mtr-tiny scamper fping
   util-linux                    # setpriv, for the unprivileged-user test
+  dnsmasq-base python3          # the lab scenarios' DNS and HTTP servers (lab/scenario.sh)
+  prometheus                    # promtool checks docs/alerts.yml
   gcc make procps
 )
 
