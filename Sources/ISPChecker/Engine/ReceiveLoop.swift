@@ -227,7 +227,10 @@ final class ReceiveLoop {
     /// (from the quote, or for an echo reply its source).
     private func traceKey(for reply: cp_trace_reply, family: IPFamily) -> (TraceProbeKey, IPAddress?)? {
         if reply.kind == CP_TRACE_ECHO_REPLY {
-            guard reply.echo_has_magic != 0, let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
+            // The destination echoes the probe's payload back whole: its probe id must be the
+            // sequence number, as we sent it (a reply with another payload is not an echo of ours).
+            guard reply.echo_has_magic != 0, reply.echo_probe_id == reply.echo_seq,
+                  let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
             return (TraceProbeKey(family: family, method: .icmp, probeID: reply.echo_seq), reply.has_outer != 0 ? IPAddress(reply.outer_src) : nil)
         }
         guard reply.has_quote != 0, let identity = traceIdentity(family),
