@@ -15,6 +15,7 @@ enum DiagnosisEngine {
 
         if let local = localNetworkDown(context) {
             faults.append(local)
+            completeOutage = context.probes.allSatisfy { $0.status == .crit }
         } else if let outage = completeOutageRule(context) {
             faults.append(outage)
             completeOutage = true
@@ -28,11 +29,14 @@ enum DiagnosisEngine {
         faults += dns(context, completeOutage: completeOutage)
         notes = rateLimiting(context) + notes
 
-        // Stable: equal confidence keeps rule order.
-        let ordered = faults.enumerated().sorted { lhs, rhs in
+        return (ordered(faults) + notes, completeOutage)
+    }
+
+    /// Most confident first; equal confidence keeps rule order (a stable sort).
+    static func ordered(_ faults: [Diagnosis]) -> [Diagnosis] {
+        faults.enumerated().sorted { lhs, rhs in
             lhs.element.confidence != rhs.element.confidence ? lhs.element.confidence > rhs.element.confidence : lhs.offset < rhs.offset
         }.map(\.element)
-        return (ordered + notes, completeOutage)
     }
 
     // MARK: Rules
