@@ -37,7 +37,8 @@ public struct Evidence: Sendable, Codable, Equatable {
 /// What is broken, how sure we are, and what to do: the runbook's diagnosis entry.
 public struct Diagnosis: Sendable, Codable, Equatable {
     /// The runbook's component names: `Local Network`, `ISP Access`, `Peering/Transit`,
-    /// `Transit`, `DNS`, `Destination`, `Upstream`, and `ICMP Rate Limiting` (informational).
+    /// `Transit`, `DNS`, `Destination`, `Upstream`, and the informational `ICMP Rate Limiting`,
+    /// `Baseline` and `Measurement` (constants in `DiagnosisComponent`).
     public var component: String
     /// 0 … 1.
     public var confidence: Double
