@@ -12,6 +12,7 @@ packages=(
   dnsmasq-base python3          # the lab scenarios' DNS and HTTP servers (lab/scenario.sh)
   prometheus                    # promtool checks docs/alerts.yml
   gcc make procps
+  python3-jsonschema            # validates run-report JSON against docs/report.schema.json in tests
 )
 
 missing=()
