@@ -10,6 +10,7 @@ packages=(
   traceroute mtr-tiny scamper fping
   util-linux                    # setpriv, for the unprivileged-user test
   gcc make procps
+  python3-jsonschema            # validates run-report JSON against docs/report.schema.json in tests
 )
 
 missing=()
