@@ -596,10 +596,13 @@ cmd_loss() {
     fi
     iif_fwd='iifname { "left", "leftb" }'
     iif_rev='iifname { "right", "rightb" }'
+    # 100 % is every packet: numgen's range ends at 9999, so no comparison at all.
+    draw="numgen random mod 10000 < $thr"
+    ((thr == 10000)) && draw=
     case $OPT_DIR in
-    both) rules="        numgen random mod 10000 < $thr drop" ;;
-    forward) rules="        $iif_fwd numgen random mod 10000 < $thr drop" ;;
-    reverse) rules="        $iif_rev numgen random mod 10000 < $thr drop" ;;
+    both) rules="        $draw drop" ;;
+    forward) rules="        $iif_fwd $draw drop" ;;
+    reverse) rules="        $iif_rev $draw drop" ;;
     *) die "--dir must be both, forward or reverse" ;;
     esac
     nft_replace_table "$ns" inet ispc_loss "    chain forward {
