@@ -40,10 +40,11 @@ import Testing
         #expect(report.details["packets_sent"] == .int(10))
         #expect(report.details["packets_received"] == .int(7))
         #expect(report.details["packet_loss"] == .double(30))
+        #expect(report.details["loss_percent"] == .double(30))
         #expect(report.details["latency_avg_ms"] == .double(185.3))
         #expect(report.details["target_ip"] == .string("10.99.5.2"))
         #expect(report.details["clock"] == .string("pcap"))
-        #expect(Set(report.details.keys) == ["target_ip", "packets_sent", "packets_received", "packet_loss", "latency_min_ms",
+        #expect(Set(report.details.keys) == ["target_ip", "packets_sent", "packets_received", "packet_loss", "loss_percent", "latency_min_ms",
                                              "latency_avg_ms", "latency_max_ms", "latency_mdev_ms", "clock"])
 
         let silent = PingResult(target: "t", address: try #require(IPAddress("10.99.5.2")), socketKind: .raw,

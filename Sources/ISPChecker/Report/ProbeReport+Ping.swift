@@ -7,6 +7,8 @@ extension ProbeReport {
             "packets_sent": .int(ping.sent),
             "packets_received": .int(ping.received),
             "packet_loss": .double(ping.lossPercent.roundedToMicro),
+            // The runbook's metric for loss is isp_checker_probe_details{key="loss_percent"}.
+            "loss_percent": .double(ping.lossPercent.roundedToMicro),
         ]
         if let value = ping.minMilliseconds { details["latency_min_ms"] = .double(value.roundedToMicro) }
         if let value = ping.avgMilliseconds { details["latency_avg_ms"] = .double(value.roundedToMicro) }
