@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import ISPChecker
+
+/// Options the dns, http and tcp subcommands share.
+struct ServiceOutputOptions: ParsableArguments {
+    @Flag(help: "Print the result as JSON: {\"report\": the run report's probe entry, \"result\": every measured field}.")
+    var json = false
+
+    @Option(help: "Probe every target in this file (one per line, or CSV: target first) instead of the argument.")
+    var targets: String?
+
+    @Option(help: "Most probes in flight at once with --targets.")
+    var concurrency = 16
+
+    @Option(name: .customLong("netns"), help: "Probe from inside this network namespace (name from 'ip netns' or a path).")
+    var networkNamespace: String?
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1, got \(concurrency)") }
+    }
+}
+
+/// One probe's JSON: the report entry and the full result.
+struct ServiceOutput<Result: Encodable>: Encodable {
+    var target: String
+    var report: ProbeReport?
+    var result: Result?
+    var error: String?
+}
+
+enum ServicePrinter {
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static func line(_ report: ProbeReport) -> String {
+        let details = report.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return "\(report.name) \(report.status.rawValue.uppercased()) \(details)" + (report.error.map { "\n  error: \($0)" } ?? "")
+    }
+
+    /// Runs one or many probes and prints them. Exit 0 when every probe is ok or warn, 1 when
+    /// one is crit, 2 when an input was rejected.
+    static func run<Value: Sendable & Encodable>(
+        single: String?, options: ServiceOutputOptions, report: @escaping @Sendable (Value) -> ProbeReport,
+        probe: @escaping @Sendable (ServiceTargets.Row) async throws(ServiceProbeError) -> Value
+    ) throws {
+        let rows: [ServiceTargets.Row]
+        if let file = options.targets {
+            do { rows = try ServiceTargets.load(path: file) } catch { throw CLIError(error) }
+        } else if let single {
+            rows = [ServiceTargets.Row(target: single, columns: [])]
+        } else {
+            throw ValidationError("give a target or --targets FILE")
+        }
+        let byTarget = Dictionary(rows.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
+        let concurrency = options.concurrency
+        let outcomes = try runBlocking {
+            await ServiceBulk.run(rows.map(\.target), maxConcurrent: concurrency) { (target: String) async throws(ServiceProbeError) -> Value in
+                try await probe(byTarget[target] ?? ServiceTargets.Row(target: target, columns: []))
+            }
+        }
+        var worst = 0
+        var outputs: [ServiceOutput<Value>] = []
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let value):
+                let entry = report(value)
+                if entry.status == .crit { worst = max(worst, 1) }
+                outputs.append(ServiceOutput(target: outcome.target, report: entry, result: value))
+                if !options.json { output((rows.count > 1 ? "\(outcome.target): " : "") + line(entry)) }
+            case .failure(let error):
+                worst = 2
+                outputs.append(ServiceOutput(target: outcome.target, error: error.description))
+                if !options.json { FileHandle.standardError.write(Data("isp-checker: error: \(outcome.target): \(error)\n".utf8)) }
+            }
+        }
+        if options.json {
+            if options.targets == nil, let only = outputs.first {
+                if let error = only.error { FileHandle.standardError.write(Data("isp-checker: error: \(error)\n".utf8)) }
+                output(encode(only))
+            } else {
+                output(encode(["results": outputs]))
+            }
+        }
+        if worst > 0 { throw ExitCode(Int32(worst)) }
+    }
+}
