@@ -56,12 +56,9 @@ enum ServicePrinter {
         } else {
             throw ValidationError("give a target or --targets FILE")
         }
-        let byTarget = Dictionary(rows.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
         let concurrency = options.concurrency
         let outcomes = try runBlocking {
-            await ServiceBulk.run(rows.map(\.target), maxConcurrent: concurrency) { (target: String) async throws(ServiceProbeError) -> Value in
-                try await probe(byTarget[target] ?? ServiceTargets.Row(target: target, columns: []))
-            }
+            await ServiceBulk.run(rows, maxConcurrent: concurrency, name: \.target, probe)
         }
         var worst = 0
         var outputs: [ServiceOutput<Value>] = []

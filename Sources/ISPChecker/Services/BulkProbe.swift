@@ -15,17 +15,20 @@ public enum ServiceBulk {
         public var result: Result<Value, ServiceProbeError>
     }
 
-    public static func run<Value: Sendable>(
-        _ targets: [String], maxConcurrent: Int,
-        _ probe: @escaping @Sendable (String) async throws(ServiceProbeError) -> Value
+    /// `inputs` may be target strings, `ServiceTargets.Row`s or anything else; `name` gives
+    /// each outcome's `target`.
+    public static func run<Input: Sendable, Value: Sendable>(
+        _ inputs: [Input], maxConcurrent: Int, name: (Input) -> String = { "\($0)" },
+        _ probe: @escaping @Sendable (Input) async throws(ServiceProbeError) -> Value
     ) async -> [Outcome<Value>] {
+        let targets = inputs
         let bound = max(1, maxConcurrent)
         var results = [Outcome<Value>?](repeating: nil, count: targets.count)
         await withTaskGroup(of: (Int, Result<Value, ServiceProbeError>).self) { group in
             var next = 0
             func launch() {
                 let index = next
-                let target = targets[index]
+                let target = inputs[index]
                 next += 1
                 group.addTask {
                     do throws(ServiceProbeError) { return (index, .success(try await probe(target))) } catch { return (index, .failure(error)) }
@@ -33,11 +36,11 @@ public enum ServiceBulk {
             }
             while next < targets.count && next < bound { launch() }
             while let (index, result) = await group.next() {
-                results[index] = Outcome(target: targets[index], result: result)
+                results[index] = Outcome(target: name(inputs[index]), result: result)
                 if next < targets.count && !Task.isCancelled { launch() }
             }
         }
-        return targets.indices.map { results[$0] ?? Outcome(target: targets[$0], result: .failure(.cancelled)) }
+        return targets.indices.map { results[$0] ?? Outcome(target: name(inputs[$0]), result: .failure(.cancelled)) }
     }
 }
 
