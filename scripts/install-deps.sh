@@ -10,6 +10,9 @@ packages=(
   traceroute mtr-tiny scamper fping
   util-linux                    # setpriv, for the unprivileged-user test
   gcc make procps
+  libcurl4-openssl-dev libssl-dev libldns-dev   # CServiceProbe links these (HTTP(S), TLS details, DNS wire format)
+  dnsmasq-base unbound nginx-light openssl       # lab servers for the dns/http/tcp probe tests
+  prometheus-blackbox-exporter                   # peer in Benchmarks/service-probes
 )
 
 missing=()
