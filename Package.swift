@@ -27,6 +27,7 @@ let package = Package(
         .target(
             name: "CServiceProbe",
             path: "CServiceProbe",
+            exclude: ["fuzz"],
             linkerSettings: [.linkedLibrary("ldns"), .linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
         .target(

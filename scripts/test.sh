@@ -27,6 +27,10 @@ if [[ -f scripts/c-checks-trace.sh ]]; then
   CPROBE_FUZZ_SECONDS="${CPROBE_FUZZ_SECONDS:-45}" bash scripts/c-checks-trace.sh
 fi
 
+if [[ -f scripts/c-checks-services.sh ]]; then
+  CPROBE_FUZZ_SECONDS="${CPROBE_FUZZ_SECONDS:-45}" bash scripts/c-checks-services.sh
+fi
+
 stage "network lab self-test"
 bash lab/selftest.sh
 
