@@ -68,10 +68,27 @@ def baseline_http():
     return out, children_cpu() - before
 
 
+def baseline_https_python():
+    """One process, TLS context loaded once: connect, handshake, GET, read, close per probe."""
+    import http.client, ssl
+    context = ssl.create_default_context(cafile=a.cert)
+    out = []
+    for _ in range(N):
+        t0 = time.perf_counter_ns()
+        conn = http.client.HTTPSConnection(a.addr, 443, context=context, timeout=10)
+        conn.request("GET", "/")
+        conn.getresponse().read()
+        conn.close()
+        out.append((time.perf_counter_ns() - t0) / 1e6)
+    return out
+
+
 dns_base = baseline_dns()
+py_https = baseline_https_python()
 http_base, http_base_cpu = baseline_http()
 dns_b = row("baseline (python UDP socket)", "dns", dns_base, 0)
-http_b = row("baseline (curl CLI, whole process)", "https", http_base, http_base_cpu)
+http_b = row("baseline (python ssl, one process)", "https", py_https, 0)
+row("curl CLI (-w time_total, own process)", "https", http_base, http_base_cpu, http_b)
 
 
 # --- isp-checker -----------------------------------------------------------------------------
@@ -111,6 +128,7 @@ row("blackbox_exporter", "dns", d, cpu, dns_b)
 h, cpu = blackbox("http_lab", f"https://{a.addr}/")
 row("blackbox_exporter", "https", h, cpu, http_b)
 
+print(f"load average before: {open('/proc/loadavg').read().split()[:3]}")
 print(f"N = {N} probes per tool and kind, sequential; milliseconds")
 print(f"{'tool':36} {'probe':6} {'p50':>8} {'p90':>8} {'p50-base':>9} {'CPU/probe':>10}")
 for tool, kind, med, p90, over, cpu in rows:

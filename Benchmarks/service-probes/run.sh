@@ -12,7 +12,9 @@
 # Targets, in the destination namespace: nginx on https://10.77.128.1/ (self-signed, trusted
 # through its own certificate as CA) and dnsmasq on 10.77.128.1:53 answering www.lab A.
 # Tools, run from the client namespace, N probes each, sequentially:
-#   baseline     HTTP: `curl -w %{time_total}` per probe; DNS: a prebuilt query over a UDP
+#   baseline     HTTPS: python http.client + ssl in one process (context loaded once), timed
+#                around connect..close; also `curl -w %{time_total}` per probe (own process)
+#                for reference. DNS: a prebuilt query over a UDP
 #                socket in python, timed around send/recv (the least any client can take)
 #   isp-checker  `isp-checker http|dns --targets FILE --concurrency 1 --json` with N lines:
 #                its reported total_ms / latency_ms, and CPU (user+sys of the process, /N)
