@@ -28,6 +28,18 @@ struct DNSLabTests {
         #expect(json.result?.answer?.transport == .udp)
     }
 
+    @Test func resolverOverIPv6WithAndWithoutAPortAnswers() throws {
+        let lab = try ServiceLab("svdns10", servers: [.dnsmasq])
+        defer { lab.stop() }
+        for resolver in [ServiceLab.good6, "[\(ServiceLab.good6)]:53"] {
+            let output = try lab.cli(["dns", "www.lab", "-r", resolver, "--json"])
+            #expect(output.status == 0, "\(resolver): \(output.stderr)")
+            let report = try #require(try Output(output).report)
+            #expect(report.strings("answers") == ["10.1.2.3"])
+            #expect(report.string("resolver") == ServiceLab.good6)
+        }
+    }
+
     @Test(arguments: [("a.nx.svtest", "nxdomain", "NXDOMAIN"), ("a.rf.svtest", "refused_query", "REFUSED"), ("a.sf.svtest", "servfail", "SERVFAIL")])
     func resolverErrorCodesAreReportedAndCritical(name: String, outcome: String, rcode: String) throws {
         let lab = try ServiceLab("svdns2", servers: [.dnsmasq, .unbound])

@@ -8,7 +8,7 @@ import Testing
 ///
 /// | address | server |
 /// |---|---|
-/// | 10.77.128.1 | dnsmasq: `www.lab` → 10.1.2.3, `big.lab` → 100 A records (truncated over UDP), other `.lab` names NXDOMAIN, the rest REFUSED; nginx on 80, 443 (certificate valid 30 days) and 8443 (10 days) |
+/// | 10.77.128.1 (and fd00:77::1 for DNS) | dnsmasq: `www.lab` → 10.1.2.3, `big.lab` → 100 A records (truncated over UDP), other `.lab` names NXDOMAIN, the rest REFUSED; nginx on 80, 443 (certificate valid 30 days) and 8443 (10 days) |
 /// | 10.77.128.3 | unbound: `*.nx.svtest` NXDOMAIN, `*.rf.svtest` REFUSED, `*.sf.svtest` SERVFAIL (forwarded to dnsmasq, which refuses it), everything else REFUSED |
 /// | 10.77.128.9 | nothing answers: nftables drops all traffic to it (timeout) |
 /// | 10.77.128.1:8081 | filtered: nftables drops TCP to that port |
@@ -21,6 +21,8 @@ final class ServiceLab {
     private var servers: [Subprocess] = []
 
     static let good = "10.77.128.1"
+    /// dnsmasq listens here too.
+    static let good6 = "fd00:77::1"
     static let rcodes = "10.77.128.3"
     static let dropped = "10.77.128.9"
     /// r1 answers ICMP net unreachable for 10.66.0.0/16.
@@ -41,6 +43,7 @@ final class ServiceLab {
             for address in [Self.good, Self.rcodes, Self.dropped] {
                 try lab.exec("d", ["ip", "addr", "add", "\(address)/32", "dev", "lo"])
             }
+            try lab.exec("d", ["ip", "-6", "addr", "add", "\(Self.good6)/128", "dev", "lo", "nodad"])
             try nft("""
                 table inet svlab {
                     chain input {
@@ -107,7 +110,7 @@ final class ServiceLab {
         let hostsPath = try write("dnsmasq.hosts", hosts)
         // --no-resolv and no --server: it never forwards; names outside .lab are REFUSED.
         try start(["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--addn-hosts=\(hostsPath)",
-                   "--listen-address=\(Self.good)", "--bind-interfaces", "--local=/lab/", "--pid-file=\(directory)/dnsmasq.pid",
+                   "--listen-address=\(Self.good),\(Self.good6)", "--bind-interfaces", "--local=/lab/", "--pid-file=\(directory)/dnsmasq.pid",
                    "--log-facility=\(directory)/dnsmasq.log", "--user=root"],
                   listening: Self.good, port: 53)
     }
