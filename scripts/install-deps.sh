@@ -11,7 +11,7 @@ packages=(
   util-linux                    # setpriv, for the unprivileged-user test
   gcc make procps
   libcurl4-openssl-dev libssl-dev libldns-dev   # CServiceProbe links these (HTTP(S), TLS details, DNS wire format)
-  dnsmasq-base unbound nginx-light openssl       # lab servers for the dns/http/tcp probe tests
+  dnsmasq-base unbound nginx openssl             # lab servers for the dns/http/tcp probe tests
   prometheus-blackbox-exporter                   # peer in Benchmarks/service-probes
 )
 

@@ -86,7 +86,7 @@ import Glibc
         #expect(try HTTPURLSyntax.validate(url) == url)
     }
 
-    @Test(arguments: ["10.0.0.1", "10.0.0.1:", "10.0.0.1:http", "fd00::1:443", "[fd00::1:443", ":443"])
+    @Test(arguments: ["", "10.0.0.1", "10.0.0.1:", "10.0.0.1:http", "fd00::1:443", "[fd00::1:443", ":443"])
     func malformedTCPTargetIsRejected(_ target: String) {
         #expect {
             _ = try TCPTarget.split(target)
@@ -109,6 +109,10 @@ import Glibc
         #expect(try TCPTarget.split("example.net:443") == ("example.net", 443))
         #expect(try TCPTarget.split("[fd00::1]:443") == ("fd00::1", 443))
     }
+}
+
+extension ProbeReport {
+    func string(_ key: String) -> String? { if case .string(let value)? = details[key] { return value }; return nil }
 }
 
 /// Record types, targets files, bulk concurrency and the wire format.
@@ -199,6 +203,7 @@ import Glibc
         let mixed = DNSResult(name: "a", type: .a, attempts: [attempt("10.0.0.1", .timeout), attempt("10.0.0.2", .servfail, code: .serverFailure)],
                               failoverOnNXDOMAIN: false)
         #expect(mixed.outcome == .servfail)
+        #expect(mixed.report.string("rcode") == "SERVFAIL")
     }
 
     @Test func everyReportOutcomeIsOneTheContractDocuments() {

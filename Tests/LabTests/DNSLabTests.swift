@@ -95,6 +95,7 @@ struct DNSLabTests {
         let report = try #require(try Output(output).report)
         #expect(report.status == .crit)
         #expect(report.string("outcome") == "servfail")
+        #expect(report.string("rcode") == "SERVFAIL")
         #expect(report.strings("resolver_outcomes") == ["\(ServiceLab.rcodes)=servfail", "\(ServiceLab.good)=refused_query"])
         #expect(report.string("resolver") == nil)
     }

@@ -96,7 +96,12 @@ public struct DNSResult: Sendable, Codable, Equatable {
             details["truncated"] = .bool(answer.truncatedOverUDP)
             if let latency = answer.latencyMilliseconds { details["latency_ms"] = .double(latency) }
         }
-        if let code = (answer ?? attempts.last { $0.responseCode != nil })?.responseCode { details["rcode"] = .string(code.description) }
+        // The RCODE behind the reported outcome: the answer's, or the first failed attempt's
+        // with that outcome.
+        let outcome = outcome
+        if let code = (answer ?? attempts.first { $0.outcome == outcome && $0.responseCode != nil })?.responseCode {
+            details["rcode"] = .string(code.description)
+        }
         return ProbeReport(name: "dns", status: status, details: details, error: errorText)
     }
 

@@ -60,7 +60,7 @@ enum TCPTarget {
     /// `host:port`, `[v6]:port`.
     static func split(_ target: String) throws(ServiceProbeError) -> (String, Int) {
         let trimmed = target.trimmingWhitespace()
-        guard !trimmed.isEmpty else { throw .emptyName }
+        guard !trimmed.isEmpty else { throw .malformedTarget(target, reason: "empty") }
         guard let colon = trimmed.lastIndex(of: ":") else { throw .malformedTarget(target, reason: "no port") }
         var host = String(trimmed[..<colon])
         if host.hasPrefix("[") {
