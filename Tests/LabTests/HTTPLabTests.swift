@@ -111,6 +111,30 @@ struct HTTPLabTests {
     }
 }
 
+/// Bad input through the CLI: exit status 2 and the typed error's text, before anything is sent
+/// (run in a lab namespace all the same, so that a bug could not send anything out).
+@Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
+struct ServiceCLIInputTests {
+    @Test func badInputExitsTwoWithTheTypedErrorsText() throws {
+        let lab = try ServiceLab("svinput", servers: [])
+        defer { lab.stop() }
+        for (arguments, message) in [
+            (["dns", "", "-r", ServiceLab.good], "empty name"),
+            (["dns", "a..lab", "-r", ServiceLab.good], "malformed DNS name"),
+            (["dns", "www.lab", "-r", "dns.lab"], "is not an IP address"),
+            (["http", "ftp://web.lab/"], "unsupported scheme 'ftp'"),
+            (["http", "web.lab/index.html"], "malformed URL"),
+            (["tcp", "web.lab"], "malformed target"),
+        ] {
+            let output = try lab.cli(arguments)
+            #expect(output.status == 2, "\(arguments): \(output.stderr)")
+            #expect(output.stderr.contains(message), "\(arguments): \(output.stderr)")
+        }
+        let badOption = try lab.cli(["dns", "www.lab", "-t", "NOPE", "-r", ServiceLab.good])
+        #expect(badOption.status == 64)
+    }
+}
+
 /// The tcp probe: open, closed, filtered and unreachable ports.
 @Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
 struct TCPLabTests {
