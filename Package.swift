@@ -22,10 +22,19 @@ let package = Package(
             // unsafeFlags here would stop other packages from depending on this one.
             linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("cap")]
         ),
+        // C only: DNS wire format (ldns), HTTP(S) (libcurl + OpenSSL for the certificate), TCP
+        // connect. Separate from CProbe so that the raw-socket core keeps its small link set.
+        .target(
+            name: "CServiceProbe",
+            path: "CServiceProbe",
+            exclude: ["fuzz"],
+            linkerSettings: [.linkedLibrary("ldns"), .linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
         .target(
             name: "ISPChecker",
             dependencies: [
                 "CProbe",
+                "CServiceProbe",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -36,7 +45,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ISPCheckerTests", dependencies: ["ISPChecker", "CProbe"]),
+        .testTarget(name: "ISPCheckerTests", dependencies: ["ISPChecker", "CProbe", "CServiceProbe"]),
         .testTarget(name: "LabTests", dependencies: ["ISPChecker", "CProbe"]),
     ],
     swiftLanguageModes: [.v6]

@@ -13,6 +13,9 @@ packages=(
   prometheus                    # promtool checks docs/alerts.yml
   gcc make procps
   python3-jsonschema            # validates run-report JSON against docs/report.schema.json in tests
+  libcurl4-openssl-dev libssl-dev libldns-dev   # CServiceProbe links these (HTTP(S), TLS details, DNS wire format)
+  unbound nginx openssl                          # lab servers for the dns/http/tcp probe tests
+  prometheus-blackbox-exporter                   # peer in Benchmarks/service-probes
 )
 
 missing=()

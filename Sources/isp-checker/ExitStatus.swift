@@ -34,13 +34,35 @@ enum ExitStatus {
 /// that says what kind of error it was.
 func CLIError(_ error: any Error) -> ExitCode {
     FileHandle.standardError.write(Data("isp-checker: error: \(error)\n".utf8))
-    guard let probeError = error as? ProbeError else { return ExitCode(ExitStatus.software) }
-    switch probeError {
-    case .emptyTarget, .malformedTarget, .invalidArgument: return ExitCode(ExitStatus.usage)
-    case .unresolvableTarget: return ExitCode(ExitStatus.noHost)
-    case .permissionDenied: return ExitCode(ExitStatus.noPermission)
-    case .unreadableCapture: return ExitCode(ExitStatus.noInput)
-    case .addressFamilyUnavailable, .namespaceUnavailable, .systemError: return ExitCode(ExitStatus.unavailable)
-    case .engineShutDown, .cancelled: return ExitCode(ExitStatus.software)
+    return ExitCode(ExitStatus.code(for: error))
+}
+
+extension ExitStatus {
+    /// The exit status for a library error.
+    static func code(for error: any Error) -> Int32 {
+        if let serviceError = error as? ServiceProbeError { return code(for: serviceError) }
+        guard let probeError = error as? ProbeError else { return software }
+        return code(for: probeError)
+    }
+
+    static func code(for error: ServiceProbeError) -> Int32 {
+        switch error {
+        case .emptyName, .malformedName, .invalidResolver, .malformedURL, .unsupportedScheme, .malformedTarget, .invalidArgument: return usage
+        case .unresolvableHost: return noHost
+        case .unreadableTargets: return noInput
+        case .namespaceUnavailable, .systemError: return unavailable
+        case .cancelled: return software
+        }
+    }
+
+    static func code(for error: ProbeError) -> Int32 {
+        switch error {
+        case .emptyTarget, .malformedTarget, .invalidArgument: return usage
+        case .unresolvableTarget: return noHost
+        case .permissionDenied: return noPermission
+        case .unreadableCapture: return noInput
+        case .addressFamilyUnavailable, .namespaceUnavailable, .systemError: return unavailable
+        case .engineShutDown, .cancelled: return software
+        }
     }
 }
