@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #define DNS_HEADER 12
+/* Copies of a UDP query sent within one resolver's timeout (at 0, T/3, 2T/3). */
+#define CS_DNS_UDP_SENDS 3
 
 /* A response belongs to the query when it has the query's ID and QR is set. */
 static int matches(const uint8_t *response, size_t len, const uint8_t *query) {
@@ -27,8 +29,25 @@ static int udp_leg(const struct sockaddr_storage *addr, socklen_t addr_len, cons
         close(fd);
         return rc;
     }
+    /* Like a stub resolver, send the query again when a share of the time passes without an
+     * answer: one lost datagram must not fail the resolver. The same ID is kept, so an answer
+     * to any copy is accepted. */
+    int64_t start = cs_now_ns();
+    int64_t step = (deadline - start) / CS_DNS_UDP_SENDS;
+    int64_t next_send = start + step;
+    info->udp_sends = 1;
     for (;;) {
-        rc = cs_wait(fd, POLLIN, cancel_fd, deadline);
+        int resend_due = info->udp_sends < CS_DNS_UDP_SENDS && next_send < deadline;
+        rc = cs_wait(fd, POLLIN, cancel_fd, resend_due ? next_send : deadline);
+        if (rc == -ETIMEDOUT && resend_due) {
+            if (send(fd, query, query_len, 0) < 0 && errno != EAGAIN && errno != EINTR) {
+                rc = -errno;
+                break;
+            }
+            info->udp_sends++;
+            next_send += step;
+            continue;
+        }
         if (rc < 0) break;
         ssize_t n = recv(fd, response, cap, MSG_TRUNC);
         if (n < 0) {

@@ -31,7 +31,7 @@ for source in CProbe/fuzz/fuzz_*.c CServiceProbe/fuzz/fuzz_*.c; do
     module=${source%%/*}
     name=$(basename "$source" .c)
     libs=(-lpcap -lcap)
-    [[ $module == CServiceProbe ]] && libs=(${CSERVICE_FUZZ_LIBS:--lcares -lcurl})
+    [[ $module == CServiceProbe ]] && libs=(-lldns -lcurl -lssl -lcrypto -lpthread)
     "$CLANG" "${FLAGS[@]}" -I"$module/include" -I"$module" "$module"/*.c "$source" "${libs[@]}" -o "$work/$name"
     mkdir -p "$work/$name.corpus"
     targets+=("$name")

@@ -25,13 +25,10 @@ bash scripts/install-deps.sh
 stage "C core: warnings, unit tests under ASan + UBSan"
 CPROBE_FUZZ_SECONDS=0 bash scripts/c-checks.sh
 CPROBE_FUZZ_SECONDS=0 bash scripts/c-checks-trace.sh
+CPROBE_FUZZ_SECONDS=0 bash scripts/c-checks-services.sh
 
 stage "C parsers: libFuzzer, a fixed count per target"
 FUZZ_RUNS="${FUZZ_RUNS:-10000000}" bash scripts/fuzz.sh
-
-if [[ -f scripts/c-checks-services.sh ]]; then
-  CPROBE_FUZZ_SECONDS="${CPROBE_FUZZ_SECONDS:-45}" bash scripts/c-checks-services.sh
-fi
 
 stage "network lab self-test"
 bash lab/selftest.sh

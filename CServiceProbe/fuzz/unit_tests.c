@@ -124,6 +124,45 @@ static void test_silence_refusal_and_cancel(void) {
     close(cancel);
 }
 
+/* A server that drops the first copy of a query (a lost datagram) and answers the second. */
+static void *answer_second_copy(void *context) {
+    int fd = *(int *)context;
+    uint8_t buf[512];
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peer_len);
+    if (n < 12) return NULL;
+    peer_len = sizeof peer;
+    n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peer_len);
+    if (n < 12) return NULL;
+    buf[2] |= 0x80;
+    sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, peer_len);
+    return NULL;
+}
+
+static void test_a_lost_datagram_is_sent_again(void) {
+    uint16_t port = 0;
+    int fd = bound_socket(SOCK_DGRAM, &port);
+    pthread_t thread;
+    pthread_create(&thread, NULL, answer_second_copy, &fd);
+    uint8_t query[512], response[512];
+    size_t query_len = 0, response_len = 0;
+    cs_dns_exchange_info info;
+    CHECK(cs_dns_build_query("example.net", 1, 0x1234, 0, 1, query, sizeof query, &query_len) == 0);
+    CHECK(cs_dns_exchange("127.0.0.1", port, query, query_len, 900, -1, response, sizeof response, &response_len, &info) == 0);
+    CHECK(info.udp_sends == 2);
+    /* The second copy leaves a third of the timeout after the first. */
+    CHECK(info.latency_ns >= 290000000LL && info.latency_ns < 600000000LL);
+    pthread_join(thread, NULL);
+    close(fd);
+
+    /* Nobody answers: three copies, then the timeout. */
+    int silent = bound_socket(SOCK_DGRAM, &port);
+    CHECK(cs_dns_exchange("127.0.0.1", port, query, query_len, 150, -1, response, sizeof response, &response_len, &info) == -ETIMEDOUT);
+    CHECK(info.udp_sends == 3);
+    close(silent);
+}
+
 static void test_tcp_connect(void) {
     uint16_t port = 0;
     int listener = bound_socket(SOCK_STREAM, &port);
@@ -157,6 +196,7 @@ static void test_wire_limits(void) {
 
 int main(void) {
     test_wire_limits();
+    test_a_lost_datagram_is_sent_again();
     test_tcp_connect();
     test_silence_refusal_and_cancel();
     test_truncation_and_foreign_ids();

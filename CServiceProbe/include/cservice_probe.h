@@ -81,6 +81,9 @@ typedef struct cs_dns_exchange_info {
     int64_t latency_ns;
     /** Answers dropped because their ID or QR bit did not match (spoofed or stale). */
     int ignored_responses;
+    /** Copies of the query sent over UDP: it is sent again after a third and two thirds of
+     * the timeout without an answer, as stub resolvers do. */
+    int udp_sends;
 } cs_dns_exchange_info;
 
 /**

@@ -126,9 +126,28 @@ struct RunCommand: ParsableCommand {
             trace: trace, additionalProbes: try serviceProbes(target: target), family: family.preference)
     }
 
-    /// DNS and HTTP probes, from the options.
+    /// DNS and HTTP probes, from the options. Bad names, resolvers and URLs are usage errors
+    /// here, before anything is sent.
     func serviceProbes(target: String) throws -> [AdditionalProbe] {
-        []
+        var probes: [AdditionalProbe] = []
+        let namespace = engineOptions.networkNamespace
+        // The DNS probe resolves --dns-name, or the target itself when it is a name.
+        let name = dnsName ?? (IPAddress(target) == nil ? target : nil)
+        if !noDNS, let name {
+            let addresses: [DNSResolverAddress]
+            do {
+                addresses = try resolvers.isEmpty ? DNSResolverAddress.runbookDefault : resolvers.map { try DNSResolverAddress(parsing: $0) }
+                try DNSProbe.validate(name: name)
+            } catch { throw CLIError(error) }
+            probes.append(.dns(name, options: DNSProbeOptions(resolvers: addresses, timeoutPerResolver: .seconds(max(timeout, 0.5)),
+                                                              networkNamespace: namespace)))
+        }
+        if let url {
+            do { try HTTPProbe.validate(url: url) } catch { throw CLIError(error) }
+            probes.append(.http(url, options: HTTPProbeOptions(timeout: .seconds(max(5, timeout * 5)), family: family.preference,
+                                                               networkNamespace: namespace)))
+        }
+        return probes
     }
 
     private func replay() throws -> RunReport {

@@ -264,10 +264,11 @@ import Testing
     // MARK: Ties and order
 
     @Test func faultsComeMostConfidentFirstAndNotesLast() {
-        // Loss from hop 4 (0.9), a latency step at hop 4 (0.8), DNS failing (0.95), rate limiting at hop 2.
+        // Loss from hop 4 (0.9), a latency step at hop 4 (0.8), DNS failing on that lossy path
+        // (0.5: the loss may be what fails it), rate limiting at hop 2.
         let trace = path(lossFrom: 4, loss: 30, slowFrom: 4, extra: 180, lossAt: [2: 60])
         let report = Fixture.analyze([Fixture.ping(loss: 30, avg: 182), Fixture.dns(outcome: "timeout")], trace: trace)
-        #expect(report.diagnosis.map(\.component) == [C.dns, C.peeringTransit, C.transit, C.icmpRateLimiting])
+        #expect(report.diagnosis.map(\.component) == [C.peeringTransit, C.transit, C.dns, C.icmpRateLimiting])
         #expect(report.diagnosis.map(\.informational) == [false, false, false, true])
     }
 
@@ -277,5 +278,17 @@ import Testing
                       Diagnosis(component: "B", confidence: 0.9, explanation: "", suggestedAction: ""),
                       Diagnosis(component: "C", confidence: 0.8, explanation: "", suggestedAction: "")]
         #expect(DiagnosisEngine.ordered(faults).map(\.component) == ["B", "A", "C"])
+    }
+}
+
+@Suite struct DNSWithLossTests {
+    @Test func aDNSTimeoutOnALossyPathIsNotBlamedOnTheResolverFirst() {
+        let ping = ProbeReport(name: "ping", status: .crit, details: ["packets_sent": .int(20), "packets_received": .int(12), "packet_loss": .double(40),
+                                                                       "latency_avg_ms": .double(0.2)])
+        let dns = ProbeReport(name: "dns", status: .crit, details: ["outcome": .string("timeout")], error: "timeout: no nameservers responded")
+        let report = HealthAnalyzer().analyze(target: "10.99.5.2", probes: [ping, dns], trace: nil)
+        let dnsDiagnosis = report.diagnosis.first { $0.component == "DNS" }
+        #expect(dnsDiagnosis?.confidence == 0.5)
+        #expect(dnsDiagnosis?.suggestedAction.hasPrefix("Fix the packet loss first") == true)
     }
 }

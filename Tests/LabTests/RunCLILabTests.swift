@@ -25,7 +25,7 @@ struct RunCLILabTests {
         #expect(faults(report).isEmpty, "\(report.diagnosis)")
         #expect(report.score < 20)
         #expect(report.severity == .p4)
-        #expect(Set(report.probes.map(\.name)).isSuperset(of: ["ping", "traceroute"]))
+        #expect(report.probes.map(\.name) == ["ping", "traceroute", "dns", "http"])
         #expect(report.probes.allSatisfy { $0.status == .ok }, "\(report.probes)")
     }
 
@@ -53,6 +53,18 @@ struct RunCLILabTests {
         let fault = try #require(faults(report).first)
         #expect(fault.evidence.contains { $0.hop == 3 }, "\(fault.evidence)")
         #expect(report.score >= 40 && report.score <= 70, "runbook band for high latency: \(report.score)")
+    }
+
+    @Test func aDeadResolverWithIPFineIsDNSAndSaysToSwitchResolvers() throws {
+        let (status, report, _) = try labReport("dns-down")
+        #expect(status == 2)
+        let fault = try #require(faults(report).first)
+        #expect(fault.component == "DNS")
+        #expect(fault.suggestedAction.contains("resolver"))
+        #expect(report.probe("ping")?.status == .ok)
+        #expect(report.probe("dns")?.status == .crit)
+        #expect(report.probe("dns")?.details["outcome"] == .string("timeout"))
+        #expect(report.score > 60, "runbook: DNS critical scores above 60, got \(report.score)")
     }
 
     @Test func anOutageIsUpstreamWithTheRunbooksConfidence() throws {

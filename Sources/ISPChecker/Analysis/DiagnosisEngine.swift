@@ -202,12 +202,18 @@ enum DiagnosisEngine {
         let dnsProbes = context.probes(named: ProbeName.dns)
         if let failed = dnsProbes.first(where: { $0.status == .crit }) {
             var evidence = [Evidence(probe: ProbeName.dns, detail: failed.error ?? failed.details["outcome"]?.description ?? "crit")]
-            let reachable = context.ipReachable
+            // A lossy path loses DNS datagrams too: then the resolver is a suspect, not the cause.
+            let reachable = context.ipReachable && !context.endToEndLossConfirmed
             if reachable { evidence.append(Evidence(probe: context.pingReachesTarget ? ProbeName.ping : ProbeName.traceroute, detail: "IP connectivity to \(context.target) works")) }
+            if context.ipReachable && !reachable, let loss = context.pingLossPercent {
+                evidence.append(Evidence(probe: ProbeName.ping, detail: "\(format(loss)) % packet loss on the path may also lose DNS queries"))
+            }
             let confidence = reachable ? 0.95 : (context.ping == nil && context.trace == nil ? 0.6 : 0.5)
             return [Diagnosis(component: DiagnosisComponent.dns, confidence: confidence,
                               explanation: reachable ? "DNS resolution failure detected while IP connectivity works" : "DNS resolution failure detected",
-                              suggestedAction: "Switch to alternative DNS resolvers", evidence: evidence)]
+                              suggestedAction: reachable ? "Switch to alternative DNS resolvers"
+                                  : "Fix the packet loss first; if DNS still fails, switch to alternative DNS resolvers",
+                              evidence: evidence)]
         }
         if let partial = dnsProbes.first(where: { probe in
             if probe.status == .warn, case .strings(let failed) = probe.details["failed_resolvers"] { return !failed.isEmpty }
