@@ -19,7 +19,7 @@ scenarios() {
 healthy           nothing is wrong: every probe passes and no fault is diagnosed
 transit-loss      r3 drops 40 % of what it forwards: loss from hop 4 to the destination
 rate-limited-hop  r2 answers at most 1 ICMP error a second: loss at hop 2 only, the path is clean
-transit-latency   the link into r3 holds every frame 90 ms each way: a 180 ms step at hop 3
+transit-latency   the link into r4 holds every frame 90 ms each way: a 180 ms step at hop 4
 dns-down          the destination's DNS server is unreachable (dropped); IP reachability is fine
 outage            r1 forwards nothing: everything past the gateway is gone
 EOF
@@ -72,7 +72,7 @@ apply_fault() {
     healthy) ;;
     transit-loss) bash "$LAB" loss --prefix "$prefix" --node r3 --percent 40 --dir forward >/dev/null ;;
     rate-limited-hop) bash "$LAB" ratelimit --prefix "$prefix" --node r2 --rate 1/second --burst 1 >/dev/null ;;
-    transit-latency) bash "$LAB" delay --prefix "$prefix" --node r3 --side left --ms 90 >/dev/null ;;
+    transit-latency) bash "$LAB" delay --prefix "$prefix" --node r4 --side left --ms 90 >/dev/null ;;
     dns-down)
         ip netns exec "$prefix-d" nft -f - <<'EOF'
 table inet ispc_dns_down {

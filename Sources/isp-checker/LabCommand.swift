@@ -24,7 +24,7 @@ struct LabCommand: ParsableCommand {
         Scenario(name: "healthy", summary: "nothing is wrong"),
         Scenario(name: "transit-loss", summary: "r3 drops 40 % of what it forwards: loss from hop 4 to the destination"),
         Scenario(name: "rate-limited-hop", summary: "r2 rate-limits its ICMP errors: loss at hop 2 only, the path is clean"),
-        Scenario(name: "transit-latency", summary: "the link into r3 adds 90 ms each way"),
+        Scenario(name: "transit-latency", summary: "the link into r4 adds 90 ms each way: a latency step at hop 4, in transit"),
         Scenario(name: "dns-down", summary: "the DNS server is unreachable while IP reachability is fine"),
         Scenario(name: "outage", summary: "r1 forwards nothing: everything past the gateway is gone"),
     ]

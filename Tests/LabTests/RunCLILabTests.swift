@@ -51,7 +51,8 @@ struct RunCLILabTests {
         let (status, report, _) = try labReport("transit-latency")
         #expect(status == 1)
         let fault = try #require(faults(report).first)
-        #expect(fault.evidence.contains { $0.hop == 3 }, "\(fault.evidence)")
+        #expect(fault.component == "Transit")
+        #expect(fault.evidence.contains { $0.hop == 4 }, "\(fault.evidence)")
         #expect(report.score >= 40 && report.score <= 70, "runbook band for high latency: \(report.score)")
     }
 
