@@ -73,21 +73,22 @@ public enum ResilienceConfiguration {
 
         var retry = MappingReader(root.node(ResilienceSettings.retryPolicyKey), path: ResilienceSettings.retryPolicyKey)
         settings.retryPolicy = readRetryPolicy(&retry)
-        problems += retry.problems.isEmpty ? validation(settings.retryPolicy.problems, retry) : retry.problems
+        problems += retry.problems + validation(settings.retryPolicy.problems, retry)
 
         var breaker = MappingReader(root.node(ResilienceSettings.circuitBreakerKey), path: ResilienceSettings.circuitBreakerKey)
         settings.circuitBreaker = readCircuitBreaker(&breaker)
-        problems += breaker.problems.isEmpty ? validation(settings.circuitBreaker.problems, breaker) : breaker.problems
+        problems += breaker.problems + validation(settings.circuitBreaker.problems, breaker)
 
         var intervals = MappingReader(root.node(ResilienceSettings.probeIntervalsKey), path: ResilienceSettings.probeIntervalsKey)
         settings.probeIntervals = readProbeIntervals(&intervals)
-        problems += intervals.problems.isEmpty ? validation(settings.probeIntervals.problems, intervals) : intervals.problems
+        problems += intervals.problems + validation(settings.probeIntervals.problems, intervals)
 
         for problem in problems { root.addProblem(problem) }
         return settings
     }
 
-    /// Value problems found by the settings' own validation, placed at their keys' lines.
+    /// Value problems found by the settings' own validation, placed at their keys' lines. A key
+    /// that could not be read keeps its (valid) default, so it is never reported twice.
     private static func validation(_ problems: [SettingProblem], _ reader: MappingReader) -> [ConfigurationProblem] {
         problems.map { problem in
             let mark = reader.mark(of: problem.key)
