@@ -1,5 +1,5 @@
 import MetricsTestKit
-import Synchronization
+
 import Testing
 @testable import ISPChecker
 

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 @testable import ISPChecker
 
@@ -25,7 +24,7 @@ struct TestFailure: Error, Equatable, RetryClassifiable {
 
 /// A latch: `wait()` suspends until `open()`; waits after opening return at once.
 final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -56,7 +55,7 @@ final class Tally: Sendable {
         var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     var value: Int { state.withLock { $0.value } }
     var peak: Int { state.withLock { $0.peak } }
@@ -88,7 +87,7 @@ final class Tally: Sendable {
 
 /// A thread-safe list for recording what callbacks saw.
 final class Log<Element: Sendable>: Sendable {
-    private let items = Mutex<[Element]>([])
+    private let items = Locked<[Element]>([])
     func append(_ item: Element) { items.withLock { $0.append(item) } }
     var all: [Element] { items.withLock { $0 } }
 }

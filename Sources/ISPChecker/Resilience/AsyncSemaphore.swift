@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A counting semaphore for tasks: `acquire()` waits, first come first served, until a permit is
 /// free; a waiter whose task is cancelled leaves the queue at once with `CancellationError`.
 final class AsyncSemaphore: Sendable {
@@ -16,11 +14,11 @@ final class AsyncSemaphore: Sendable {
         var cancelledIDs: Set<UInt64> = []
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(permits: Int) {
         precondition(permits >= 1, "a semaphore needs at least one permit")
-        state = Mutex(State(permits: permits))
+        state = Locked(State(permits: permits))
     }
 
     func acquire() async throws {

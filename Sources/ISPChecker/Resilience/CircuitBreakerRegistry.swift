@@ -1,5 +1,4 @@
 import CoreMetrics
-import Synchronization
 
 /// One circuit breaker per target, made on first use with a shared configuration (or a
 /// per-target one), so a checker of many targets keeps each target's failures apart.
@@ -9,7 +8,7 @@ public final class CircuitBreakerRegistry<C: Clock>: Sendable where C.Duration =
     private let isFailure: @Sendable (any Error) -> Bool
     private let metricsFactory: (any MetricsFactory)?
     private let onStateChange: (@Sendable (CircuitStateChange) -> Void)?
-    private let breakers = Mutex<[String: CircuitBreaker<C>]>([:])
+    private let breakers = Locked<[String: CircuitBreaker<C>]>([:])
 
     /// - Parameters: as for `CircuitBreaker`; every breaker made shares them.
     public init(configuration: CircuitBreakerConfiguration = .default, clock: C,

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A clock that moves only when told to, so tests of the retry policy, the circuit breaker and the
 /// scheduler never really sleep. `advance(by:)` wakes every sleeper whose deadline has come;
 /// a sleeper whose task is cancelled wakes at once with `CancellationError`, like `ContinuousClock`.
@@ -36,7 +34,7 @@ public final class ManualClock: Clock, Sendable {
         var cancelledIDs: Set<UInt64> = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 
