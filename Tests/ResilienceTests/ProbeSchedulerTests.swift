@@ -171,4 +171,51 @@ import Testing
         task.cancel()
         await task.value
     }
+
+    @Test func aSlowConsumerHoldsTheScheduleBackInsteadOfPilingUpReports() async throws {
+        let target = ProbeTarget("10.0.5.1", class: .critical)
+        let checks = Tally()
+        let zero = ProbeIntervals(critical: .zero, important: .zero, normal: .zero, background: .zero)
+        let scheduler = ProbeScheduler(targets: [target], intervals: zero, adaptive: false, clock: clock) { target in
+            checks.add()
+            return report(for: target, score: 0)
+        }
+        var iterator = scheduler.makeAsyncIterator()
+        _ = await iterator.next()
+        // The consumer dawdles: the target may finish one more check, whose report waits.
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(checks.value <= 2)
+        _ = await iterator.next()
+        #expect(checks.value <= 3)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func loopsThatNeverSleepDoNotStarveTheConsumer() async {
+        let targets = (1...16).map { ProbeTarget("10.0.6.\($0)", class: .critical) }
+        let zero = ProbeIntervals(critical: .zero, important: .zero, normal: .zero, background: .zero)
+        let scheduler = ProbeScheduler(targets: targets, intervals: zero, maxConcurrentRuns: 8, adaptive: false) {
+            report(for: $0, score: 0)
+        }
+        var received = 0
+        for await _ in scheduler {
+            received += 1
+            if received == 5_000 { break }
+        }
+        #expect(received == 5_000)
+    }
+
+    @Test func cancellingTheIteratingTaskEndsTheLoop() async {
+        let target = ProbeTarget("10.0.7.1", class: .critical)
+        let clock = self.clock
+        let scheduler = ProbeScheduler(targets: [target], clock: clock) { target in report(for: target, score: 0) }
+        let delivered = Tally()
+        let consumer = Task {
+            for await _ in scheduler { delivered.add() }
+        }
+        await delivered.wait(forAtLeast: 1)
+        await clock.waitForSleepers(atLeast: 1)
+        consumer.cancel()
+        await consumer.value   // the for-await loop ended
+        #expect(await eventually { clock.sleeperCount == 0 })
+    }
 }

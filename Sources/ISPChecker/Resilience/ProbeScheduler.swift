@@ -18,7 +18,8 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Iterate it (`for await report in scheduler`) to receive reports as they complete; breaking out
 /// of the loop or cancelling the iterating task stops every check, running ones included. Or
-/// call `run(_:)`, which returns only once every check has ended.
+/// call `run(_:)`, which returns only once every check has ended. Both wait for the consumer: a
+/// target's next check is scheduled only once its report has been taken, so reports never pile up.
 ///
 /// A target's next check is due one interval after its previous check *started*, so the cadence
 /// does not drift by the check's own duration; a check that overran its interval is followed by the
@@ -75,7 +76,13 @@ public struct ProbeScheduler<C: Clock>: AsyncSequence, Sendable where C.Duration
         var due = clock.now
         while !Task.isCancelled {
             do {
-                if clock.now < due { try await clock.sleep(until: due, tolerance: nil) }
+                if clock.now < due {
+                    try await clock.sleep(until: due, tolerance: nil)
+                } else {
+                    // Already due (the first check, an overrun, a zero interval): let other tasks
+                    // run first, so loops that never need to sleep cannot starve the pool.
+                    await Task.yield()
+                }
                 try await slots.acquire()
             } catch {
                 return  // cancelled
@@ -89,16 +96,48 @@ public struct ProbeScheduler<C: Clock>: AsyncSequence, Sendable where C.Duration
         }
     }
 
-    public func makeAsyncIterator() -> AsyncStream<RunReport>.Iterator {
-        let (stream, continuation) = AsyncStream<RunReport>.makeStream(bufferingPolicy: .unbounded)
+    public func makeAsyncIterator() -> Iterator {
+        let channel = ReportChannel()
         let driver = Task {
-            await run { report in continuation.yield(report) }
-            continuation.finish()
+            await run { report in await channel.send(report) }
+            channel.finish()
         }
-        // The consumer stopped (broke out, or its task was cancelled): stop every check.
-        continuation.onTermination = { _ in driver.cancel() }
-        return stream.makeAsyncIterator()
+        return Iterator(stopper: Stopper(channel: channel, driver: driver))
     }
+
+    /// Hands over reports as checks complete. A check's target waits until its report has been
+    /// taken before scheduling its next check, so a slow consumer slows the schedule. Dropping the
+    /// iterator (breaking out of the loop) or cancelling the iterating task stops every check.
+    public struct Iterator: AsyncIteratorProtocol {
+        fileprivate let stopper: Stopper
+
+        public mutating func next() async -> RunReport? {
+            let stopper = self.stopper
+            return await withTaskCancellationHandler {
+                await stopper.channel.next()
+            } onCancel: {
+                stopper.stop()
+            }
+        }
+    }
+}
+
+/// Stops the checks behind an iterator when it is cancelled or goes away.
+private final class Stopper: Sendable {
+    let channel: ReportChannel
+    let driver: Task<Void, Never>
+
+    init(channel: ReportChannel, driver: Task<Void, Never>) {
+        self.channel = channel
+        self.driver = driver
+    }
+
+    func stop() {
+        channel.finish()
+        driver.cancel()
+    }
+
+    deinit { stop() }
 }
 
 extension ProbeScheduler where C == ContinuousClock {
