@@ -38,11 +38,11 @@ import Testing
         }
         #expect(inside.peak == 3)
         #expect(rejected.value == 97)
-        let statistics = await breaker.statistics
+        let statistics = breaker.statistics
         #expect(statistics.successes == 3)
         #expect(statistics.rejected == 97)
         #expect(statistics.inFlight == 0)
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
     }
 
     /// What each caller saw, tallied by outcome.
@@ -97,7 +97,7 @@ import Testing
                             failures: outcomes.filter { $0 == .failure }.count,
                             rejected: outcomes.filter { $0 == .rejected }.count,
                             ignored: outcomes.filter { $0 == .ignored }.count)
-        let statistics = await breaker.statistics
+        let statistics = breaker.statistics
         #expect(statistics.completed == calls)
         #expect(statistics.inFlight == 0)
         #expect(Seen(successes: statistics.successes, failures: statistics.failures,

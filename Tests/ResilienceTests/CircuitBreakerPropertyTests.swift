@@ -39,8 +39,8 @@ import Testing
                 attempted += 1
                 let lastOpen = transitions.all.last { $0.change.to == .open }
                 do {
-                    let permit = try await breaker.acquire()
-                    let state = await breaker.currentState
+                    let permit = try breaker.acquire()
+                    let state = breaker.currentState
                     held.append(Held(permit: permit, admittedHalfOpen: state == .halfOpen, episode: transitions.all.count))
                 } catch .open(_, let retryAfter, _) {
                     let openedAt = try #require(lastOpen?.at, "refused as open without having opened (seed \(seed), step \(step))")
@@ -48,7 +48,7 @@ import Testing
                             "refused as open past the recovery timeout (seed \(seed), step \(step))")
                     #expect(retryAfter > .zero && retryAfter <= configuration.recoveryTimeout)
                 } catch .halfOpenSaturated {
-                    #expect(await breaker.currentState == .halfOpen)
+                    #expect(breaker.currentState == .halfOpen)
                 }
             default:
                 guard !held.isEmpty else { continue }
@@ -60,16 +60,16 @@ import Testing
                     case 5..<9: .failure
                     default: .ignored
                     }
-                await breaker.record(result, for: call.permit)
+                breaker.record(result, for: call.permit)
             }
 
-            let state = await breaker.currentState
+            let state = breaker.currentState
             let episode = transitions.all.count
             if state == .halfOpen {
                 let trials = held.filter { $0.admittedHalfOpen && $0.episode == episode }.count
                 #expect(trials <= configuration.halfOpenMaxCalls, "seed \(seed), step \(step)")
             }
-            let statistics = await breaker.statistics
+            let statistics = breaker.statistics
             #expect(statistics.inFlight == held.count)
             #expect(statistics.completed + statistics.inFlight == attempted)
         }

@@ -27,20 +27,20 @@ import Testing
         await fail(breaker, times: CircuitBreakerConfiguration.default.failureThreshold)
     }
 
-    @Test func startsClosed() async {
-        #expect(await makeBreaker().currentState == .closed)
+    @Test func startsClosed() {
+        #expect(makeBreaker().currentState == .closed)
     }
 
     @Test func staysClosedBelowTheFailureThreshold() async {
         let breaker = makeBreaker()
         await fail(breaker, times: 4)
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
     }
 
     @Test func opensAtTheFailureThreshold() async {
         let breaker = makeBreaker()
         await fail(breaker, times: 5)
-        #expect(await breaker.currentState == .open)
+        #expect(breaker.currentState == .open)
         #expect(changes.all == [CircuitStateChange(target: "10.0.0.1", from: .closed, to: .open, reason: "5 consecutive failures")])
     }
 
@@ -49,7 +49,7 @@ import Testing
         await fail(breaker, times: 4)
         try await succeed(breaker)
         await fail(breaker, times: 4)
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
     }
 
     @Test func openFailsFastWithoutRunningTheOperationAndSaysWhenItRetries() async {
@@ -63,21 +63,21 @@ import Testing
         #expect(ran.value == 0)
         #expect(error == .open(target: "10.0.0.1", retryAfter: .seconds(40), reason: "5 consecutive failures"))
         #expect(error?.description.contains("trial calls resume in 40 s") == true)
-        #expect(await breaker.retryAt == ManualClock.Instant(offset: .seconds(60)))
+        #expect(breaker.retryAt == ManualClock.Instant(offset: .seconds(60)))
     }
 
     @Test func staysOpenUntilTheRecoveryTimeoutHasPassed() async {
         let breaker = makeBreaker()
         await open(breaker)
         clock.advance(by: .seconds(60) - .nanoseconds(1))
-        #expect(await breaker.currentState == .open)
+        #expect(breaker.currentState == .open)
     }
 
     @Test func turnsHalfOpenOnceTheRecoveryTimeoutHasPassed() async {
         let breaker = makeBreaker()
         await open(breaker)
         clock.advance(by: .seconds(60))
-        #expect(await breaker.currentState == .halfOpen)
+        #expect(breaker.currentState == .halfOpen)
         #expect(changes.all.map(\.to) == [.open, .halfOpen])
     }
 
@@ -86,9 +86,9 @@ import Testing
         await open(breaker)
         clock.advance(by: .seconds(60))
         try await succeed(breaker)
-        #expect(await breaker.currentState == .halfOpen)
+        #expect(breaker.currentState == .halfOpen)
         try await succeed(breaker)
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
         #expect(changes.all.map(\.to) == [.open, .halfOpen, .closed])
     }
 
@@ -98,8 +98,8 @@ import Testing
         clock.advance(by: .seconds(60))
         try await succeed(breaker)
         await fail(breaker)
-        #expect(await breaker.currentState == .open)
-        #expect(await breaker.retryAt == ManualClock.Instant(offset: .seconds(120)))
+        #expect(breaker.currentState == .open)
+        #expect(breaker.retryAt == ManualClock.Instant(offset: .seconds(120)))
         #expect(changes.all.last?.reason == "a trial call failed")
     }
 
@@ -109,7 +109,7 @@ import Testing
         clock.advance(by: .seconds(60))
         try await succeed(breaker, times: 2)
         await fail(breaker, times: 4)
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
     }
 
     @Test func halfOpenRefusesCallsBeyondItsConcurrentLimit() async throws {
@@ -117,14 +117,14 @@ import Testing
         await open(breaker)
         clock.advance(by: .seconds(60))
         var permits: [CircuitBreaker<ManualClock>.Permit] = []
-        for _ in 0..<3 { permits.append(try await breaker.acquire()) }
+        for _ in 0..<3 { permits.append(try breaker.acquire()) }
         await #expect(throws: CircuitBreakerError.halfOpenSaturated(target: "10.0.0.1", maxCalls: 3)) {
-            try await breaker.acquire()
+            try breaker.acquire()
         }
         // A trial that ends frees its slot.
-        await breaker.record(.ignored, for: permits[0])
-        permits[0] = try await breaker.acquire()
-        #expect(await breaker.statistics.inFlight == 3)
+        breaker.record(.ignored, for: permits[0])
+        permits[0] = try breaker.acquire()
+        #expect(breaker.statistics.inFlight == 3)
     }
 
     @Test func aCancelledCallIsIgnoredNotAFailure() async {
@@ -132,8 +132,8 @@ import Testing
         for _ in 0..<10 {
             _ = try? await breaker.run { () async throws -> Int in throw CancellationError() }
         }
-        #expect(await breaker.currentState == .closed)
-        #expect(await breaker.statistics.ignored == 10)
+        #expect(breaker.currentState == .closed)
+        #expect(breaker.statistics.ignored == 10)
     }
 
     @Test func errorsThatIsFailureRejectsAreIgnored() async {
@@ -141,8 +141,8 @@ import Testing
         for _ in 0..<10 {
             _ = try? await breaker.run { () async throws -> Int in throw TestFailure(kind: nil) }
         }
-        #expect(await breaker.currentState == .closed)
-        #expect(await breaker.statistics.failures == 0)
+        #expect(breaker.currentState == .closed)
+        #expect(breaker.statistics.failures == 0)
     }
 
     @Test func theOperationsErrorReachesTheCaller() async {
@@ -154,23 +154,23 @@ import Testing
 
     @Test func anOutcomeFromBeforeATransitionDoesNotMoveTheNewState() async throws {
         let breaker = makeBreaker()
-        let early = try await breaker.acquire()
+        let early = try breaker.acquire()
         await open(breaker)
         clock.advance(by: .seconds(60))
-        #expect(await breaker.currentState == .halfOpen)
+        #expect(breaker.currentState == .halfOpen)
         // The call admitted while closed fails late: it is counted, but the half-open trial goes on.
-        await breaker.record(.failure, for: early)
-        #expect(await breaker.currentState == .halfOpen)
-        #expect(await breaker.statistics.failures == 6)
+        breaker.record(.failure, for: early)
+        #expect(breaker.currentState == .halfOpen)
+        #expect(breaker.statistics.failures == 6)
     }
 
     @Test func resetClosesAnOpenBreaker() async {
         let breaker = makeBreaker()
         await open(breaker)
-        await breaker.reset()
-        #expect(await breaker.currentState == .closed)
+        breaker.reset()
+        #expect(breaker.currentState == .closed)
         await fail(breaker, times: 4)
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
     }
 
     @Test func theFailureRateWindowOpensOnIntermittentFailures() async throws {
@@ -182,11 +182,11 @@ import Testing
             try await succeed(breaker)
         }
         await fail(breaker)
-        #expect(await breaker.currentState == .closed, "9 calls: below minimum_calls")
+        #expect(breaker.currentState == .closed, "9 calls: below minimum_calls")
         try await succeed(breaker)
-        #expect(await breaker.currentState == .closed, "a success never opens the breaker")
+        #expect(breaker.currentState == .closed, "a success never opens the breaker")
         await fail(breaker)
-        #expect(await breaker.currentState == .open)
+        #expect(breaker.currentState == .open)
         #expect(changes.all.last?.reason == "5 failures in the last 10 calls")
     }
 
@@ -196,16 +196,16 @@ import Testing
         await fail(breaker, times: 2)
         try await succeed(breaker, times: 3)   // window: F F S S → S S S (the failures slide out)
         await fail(breaker, times: 2)           // window: S S F F: 50 %
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
         await fail(breaker)                     // S F F F: 75 %
-        #expect(await breaker.currentState == .open)
+        #expect(breaker.currentState == .open)
     }
 
     @Test func aZeroRecoveryTimeoutGoesHalfOpenOnTheNextCall() async throws {
         let breaker = makeBreaker(CircuitBreakerConfiguration(failureThreshold: 1, recoveryTimeout: .zero, successThreshold: 1))
         await fail(breaker)
         try await succeed(breaker)
-        #expect(await breaker.currentState == .closed)
+        #expect(breaker.currentState == .closed)
         #expect(changes.all.map(\.to) == [.open, .halfOpen, .closed])
     }
 }

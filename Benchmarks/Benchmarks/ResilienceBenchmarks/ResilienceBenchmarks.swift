@@ -35,8 +35,8 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(scalingFactor: .kilo),
         closure: { benchmark, breaker in
             for _ in benchmark.scaledIterations {
-                let permit = try await breaker.acquire()
-                await breaker.record(.success, for: permit)
+                let permit = try breaker.acquire()
+                breaker.record(.success, for: permit)
             }
         },
         setup: { CircuitBreaker(target: "10.0.0.1") }

@@ -16,7 +16,11 @@ import CoreMetrics
 /// An outcome is counted against the state that admitted the call: a call admitted before a
 /// transition that ends after it is counted in the statistics and metrics but does not move the
 /// new state.
-public actor CircuitBreaker<C: Clock> where C.Duration == Duration {
+///
+/// The state lives behind a lock, not on an actor: admitting a call and recording its outcome are
+/// a few comparisons, and an actor's two executor hops per call cost 5 times the 100 ns
+/// budget (docs/benchmarks.md). No lock is held while the operation runs or a callback is called.
+public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Duration {
     /// A ticket for one admitted call, handed back with its outcome to `record(_:for:)`.
     public struct Permit: Sendable {
         fileprivate let generation: UInt64
@@ -31,31 +35,26 @@ public actor CircuitBreaker<C: Clock> where C.Duration == Duration {
     }
 
     /// The target this breaker guards (the `target` label of its metrics).
-    public nonisolated let target: String
-    public nonisolated let configuration: CircuitBreakerConfiguration
-    public nonisolated let clock: C
+    public let target: String
+    public let configuration: CircuitBreakerConfiguration
+    public let clock: C
     /// Which thrown errors count as failures; the others are `ignored`.
-    public nonisolated let isFailure: @Sendable (any Error) -> Bool
+    public let isFailure: @Sendable (any Error) -> Bool
 
-    private var state: CircuitState = .closed
-    /// Bumped on every transition, so late outcomes of calls admitted earlier are recognised.
-    private var generation: UInt64 = 0
-    private var consecutiveFailures = 0
-    private var window: OutcomeWindow?
-    private var openUntil: C.Instant?
-    private var openReason = ""
-    private var halfOpenInFlight = 0
-    private var halfOpenSuccesses = 0
-    private var stats = CircuitBreakerStatistics()
+    private let core: Locked<BreakerCore<C>>
     private let onStateChange: (@Sendable (CircuitStateChange) -> Void)?
     private let metrics: CircuitBreakerMetrics
 
     /// - Parameters:
     ///   - target: what the breaker guards; names it in errors, callbacks and metrics.
+    ///   - configuration: must be valid (`configuration.problems` empty), as
+    ///     `ISPCheckerConfig` guarantees for loaded settings; an invalid one is a programming error.
     ///   - clock: the time source (a `ManualClock` in tests).
     ///   - isFailure: which errors count as failures; by default all but cancellation.
     ///   - metricsFactory: where metrics go; the process's bootstrapped factory by default.
-    ///   - onStateChange: called on the breaker's actor at each transition; keep it short.
+    ///   - onStateChange: called after each transition, on the task that caused it, without any
+    ///     lock held; transitions caused at the same moment by different tasks may be reported
+    ///     in either order.
     public init(target: String, configuration: CircuitBreakerConfiguration = .default, clock: C,
                 isFailure: @escaping @Sendable (any Error) -> Bool = CircuitBreakerDefaults.isFailure,
                 metricsFactory: (any MetricsFactory)? = nil,
@@ -66,7 +65,7 @@ public actor CircuitBreaker<C: Clock> where C.Duration == Duration {
         self.clock = clock
         self.isFailure = isFailure
         self.onStateChange = onStateChange
-        self.window = configuration.failureRateWindow.map { OutcomeWindow(size: $0.size) }
+        self.core = Locked(BreakerCore(target: target, configuration: configuration))
         self.metrics = CircuitBreakerMetrics(target: target, factory: metricsFactory ?? MetricsSystem.factory)
         metrics.show(.closed)
     }
@@ -74,36 +73,39 @@ public actor CircuitBreaker<C: Clock> where C.Duration == Duration {
     /// The state now. An open breaker whose recovery timeout has passed turns half-open here, as
     /// it would on the next call.
     public var currentState: CircuitState {
-        refreshOpenState()
+        let (state, change) = core.withLock { core in
+            let change = core.refreshOpenState(clock: clock, metrics: metrics)
+            return (core.state, change)
+        }
+        report(change)
         return state
     }
 
     /// Every call's outcome so far.
-    public var statistics: CircuitBreakerStatistics { stats }
+    public var statistics: CircuitBreakerStatistics { core.withLock { $0.stats } }
 
     /// When an open breaker lets trial calls through; `nil` unless open.
-    public var retryAt: C.Instant? { state == .open ? openUntil : nil }
+    public var retryAt: C.Instant? { core.withLock { $0.state == .open ? $0.openUntil : nil } }
 
     // MARK: Guarded calls
 
     /// Runs `operation` if the breaker admits it, and counts its outcome: a return is a success,
     /// a thrown error a failure when `isFailure` says so, cancellation is ignored. Throws
     /// `CircuitBreakerError` without running `operation` when the breaker refuses the call.
-    /// `operation` runs in the caller's isolation, not on the breaker.
+    /// `operation` runs in the caller's isolation.
     public func run<T>(
         isolation: isolated (any Actor)? = #isolation,
         _ operation: () async throws -> T
     ) async throws -> T {
-        let permit = try await acquire()
+        let permit = try acquire()
         let value: T
         do {
             value = try await operation()
         } catch {
-            let result: Result = Task.isCancelled || !isFailure(error) ? .ignored : .failure
-            await record(result, for: permit)
+            record(Task.isCancelled || !isFailure(error) ? .ignored : .failure, for: permit)
             throw error
         }
-        await record(.success, for: permit)
+        record(.success, for: permit)
         return value
     }
 
@@ -111,69 +113,133 @@ public actor CircuitBreaker<C: Clock> where C.Duration == Duration {
     /// `record(_:for:)` exactly once; throws `CircuitBreakerError` when the call must not be made.
     /// For callers that cannot wrap the call in `run`.
     public func acquire() throws(CircuitBreakerError) -> Permit {
-        refreshOpenState()
+        let (admitted, change) = core.withLock { core in core.acquire(clock: clock, metrics: metrics) }
+        report(change)
+        switch admitted {
+        case .success(let permit): return permit
+        case .failure(let error):
+            metrics.count(.rejected)
+            throw error
+        }
+    }
+
+    /// Counts the outcome of a call admitted by `acquire()`.
+    public func record(_ result: Result, for permit: Permit) {
+        let change = core.withLock { core in core.record(result, for: permit, clock: clock, metrics: metrics) }
+        switch result {
+        case .success: metrics.count(.success)
+        case .failure: metrics.count(.failure)
+        case .ignored: metrics.count(.ignored)
+        }
+        report(change)
+    }
+
+    /// Closes the breaker and forgets its failures (an operator's "reset").
+    public func reset() {
+        let change = core.withLock { core in core.reset(metrics: metrics) }
+        report(change)
+    }
+
+    private func report(_ change: CircuitStateChange?) {
+        if let change, let onStateChange { onStateChange(change) }
+    }
+}
+
+/// The breaker's state machine, always used under the breaker's lock.
+struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
+    let target: String
+    let configuration: CircuitBreakerConfiguration
+    private(set) var state: CircuitState = .closed
+    /// Bumped on every transition, so late outcomes of calls admitted earlier are recognised.
+    private var generation: UInt64 = 0
+    private var consecutiveFailures = 0
+    private var window: OutcomeWindow?
+    private(set) var openUntil: C.Instant?
+    private var openReason = ""
+    private var halfOpenInFlight = 0
+    private var halfOpenSuccesses = 0
+    private(set) var stats = CircuitBreakerStatistics()
+
+    init(target: String, configuration: CircuitBreakerConfiguration) {
+        self.target = target
+        self.configuration = configuration
+        self.window = configuration.failureRateWindow.map { OutcomeWindow(size: $0.size) }
+    }
+
+    typealias Permit = CircuitBreaker<C>.Permit
+
+    mutating func acquire(clock: C, metrics: CircuitBreakerMetrics)
+        -> (Swift.Result<Permit, CircuitBreakerError>, CircuitStateChange?) {
+        let change = refreshOpenState(clock: clock, metrics: metrics)
         switch state {
         case .closed:
             break
         case .open:
             stats.rejected += 1
-            metrics.count(.rejected)
             let remaining = openUntil.map { clock.now.duration(to: $0) } ?? configuration.recoveryTimeout
-            throw .open(target: target, retryAfter: max(remaining, .zero), reason: openReason)
+            return (.failure(.open(target: target, retryAfter: max(remaining, .zero), reason: openReason)), change)
         case .halfOpen:
             guard halfOpenInFlight < configuration.halfOpenMaxCalls else {
                 stats.rejected += 1
-                metrics.count(.rejected)
-                throw .halfOpenSaturated(target: target, maxCalls: configuration.halfOpenMaxCalls)
+                return (.failure(.halfOpenSaturated(target: target, maxCalls: configuration.halfOpenMaxCalls)), change)
             }
             halfOpenInFlight += 1
         }
         stats.inFlight += 1
-        return Permit(generation: generation)
+        return (.success(Permit(generation: generation)), change)
     }
 
-    /// Counts the outcome of a call admitted by `acquire()`.
-    public func record(_ result: Result, for permit: Permit) {
+    mutating func record(_ result: CircuitBreaker<C>.Result, for permit: Permit, clock: C,
+                         metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
         stats.inFlight -= 1
         switch result {
-        case .success: stats.successes += 1; metrics.count(.success)
-        case .failure: stats.failures += 1; metrics.count(.failure)
-        case .ignored: stats.ignored += 1; metrics.count(.ignored)
+        case .success: stats.successes += 1
+        case .failure: stats.failures += 1
+        case .ignored: stats.ignored += 1
         }
         // A call admitted before the last transition does not move the new state.
-        guard permit.generation == generation else { return }
+        guard permit.generation == generation else { return nil }
         switch state {
         case .closed:
-            recordClosed(result)
+            return recordClosed(result, clock: clock, metrics: metrics)
         case .halfOpen:
             halfOpenInFlight -= 1
             switch result {
             case .success:
                 halfOpenSuccesses += 1
                 if halfOpenSuccesses >= configuration.successThreshold {
-                    transition(to: .closed, reason: "\(halfOpenSuccesses) successful trial call(s)")
+                    return transition(to: .closed, reason: "\(halfOpenSuccesses) successful trial call(s)", metrics: metrics)
                 }
+                return nil
             case .failure:
-                open(reason: "a trial call failed")
+                return open(reason: "a trial call failed", clock: clock, metrics: metrics)
             case .ignored:
-                break
+                return nil
             }
         case .open:
             // Nothing is admitted while open, so no current-generation permit can end here.
-            break
+            return nil
         }
     }
 
-    /// Closes the breaker and forgets its failures (an operator's "reset").
-    public func reset() {
-        if state != .closed { transition(to: .closed, reason: "reset") }
+    mutating func reset(metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
+        let change = state == .closed ? nil : transition(to: .closed, reason: "reset", metrics: metrics)
         consecutiveFailures = 0
         window?.removeAll()
+        return change
     }
 
-    // MARK: Transitions
+    /// "Never stays open past the recovery timeout once a call is attempted": checked on every
+    /// call and every state query.
+    mutating func refreshOpenState(clock: C, metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
+        guard state == .open, let until = openUntil, clock.now >= until else { return nil }
+        return transition(to: .halfOpen,
+                          reason: "recovery timeout of \(CircuitBreakerError.seconds(configuration.recoveryTimeout)) passed",
+                          metrics: metrics)
+    }
 
-    private func recordClosed(_ result: Result) {
+    private mutating func recordClosed(_ result: CircuitBreaker<C>.Result, clock: C,
+                                       metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
         switch result {
         case .success:
             consecutiveFailures = 0
@@ -182,30 +248,25 @@ public actor CircuitBreaker<C: Clock> where C.Duration == Duration {
             consecutiveFailures += 1
             window?.append(failure: true)
             if consecutiveFailures >= configuration.failureThreshold {
-                open(reason: "\(consecutiveFailures) consecutive failures")
+                return open(reason: "\(consecutiveFailures) consecutive failures", clock: clock, metrics: metrics)
             } else if let rule = configuration.failureRateWindow, let window, window.count >= rule.minimumCalls,
                       window.failurePercent >= rule.failureRateThresholdPercent {
-                open(reason: "\(window.failures) failures in the last \(window.count) calls")
+                return open(reason: "\(window.failures) failures in the last \(window.count) calls", clock: clock, metrics: metrics)
             }
         case .ignored:
             break
         }
+        return nil
     }
 
-    private func open(reason: String) {
+    private mutating func open(reason: String, clock: C, metrics: CircuitBreakerMetrics) -> CircuitStateChange {
         openUntil = clock.now.advanced(by: configuration.recoveryTimeout)
         openReason = reason
-        transition(to: .open, reason: reason)
+        return transition(to: .open, reason: reason, metrics: metrics)
     }
 
-    /// "Never stays open past the recovery timeout once a call is attempted": checked on every
-    /// call and every state query.
-    private func refreshOpenState() {
-        guard state == .open, let until = openUntil, clock.now >= until else { return }
-        transition(to: .halfOpen, reason: "recovery timeout of \(CircuitBreakerError.seconds(configuration.recoveryTimeout)) passed")
-    }
-
-    private func transition(to newState: CircuitState, reason: String) {
+    private mutating func transition(to newState: CircuitState, reason: String,
+                                     metrics: CircuitBreakerMetrics) -> CircuitStateChange {
         let old = state
         state = newState
         generation &+= 1
@@ -217,14 +278,15 @@ public actor CircuitBreaker<C: Clock> where C.Duration == Duration {
             window?.removeAll()
             openUntil = nil
         }
+        // Under the lock, so the gauge always ends on the latest state.
         metrics.show(newState)
-        onStateChange?(CircuitStateChange(target: target, from: old, to: newState, reason: reason))
+        return CircuitStateChange(target: target, from: old, to: newState, reason: reason)
     }
 }
 
 extension CircuitBreaker where C == ContinuousClock {
     /// A breaker on the continuous clock.
-    public init(target: String, configuration: CircuitBreakerConfiguration = .default,
+    public convenience init(target: String, configuration: CircuitBreakerConfiguration = .default,
                 isFailure: @escaping @Sendable (any Error) -> Bool = CircuitBreakerDefaults.isFailure,
                 metricsFactory: (any MetricsFactory)? = nil,
                 onStateChange: (@Sendable (CircuitStateChange) -> Void)? = nil) {

@@ -39,11 +39,8 @@ public final class CircuitBreakerRegistry<C: Clock>: Sendable where C.Duration =
     public var targets: [String] { breakers.withLock { $0.keys.sorted() } }
 
     /// Every breaker's current state.
-    public func states() async -> [String: CircuitState] {
-        let all = breakers.withLock { $0 }
-        var states: [String: CircuitState] = [:]
-        for (target, breaker) in all { states[target] = await breaker.currentState }
-        return states
+    public func states() -> [String: CircuitState] {
+        breakers.withLock { $0 }.mapValues(\.currentState)
     }
 
     /// Forgets `target`'s breaker (a target no longer monitored); the next use makes a new one.
