@@ -21,18 +21,8 @@ import CoreMetrics
 /// a few comparisons, and an actor's two executor hops per call cost 5 times the 100 ns
 /// budget (docs/benchmarks.md). No lock is held while the operation runs or a callback is called.
 public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Duration {
-    /// A ticket for one admitted call, handed back with its outcome to `record(_:for:)`.
-    public struct Permit: Sendable {
-        fileprivate let generation: UInt64
-    }
-
-    /// How a call that was let through ended, for `record(_:for:)`.
-    public enum Result: Sendable {
-        case success
-        case failure
-        /// Says nothing about the target (cancelled, or an error that does not count).
-        case ignored
-    }
+    public typealias Permit = CircuitBreakerPermit
+    public typealias Result = CircuitBreakerCallResult
 
     /// The target this breaker guards (the `target` label of its metrics).
     public let target: String
@@ -41,7 +31,10 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     /// Which thrown errors count as failures; the others are `ignored`.
     public let isFailure: @Sendable (any Error) -> Bool
 
-    private let core: Locked<BreakerCore<C>>
+    private let core: Locked<BreakerCore>
+    /// Times inside the state machine are durations since this instant, so the state machine is
+    /// not generic over the clock and the closed-state path runs specialised code.
+    private let epoch: C.Instant
     private let onStateChange: (@Sendable (CircuitStateChange) -> Void)?
     private let metrics: CircuitBreakerMetrics
 
@@ -66,6 +59,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
         self.isFailure = isFailure
         self.onStateChange = onStateChange
         self.core = Locked(BreakerCore(target: target, configuration: configuration))
+        self.epoch = clock.now
         self.metrics = CircuitBreakerMetrics(target: target, factory: metricsFactory ?? MetricsSystem.factory)
         metrics.show(.closed)
     }
@@ -74,7 +68,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     /// it would on the next call.
     public var currentState: CircuitState {
         let (state, change) = core.withLock { core in
-            let change = core.refreshOpenState(clock: clock, metrics: metrics)
+            let change = core.refreshOpenState(now: elapsed, metrics: metrics)
             return (core.state, change)
         }
         report(change)
@@ -85,7 +79,12 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     public var statistics: CircuitBreakerStatistics { core.withLock { $0.stats } }
 
     /// When an open breaker lets trial calls through; `nil` unless open.
-    public var retryAt: C.Instant? { core.withLock { $0.state == .open ? $0.openUntil : nil } }
+    public var retryAt: C.Instant? {
+        core.withLock { $0.state == .open ? $0.openUntil : nil }.map { epoch.advanced(by: $0) }
+    }
+
+    /// The clock's time as the state machine counts it.
+    private func elapsed() -> Duration { epoch.duration(to: clock.now) }
 
     // MARK: Guarded calls
 
@@ -113,7 +112,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     /// `record(_:for:)` exactly once; throws `CircuitBreakerError` when the call must not be made.
     /// For callers that cannot wrap the call in `run`.
     public func acquire() throws(CircuitBreakerError) -> Permit {
-        let (admitted, change) = core.withLock { core in core.acquire(clock: clock, metrics: metrics) }
+        let (admitted, change) = core.withLock { core in core.acquire(now: elapsed, metrics: metrics) }
         report(change)
         switch admitted {
         case .success(let permit): return permit
@@ -125,7 +124,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
 
     /// Counts the outcome of a call admitted by `acquire()`.
     public func record(_ result: Result, for permit: Permit) {
-        let change = core.withLock { core in core.record(result, for: permit, clock: clock, metrics: metrics) }
+        let change = core.withLock { core in core.record(result, for: permit, now: elapsed, metrics: metrics) }
         switch result {
         case .success: metrics.count(.success)
         case .failure: metrics.count(.failure)
@@ -145,8 +144,22 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     }
 }
 
-/// The breaker's state machine, always used under the breaker's lock.
-struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
+/// A ticket for one call a `CircuitBreaker` admitted, handed back with its outcome to `record(_:for:)`.
+public struct CircuitBreakerPermit: Sendable {
+    fileprivate let generation: UInt64
+}
+
+/// How a call that a `CircuitBreaker` let through ended, for `record(_:for:)`.
+public enum CircuitBreakerCallResult: Sendable {
+    case success
+    case failure
+    /// Says nothing about the target (cancelled, or an error that does not count).
+    case ignored
+}
+
+/// The breaker's state machine, always used under the breaker's lock. Times are durations since
+/// the breaker's epoch; `now` reads the clock and is called only when the state needs it.
+struct BreakerCore: Sendable {
     let target: String
     let configuration: CircuitBreakerConfiguration
     private(set) var state: CircuitState = .closed
@@ -154,7 +167,7 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
     private var generation: UInt64 = 0
     private var consecutiveFailures = 0
     private var window: OutcomeWindow?
-    private(set) var openUntil: C.Instant?
+    private(set) var openUntil: Duration?
     private var openReason = ""
     private var halfOpenInFlight = 0
     private var halfOpenSuccesses = 0
@@ -166,17 +179,17 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
         self.window = configuration.failureRateWindow.map { OutcomeWindow(size: $0.size) }
     }
 
-    typealias Permit = CircuitBreaker<C>.Permit
+    typealias Permit = CircuitBreakerPermit
 
-    mutating func acquire(clock: C, metrics: CircuitBreakerMetrics)
+    mutating func acquire(now: () -> Duration, metrics: CircuitBreakerMetrics)
         -> (Swift.Result<Permit, CircuitBreakerError>, CircuitStateChange?) {
-        let change = refreshOpenState(clock: clock, metrics: metrics)
+        let change = refreshOpenState(now: now, metrics: metrics)
         switch state {
         case .closed:
             break
         case .open:
             stats.rejected += 1
-            let remaining = openUntil.map { clock.now.duration(to: $0) } ?? configuration.recoveryTimeout
+            let remaining = openUntil.map { $0 - now() } ?? configuration.recoveryTimeout
             return (.failure(.open(target: target, retryAfter: max(remaining, .zero), reason: openReason)), change)
         case .halfOpen:
             guard halfOpenInFlight < configuration.halfOpenMaxCalls else {
@@ -189,7 +202,7 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
         return (.success(Permit(generation: generation)), change)
     }
 
-    mutating func record(_ result: CircuitBreaker<C>.Result, for permit: Permit, clock: C,
+    mutating func record(_ result: CircuitBreakerCallResult, for permit: Permit, now: () -> Duration,
                          metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
         stats.inFlight -= 1
         switch result {
@@ -201,7 +214,7 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
         guard permit.generation == generation else { return nil }
         switch state {
         case .closed:
-            return recordClosed(result, clock: clock, metrics: metrics)
+            return recordClosed(result, now: now, metrics: metrics)
         case .halfOpen:
             halfOpenInFlight -= 1
             switch result {
@@ -212,7 +225,7 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
                 }
                 return nil
             case .failure:
-                return open(reason: "a trial call failed", clock: clock, metrics: metrics)
+                return open(reason: "a trial call failed", now: now, metrics: metrics)
             case .ignored:
                 return nil
             }
@@ -231,14 +244,14 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
 
     /// "Never stays open past the recovery timeout once a call is attempted": checked on every
     /// call and every state query.
-    mutating func refreshOpenState(clock: C, metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
-        guard state == .open, let until = openUntil, clock.now >= until else { return nil }
+    mutating func refreshOpenState(now: () -> Duration, metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
+        guard state == .open, let until = openUntil, now() >= until else { return nil }
         return transition(to: .halfOpen,
                           reason: "recovery timeout of \(CircuitBreakerError.seconds(configuration.recoveryTimeout)) passed",
                           metrics: metrics)
     }
 
-    private mutating func recordClosed(_ result: CircuitBreaker<C>.Result, clock: C,
+    private mutating func recordClosed(_ result: CircuitBreakerCallResult, now: () -> Duration,
                                        metrics: CircuitBreakerMetrics) -> CircuitStateChange? {
         switch result {
         case .success:
@@ -248,10 +261,10 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
             consecutiveFailures += 1
             window?.append(failure: true)
             if consecutiveFailures >= configuration.failureThreshold {
-                return open(reason: "\(consecutiveFailures) consecutive failures", clock: clock, metrics: metrics)
+                return open(reason: "\(consecutiveFailures) consecutive failures", now: now, metrics: metrics)
             } else if let rule = configuration.failureRateWindow, let window, window.count >= rule.minimumCalls,
                       window.failurePercent >= rule.failureRateThresholdPercent {
-                return open(reason: "\(window.failures) failures in the last \(window.count) calls", clock: clock, metrics: metrics)
+                return open(reason: "\(window.failures) failures in the last \(window.count) calls", now: now, metrics: metrics)
             }
         case .ignored:
             break
@@ -259,8 +272,8 @@ struct BreakerCore<C: Clock>: Sendable where C.Duration == Duration {
         return nil
     }
 
-    private mutating func open(reason: String, clock: C, metrics: CircuitBreakerMetrics) -> CircuitStateChange {
-        openUntil = clock.now.advanced(by: configuration.recoveryTimeout)
+    private mutating func open(reason: String, now: () -> Duration, metrics: CircuitBreakerMetrics) -> CircuitStateChange {
+        openUntil = now() + configuration.recoveryTimeout
         openReason = reason
         return transition(to: .open, reason: reason, metrics: metrics)
     }
