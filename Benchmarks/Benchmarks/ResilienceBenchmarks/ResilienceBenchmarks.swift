@@ -10,6 +10,10 @@
 import Benchmark
 import ISPChecker
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput],
@@ -60,6 +64,20 @@ let benchmarks: @Sendable () -> Void = {
         },
         setup: { CircuitBreaker(target: "10.0.0.1") }
     )
+
+    // The floor under acquire + record: the breaker takes its lock twice per call.
+    Benchmark("pthread_mutex lock + unlock, twice (floor)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        for _ in benchmark.scaledIterations {
+            pthread_mutex_lock(mutex)
+            pthread_mutex_unlock(mutex)
+            pthread_mutex_lock(mutex)
+            pthread_mutex_unlock(mutex)
+        }
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
 
     Benchmark("RetryPolicy.run, first attempt succeeds", configuration: .init(scalingFactor: .kilo)) { benchmark in
         let policy = RetryPolicy.default

@@ -91,7 +91,9 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     /// Runs `operation` if the breaker admits it, and counts its outcome: a return is a success,
     /// a thrown error a failure when `isFailure` says so, cancellation is ignored. Throws
     /// `CircuitBreakerError` without running `operation` when the breaker refuses the call.
-    /// `operation` runs in the caller's isolation.
+    /// `operation` runs in the caller's isolation. Inlinable (it uses only public API), so it is
+    /// specialised for the caller's clock and value type.
+    @inlinable
     public func run<T>(
         isolation: isolated (any Actor)? = #isolation,
         _ operation: () async throws -> T
@@ -111,6 +113,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     /// Asks to make one call. Returns a permit, to be handed back with the outcome through
     /// `record(_:for:)` exactly once; throws `CircuitBreakerError` when the call must not be made.
     /// For callers that cannot wrap the call in `run`.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func acquire() throws(CircuitBreakerError) -> Permit {
         let (admitted, change) = core.withLock { core in core.acquire(now: elapsed, metrics: metrics) }
         report(change)
@@ -123,6 +126,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     }
 
     /// Counts the outcome of a call admitted by `acquire()`.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func record(_ result: Result, for permit: Permit) {
         let change = core.withLock { core in core.record(result, for: permit, now: elapsed, metrics: metrics) }
         switch result {
