@@ -7,10 +7,14 @@ let package = Package(
     products: [
         .library(name: "ISPChecker", targets: ["ISPChecker"]),
         .executable(name: "isp-checker", targets: ["isp-checker"]),
+        // YAML loading of the resilience settings; kept apart so the core library needs no Yams.
+        .library(name: "ISPCheckerConfig", targets: ["ISPCheckerConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // C only: sockets, packets, pcap timing, capabilities. Knows nothing of Swift.
@@ -36,6 +40,14 @@ let package = Package(
                 "CProbe",
                 "CServiceProbe",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "ISPCheckerConfig",
+            dependencies: [
+                "ISPChecker",
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -47,6 +59,14 @@ let package = Package(
         ),
         .testTarget(name: "ISPCheckerTests", dependencies: ["ISPChecker", "CProbe", "CServiceProbe"]),
         .testTarget(name: "LabTests", dependencies: ["ISPChecker", "CProbe"]),
+        .testTarget(
+            name: "ResilienceTests",
+            dependencies: [
+                "ISPChecker",
+                "ISPCheckerConfig",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,10 +4,10 @@
 #
 #   sudo scripts/test.sh
 #
-# Stages: Debian packages; the C core under ASan/UBSan (unit tests); every libFuzzer target for
-# 10 million executions (FUZZ_RUNS);
-# the lab's own self-test; the Swift library's unit tests under ASan; then every Swift test
-# (unit and lab) in a normal debug build.
+# Stages: Debian packages; the C code under ASan/UBSan (unit tests); every libFuzzer target for
+# 10 million executions (FUZZ_RUNS); the lab's own self-test; the Swift library's unit tests
+# under ASan; the resilience tests under TSan; then every Swift test (unit and lab) in a normal
+# debug build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +41,16 @@ fi
 tail -n 1 .build-asan.log
 # Leak checking is off here: XCTest's runner itself leaks a few objects at exit.
 ASAN_OPTIONS=detect_leaks=0 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter ISPCheckerTests
+
+stage "Resilience tests under ThreadSanitizer"
+# Only the pure-Swift resilience suites (breaker, retry, scheduler, config): they are the ones
+# whose correctness is about concurrency. The build log goes inside the scratch folder.
+mkdir -p .build-tsan
+if ! swift build --build-tests --sanitize=thread --scratch-path .build-tsan > .build-tsan/build.log 2>&1; then
+  cat .build-tsan/build.log; exit 1
+fi
+tail -n 1 .build-tsan/build.log
+TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ResilienceTests
 
 stage "Swift build"
 swift build --build-tests
