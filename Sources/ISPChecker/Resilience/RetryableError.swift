@@ -47,8 +47,30 @@ extension ProbeError: RetryClassifiable {
             // getaddrinfo's EAI_AGAIN text ("Temporary failure in name resolution") is the one
             // resolver failure that may pass; a name that does not exist will not appear.
             return reason.lowercased().contains("temporary failure") ? .temporaryFailure : nil
-        case .emptyTarget, .malformedTarget, .invalidArgument, .permissionDenied, .addressFamilyUnavailable,
+        case .emptyTarget, .malformedTarget, .invalidArgument, .permissionDenied, .addressFamilyUnavailable, .unreadableCapture,
              .namespaceUnavailable, .engineShutDown, .cancelled:
+            return nil
+        }
+    }
+}
+
+extension ServiceProbeError: RetryClassifiable {
+    /// A host name that did not resolve with a temporary failure, and system errors that pass,
+    /// are retryable; bad input and cancellation are not. (A probe that ran and got no answer
+    /// is a result, not an error: its `outcome` says timeout or refused.)
+    public var retryableErrorKind: RetryableErrorKind? {
+        switch self {
+        case .systemError(_, let code):
+            switch code {
+            case ETIMEDOUT: return .timeout
+            case ECONNREFUSED: return .connectionRefused
+            case EAGAIN, EINTR, ENOBUFS, ENOMEM, ENETDOWN, EHOSTDOWN, ECONNRESET: return .temporaryFailure
+            default: return nil
+            }
+        case .unresolvableHost(_, let reason):
+            return reason.lowercased().contains("temporary failure") ? .temporaryFailure : nil
+        case .emptyName, .malformedName, .invalidResolver, .malformedURL, .unsupportedScheme, .malformedTarget,
+             .invalidArgument, .unreadableTargets, .namespaceUnavailable, .cancelled:
             return nil
         }
     }
