@@ -40,6 +40,30 @@ int64_t cp_realtime_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t cp_monotonic_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int cp_socket_grow_buffers(int fd, int bytes)
+{
+    if (bytes <= 0)
+        return -EINVAL;
+    /* SO_*BUFFORCE ignores net.core.[rw]mem_max but needs CAP_NET_ADMIN; without it
+     * the plain options still raise the buffers up to those limits. */
+    int rc = 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) != 0)
+        rc = -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
 int cp_set_int_option(int fd, int level, int name, int value)
 {
     if (setsockopt(fd, level, name, &value, sizeof value) != 0)
