@@ -54,6 +54,7 @@ final class SweepScheduler {
                 guard let index = runs.firstIndex(where: { $0.id == id }) else { continue }
                 release(runs[index])
                 runs.remove(at: index)
+                publishCounts()
             }
         }
     }
