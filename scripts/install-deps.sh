@@ -10,6 +10,7 @@ packages=(
   traceroute mtr-tiny scamper fping
   util-linux                    # setpriv, for the unprivileged-user test
   gcc make procps
+  time python3                  # /usr/bin/time for the peer comparison; benchmark analysis
 )
 
 missing=()
