@@ -277,6 +277,44 @@ int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
     return (int)n;
 }
 
+int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+                       int64_t *user_ts_ns)
+{
+    if (dst == NULL || (buf == NULL && len != 0))
+        return -EINVAL;
+    struct sockaddr_storage ss;
+    int ss_len = cp_to_sockaddr(dst, 0, &ss);
+    if (ss_len < 0)
+        return ss_len;
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    union {
+        char bytes[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {
+        .msg_name = &ss, .msg_namelen = (socklen_t)ss_len,
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.bytes, .msg_controllen = sizeof control.bytes,
+    };
+    /* A per-packet SO_TIMESTAMPING control message replaces the socket's TX
+     * timestamp flags for this packet (Documentation/networking/timestamping.rst,
+     * 1.3.3): 0 asks for no send timestamp, so nothing is queued on the error queue. */
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SO_TIMESTAMPING;
+    c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+    uint32_t none = 0;
+    memcpy(CMSG_DATA(c), &none, sizeof none);
+    int64_t before = cp_realtime_ns();
+    ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0)
+        return -errno;
+    if (user_ts_ns != NULL)
+        *user_ts_ns = before;
+    return (int)n;
+}
+
 static int64_t timespec_ns(int64_t sec, int64_t nsec)
 {
     return sec * 1000000000 + nsec;

@@ -146,6 +146,14 @@ int cp_socket_grow_buffers(int fd, int bytes);
 int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
                int64_t *user_ts_ns);
 
+/**
+ * cp_send_to without a send timestamp for this packet (a per-packet
+ * SO_TIMESTAMPING control message of 0): for senders that time with the
+ * capture and would only have to drain the error queue. Same returns.
+ */
+int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+                       int64_t *user_ts_ns);
+
 /** What recvmsg told beside the bytes. */
 typedef struct cp_recv_meta {
     cp_addr from;

@@ -24,6 +24,7 @@ final class SweepScheduler {
     private let sockets: [ICMPSocket?]
     private let packet = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1_500)
     private let graceNanoseconds: Int64
+    private let untimedSends: Bool
     /// At most this many sends per sweep before the loop reads replies again.
     static let batchLimit = 256
 
@@ -32,6 +33,7 @@ final class SweepScheduler {
         identifier = core.sweepIdentifier
         sockets = [core.sockets[.ipv4], core.sockets[.ipv6]].map { $0?.kind == .raw ? $0 : nil }
         let grace = core.captureGrace.components
+        untimedSends = core.captureActive
         graceNanoseconds = grace.seconds * 1_000_000_000 + grace.attoseconds / 1_000_000_000
     }
 
@@ -114,7 +116,11 @@ final class SweepScheduler {
                 var length = 0
                 _ = cp_echo_build(socket.family.posixValue, identifier, sequence, token, run.payloadSize, packet.baseAddress, packet.count, &length)
                 var sentAt: Int64 = 0
-                let result = cp_send_to(socket.descriptor, packet.baseAddress, length, run.targets.baseAddress! + target, &sentAt)
+                // With a capture the send timestamp comes from it: asking the socket for one
+                // too would cost a clone of every packet and a recvmsg to drain it.
+                let result = untimedSends
+                    ? cp_send_to_untimed(socket.descriptor, packet.baseAddress, length, run.targets.baseAddress! + target, &sentAt)
+                    : cp_send_to(socket.descriptor, packet.baseAddress, length, run.targets.baseAddress! + target, &sentAt)
                 // A full send buffer: try this probe again next time round.
                 if result == -EAGAIN || result == -ENOBUFS { break }
                 let position = index % run.capacity
