@@ -59,10 +59,11 @@ python3 -c 'print("\n".join(f"10.77.{128 + i // 256}.{i % 256}" for i in range(4
 SINGLE=$OUT/single.txt
 echo 10.77.128.1 >"$SINGLE"
 
-# One measured run: TAG TOOL ARGS... ; appends "tag tool wall user sys maxrss_kb lost peak" to runs.txt.
+# One measured run: TAG TOOL ARGS... ; appends "tag tool wall user sys maxrss_kb lost peak inlib_s"
+# to runs.txt (inlib_s: isp-checker's own sweep time, from engine ready to last result; "-" for fping).
 measure() {
     local tag=$1 tool=$2; shift 2
-    local timing=$OUT/time.$$ output=$OUT/out.$$ lost peak
+    local timing=$OUT/time.$$ output=$OUT/out.$$ lost peak inlib=-
     ip netns exec "$CLIENT_NS" /usr/bin/time -f '%e %U %S %M' -o "$timing" "$@" >"$output" 2>&1 || true
     if [[ $tool == fping ]]; then
         # -q prints one summary per target: "ADDR : xmt/rcv/%loss = S/R/L%..."
@@ -71,9 +72,10 @@ measure() {
     else
         lost=$(sed -n 's/.* \([0-9]*\) sent, \([0-9]*\) received.*/\1 \2/p' "$output" | awk '{ print $1 - $2 }')
         peak=$(sed -n 's/.*peak \([0-9]*\) in flight.*/\1/p' "$output")
+        inlib=$(sed -n 's/.* without reply, \([0-9.]*\) s, peak.*/\1/p' "$output")
         [[ -n $lost ]] || { cat "$output" >&2; die "isp-checker sweep failed"; }
     fi
-    echo "$tag $tool $(cat "$timing" | tail -1) $lost ${peak:--}" >>"$OUT/runs.txt"
+    echo "$tag $tool $(tail -1 "$timing") $lost ${peak:--} ${inlib:--}" >>"$OUT/runs.txt"
 }
 
 sweep_pair() { # TAG FPING_INTERVAL_MS OUR_RATE COUNT TIMEOUT_S FILE
@@ -128,13 +130,16 @@ python3 - "$OUT/runs.txt" <<'PY' | tee "$OUT/sweep-summary.md"
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
 by = {}
-for tag, tool, wall, user, sys_, rss, lost, peak in rows:
+for row in rows:
+    tag, tool, wall, user, sys_, rss, lost, peak = row[:8]
+    inlib = row[8] if len(row) > 8 else "-"
     by.setdefault(tag, {}).setdefault(tool, []).append(
-        (float(wall), float(user) + float(sys_), int(rss), int(lost), None if peak == "-" else int(peak)))
+        (float(wall), float(user) + float(sys_), int(rss), int(lost), None if peak == "-" else int(peak),
+         None if inlib == "-" else float(inlib)))
 med = lambda xs: statistics.median(xs)
 print("\n## Sweep: isp-checker vs fping (medians of the repeats; ratio = ours / fping)\n")
-print("| scenario | fping wall s | ours wall s | wall ratio | fping CPU s | ours CPU s | CPU ratio | fping RSS MiB | ours RSS MiB | fping lost | ours lost | ours peak in flight |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| scenario | fping wall s | ours wall s | wall ratio | ours in-library s | in-library / fping wall | fping CPU s | ours CPU s | CPU ratio | fping RSS MiB | ours RSS MiB | fping lost | ours lost | ours peak in flight |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 summary = {}
 for tag, tools in by.items():
     f, o = tools.get("fping", []), tools.get("ours", [])
@@ -148,7 +153,9 @@ for tag, tools in by.items():
     pk = med(peaks) if peaks else 0
     summary[tag] = dict(ours_rss_kib=med([r[2] for r in o]), peak=pk)
     ratio = lambda a, b: f"{a / b:.2f}" if b > 0 else "-"
-    print(f"| {tag} | {fw:.3f} | {ow:.3f} | {ratio(ow, fw)} | {fc:.3f} | {oc:.3f} | {ratio(oc, fc)} | {fr:.1f} | {orss:.1f} | {fl:g} | {ol:g} | {pk:g} |")
+    inlibs = [r[5] for r in o if r[5] is not None]
+    il = med(inlibs) if inlibs else 0
+    print(f"| {tag} | {fw:.3f} | {ow:.3f} | {ratio(ow, fw)} | {il:.2f} | {ratio(il, fw)} | {fc:.3f} | {oc:.3f} | {ratio(oc, fc)} | {fr:.1f} | {orss:.1f} | {fl:g} | {ol:g} | {pk:g} |")
 if "held" in summary and "one" in summary and summary["held"]["peak"]:
     extra = summary["held"]["ours_rss_kib"] - summary["one"]["ours_rss_kib"]
     print(f"\nMemory per in-flight probe (held − one address) / peak in flight: {extra:.0f} KiB / {summary['held']['peak']:g} = "

@@ -1,11 +1,11 @@
 // CPU and allocations per sweep probe: the C core's calls alone against a whole sweep through
-// the Swift API (ProbeEngine.sweep), both to 1,000 loopback addresses (127.0.0.1 ... 127.0.3.232,
+// the Swift API (ProbeEngine.sweep), both to 10,000 loopback addresses (127.0.0.1 ... 127.0.39.16,
 // all answered by `lo`). Needs root (raw socket; the capture variant also needs pcap).
 //
 //   cd Benchmarks && swift package benchmark --target SweepBenchmarks
 //
-// Each iteration sends 1,000 probes and waits for the 1,000 replies; the scaling factor of
-// 1,000 makes every figure read per probe. What the two paths do per probe:
+// Each iteration sends 10,000 probes and waits for the 10,000 replies: divide by 10,000 for
+// figures per probe. What the two paths do per probe:
 //   C core calls only  cp_echo_build, cp_send_to, cp_recv_send_timestamp (the send timestamp the
 //                      socket queues), cp_recv + cp_echo_parse of the reply, poll: the system
 //                      calls and parsing any sweep needs, with no engine around them
@@ -22,7 +22,7 @@ import ISPChecker
 import Glibc
 #endif
 
-let probesPerIteration = 1_000
+let probesPerIteration = 10_000
 
 func loopbackTargets() -> [IPAddress] {
     (1...probesPerIteration).map { IPAddress("127.0.\($0 / 256).\($0 % 256)")! }
@@ -92,20 +92,20 @@ enum BenchmarkSetupError: Error { case noRawSocket(Int32) }
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.cpuTotal, .cpuUser, .cpuSystem, .wallClock, .mallocCountTotal, .memoryLeaked],
-        // One closure call = 1,000 probes: the figures divide by it and read per probe.
-        scalingFactor: .kilo,
         warmupIterations: 2,
-        maxDuration: .seconds(10),
-        maxIterations: 60
+        // One iteration = 10,000 probes, so that the CPU time, which Linux accounts in 10 ms
+        // scheduler ticks, has 1 µs-per-probe resolution: divide every figure by 10,000.
+        maxDuration: .seconds(15),
+        maxIterations: 30
     )
 
-    Benchmark("sweep 1000 x 127.0.x.y: C core calls only", closure: { benchmark, loop in
+    Benchmark("sweep 10000 x 127.0.x.y: C core calls only", closure: { benchmark, loop in
         let replies = loop.sweep(identifier: 0x5eed)
         if replies != probesPerIteration { benchmark.error("only \(replies) of \(probesPerIteration) loopback replies") }
     }, setup: { try CoreLoop() })
 
     for (name, capture) in [("no capture", EngineConfiguration.Capture.disabled), ("pcap on lo", .interface("lo"))] {
-        Benchmark("sweep 1000 x 127.0.x.y: ProbeEngine.sweep, \(name)", closure: { benchmark, state in
+        Benchmark("sweep 10000 x 127.0.x.y: ProbeEngine.sweep, \(name)", closure: { benchmark, state in
             let (engine, targets) = state
             var received = 0
             for try await result in try engine.sweep(targets, options: SweepOptions(packetsPerSecond: 10_000_000, timeout: .seconds(2))) {
