@@ -53,12 +53,12 @@ struct SweepCommand: ParsableCommand {
         }
         let options = SweepOptions(probesPerTarget: count, packetsPerSecond: rate, timeout: .seconds(timeout), payloadSize: size)
         let engine: ProbeEngine
-        let stream: AsyncThrowingStream<SweepResult, any Error>
+        let stream: AsyncThrowingStream<[SweepResult], any Error>
         let addresses: [IPAddress]
         do {
             addresses = try SweepTargets.expand(specs)
             engine = try engineOptions.makeEngine()
-            stream = try engine.sweep(addresses, options: options)
+            stream = try engine.sweepBatches(addresses, options: options)
         } catch { throw CLIError(error) }
 
         let (json, quiet) = (json, quiet)
@@ -69,9 +69,9 @@ struct SweepCommand: ParsableCommand {
             results = try runBlocking { () async throws -> [SweepResult] in
                 var results: [SweepResult] = []
                 results.reserveCapacity(addresses.count)
-                for try await result in stream {
-                    results.append(result)
-                    if !json && !quiet { output(SweepText.line(for: result)) }
+                for try await batch in stream {
+                    results.append(contentsOf: batch)
+                    if !json && !quiet { output(batch.map(SweepText.line(for:)).joined(separator: "\n")) }
                     progress?.update(done: results.count)
                 }
                 return results

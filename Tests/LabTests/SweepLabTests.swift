@@ -76,6 +76,23 @@ struct SweepLabTests {
         }
     }
 
+    @Test func batchesCarryEveryTargetOnceWithItsLoss() async throws {
+        let lab = try Lab.up("swbatch")
+        defer { lab.down() }
+        try drop(lab, "10.77.128.7", 1, every: 2)
+        let engine = try engine(in: lab)
+        var batches = 0
+        var results: [SweepResult] = []
+        for try await batch in try engine.sweepBatches(["10.77.128.0/22"], options: SweepOptions(probesPerTarget: 2, packetsPerSecond: 20_000, timeout: .seconds(1))) {
+            #expect(!batch.isEmpty)
+            batches += 1
+            results += batch
+        }
+        #expect(results.map(\.index).sorted() == Array(0..<1024))
+        #expect(batches < results.count)
+        #expect(results.filter { $0.received != 2 }.map(\.address.description) == ["10.77.128.7"])
+    }
+
     @Test func cancellingTheConsumerStopsTheSweepAndFreesItsProbes() async throws {
         let lab = try Lab.up("swcancel")
         defer { lab.down() }

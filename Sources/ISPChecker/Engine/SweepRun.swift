@@ -5,7 +5,27 @@ struct SweepRequest: Sendable {
     let id: UInt32
     let addresses: [IPAddress]
     let options: SweepOptions
-    let continuation: AsyncThrowingStream<SweepResult, any Error>.Continuation
+    let sink: SweepSink
+}
+
+/// Where a sweep's results go: a stream of single results or of one batch per loop turn.
+enum SweepSink: Sendable {
+    case results(AsyncThrowingStream<SweepResult, any Error>.Continuation)
+    case batches(AsyncThrowingStream<[SweepResult], any Error>.Continuation)
+
+    func deliver(_ batch: [SweepResult]) {
+        switch self {
+        case .results(let continuation): for result in batch { continuation.yield(result) }
+        case .batches(let continuation): continuation.yield(batch)
+        }
+    }
+
+    func finish(throwing error: ProbeError? = nil) {
+        switch self {
+        case .results(let continuation): continuation.finish(throwing: error)
+        case .batches(let continuation): continuation.finish(throwing: error)
+        }
+    }
 }
 
 /// Commands for the engine thread's sweep scheduler.
@@ -66,7 +86,7 @@ final class SweepRun {
     let nanosecondsPerPacket: Double
     let timeoutNanoseconds: Int64
     let payloadSize: Int
-    let continuation: AsyncThrowingStream<SweepResult, any Error>.Continuation
+    let sink: SweepSink
     let startNanoseconds: Int64
 
     /// Probes sent so far (the send index of the next one).
@@ -101,7 +121,7 @@ final class SweepRun {
         nanosecondsPerPacket = 1e9 / Double(request.options.packetsPerSecond)
         timeoutNanoseconds = Int64(request.options.timeout.components.seconds) * 1_000_000_000 + request.options.timeout.components.attoseconds / 1_000_000_000
         payloadSize = request.options.payloadSize
-        continuation = request.continuation
+        sink = request.sink
         startNanoseconds = nowNanoseconds
         capacity = min(request.options.maxInFlight, totalProbes)
         ring = .allocate(capacity: capacity)
@@ -162,16 +182,18 @@ final class SweepRun {
         completedTargets += 1
         var rtts: [Int64?] = []
         rtts.reserveCapacity(probesPerTarget)
-        var usedClocks: [ClockSource] = []
+        var weakest: ClockSource?
         var refused = 0
         for round in 0..<probesPerTarget {
             let value = outcomes[target * probesPerTarget + round]
             rtts.append(value >= 0 ? value : nil)
             if value == -2 { refused += 1 }
-            if value >= 0, let clock = Self.clock(clocks[target * probesPerTarget + round]) { usedClocks.append(clock) }
+            if value >= 0, let clock = Self.clock(clocks[target * probesPerTarget + round]) {
+                weakest = weakest.map { max($0, clock) } ?? clock
+            }
         }
-        let error = sendErrors[target].map { ProbeError.describe(errno: $0) }
-        ready.append(SweepResult(index: target, address: addresses[target], rtts: rtts, clocks: usedClocks, sendFailures: refused, error: error))
+        let error = sendErrors.isEmpty ? nil : sendErrors[target].map { ProbeError.describe(errno: $0) }
+        ready.append(SweepResult(index: target, address: addresses[target], rtts: rtts, clock: weakest, sendFailures: refused, error: error))
     }
 
     /// Queues a replied probe until `deadline`. When the queue is full (entries of probes that

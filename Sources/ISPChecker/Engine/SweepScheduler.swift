@@ -65,7 +65,7 @@ final class SweepScheduler {
     func shutDown() {
         for run in runs {
             release(run)
-            run.continuation.finish(throwing: ProbeError.engineShutDown)
+            run.sink.finish(throwing: .engineShutDown)
         }
         runs.removeAll()
         publishCounts()
@@ -187,10 +187,12 @@ final class SweepScheduler {
         guard !runs.isEmpty else { return }
         var finished = false
         for run in runs {
-            for result in run.ready { run.continuation.yield(result) }
-            run.ready.removeAll(keepingCapacity: true)
+            if !run.ready.isEmpty {
+                run.sink.deliver(run.ready)
+                run.ready.removeAll(keepingCapacity: true)
+            }
             if run.isFinished {
-                run.continuation.finish()
+                run.sink.finish()
                 finished = true
             }
         }

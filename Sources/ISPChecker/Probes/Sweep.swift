@@ -5,6 +5,11 @@ extension ProbeEngine {
         try sweep(SweepTargets.expand(targets), options: options)
     }
 
+    /// `sweepBatches(_:options:)` for address literals and CIDR prefixes.
+    public func sweepBatches(_ targets: [String], options: SweepOptions = .default) throws(ProbeError) -> AsyncThrowingStream<[SweepResult], any Error> {
+        try sweepBatches(SweepTargets.expand(targets), options: options)
+    }
+
     /// Pings thousands of addresses from this engine at `options.packetsPerSecond`, through
     /// the engine's raw ICMP socket of each family, and streams one `SweepResult` per address
     /// as soon as all of its probes have been answered or have timed out (completion order, not
@@ -24,6 +29,40 @@ extension ProbeEngine {
     ///   the engine chooses); `.addressFamilyUnavailable` when it has no socket at all;
     ///   `.engineShutDown`. The stream itself fails only with `.engineShutDown`.
     public func sweep(_ targets: [IPAddress], options: SweepOptions = .default) throws(ProbeError) -> AsyncThrowingStream<SweepResult, any Error> {
+        let id = try checkSweep(targets, options: options)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: SweepResult.self, throwing: (any Error).self)
+        let core = self.core
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { core.submit(.cancel(id)) }
+        }
+        try start(id, targets, options, sink: .results(continuation))
+        return stream
+    }
+
+    /// The same sweep as `sweep(_:options:)`, delivering the targets finished in one turn of
+    /// the engine loop as one array: the consumer wakes once per batch rather than once per
+    /// target, which is cheaper for sweeps of thousands of single-probe targets.
+    public func sweepBatches(_ targets: [IPAddress], options: SweepOptions = .default) throws(ProbeError) -> AsyncThrowingStream<[SweepResult], any Error> {
+        let id = try checkSweep(targets, options: options)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: [SweepResult].self, throwing: (any Error).self)
+        let core = self.core
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { core.submit(.cancel(id)) }
+        }
+        try start(id, targets, options, sink: .batches(continuation))
+        return stream
+    }
+
+    /// Hands the sweep to the engine thread (the stream's cancellation hook is already set).
+    private func start(_ id: UInt32, _ targets: [IPAddress], _ options: SweepOptions, sink: SweepSink) throws(ProbeError) {
+        guard core.submit(.start(SweepRequest(id: id, addresses: targets, options: options, sink: sink))) else {
+            throw .engineShutDown
+        }
+        logger.debug("sweep started", metadata: ["targets": "\(targets.count)", "probes per target": "\(options.probesPerTarget)", "rate": "\(options.packetsPerSecond)"])
+    }
+
+    /// Validates a sweep and reserves its id.
+    private func checkSweep(_ targets: [IPAddress], options: SweepOptions) throws(ProbeError) -> UInt32 {
         guard !targets.isEmpty else {
             throw .invalidArgument(name: "targets", reason: "the list is empty; give at least one address")
         }
@@ -38,16 +77,6 @@ extension ProbeEngine {
                 throw .permissionDenied(hint: "a sweep needs a raw \(family) ICMP socket (its echo identifier is the engine's to choose): run as root or grant CAP_NET_RAW")
             }
         }
-        let core = self.core
-        let id = core.reserveSweepID()
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: SweepResult.self, throwing: (any Error).self)
-        continuation.onTermination = { termination in
-            if case .cancelled = termination { core.submit(.cancel(id)) }
-        }
-        guard core.submit(.start(SweepRequest(id: id, addresses: targets, options: options, continuation: continuation))) else {
-            throw .engineShutDown
-        }
-        logger.debug("sweep started", metadata: ["targets": "\(targets.count)", "probes per target": "\(options.probesPerTarget)", "rate": "\(options.packetsPerSecond)"])
-        return stream
+        return core.reserveSweepID()
     }
 }

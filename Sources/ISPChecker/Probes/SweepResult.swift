@@ -18,25 +18,25 @@ public struct SweepResult: Sendable, Codable, Equatable {
     /// Why the kernel refused a probe (e.g. no route), when it refused any.
     public var error: String?
 
-    init(index: Int, address: IPAddress, rtts: [Int64?], clocks: [ClockSource], sendFailures: Int, error: String?) {
+    init(index: Int, address: IPAddress, rtts: [Int64?], clock: ClockSource?, sendFailures: Int, error: String?) {
         self.index = index
         self.address = address
         rttNanoseconds = rtts
         sent = rtts.count - sendFailures
-        let received = rtts.compactMap { $0 }
-        self.received = received.count
-        lossPercent = rtts.isEmpty ? 0 : Double(rtts.count - received.count) * 100 / Double(rtts.count)
-        clockSource = clocks.max()
+        clockSource = clock
         self.error = error
-        guard let first = received.first else { return }
-        var low = first, high = first, total: Int64 = 0
-        for rtt in received {
+        var count = 0, low = Int64.max, high = Int64.min, total: Int64 = 0
+        for case let rtt? in rtts {
+            count += 1
             low = min(low, rtt)
             high = max(high, rtt)
             total += rtt
         }
+        received = count
+        lossPercent = rtts.isEmpty ? 0 : Double(rtts.count - count) * 100 / Double(rtts.count)
+        guard count > 0 else { return }
         minMilliseconds = Double(low) / 1_000_000
         maxMilliseconds = Double(high) / 1_000_000
-        avgMilliseconds = Double(total) / Double(received.count) / 1_000_000
+        avgMilliseconds = Double(total) / Double(count) / 1_000_000
     }
 }
