@@ -12,7 +12,8 @@
 //   ProbeEngine.sweep  the same calls on the engine thread, plus sequence and token bookkeeping,
 //                      the ring, pacing, the result per target through an AsyncThrowingStream
 //                      to an async consumer; "no capture" to compare like with like, "pcap on
-//                      lo" adds the capture the engine times with by default.
+//                      lo" adds the capture the engine times with by default
+//   ProbeEngine.sweepBatches  the same, one stream element per engine loop turn
 
 import Benchmark
 import CProbe
@@ -103,6 +104,17 @@ let benchmarks: @Sendable () -> Void = {
         let replies = loop.sweep(identifier: 0x5eed)
         if replies != probesPerIteration { benchmark.error("only \(replies) of \(probesPerIteration) loopback replies") }
     }, setup: { try CoreLoop() })
+
+    Benchmark("sweep 10000 x 127.0.x.y: ProbeEngine.sweepBatches, no capture", closure: { benchmark, state in
+        let (engine, targets) = state
+        var received = 0
+        for try await batch in try engine.sweepBatches(targets, options: SweepOptions(packetsPerSecond: 10_000_000, timeout: .seconds(2))) {
+            for result in batch { received += result.received }
+        }
+        if received != probesPerIteration { benchmark.error("only \(received) of \(probesPerIteration) loopback replies") }
+    }, setup: { () -> (ProbeEngine, [IPAddress]) in
+        (try ProbeEngine(configuration: EngineConfiguration(capture: .disabled, capabilities: .keep)), loopbackTargets())
+    })
 
     for (name, capture) in [("no capture", EngineConfiguration.Capture.disabled), ("pcap on lo", .interface("lo"))] {
         Benchmark("sweep 10000 x 127.0.x.y: ProbeEngine.sweep, \(name)", closure: { benchmark, state in
