@@ -16,6 +16,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libldns-dev   # CServiceProbe links these (HTTP(S), TLS details, DNS wire format)
   unbound nginx openssl                          # lab servers for the dns/http/tcp probe tests
   prometheus-blackbox-exporter                   # peer in Benchmarks/service-probes
+  time                          # /usr/bin/time for the peer comparison
 )
 
 missing=()

@@ -128,12 +128,31 @@ int cp_socket_local_ident(int fd, uint16_t *ident_out);
 /** Current CLOCK_REALTIME in nanoseconds (the clock of SO_TIMESTAMPNS and pcap). */
 int64_t cp_realtime_ns(void);
 
+/** Current CLOCK_MONOTONIC in nanoseconds (deadlines; never for RTTs). */
+int64_t cp_monotonic_ns(void);
+
+/**
+ * Raises the receive and send buffers of fd to `bytes` each (SO_RCVBUFFORCE when
+ * the thread has CAP_NET_ADMIN, else SO_RCVBUF up to net.core.rmem_max), so that a
+ * burst of thousands of sweep replies (and their send timestamps, which share the
+ * receive budget) is not dropped. 0, or -errno when a buffer could not be raised.
+ */
+int cp_socket_grow_buffers(int fd, int bytes);
+
 /**
  * sendto() to dst (port ignored for ICMP). *user_ts_ns gets CLOCK_REALTIME
  * read immediately before the call. Returns bytes sent or -errno.
  */
 int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
                int64_t *user_ts_ns);
+
+/**
+ * cp_send_to without a send timestamp for this packet (a per-packet
+ * SO_TIMESTAMPING control message of 0): for senders that time with the
+ * capture and would only have to drain the error queue. Same returns.
+ */
+int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+                       int64_t *user_ts_ns);
 
 /** What recvmsg told beside the bytes. */
 typedef struct cp_recv_meta {
