@@ -10,6 +10,8 @@ packages=(
   traceroute mtr-tiny scamper fping
   util-linux                    # setpriv, for the unprivileged-user test
   gcc make procps
+  libsqlite3-dev                # the monitor's embedded run history (GRDB links the system SQLite)
+  postgresql prometheus wrk     # monitor tests: shared history, a real scraper; the API load benchmark
 )
 
 missing=()
