@@ -32,7 +32,7 @@ public struct DemoRunSource: AsyncSequence, Sendable {
             error: loss > 0 ? "\(Int(loss))% packet loss" : nil)
         let dns = ProbeReport(name: "dns", status: .ok,
                               details: ["query": .string("example.invalid"), "latency_ms": .double(4 + Double(index % 3)), "outcome": .string("ok")])
-        let score = min(100, loss * 2 + max(0, latency - 20))
+        let score = Swift.min(100, loss * 2 + Swift.max(0, latency - 20))
         return RunReport(target: target, timestamp: timestamp, probes: [ping, dns], score: score)
     }
 

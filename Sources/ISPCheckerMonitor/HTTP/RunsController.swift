@@ -44,7 +44,7 @@ struct RunsController<Context: RequestContext> {
         return Self.json(run.json)
     }
 
-    static func parseQuery(_ parameters: Request.URI.QueryParameters) throws -> RunQuery {
+    static func parseQuery(_ parameters: Parameters) throws -> RunQuery {
         func integer(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
             guard let text = parameters.get(name) else { return value }
             guard let number = Int(text), range.contains(number) else {

@@ -40,7 +40,7 @@ public final class MonitorMetrics: Sendable {
                     name: "isp_checker_probe_status",
                     labels: [("target", target), ("probe", probe.name), ("status", status.rawValue)],
                     help: "1 for the probe's current status, 0 for the others"
-                ).set(status == probe.status ? 1 : 0)
+                ).set(Double(status == probe.status ? 1 : 0))
             }
             for key in probe.details.keys.sorted() {
                 guard let value = probe.details[key]?.number else { continue }
