@@ -72,15 +72,13 @@ struct MonitorCommand: AsyncParsableCommand {
         let metrics = MonitorMetrics()
         let state = MonitorState(metrics: metrics)
         let recorder = RunRecorder(store: store, logger: logger) { ids in
-            for id in ids { print("stored \(id)") }
-            fflush(stdout)
+            emitLine(ids.map { "stored \($0)" }.joined(separator: "\n"))
         }
         let app = MonitorHTTPServer.makeApplication(
             configuration: MonitorHTTPConfiguration(host: host, port: port, apiKey: apiKey),
             recorder: recorder, metrics: metrics, state: state, logger: logger
         ) { [host] port in
-            print("listening \(host):\(port)")
-            fflush(stdout)
+            emitLine("listening \(host):\(port)")
         }
         services.append(.init(service: app))
         services.append(.init(service: MigratingStarter(store: store, logger: logger)))
@@ -119,5 +117,18 @@ struct MigratingStarter: Service {
             }
         }
         try? await gracefulShutdown()
+    }
+}
+
+/// Writes a line to standard output at once (one write(2), unbuffered), so a reader sees each
+/// acknowledgement the moment it is given, even if the process is killed right after.
+func emitLine(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    var written = 0
+    while written < bytes.count {
+        let n = bytes[written...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return }
+        written += n
     }
 }

@@ -23,7 +23,7 @@ struct HTTPAPITests {
 
     @Test("runs fed to the monitor are listed through /api/v1/runs, with paging and filters", arguments: Backend.availableCases)
     func runsListedWithPagingAndFilters(_ backend: Backend) async throws {
-        try await withMonitor(backend) { monitor in
+        try await withMonitor(backend) { (monitor: InProcessMonitor) async throws in
             let runs = (0..<6).map { sampleRun($0, target: $0 < 4 ? "a.invalid" : "b.invalid", timestamp: base.addingTimeInterval(Double($0) * 60)) }
             for run in runs { monitor.submit(run) }
             #expect(try await monitor.waitForStoredRuns(6))
@@ -47,7 +47,7 @@ struct HTTPAPITests {
 
     @Test("a run is served whole by /api/v1/runs/{id}; an unknown id is 404")
     func runByIdAnd404() async throws {
-        try await withMonitor { monitor in
+        try await withMonitor { (monitor: InProcessMonitor) async throws in
             let run = sampleRun(9, timestamp: base)
             monitor.submit(run)
             #expect(try await monitor.waitForStoredRuns(1))
@@ -60,7 +60,7 @@ struct HTTPAPITests {
 
     @Test("bad query parameters are 400, not a trace")
     func badParametersAre400() async throws {
-        try await withMonitor { monitor in
+        try await withMonitor { (monitor: InProcessMonitor) async throws in
             #expect(try await httpGet(port: monitor.port, "/api/v1/runs?limit=0").status == 400)
             #expect(try await httpGet(port: monitor.port, "/api/v1/runs?limit=abc").status == 400)
             #expect(try await httpGet(port: monitor.port, "/api/v1/runs?since=yesterday").status == 400)
@@ -69,7 +69,7 @@ struct HTTPAPITests {
 
     @Test("with an API key configured, /api needs it (X-API-Key or Bearer); /metrics and /health stay open")
     func apiKeyEnforced() async throws {
-        try await withMonitor(apiKey: "s3cret") { monitor in
+        try await withMonitor(apiKey: "s3cret") { (monitor: InProcessMonitor) async throws in
             #expect(try await httpGet(port: monitor.port, "/api/v1/runs").status == 401)
             #expect(try await httpGet(port: monitor.port, "/api/v1/runs", headers: ["X-API-Key": "wrong"]).status == 401)
             #expect(try await httpGet(port: monitor.port, "/api/v1/runs", headers: ["Authorization": "Bearer wrong"]).status == 401)
@@ -82,7 +82,7 @@ struct HTTPAPITests {
 
     @Test("every API response is counted by class in isp_checker_api_requests_total")
     func apiResponsesCounted() async throws {
-        try await withMonitor(apiKey: "k") { monitor in
+        try await withMonitor(apiKey: "k") { (monitor: InProcessMonitor) async throws in
             _ = try await httpGet(port: monitor.port, "/api/v1/runs", headers: ["X-API-Key": "k"])
             _ = try await httpGet(port: monitor.port, "/api/v1/runs", headers: ["X-API-Key": "k"])
             _ = try await httpGet(port: monitor.port, "/api/v1/runs")
@@ -96,7 +96,7 @@ struct HTTPAPITests {
 
     @Test("/metrics shows the last run's score, probe status (1 current, 0 others) and numeric details")
     func metricsReflectLastRun() async throws {
-        try await withMonitor { monitor in
+        try await withMonitor { (monitor: InProcessMonitor) async throws in
             let run = sampleRun(9, target: "lab.invalid", timestamp: base)  // index 9: 20% loss, ping crit
             monitor.submit(run)
             #expect(try await monitor.waitForStoredRuns(1))
@@ -111,7 +111,7 @@ struct HTTPAPITests {
 
     @Test("/health/detailed reports the store, the last run's age and breaker states")
     func healthDetailed() async throws {
-        try await withMonitor { monitor in
+        try await withMonitor { (monitor: InProcessMonitor) async throws in
             let run = sampleRun(0, target: "lab.invalid", timestamp: Date().addingTimeInterval(-5))
             monitor.submit(run)
             #expect(try await monitor.waitForStoredRuns(1))

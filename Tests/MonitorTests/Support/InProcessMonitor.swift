@@ -60,5 +60,7 @@ final class InProcessMonitor: Sendable {
 /// A synthetic run for `target` at `timestamp` (whole seconds, so it survives the JSON round trip).
 func sampleRun(_ index: Int, target: String = "lab.invalid", timestamp: Date) -> RunReport {
     let whole = Date(timeIntervalSince1970: timestamp.timeIntervalSince1970.rounded(.down))
-    return DemoRunSource.report(index: index, target: target, timestamp: whole)
+    let report = DemoRunSource.report(index: index, target: target, timestamp: whole)
+    // As the store gives it back: a whole Double detail (17.0) reads back as an Int (17).
+    return try! RunReport.decoder.decode(RunReport.self, from: StoredRun.encoder.encode(report))
 }
