@@ -23,13 +23,13 @@ struct StoreOutageTests {
             do {
                 try await submit(20)
                 #expect(try await monitor.waitForStoredRuns(20))
-                try cluster.stopServer()
+                try await cluster.stop()
                 try await submit(20)  // the store is gone: these wait in memory
                 #expect(try await eventually { await monitor.recorder.pendingCount > 0 })
                 let health = try await httpGet(port: monitor.port, "/health/detailed")
                 #expect(health.status == 503)
                 #expect((try health.json()["store"] as? [String: Any])?["reachable"] as? Bool == false)
-                try cluster.start()
+                try await cluster.restart()
                 try await submit(10)
                 #expect(try await eventually(timeout: .seconds(60)) { await monitor.recorder.pendingCount == 0 })
                 #expect(try await monitor.waitForStoredRuns(50))

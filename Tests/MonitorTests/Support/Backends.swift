@@ -24,7 +24,7 @@ func withStore<T>(_ backend: Backend, _ body: (any RunStore, PostgresCluster?) a
         let store = try await SQLiteRunStore(path: "\(directory)/runs.sqlite")
         return try await body(store, nil)
     case .postgresql:
-        let cluster = try PostgresCluster()
+        let cluster = try await PostgresCluster.make()
         defer { cluster.destroy() }
         let store = try PostgresRunStore(url: cluster.url)
         let pool = Task { try await store.run() }

@@ -17,7 +17,7 @@ struct HTTPReply {
 /// A minimal blocking HTTP/1.1 client for 127.0.0.1 (`Connection: close`), so the tests talk
 /// to the servers over real sockets without any proxy setting getting in the way.
 func httpGet(port: Int, _ pathAndQuery: String, headers: [String: String] = [:]) async throws -> HTTPReply {
-    try await Task.detached { try blockingGet(port: port, pathAndQuery, headers: headers) }.value
+    try await onOwnThread { try blockingGet(port: port, pathAndQuery, headers: headers) }
 }
 
 private func blockingGet(port: Int, _ pathAndQuery: String, headers: [String: String]) throws -> HTTPReply {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A throw-away PostgreSQL cluster: `initdb` into a temporary directory owned by the
 /// `postgres` user, `pg_ctl start` on 127.0.0.1 and a free port, `stop()` deletes it all.
-final class PostgresCluster {
+final class PostgresCluster: Sendable {
     let directory: String
     let port: Int
     let binDirectory: String
@@ -18,7 +18,22 @@ final class PostgresCluster {
     /// Root (to run the server as `postgres`) and the server binaries.
     static var available: Bool { isRoot && binDirectory != nil && getpwnam("postgres") != nil }
 
-    init() throws {
+    /// Creates and starts a cluster (off the cooperative pool: initdb takes seconds).
+    static func make() async throws -> PostgresCluster {
+        try await onOwnThread { try PostgresCluster() }
+    }
+
+    /// Starts the stopped server again.
+    func restart() async throws {
+        try await onOwnThread { try self.start() }
+    }
+
+    /// Stops the server, dropping open connections, as when the database goes away.
+    func stop() async throws {
+        try await onOwnThread { try self.stopServer() }
+    }
+
+    private init() throws {
         guard let binDirectory = Self.binDirectory else { throw HarnessError.failed("no PostgreSQL server binaries") }
         self.binDirectory = binDirectory
         directory = try makeTemporaryDirectory("mn-pg")

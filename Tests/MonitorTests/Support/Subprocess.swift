@@ -128,3 +128,14 @@ func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -
     }
     return try await condition()
 }
+
+/// Runs blocking work (waitpid, blocking sockets) on its own thread, so it never holds one of
+/// the few threads of Swift's cooperative pool that the servers under test need.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.start()
+    }
+}
