@@ -29,18 +29,19 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
 
     public func run() async throws {
         let recorder = self.recorder
-        let flusher = Task { await recorder.runFlusher() }
-        defer { flusher.cancel() }
-        do {
-            // Only waiting for the next run is cut short by shutdown; a run being recorded finishes.
-            for try await report in runs.cancelOnGracefulShutdown() {
-                await handle(report)
+        await withTaskGroup(of: Void.self) { group in
+            // Retries queued runs while the store is away; cancelled once the runs stop.
+            group.addTask { await recorder.runFlusher() }
+            do {
+                // Only waiting for the next run is cut short by shutdown; a run being recorded finishes.
+                for try await report in runs.cancelOnGracefulShutdown() {
+                    await handle(report)
+                }
+            } catch {
+                logger.info("run sequence ended", metadata: ["reason": "\(error)"])
             }
-        } catch is CancellationError {
-            // Shutting down.
+            group.cancelAll()
         }
-        flusher.cancel()
-        await flusher.value
         let left = await recorder.flush(timeout: flushTimeout)
         metrics.setPendingRuns(left)
         logger.info("monitor stopped", metadata: ["unwritten_runs": "\(left)"])
