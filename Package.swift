@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -70,3 +71,42 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The monitor: run history, Prometheus metrics and the HTTP API. It brings Hummingbird, GRDB and
+// postgres-nio, so it is an optional product the core library never depends on. The sanitizer
+// stages of scripts/test.sh set ISPC_CORE_ONLY=1 to build the library's own tests without it.
+if ProcessInfo.processInfo.environment["ISPC_CORE_ONLY"] == nil {
+    package.products += [
+        .library(name: "ISPCheckerMonitor", targets: ["ISPCheckerMonitor"]),
+        .executable(name: "isp-checker-monitor", targets: ["isp-checker-monitor"]),
+    ]
+    package.dependencies += [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ]
+    package.targets += [
+        .target(
+            name: "ISPCheckerMonitor",
+            dependencies: [
+                "ISPChecker",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "isp-checker-monitor",
+            dependencies: [
+                "ISPCheckerMonitor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MonitorTests", dependencies: ["ISPCheckerMonitor"]),
+    ]
+}

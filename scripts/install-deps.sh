@@ -17,6 +17,8 @@ packages=(
   unbound nginx openssl                          # lab servers for the dns/http/tcp probe tests
   prometheus-blackbox-exporter                   # peer in Benchmarks/service-probes
   time                          # /usr/bin/time for the peer comparison
+  libsqlite3-dev                # the monitor's embedded run history (GRDB links the system SQLite)
+  postgresql wrk                # monitor tests: shared history, a real scraper; the API load benchmark
 )
 
 missing=()

@@ -35,22 +35,22 @@ bash lab/selftest.sh
 
 stage "Swift unit tests under AddressSanitizer"
 # The linker warns once per ASan symbol; keep the log readable and show it only on failure.
-if ! swift build --build-tests --sanitize=address --scratch-path .build-asan -Xswiftc -use-ld=lld > .build-asan.log 2>&1; then
+if ! ISPC_CORE_ONLY=1 swift build --build-tests --sanitize=address --scratch-path .build-asan -Xswiftc -use-ld=lld > .build-asan.log 2>&1; then
   cat .build-asan.log; exit 1
 fi
 tail -n 1 .build-asan.log
 # Leak checking is off here: XCTest's runner itself leaks a few objects at exit.
-ASAN_OPTIONS=detect_leaks=0 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter ISPCheckerTests
+ASAN_OPTIONS=detect_leaks=0 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter ISPCheckerTests
 
 stage "Resilience tests under ThreadSanitizer"
 # Only the pure-Swift resilience suites (breaker, retry, scheduler, config): they are the ones
 # whose correctness is about concurrency. The build log goes inside the scratch folder.
 mkdir -p .build-tsan
-if ! swift build --build-tests --sanitize=thread --scratch-path .build-tsan > .build-tsan/build.log 2>&1; then
+if ! ISPC_CORE_ONLY=1 swift build --build-tests --sanitize=thread --scratch-path .build-tsan > .build-tsan/build.log 2>&1; then
   cat .build-tsan/build.log; exit 1
 fi
 tail -n 1 .build-tsan/build.log
-TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ResilienceTests
+TSAN_OPTIONS=halt_on_error=1 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ResilienceTests
 
 stage "Swift build"
 swift build --build-tests

@@ -1,0 +1,85 @@
+import ISPChecker
+import Prometheus
+
+/// The monitor's Prometheus series, with the runbook's names, rendered in the text
+/// exposition format by swift-prometheus's registry:
+/// - `isp_checker_score{target}`: the last run's score (0 healthy … 100 outage)
+/// - `isp_checker_probe_status{target,probe,status}`: 1 for the probe's current status, 0 for the others
+/// - `isp_checker_probe_details{target,probe,key}`: every numeric detail of the last run
+/// - `isp_checker_api_requests_total{status}`: API responses by class (2xx, 4xx, 5xx)
+/// - `isp_checker_circuit_breaker_state{target}`: 0 closed, 1 half-open, 2 open
+/// - `isp_checker_runs_total{target}`: runs recorded
+/// - `isp_checker_store_pending_runs`: runs waiting in memory for the store
+public final class MonitorMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let apiResponses: [String: Counter]
+    private let pendingRuns: Gauge
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var apiResponses: [String: Counter] = [:]
+        // Created up front so that rate() sees a zero before the first error.
+        for statusClass in ["2xx", "4xx", "5xx"] {
+            apiResponses[statusClass] = registry.makeCounter(
+                name: "isp_checker_api_requests_total", labels: [("status", statusClass)],
+                help: "API responses by status class")
+        }
+        self.apiResponses = apiResponses
+        self.pendingRuns = registry.makeGauge(name: "isp_checker_store_pending_runs", help: "Runs waiting in memory for the run store")
+    }
+
+    /// Sets the series for one run: score, every probe's status and numeric details.
+    public func record(_ report: RunReport) {
+        let target = report.target
+        registry.makeGauge(name: "isp_checker_score", labels: [("target", target)],
+                           help: "Health score of the last run: 0 healthy ... 100 complete outage").set(report.score)
+        registry.makeCounter(name: "isp_checker_runs_total", labels: [("target", target)], help: "Runs recorded").increment()
+        for probe in report.probes {
+            for status in ProbeStatus.allCases {
+                registry.makeGauge(
+                    name: "isp_checker_probe_status",
+                    labels: [("target", target), ("probe", probe.name), ("status", status.rawValue)],
+                    help: "1 for the probe's current status, 0 for the others"
+                ).set(Double(status == probe.status ? 1 : 0))
+            }
+            for key in probe.details.keys.sorted() {
+                guard let value = probe.details[key]?.number else { continue }
+                registry.makeGauge(
+                    name: "isp_checker_probe_details",
+                    labels: [("target", target), ("probe", probe.name), ("key", key)],
+                    help: "Numeric details of the last run's probes"
+                ).set(value)
+            }
+        }
+    }
+
+    /// Sets a target's breaker state.
+    public func setCircuitBreakerState(_ state: BreakerState, target: String) {
+        registry.makeGauge(name: "isp_checker_circuit_breaker_state", labels: [("target", target)],
+                           help: "Circuit breaker state: 0 closed, 1 half-open, 2 open").set(state.metricValue)
+    }
+
+    /// Counts one API response by its class. Codes outside 2xx/4xx/5xx count under their own class.
+    public func countAPIResponse(statusCode: Int) {
+        let statusClass = "\(statusCode / 100)xx"
+        if let counter = apiResponses[statusClass] {
+            counter.increment()
+        } else {
+            registry.makeCounter(name: "isp_checker_api_requests_total", labels: [("status", statusClass)],
+                                 help: "API responses by status class").increment()
+        }
+    }
+
+    /// Sets the number of runs waiting in memory for the store.
+    public func setPendingRuns(_ count: Int) {
+        pendingRuns.set(Double(count))
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    public func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

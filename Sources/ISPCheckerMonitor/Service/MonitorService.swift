@@ -1,0 +1,57 @@
+import Foundation
+import ISPChecker
+import Logging
+import ServiceLifecycle
+
+/// The monitor's run loop as a swift-service-lifecycle `Service`: takes each `RunReport` from
+/// the scheduler's sequence, sets the metrics, and writes it to the history.
+///
+/// On graceful shutdown (SIGTERM/SIGINT through the `ServiceGroup`) it stops taking new runs,
+/// finishes the run in hand, and flushes the store's in-memory queue (up to `flushTimeout`).
+public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs.Element == RunReport {
+    public let runs: Runs
+    public let recorder: RunRecorder
+    public let metrics: MonitorMetrics
+    public let state: MonitorState
+    /// Longest the shutdown flush waits for an unreachable store.
+    public let flushTimeout: Duration
+    private let logger: Logger
+
+    public init(runs: Runs, recorder: RunRecorder, metrics: MonitorMetrics, state: MonitorState,
+                flushTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "isp-checker.monitor")) {
+        self.runs = runs
+        self.recorder = recorder
+        self.metrics = metrics
+        self.state = state
+        self.flushTimeout = flushTimeout
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let recorder = self.recorder
+        await withTaskGroup(of: Void.self) { group in
+            // Retries queued runs while the store is away; cancelled once the runs stop.
+            group.addTask { await recorder.runFlusher() }
+            do {
+                // Only waiting for the next run is cut short by shutdown; a run being recorded finishes.
+                for try await report in runs.cancelOnGracefulShutdown() {
+                    await handle(report)
+                }
+            } catch {
+                logger.info("run sequence ended", metadata: ["reason": "\(error)"])
+            }
+            group.cancelAll()
+        }
+        let left = await recorder.flush(timeout: flushTimeout)
+        metrics.setPendingRuns(left)
+        logger.info("monitor stopped", metadata: ["unwritten_runs": "\(left)"])
+    }
+
+    /// Records one run: metrics, health state, then the history.
+    public func handle(_ report: RunReport) async {
+        metrics.record(report)
+        state.noteRun(report)
+        await recorder.record(report)
+        metrics.setPendingRuns(await recorder.pendingCount)
+    }
+}

@@ -1,0 +1,66 @@
+/// The history's schema, as numbered steps. Each store records the versions it applied in
+/// `schema_migrations(version, description, applied_at_ms)` and applies the missing ones in
+/// order, each in its own transaction. Add steps at the end; never edit an applied one.
+struct SchemaMigration: Sendable {
+    var version: Int
+    var description: String
+    var sqlite: [String]
+    var postgres: [String]
+}
+
+enum SchemaMigrations {
+    static let createTable = (
+        sqlite: """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            description TEXT NOT NULL,
+            applied_at_ms INTEGER NOT NULL
+        )
+        """,
+        postgres: """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            description TEXT NOT NULL,
+            applied_at_ms BIGINT NOT NULL
+        )
+        """
+    )
+
+    static let all: [SchemaMigration] = [
+        SchemaMigration(
+            version: 1,
+            description: "runs table with target/time indexes",
+            sqlite: [
+                """
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    target TEXT NOT NULL,
+                    timestamp_ms INTEGER NOT NULL,
+                    score REAL NOT NULL,
+                    severity TEXT NOT NULL,
+                    report_json TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX runs_timestamp ON runs (timestamp_ms)",
+                "CREATE INDEX runs_target_timestamp ON runs (target, timestamp_ms)",
+            ],
+            postgres: [
+                """
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    timestamp_ms BIGINT NOT NULL,
+                    score DOUBLE PRECISION NOT NULL,
+                    severity TEXT NOT NULL,
+                    report_json TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX runs_timestamp ON runs (timestamp_ms)",
+                "CREATE INDEX runs_target_timestamp ON runs (target, timestamp_ms)",
+            ]
+        ),
+    ]
+
+    /// The newest schema version this build knows.
+    static var latestVersion: Int { all.last?.version ?? 0 }
+}

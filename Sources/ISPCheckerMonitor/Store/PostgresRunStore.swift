@@ -1,0 +1,163 @@
+import Foundation
+import ISPChecker
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The shared run history: several monitors write to one PostgreSQL database. Commits are
+/// synchronous (`synchronous_commit=on` is asked for at connection start), so an acknowledged
+/// insert is in the server's WAL on disk.
+///
+/// The connection pool must run: add the store to the `ServiceGroup` (it is a `Service`), or
+/// call `run()` in a task. When the server goes away, operations fail (after
+/// `operationTimeout` at most) and the pool reconnects on the next attempt.
+public struct PostgresRunStore: RunStore, Service {
+    public var backendName: String { "postgresql" }
+    public let client: PostgresClient
+    /// Longest a single store operation may take before it counts as failed.
+    public let operationTimeout: Duration
+    private let logger: Logger
+
+    /// - Parameter url: `postgres://user[:password]@host[:port]/database`.
+    public init(url: String, operationTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "isp-checker.store")) throws {
+        let parsed = try PostgresURL(url)
+        var configuration = PostgresClient.Configuration(
+            host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
+            database: parsed.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(3)
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
+        configuration.options.maximumConnections = 8
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.operationTimeout = operationTimeout
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until cancelled or shut down.
+    public func run() async throws {
+        await client.run()
+    }
+
+    public func migrate() async throws {
+        let logger = self.logger
+        try await timed { [client] in
+            try await client.withTransaction(logger: logger) { connection in
+                // Several monitors may start at once: one migrates, the others wait here.
+                try await connection.query("SELECT pg_advisory_xact_lock(7007001)", logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: SchemaMigrations.createTable.postgres), logger: logger)
+                var applied = Set<Int64>()
+                for try await version in try await connection.query(
+                    "SELECT version::BIGINT FROM schema_migrations", logger: logger).decode(Int64.self) {
+                    applied.insert(version)
+                }
+                for migration in SchemaMigrations.all where !applied.contains(Int64(migration.version)) {
+                    for statement in migration.postgres {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    let version = Int64(migration.version)
+                    let now = Int64(Date().timeIntervalSince1970 * 1000)
+                    try await connection.query(
+                        "INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (\(version), \(migration.description), \(now))",
+                        logger: logger)
+                }
+            }
+        }
+    }
+
+    /// The versions recorded in `schema_migrations`, ascending.
+    public func appliedMigrations() async throws -> [Int] {
+        try await timed { [client] in
+            var versions: [Int] = []
+            for try await version in try await client.query("SELECT version::BIGINT FROM schema_migrations ORDER BY version").decode(Int64.self) {
+                versions.append(Int(version))
+            }
+            return versions
+        }
+    }
+
+    public func insert(_ reports: [RunReport]) async throws {
+        guard !reports.isEmpty else { return }
+        let rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0)) }
+        let logger = self.logger
+        try await timed { [client] in
+            try await client.withTransaction(logger: logger) { connection in
+                for (score, severity, row) in rows {
+                    try await connection.query(
+                        """
+                        INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json)
+                        VALUES (\(row.id), \(row.target), \(row.timestampMilliseconds), \(score), \(severity), \(row.json))
+                        ON CONFLICT (id) DO NOTHING
+                        """,
+                        logger: logger)
+                }
+            }
+        }
+    }
+
+    public func run(id: String) async throws -> StoredRun? {
+        try await timed { [client] in
+            let rows = try await client.query("SELECT id, target, timestamp_ms, report_json FROM runs WHERE id = \(id)")
+            for try await (id, target, timestamp, json) in rows.decode((String, String, Int64, String).self) {
+                return StoredRun(id: id, target: target, timestampMilliseconds: timestamp, json: json)
+            }
+            return nil
+        }
+    }
+
+    public func runs(matching query: RunQuery) async throws -> RunPage {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let target = query.target { binds.append(target); conditions.append("target = $\(binds.count)") }
+        if let since = query.sinceMilliseconds { binds.append(since); conditions.append("timestamp_ms >= $\(binds.count)") }
+        if let until = query.untilMilliseconds { binds.append(until); conditions.append("timestamp_ms <= $\(binds.count)") }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let countQuery = PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM runs \(whereClause)", binds: binds)
+        var pageBinds = binds
+        pageBinds.append(Int64(query.limit))
+        pageBinds.append(Int64(query.offset))
+        let pageQuery = PostgresQuery(
+            unsafeSQL: """
+            SELECT id, target, timestamp_ms, report_json FROM runs \(whereClause)
+            ORDER BY timestamp_ms DESC, id DESC LIMIT $\(binds.count + 1) OFFSET $\(binds.count + 2)
+            """,
+            binds: pageBinds)
+        return try await timed { [client] in
+            var total: Int64 = 0
+            for try await count in try await client.query(countQuery).decode(Int64.self) { total = count }
+            var runs: [StoredRun] = []
+            for try await (id, target, timestamp, json) in try await client.query(pageQuery).decode((String, String, Int64, String).self) {
+                runs.append(StoredRun(id: id, target: target, timestampMilliseconds: timestamp, json: json))
+            }
+            return RunPage(runs: runs, total: Int(total))
+        }
+    }
+
+    @discardableResult
+    public func deleteRuns(olderThan cutoff: Date) async throws -> Int {
+        let cutoffMilliseconds = Int64((cutoff.timeIntervalSince1970 * 1000).rounded(.down))
+        return try await timed { [client] in
+            var deleted: Int64 = 0
+            let rows = try await client.query(
+                "WITH gone AS (DELETE FROM runs WHERE timestamp_ms < \(cutoffMilliseconds) RETURNING 1) SELECT COUNT(*) FROM gone")
+            for try await count in rows.decode(Int64.self) { deleted = count }
+            return Int(deleted)
+        }
+    }
+
+    public func ping() async throws {
+        try await timed { [client] in
+            for try await _ in try await client.query("SELECT 1").decode(Int32.self) {}
+        }
+    }
+
+    private func timed<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await withTimeout(operationTimeout, operation)
+        } catch let error as RunStoreError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw RunStoreError.unavailable(String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import ISPChecker
+
+/// The embedded run history: one SQLite file, opened in WAL mode with `synchronous=FULL` so a
+/// committed insert survives a crash of the process or the machine.
+public struct SQLiteRunStore: RunStore {
+    public var backendName: String { "sqlite" }
+    /// The database file.
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the file and migrates it.
+    public init(path: String) async throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // WAL is DatabasePool's journal mode; FULL syncs the WAL at every commit, so an
+            // acknowledged write is on disk (https://www.sqlite.org/pragma.html#pragma_synchronous).
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.path = path
+        do {
+            self.pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw RunStoreError.unavailable("cannot open SQLite database at \(path): \(error)")
+        }
+        try await migrate()
+    }
+
+    public func migrate() async throws {
+        try await pool.write { db in
+            try db.execute(sql: SchemaMigrations.createTable.sqlite)
+            let applied = Set(try Int.fetchAll(db, sql: "SELECT version FROM schema_migrations"))
+            for migration in SchemaMigrations.all where !applied.contains(migration.version) {
+                for statement in migration.sqlite { try db.execute(sql: statement) }
+                try db.execute(
+                    sql: "INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (?, ?, ?)",
+                    arguments: [migration.version, migration.description, Int64(Date().timeIntervalSince1970 * 1000)])
+            }
+        }
+    }
+
+    /// The versions recorded in `schema_migrations`, ascending.
+    public func appliedMigrations() async throws -> [Int] {
+        try await pool.read { db in try Int.fetchAll(db, sql: "SELECT version FROM schema_migrations ORDER BY version") }
+    }
+
+    public func insert(_ reports: [RunReport]) async throws {
+        guard !reports.isEmpty else { return }
+        let rows = try reports.map { ($0, try StoredRun($0)) }
+        try await pool.write { db in
+            for (report, row) in rows {
+                try db.execute(
+                    sql: """
+                    INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                    """,
+                    arguments: [row.id, row.target, row.timestampMilliseconds, report.score,
+                                report.severity.rawValue, row.json])
+            }
+        }
+    }
+
+    public func run(id: String) async throws -> StoredRun? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, target, timestamp_ms, report_json FROM runs WHERE id = ?",
+                             arguments: [id]).map(Self.storedRun)
+        }
+    }
+
+    public func runs(matching query: RunQuery) async throws -> RunPage {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let target = query.target { conditions.append("target = ?"); arguments += [target] }
+        if let since = query.sinceMilliseconds { conditions.append("timestamp_ms >= ?"); arguments += [since] }
+        if let until = query.untilMilliseconds { conditions.append("timestamp_ms <= ?"); arguments += [until] }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let filterArguments = arguments
+        let pageArguments = arguments + [query.limit, query.offset]
+        return try await pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(whereClause)", arguments: filterArguments) ?? 0
+            let runs = try Row.fetchAll(
+                db,
+                sql: """
+                SELECT id, target, timestamp_ms, report_json FROM runs \(whereClause)
+                ORDER BY timestamp_ms DESC, id DESC LIMIT ? OFFSET ?
+                """,
+                arguments: pageArguments
+            ).map(Self.storedRun)
+            return RunPage(runs: runs, total: total)
+        }
+    }
+
+    @discardableResult
+    public func deleteRuns(olderThan cutoff: Date) async throws -> Int {
+        let cutoffMilliseconds = Int64((cutoff.timeIntervalSince1970 * 1000).rounded(.down))
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM runs WHERE timestamp_ms < ?", arguments: [cutoffMilliseconds])
+            return db.changesCount
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    private static func storedRun(_ row: Row) -> StoredRun {
+        StoredRun(id: row["id"], target: row["target"], timestampMilliseconds: row["timestamp_ms"], json: row["report_json"])
+    }
+}

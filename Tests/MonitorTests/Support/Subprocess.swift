@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+/// A child process started with posix_spawn, its output going to temporary files.
+///
+/// Foundation's `Process.waitUntilExit` was seen hanging here after `lab.sh` had exited
+/// (it leaves a daemonised relay behind), so the tests spawn and reap children themselves.
+final class Subprocess {
+    let pid: pid_t
+    private let outputPath: String
+    private let errorPath: String
+    private var exitStatus: Int32?
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        let directory = FileManager.default.temporaryDirectory.path
+        let stamp = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        outputPath = "\(directory)/ispc-test-\(stamp).out"
+        errorPath = "\(directory)/ispc-test-\(stamp).err"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // The test runner's threads block signals; a child would inherit that mask and
+        // ignore the SIGTERM that stops it. Start it with no signal blocked and defaults.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw HarnessError.failed("cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
+    }
+
+    deinit {
+        if exitStatus == nil {
+            kill(pid, SIGKILL)
+            _ = wait()
+        }
+        unlink(outputPath)
+        unlink(errorPath)
+    }
+
+    var isRunning: Bool {
+        guard exitStatus == nil else { return false }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid { exitStatus = Self.decode(status); return false }
+        return result == 0
+    }
+
+    func terminate() { if isRunning { kill(pid, SIGTERM) } }
+
+    @discardableResult
+    func wait() -> Int32 {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let decoded = Self.decode(status)
+        exitStatus = decoded
+        return decoded
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+    private static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
+/// Output of a finished command.
+struct CommandOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a command to completion and captures its output.
+
+/// Runs a command to completion; throws with its output when it fails.
+@discardableResult
+func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = try Subprocess(executable, arguments)
+    let status = process.wait()
+    guard status == 0 else {
+        throw HarnessError.failed("\(executable) \(arguments.joined(separator: " ")) exited \(status): \(process.stderr)\(process.stdout)")
+    }
+    return process.stdout
+}
+
+enum HarnessError: Error, CustomStringConvertible {
+    case failed(String)
+    var description: String {
+        switch self { case .failed(let text): return text }
+    }
+}
+
+/// Whether this process is root (the PostgreSQL and Prometheus tests start servers as other users).
+let isRoot = getuid() == 0
+
+/// A fresh temporary directory.
+func makeTemporaryDirectory(_ prefix: String) throws -> String {
+    var template = Array("\(FileManager.default.temporaryDirectory.path)/\(prefix)-XXXXXX".utf8CString)
+    guard let path = mkdtemp(&template) else { throw HarnessError.failed("mkdtemp failed: errno \(errno)") }
+    return String(cString: path)
+}
+
+/// Polls `condition` every 100 ms until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
+
+/// Runs blocking work (waitpid, blocking sockets) on its own thread, so it never holds one of
+/// the few threads of Swift's cooperative pool that the servers under test need.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.start()
+    }
+}
