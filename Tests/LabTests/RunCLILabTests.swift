@@ -14,6 +14,9 @@ struct RunCLILabTests {
         let json = try String(contentsOfFile: file, encoding: .utf8)
         let report = try RunReport.decoder.decode(RunReport.self, from: Data(json.utf8))
         #expect(result.stdout.contains("\"probes\""), "the report is printed too: \(result.stderr)")
+        // What the CLI writes is what docs/report.schema.json documents.
+        let violations = try ReportSchema.violations(ofJSON: Data(json.utf8))
+        #expect(violations.isEmpty, "\(scenario): \(violations)")
         return (result.status, report, json)
     }
 
