@@ -37,6 +37,14 @@ enum ServicePrinter {
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
+    /// `[#########-----------]  12/40` on one stderr line, redrawn in place.
+    static func progress(_ done: Int, _ total: Int) {
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+    }
+
     static func line(_ report: ProbeReport) -> String {
         let details = report.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return "\(report.name) \(report.status.rawValue.uppercased()) \(details)" + (report.error.map { "\n  error: \($0)" } ?? "")
@@ -57,9 +65,13 @@ enum ServicePrinter {
             throw ValidationError("give a target or --targets FILE")
         }
         let concurrency = options.concurrency
+        // A progress bar on a terminal's stderr for lists; never in pipes or logs.
+        let showProgress = rows.count > 1 && isatty(STDERR_FILENO) != 0
         let outcomes = try runBlocking {
-            await ServiceBulk.run(rows, maxConcurrent: concurrency, name: \.target, probe)
+            await ServiceBulk.run(rows, maxConcurrent: concurrency, name: \.target,
+                                  progress: showProgress ? { done, total in ServicePrinter.progress(done, total) } : nil, probe)
         }
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         var worst = ProbeStatus.ok
         var rejected: Int32?
         var outputs: [ServiceOutput<Value>] = []

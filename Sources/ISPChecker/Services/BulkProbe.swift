@@ -19,6 +19,7 @@ public enum ServiceBulk {
     /// each outcome's `target`.
     public static func run<Input: Sendable, Value: Sendable>(
         _ inputs: [Input], maxConcurrent: Int, name: (Input) -> String = { "\($0)" },
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
         _ probe: @escaping @Sendable (Input) async throws(ServiceProbeError) -> Value
     ) async -> [Outcome<Value>] {
         let targets = inputs
@@ -35,8 +36,11 @@ public enum ServiceBulk {
                 }
             }
             while next < targets.count && next < bound { launch() }
+            var done = 0
             while let (index, result) = await group.next() {
                 results[index] = Outcome(target: name(inputs[index]), result: result)
+                done += 1
+                progress?(done, targets.count)
                 if next < targets.count && !Task.isCancelled { launch() }
             }
         }
