@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -7,20 +8,14 @@ let package = Package(
     products: [
         .library(name: "ISPChecker", targets: ["ISPChecker"]),
         .executable(name: "isp-checker", targets: ["isp-checker"]),
-        // Optional: run history, Prometheus metrics and the HTTP API. Brings Hummingbird, GRDB and
-        // postgres-nio; the core library stays free of them.
-        .library(name: "ISPCheckerMonitor", targets: ["ISPCheckerMonitor"]),
-        .executable(name: "isp-checker-monitor", targets: ["isp-checker-monitor"]),
+        // YAML loading of the resilience settings; kept apart so the core library needs no Yams.
+        .library(name: "ISPCheckerConfig", targets: ["ISPCheckerConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-        // Monitor only (ISPCheckerMonitor, isp-checker-monitor).
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
-        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // C only: sockets, packets, pcap timing, capabilities. Knows nothing of Swift.
@@ -32,11 +27,28 @@ let package = Package(
             // unsafeFlags here would stop other packages from depending on this one.
             linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("cap")]
         ),
+        // C only: DNS wire format (ldns), HTTP(S) (libcurl + OpenSSL for the certificate), TCP
+        // connect. Separate from CProbe so that the raw-socket core keeps its small link set.
+        .target(
+            name: "CServiceProbe",
+            path: "CServiceProbe",
+            exclude: ["fuzz"],
+            linkerSettings: [.linkedLibrary("ldns"), .linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
         .target(
             name: "ISPChecker",
             dependencies: [
                 "CProbe",
+                "CServiceProbe",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "ISPCheckerConfig",
+            dependencies: [
+                "ISPChecker",
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -46,6 +58,36 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "ISPCheckerTests", dependencies: ["ISPChecker", "CProbe", "CServiceProbe"]),
+        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "CProbe"]),
+        .testTarget(
+            name: "ResilienceTests",
+            dependencies: [
+                "ISPChecker",
+                "ISPCheckerConfig",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+// The monitor: run history, Prometheus metrics and the HTTP API. It brings Hummingbird, GRDB and
+// postgres-nio, so it is an optional product the core library never depends on. The sanitizer
+// stages of scripts/test.sh set ISPC_CORE_ONLY=1 to build the library's own tests without it.
+if ProcessInfo.processInfo.environment["ISPC_CORE_ONLY"] == nil {
+    package.products += [
+        .library(name: "ISPCheckerMonitor", targets: ["ISPCheckerMonitor"]),
+        .executable(name: "isp-checker-monitor", targets: ["isp-checker-monitor"]),
+    ]
+    package.dependencies += [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ]
+    package.targets += [
         .target(
             name: "ISPCheckerMonitor",
             dependencies: [
@@ -65,12 +107,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ISPCheckerTests", dependencies: ["ISPChecker", "CProbe"]),
-        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "CProbe"]),
-        .testTarget(
-            name: "MonitorTests",
-            dependencies: ["ISPCheckerMonitor"]
-        ),
-    ],
-    swiftLanguageModes: [.v6]
-)
+        .testTarget(name: "MonitorTests", dependencies: ["ISPCheckerMonitor"]),
+    ]
+}

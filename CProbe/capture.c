@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <pcap/pcap.h>
@@ -44,6 +45,7 @@ struct cp_capture {
     pcap_t *pcap;
     int linktype;
     int nano; /* 1 when libpcap delivers nanoseconds in ts.tv_usec */
+    int offline; /* a capture file: the end of it is -ENODATA, not "nothing yet" */
 };
 
 static void copy_message(char *errbuf, size_t cap, const char *message)
@@ -66,6 +68,37 @@ static int activate_error(int status)
     default:
         return -EIO;
     }
+}
+
+static int install_filter(pcap_t *p, const char *filter, char *errbuf, size_t errbuf_cap)
+{
+    if (filter == NULL)
+        return 0;
+    struct bpf_program program;
+    if (pcap_compile(p, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        copy_message(errbuf, errbuf_cap, pcap_geterr(p));
+        return -EINVAL;
+    }
+    int set = pcap_setfilter(p, &program);
+    pcap_freecode(&program);
+    if (set != 0) {
+        copy_message(errbuf, errbuf_cap, pcap_geterr(p));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int wrap(pcap_t *p, int offline, cp_capture **out)
+{
+    cp_capture *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->pcap = p;
+    c->linktype = pcap_datalink(p);
+    c->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    c->offline = offline;
+    *out = c;
+    return 0;
 }
 
 int cp_capture_open(const char *device, const char *filter, int snaplen,
@@ -106,35 +139,54 @@ int cp_capture_open(const char *device, const char *filter, int snaplen,
         copy_message(errbuf, errbuf_cap, pcap_err);
         goto fail;
     }
-    if (filter != NULL) {
-        struct bpf_program program;
-        if (pcap_compile(p, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-            copy_message(errbuf, errbuf_cap, pcap_geterr(p));
-            rc = -EINVAL;
-            goto fail;
-        }
-        int set = pcap_setfilter(p, &program);
-        pcap_freecode(&program);
-        if (set != 0) {
-            copy_message(errbuf, errbuf_cap, pcap_geterr(p));
-            rc = -EINVAL;
-            goto fail;
-        }
-    }
-
-    cp_capture *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        rc = -ENOMEM;
+    rc = install_filter(p, filter, errbuf, errbuf_cap);
+    if (rc != 0)
         goto fail;
-    }
-    c->pcap = p;
-    c->linktype = pcap_datalink(p);
-    c->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
-    *out = c;
+    rc = wrap(p, 0, out);
+    if (rc != 0)
+        goto fail;
     return 0;
 
 fail:
     pcap_close(p);
+    return rc;
+}
+
+int cp_capture_open_offline(const char *path, const char *filter,
+                            cp_capture **out, char *errbuf, size_t errbuf_cap)
+{
+    if (out == NULL || path == NULL)
+        return -EINVAL;
+    *out = NULL;
+    copy_message(errbuf, errbuf_cap, "");
+    /* Open it ourselves first, so a missing or unreadable file is told apart
+     * from one that is not a capture. */
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        int saved = errno;
+        copy_message(errbuf, errbuf_cap, strerror(saved));
+        return -saved;
+    }
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+    if (p == NULL) {
+        fclose(file);
+        copy_message(errbuf, errbuf_cap, pcap_err);
+        return -EBADMSG;
+    }
+    int linktype = pcap_datalink(p);
+    cp_frame probe;
+    static const uint8_t empty[1];
+    if (cp_frame_decode(linktype, empty, 0, &probe) == -EPROTONOSUPPORT) {
+        copy_message(errbuf, errbuf_cap, "unsupported link type in the capture file");
+        pcap_close(p);
+        return -EPROTONOSUPPORT;
+    }
+    int rc = install_filter(p, filter, errbuf, errbuf_cap);
+    if (rc == 0)
+        rc = wrap(p, 1, out);
+    if (rc != 0)
+        pcap_close(p); /* closes file too */
     return rc;
 }
 
@@ -161,6 +213,8 @@ int cp_capture_next(cp_capture *cap, cp_frame *out)
         struct pcap_pkthdr *header;
         const u_char *data;
         int rc = pcap_next_ex(cap->pcap, &header, &data);
+        if (rc == PCAP_ERROR_BREAK && cap->offline)
+            return -ENODATA;
         if (rc == 0 || rc == PCAP_ERROR_BREAK)
             return 0;
         if (rc != 1)

@@ -116,7 +116,8 @@ static int parse_ipv6_header(const uint8_t *buf, size_t len, cp_echo_info *info,
 }
 
 static int parse_echo(int family, int with_ip_header, const uint8_t *buf, size_t len,
-                      const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *info)
+                      const cp_addr *v6_src, const cp_addr *v6_dst, int require_magic,
+                      cp_echo_info *info)
 {
     const uint8_t *icmp = buf;
     size_t icmp_len = len;
@@ -153,19 +154,22 @@ static int parse_echo(int family, int with_ip_header, const uint8_t *buf, size_t
 
     const uint8_t *payload = icmp + ICMP_HEADER_LEN;
     size_t payload_len = icmp_len - ICMP_HEADER_LEN;
-    if (payload_len < CP_ECHO_MIN_PAYLOAD || cp_be32(payload) != CP_ECHO_MAGIC)
+    int ours = payload_len >= CP_ECHO_MIN_PAYLOAD && cp_be32(payload) == CP_ECHO_MAGIC;
+    if (require_magic && !ours)
         return -ENOMSG;
 
     info->type = type;
     info->ident = cp_be16(icmp + 4);
     info->seq = cp_be16(icmp + 6);
-    info->token = cp_be64(payload + CP_ECHO_TOKEN_OFFSET);
+    info->has_magic = ours;
+    info->token = ours ? cp_be64(payload + CP_ECHO_TOKEN_OFFSET) : 0;
     info->payload_len = payload_len;
     return 0;
 }
 
-int cp_echo_parse(int family, int with_ip_header, const uint8_t *buf, size_t len,
-                  const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *out)
+static int parse_checked(int family, int with_ip_header, const uint8_t *buf, size_t len,
+                         const cp_addr *v6_src, const cp_addr *v6_dst, int require_magic,
+                         cp_echo_info *out)
 {
     if (out == NULL)
         return -EINVAL;
@@ -179,8 +183,20 @@ int cp_echo_parse(int family, int with_ip_header, const uint8_t *buf, size_t len
 
     cp_echo_info info;
     memset(&info, 0, sizeof info);
-    int rc = parse_echo(family, with_ip_header, buf, len, v6_src, v6_dst, &info);
+    int rc = parse_echo(family, with_ip_header, buf, len, v6_src, v6_dst, require_magic, &info);
     if (rc == 0)
         *out = info; /* on failure *out stays zeroed: no half-parsed fields */
     return rc;
+}
+
+int cp_echo_parse(int family, int with_ip_header, const uint8_t *buf, size_t len,
+                  const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *out)
+{
+    return parse_checked(family, with_ip_header, buf, len, v6_src, v6_dst, 1, out);
+}
+
+int cp_echo_parse_any(int family, int with_ip_header, const uint8_t *buf, size_t len,
+                      const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *out)
+{
+    return parse_checked(family, with_ip_header, buf, len, v6_src, v6_dst, 0, out);
 }

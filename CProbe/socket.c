@@ -40,6 +40,30 @@ int64_t cp_realtime_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t cp_monotonic_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int cp_socket_grow_buffers(int fd, int bytes)
+{
+    if (bytes <= 0)
+        return -EINVAL;
+    /* SO_*BUFFORCE ignores net.core.[rw]mem_max but needs CAP_NET_ADMIN; without it
+     * the plain options still raise the buffers up to those limits. */
+    int rc = 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) != 0)
+        rc = -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
 int cp_set_int_option(int fd, int level, int name, int value)
 {
     if (setsockopt(fd, level, name, &value, sizeof value) != 0)
@@ -246,6 +270,44 @@ int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
     int64_t before = cp_realtime_ns();
     ssize_t n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&ss,
                        (socklen_t)ss_len);
+    if (n < 0)
+        return -errno;
+    if (user_ts_ns != NULL)
+        *user_ts_ns = before;
+    return (int)n;
+}
+
+int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+                       int64_t *user_ts_ns)
+{
+    if (dst == NULL || (buf == NULL && len != 0))
+        return -EINVAL;
+    struct sockaddr_storage ss;
+    int ss_len = cp_to_sockaddr(dst, 0, &ss);
+    if (ss_len < 0)
+        return ss_len;
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    union {
+        char bytes[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {
+        .msg_name = &ss, .msg_namelen = (socklen_t)ss_len,
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.bytes, .msg_controllen = sizeof control.bytes,
+    };
+    /* A per-packet SO_TIMESTAMPING control message replaces the socket's TX
+     * timestamp flags for this packet (Documentation/networking/timestamping.rst,
+     * 1.3.3): 0 asks for no send timestamp, so nothing is queued on the error queue. */
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SO_TIMESTAMPING;
+    c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+    uint32_t none = 0;
+    memcpy(CMSG_DATA(c), &none, sizeof none);
+    int64_t before = cp_realtime_ns();
+    ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0)
         return -errno;
     if (user_ts_ns != NULL)

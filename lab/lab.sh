@@ -22,7 +22,9 @@ usage: lab.sh SUBCOMMAND [options]
   ratelimit [--prefix P] --node NODE --rate N/second [--burst B]
                                                   limit ICMP time-exceeded + dest-unreachable sent by NODE
   silent    [--prefix P] --node NODE              NODE sends no ICMP errors (still forwards)
-  clear     [--prefix P] --node NODE              remove loss/ratelimit/silent rules from NODE
+  echo-drop [--prefix P] --node NODE --to ADDR[/LEN] --drop K --every N
+                                                  drop K of every N echo requests to ADDR (exact)
+  clear     [--prefix P] --node NODE              remove loss/ratelimit/silent/echo-drop rules from NODE
   delay     [--prefix P] --node NODE --side left|right --ms D
                                                   userspace relay holds every frame D ms each way on that link
   exec      [--prefix P] NODE -- CMD [ARGS...]    run CMD in NODE's namespace
@@ -61,6 +63,9 @@ OPT_BURST=5
 OPT_SIDE=
 OPT_MS=
 OPT_V6=0
+OPT_TO=
+OPT_DROP=
+OPT_EVERY=
 POSITIONAL=()
 EXEC_CMD=()
 
@@ -79,6 +84,9 @@ while [[ $# -gt 0 ]]; do
     --side) need_arg "$@"; OPT_SIDE=$2; shift 2 ;;
     --ms) need_arg "$@"; OPT_MS=$2; shift 2 ;;
     --v6) OPT_V6=1; shift ;;
+    --to) need_arg "$@"; OPT_TO=$2; shift 2 ;;
+    --drop) need_arg "$@"; OPT_DROP=$2; shift 2 ;;
+    --every) need_arg "$@"; OPT_EVERY=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; EXEC_CMD=("$@"); break ;;
     -*) die "unknown option $1 (see lab.sh --help)" ;;
@@ -596,10 +604,13 @@ cmd_loss() {
     fi
     iif_fwd='iifname { "left", "leftb" }'
     iif_rev='iifname { "right", "rightb" }'
+    # 100 % is every packet: numgen's range ends at 9999, so no comparison at all.
+    draw="numgen random mod 10000 < $thr"
+    ((thr == 10000)) && draw=
     case $OPT_DIR in
-    both) rules="        numgen random mod 10000 < $thr drop" ;;
-    forward) rules="        $iif_fwd numgen random mod 10000 < $thr drop" ;;
-    reverse) rules="        $iif_rev numgen random mod 10000 < $thr drop" ;;
+    both) rules="        $draw drop" ;;
+    forward) rules="        $iif_fwd $draw drop" ;;
+    reverse) rules="        $iif_rev $draw drop" ;;
     *) die "--dir must be both, forward or reverse" ;;
     esac
     nft_replace_table "$ns" inet ispc_loss "    chain forward {
@@ -637,12 +648,40 @@ cmd_silent() {
     echo "silent on $NODE"
 }
 
+# Drops, in order, DROP of every EVERY echo requests to an address or prefix (nftables
+# numgen inc: deterministic, each rule counts only its own packets). Rules accumulate in
+# table inet ispc_echodrop (input and forward hooks); `clear` removes them.
+cmd_echo_drop() {
+    local ns match
+    load_state
+    node_option
+    [[ -n $OPT_TO ]] || die "echo-drop needs --to ADDRESS[/LEN]"
+    [[ $OPT_TO =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] || die "--to must be an IPv4/IPv6 address or prefix, got '$OPT_TO'"
+    [[ $OPT_DROP =~ ^[0-9]+$ && $OPT_EVERY =~ ^[0-9]+$ ]] || die "echo-drop needs --drop K --every N (integers)"
+    ((OPT_EVERY >= 1 && OPT_DROP <= OPT_EVERY)) || die "need 1 <= --every and --drop <= --every"
+    if [[ $OPT_TO == *:* ]]; then
+        match="ip6 daddr $OPT_TO icmpv6 type echo-request"
+    else
+        match="ip daddr $OPT_TO icmp type echo-request"
+    fi
+    ns=$(ns_of "$NODE")
+    nsx "$ns" nft -f - <<NFT
+table inet ispc_echodrop {
+    chain input { type filter hook input priority 0; policy accept; }
+    chain forward { type filter hook forward priority 0; policy accept; }
+}
+add rule inet ispc_echodrop input $match numgen inc mod $OPT_EVERY < $OPT_DROP drop
+add rule inet ispc_echodrop forward $match numgen inc mod $OPT_EVERY < $OPT_DROP drop
+NFT
+    echo "echo-drop on $NODE: $OPT_DROP of every $OPT_EVERY echo requests to $OPT_TO"
+}
+
 cmd_clear() {
     local ns t
     load_state
     node_option
     ns=$(ns_of "$NODE")
-    for t in ispc_loss ispc_ratelimit ispc_silent; do nft_delete_table "$ns" inet "$t"; done
+    for t in ispc_loss ispc_ratelimit ispc_silent ispc_echodrop; do nft_delete_table "$ns" inet "$t"; done
     echo "cleared loss/ratelimit/silent on $NODE"
 }
 
@@ -803,6 +842,7 @@ down) cmd_down ;;
 down-all) cmd_down_all ;;
 loss) cmd_loss ;;
 ratelimit) cmd_ratelimit ;;
+echo-drop) cmd_echo_drop ;;
 silent) cmd_silent ;;
 clear) cmd_clear ;;
 delay) cmd_delay ;;

@@ -37,6 +37,10 @@ echo "== unit tests (clang, ASan + UBSan)"
     CProbe/fuzz/trace_unit_tests.c -lpcap -lcap -o "$work/trace_unit_tests"
 "$work/trace_unit_tests" --corpus "$work/corpus"
 
+if [[ $FUZZ_SECONDS == 0 ]]; then
+    echo "fuzzing left to scripts/fuzz.sh"
+    exit 0
+fi
 echo "== fuzz_trace_parse for ${FUZZ_SECONDS}s"
 "$CLANG" "${SANITIZE[@]}" -fsanitize=fuzzer "${INCLUDES[@]}" "${TRACE_SOURCES[@]}" \
     "${DEPENDENCIES[@]}" CProbe/fuzz/fuzz_trace_parse.c -lpcap -lcap -o "$work/fuzz_trace_parse"

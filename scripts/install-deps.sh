@@ -8,10 +8,17 @@ packages=(
   iproute2 nftables ethtool     # the network lab: namespaces, loss, rate limits, offloads
   iputils-ping tcpdump          # peers and on-wire truth for tests and benchmarks
   traceroute mtr-tiny scamper fping
-  util-linux                    # setpriv, for the unprivileged-user test
+  util-linux libcap2-bin        # setpriv and setcap, for the privilege tests
+  dnsmasq-base python3          # the lab scenarios' DNS and HTTP servers (lab/scenario.sh)
+  prometheus                    # promtool checks docs/alerts.yml
   gcc make procps
+  python3-jsonschema            # validates run-report JSON against docs/report.schema.json in tests
+  libcurl4-openssl-dev libssl-dev libldns-dev   # CServiceProbe links these (HTTP(S), TLS details, DNS wire format)
+  unbound nginx openssl                          # lab servers for the dns/http/tcp probe tests
+  prometheus-blackbox-exporter                   # peer in Benchmarks/service-probes
+  time                          # /usr/bin/time for the peer comparison
   libsqlite3-dev                # the monitor's embedded run history (GRDB links the system SQLite)
-  postgresql prometheus wrk     # monitor tests: shared history, a real scraper; the API load benchmark
+  postgresql wrk                # monitor tests: shared history, a real scraper; the API load benchmark
 )
 
 missing=()

@@ -1402,6 +1402,94 @@ TEST(realtime_clock_is_the_epoch_clock)
     CHECK(now / 1000000000 >= t - 1 && now / 1000000000 <= t + 1);
 }
 
+TEST(echo_parse_any_accepts_foreign_echoes_and_says_whose)
+{
+    uint8_t icmp[256], pkt[512];
+    size_t n = build(AF_INET, 4321, 9, 0x0102030405060708ull, 56, icmp, sizeof icmp);
+    cp_echo_info info;
+    CHECK_EQ(cp_echo_parse_any(AF_INET, 0, icmp, n, NULL, NULL, &info), 0);
+    CHECK_EQ(info.has_magic, 1);
+    CHECK(info.token == 0x0102030405060708ull);
+
+    /* iputils ping's payload: a timestamp, then 0x10 0x11 ... — no magic. */
+    for (size_t i = 8; i < n; i++)
+        icmp[i] = (uint8_t)i;
+    refresh_icmp4_checksum(icmp, n);
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "10.99.1.1", "10.99.4.2", pkt);
+    CHECK_EQ(cp_echo_parse(AF_INET, 1, pkt, len, NULL, NULL, &info), -ENOMSG);
+    CHECK_EQ(cp_echo_parse_any(AF_INET, 1, pkt, len, NULL, NULL, &info), 0);
+    CHECK_EQ(info.has_magic, 0);
+    CHECK(info.token == 0);
+    CHECK_EQ(info.ident, 4321);
+    CHECK_EQ(info.seq, 9);
+
+    /* Still strict: a bad checksum or a truncation is refused. */
+    pkt[len - 1] ^= 0xff;
+    CHECK_EQ(cp_echo_parse_any(AF_INET, 1, pkt, len, NULL, NULL, &info), -EBADMSG);
+    pkt[len - 1] ^= 0xff;
+    for (size_t cut = 0; cut < len; cut++)
+        CHECK(cp_echo_parse_any(AF_INET, 1, pkt, cut, NULL, NULL, &info) < 0);
+}
+
+TEST(offline_capture_replays_frames_in_order_then_says_enodata)
+{
+    char path[] = "/tmp/cprobe-offline-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    pcap_t *dead = pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO);
+    pcap_dumper_t *dumper = pcap_dump_open(dead, path);
+    CHECK(dumper != NULL);
+    uint8_t icmp[256], pkt[512];
+    size_t n = build(AF_INET, 7, 1, 42, 56, icmp, sizeof icmp);
+    size_t len = wrap_ipv4(icmp, n, 5, 0, "10.99.1.1", "10.99.4.2", pkt);
+    for (int i = 0; i < 2; i++) {
+        struct pcap_pkthdr header;
+        header.ts.tv_sec = 1000 + i;
+        header.ts.tv_usec = 123456789; /* nanoseconds in a nanosecond file */
+        header.caplen = header.len = (bpf_u_int32)len;
+        pcap_dump((u_char *)dumper, &header, pkt);
+    }
+    pcap_dump_close(dumper);
+    pcap_close(dead);
+
+    cp_capture *cap = NULL;
+    char err[256];
+    CHECK_EQ(cp_capture_open_offline(path, NULL, &cap, err, sizeof err), 0);
+    cp_frame frame;
+    CHECK_EQ(cp_capture_next(cap, &frame), 1);
+    CHECK(frame.ts_ns == 1000LL * 1000000000LL + 123456789LL);
+    CHECK_EQ(frame.family, AF_INET);
+    CHECK_EQ(frame.l3_len, len);
+    CHECK_EQ(cp_capture_next(cap, &frame), 1);
+    CHECK(frame.ts_ns == 1001LL * 1000000000LL + 123456789LL);
+    CHECK_EQ(cp_capture_next(cap, &frame), -ENODATA);
+    CHECK_EQ(cp_capture_next(cap, &frame), -ENODATA);
+    cp_capture_close(cap);
+
+    /* A filter applies offline too. */
+    CHECK_EQ(cp_capture_open_offline(path, "icmp6", &cap, err, sizeof err), 0);
+    CHECK_EQ(cp_capture_next(cap, &frame), -ENODATA);
+    cp_capture_close(cap);
+    CHECK_EQ(cp_capture_open_offline(path, "not a filter (", &cap, err, sizeof err), -EINVAL);
+    CHECK(cap == NULL);
+
+    /* Not a capture; no such file. */
+    FILE *garbage = fopen(path, "wb");
+    CHECK(garbage != NULL);
+    if (garbage != NULL) {
+        fputs("this is not a capture file, not even a short one\n", garbage);
+        fclose(garbage);
+    }
+    CHECK_EQ(cp_capture_open_offline(path, NULL, &cap, err, sizeof err), -EBADMSG);
+    CHECK(strlen(err) > 0);
+    unlink(path);
+    CHECK_EQ(cp_capture_open_offline(path, NULL, &cap, err, sizeof err), -ENOENT);
+    CHECK_EQ(cp_capture_open_offline(NULL, NULL, &cap, err, sizeof err), -EINVAL);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1424,6 +1512,8 @@ int main(void)
     RUN(echo_parse_trims_trailing_link_padding);
     RUN(echo_parse_rejects_fragments);
     RUN(echo_parse_says_enomsg_for_well_formed_foreign_packets);
+    RUN(echo_parse_any_accepts_foreign_echoes_and_says_whose);
+    RUN(offline_capture_replays_frames_in_order_then_says_enodata);
     RUN(frame_decode_ethernet_with_and_without_vlan_tags);
     RUN(frame_decode_linux_cooked_v1_gives_direction);
     RUN(frame_decode_linux_cooked_v2_gives_direction_and_ifindex);

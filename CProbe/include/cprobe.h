@@ -64,7 +64,8 @@ typedef struct cp_echo_info {
     uint8_t type;          /* echo request or reply of that family */
     uint16_t ident;
     uint16_t seq;
-    uint64_t token;
+    uint64_t token;        /* our per-probe token; 0 when has_magic is 0 */
+    int has_magic;         /* the payload starts with our magic (always 1 from cp_echo_parse) */
     int has_ip_header;     /* the input carried an IP header */
     cp_addr src, dst;      /* from the IP header when present */
     uint8_t ttl;           /* TTL / hop limit from the IP header, 0 if absent */
@@ -87,6 +88,14 @@ typedef struct cp_echo_info {
  */
 int cp_echo_parse(int family, int with_ip_header, const uint8_t *buf, size_t len,
                   const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *out);
+
+/**
+ * The same strict checks as cp_echo_parse, but any echo request or reply is
+ * accepted, ours or not (iputils ping's, a router's...): has_magic says which.
+ * For replaying captures taken by other tools; live probing uses cp_echo_parse.
+ */
+int cp_echo_parse_any(int family, int with_ip_header, const uint8_t *buf, size_t len,
+                      const cp_addr *v6_src, const cp_addr *v6_dst, cp_echo_info *out);
 
 /** RFC 1071 Internet checksum over buf (with an optional initial sum). */
 uint16_t cp_inet_checksum(const uint8_t *buf, size_t len, uint32_t initial_sum);
@@ -119,12 +128,31 @@ int cp_socket_local_ident(int fd, uint16_t *ident_out);
 /** Current CLOCK_REALTIME in nanoseconds (the clock of SO_TIMESTAMPNS and pcap). */
 int64_t cp_realtime_ns(void);
 
+/** Current CLOCK_MONOTONIC in nanoseconds (deadlines; never for RTTs). */
+int64_t cp_monotonic_ns(void);
+
+/**
+ * Raises the receive and send buffers of fd to `bytes` each (SO_RCVBUFFORCE when
+ * the thread has CAP_NET_ADMIN, else SO_RCVBUF up to net.core.rmem_max), so that a
+ * burst of thousands of sweep replies (and their send timestamps, which share the
+ * receive budget) is not dropped. 0, or -errno when a buffer could not be raised.
+ */
+int cp_socket_grow_buffers(int fd, int bytes);
+
 /**
  * sendto() to dst (port ignored for ICMP). *user_ts_ns gets CLOCK_REALTIME
  * read immediately before the call. Returns bytes sent or -errno.
  */
 int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
                int64_t *user_ts_ns);
+
+/**
+ * cp_send_to without a send timestamp for this packet (a per-packet
+ * SO_TIMESTAMPING control message of 0): for senders that time with the
+ * capture and would only have to drain the error queue. Same returns.
+ */
+int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
+                       int64_t *user_ts_ns);
 
 /** What recvmsg told beside the bytes. */
 typedef struct cp_recv_meta {
@@ -190,14 +218,24 @@ typedef struct cp_frame {
  */
 int cp_capture_open(const char *device, const char *filter, int snaplen,
                     cp_capture **out, char *errbuf, size_t errbuf_cap);
+/**
+ * Opens a capture file (pcap or pcapng, any link type cp_frame_decode knows)
+ * for replay, with nanosecond timestamps and an optional BPF filter.
+ * cp_capture_next then returns its frames in order, and -ENODATA at the end.
+ * Returns 0, -ENOENT / -EACCES (cannot open), -EBADMSG (not a capture file),
+ * -EPROTONOSUPPORT (link type), -EINVAL (bad filter); errbuf gets libpcap's text.
+ */
+int cp_capture_open_offline(const char *path, const char *filter,
+                            cp_capture **out, char *errbuf, size_t errbuf_cap);
 /** The selectable descriptor to poll for readability. */
 int cp_capture_fd(const cp_capture *cap);
 /** The link type (DLT_*) of the capture. */
 int cp_capture_linktype(const cp_capture *cap);
 /**
  * Reads the next frame without blocking. Returns 1 and fills out, 0 when no
- * frame is waiting, or -errno. Frames whose link layer cannot be decoded are
- * skipped.
+ * frame is waiting (or only undecodable ones were skipped: call again),
+ * -ENODATA at the end of a capture file, or -errno. Frames whose link layer
+ * cannot be decoded are skipped.
  */
 int cp_capture_next(cp_capture *cap, cp_frame *out);
 /** Packets the kernel dropped for this capture (pcap_stats ps_drop), or -errno. */

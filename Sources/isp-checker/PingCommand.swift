@@ -101,9 +101,3 @@ enum PingText {
         String(format: "%.\(digits)f", value)
     }
 }
-
-/// Library errors as the CLI shows them: one line on stderr, exit status 2.
-func CLIError(_ error: any Error) -> ExitCode {
-    FileHandle.standardError.write(Data("isp-checker: error: \(error)\n".utf8))
-    return ExitCode(2)
-}

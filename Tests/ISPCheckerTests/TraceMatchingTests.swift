@@ -62,6 +62,22 @@ import Glibc
         }
     }
 
+    @Test func aQuoteWhoseChecksumDisagreesWithItsPayloadIsNotOurs() {
+        // A forger who saw the probe quotes it back with another checksum (another probe id):
+        // the payload still names the real probe, so the two disagree and neither is believed.
+        var probe = udpProbe(id: 321)
+        for forged: UInt16 in [cp_trace_udp_checksum_for(322), cp_trace_udp_checksum_for(321) &+ 20_000, 0x1111] {
+            probe[26] = UInt8(forged >> 8)
+            probe[27] = UInt8(forged & 0xff)
+            #expect(key(for: timeExceeded(quoting: probe, quoteLength: 52)) == nil, "checksum \(forged)")
+            // Quoted without the payload, the checksum alone names the probe (RFC 792 minimum).
+            var id: UInt16 = 0
+            if cp_trace_udp_probe_id_from_checksum(forged, &id) == 0 {
+                #expect(key(for: timeExceeded(quoting: probe, quoteLength: 28)) == TraceProbeKey(family: .ipv4, method: .udp, probeID: id))
+            }
+        }
+    }
+
     @Test func everyTruncationGivesTheRightProbeOrNone() {
         let probe = udpProbe(id: 1234)
         let right = TraceProbeKey(family: .ipv4, method: .udp, probeID: 1234)

@@ -74,7 +74,7 @@ struct CLILabTests {
 
         try lab.sysctl("c", "net.ipv4.ping_group_range=1 0")
         let denied = try lab.exec("c", asNobody, check: false)
-        #expect(denied.status == 2)
+        #expect(denied.status == 77)
         #expect(denied.stderr.contains("permission denied"))
         #expect(denied.stderr.contains("CAP_NET_RAW"))
         #expect(denied.stderr.contains("ping_group_range"))
@@ -85,7 +85,7 @@ struct CLILabTests {
         defer { lab.down() }
         // The lab's resolv.conf points at 127.0.0.1 inside the namespace: no query leaves it.
         let unresolvable = try lab.exec("c", [cliPath, "ping", "nosuch.lab", "-c", "1"], check: false)
-        #expect(unresolvable.status == 2)
+        #expect(unresolvable.status == 68)
         #expect(unresolvable.stderr.contains("cannot resolve 'nosuch.lab'"))
 
         let byName = try lab.exec("c", [cliPath, "ping", "dest.lab", "-c", "2", "-i", "0.05", "--json"], check: false)

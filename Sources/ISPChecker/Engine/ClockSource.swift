@@ -31,6 +31,8 @@ public enum SocketKind: String, Sendable, Codable, CustomStringConvertible {
     case raw
     /// SOCK_DGRAM/IPPROTO_ICMP, allowed by net.ipv4.ping_group_range.
     case datagram
+    /// No socket: the probes were replayed from a capture file (`CaptureReplay`).
+    case captureFile = "capture_file"
 
     public var description: String { rawValue }
 }

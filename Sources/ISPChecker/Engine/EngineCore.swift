@@ -30,6 +30,9 @@ struct EngineState: ~Copyable {
     var shutDown = false
     /// Work that must run on the engine thread (inside its network namespace).
     var jobs: [@Sendable () -> Void] = []
+    /// Sweeps to start or cancel, taken by the engine thread's `SweepScheduler`.
+    var sweepCommands: [SweepCommand] = []
+    var nextSweepID: UInt32 = 1
 
     /// A sequence number no outstanding probe of that family uses, or nil when all 65,536 are.
     mutating func allocateSequence(_ family: IPFamily) -> UInt16? {
@@ -57,8 +60,16 @@ final class EngineCore: Sendable {
     let captureActive: Bool
     let captureGrace: Duration
     let wakeDescriptor: Int32
+    /// The echo identifier of sweep probes (raw sockets only): not the one pings use, so the
+    /// two never share sequence numbers. Nil when no family has a raw socket.
+    let sweepIdentifier: UInt16?
+    /// Sweep probes waiting for an answer, and the most there have been at once (published by
+    /// the engine thread once per loop).
+    let sweepInFlight = Atomic<Int>(0)
+    let sweepPeakInFlight = Atomic<Int>(0)
 
-    init(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32) {
+    init(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32, sweepIdentifier: UInt16? = nil) {
+        self.sweepIdentifier = sweepIdentifier
         self.sockets = sockets
         self.traceSockets = traceSockets
         self.unavailableFamilies = unavailableFamilies
@@ -87,6 +98,37 @@ final class EngineCore: Sendable {
                 return true
             }
             if accepted { wake() } else { continuation.resume(returning: nil) }
+        }
+    }
+
+    /// A fresh sweep id (never 0).
+    func reserveSweepID() -> UInt32 {
+        state.withLock { state in
+            let id = state.nextSweepID
+            state.nextSweepID = id == UInt32.max ? 1 : id + 1
+            return id
+        }
+    }
+
+    /// Queues a sweep command for the engine thread; false when the engine has shut down.
+    @discardableResult
+    func submit(_ command: SweepCommand) -> Bool {
+        let accepted = state.withLock { state in
+            guard !state.shutDown else { return false }
+            state.sweepCommands.append(command)
+            return true
+        }
+        if accepted { wake() }
+        return accepted
+    }
+
+    /// Takes the queued sweep commands (the engine thread runs them).
+    func takeSweepCommands() -> [SweepCommand] {
+        state.withLock { state in
+            guard !state.sweepCommands.isEmpty else { return [] }
+            let commands = state.sweepCommands
+            state.sweepCommands.removeAll()
+            return commands
         }
     }
 

@@ -67,7 +67,12 @@ public final class ProbeEngine: Sendable {
 
     /// Probes waiting for an answer right now, pings and trace probes (0 once every probe has
     /// finished or been cancelled).
-    public var inFlightProbes: Int { core.inFlightCount + core.traces.withLock { $0.routes.count } }
+    public var inFlightProbes: Int {
+        core.inFlightCount + core.traces.withLock { $0.routes.count } + core.sweepInFlight.load(ordering: .relaxed)
+    }
+
+    /// The most sweep probes this engine has had waiting for an answer at once since it started.
+    public var peakSweepInFlightProbes: Int { core.sweepPeakInFlight.load(ordering: .relaxed) }
 
     func socket(for family: IPFamily) throws(ProbeError) -> ICMPSocket {
         if let socket = core.sockets[family] { return socket }
@@ -90,6 +95,9 @@ enum EngineSetup {
             if result < 0 { return .failure(.namespaceUnavailable(configuration.networkNamespace ?? path, errno: -result)) }
         }
         let rawIdentifier = UInt16.random(in: 1...UInt16.max)
+        // Sweeps get an identifier of their own, so their 65,536 sequence numbers are all theirs.
+        var sweepIdentifier = UInt16.random(in: 1...UInt16.max)
+        while sweepIdentifier == rawIdentifier { sweepIdentifier = UInt16.random(in: 1...UInt16.max) }
         var sockets: [IPFamily: ICMPSocket] = [:]
         var unavailable: [IPFamily: ProbeError] = [:]
         for family in [IPFamily.ipv4, .ipv6] {
@@ -108,6 +116,11 @@ enum EngineSetup {
                     unavailable[family] = .systemError(operation: "getsockname on the ICMP socket", errno: -result)
                     continue
                 }
+            }
+            if kind == CP_SOCK_RAW {
+                // A sweep's burst of replies and send timestamps shares this receive buffer;
+                // the default (~200 KiB, a few hundred packets) would drop them. Best effort.
+                _ = cp_socket_grow_buffers(descriptor, 8 << 20)
             }
             sockets[family] = ICMPSocket(descriptor: descriptor, family: family, kind: kind == CP_SOCK_RAW ? .raw : .datagram, identifier: identifier)
         }
@@ -133,7 +146,8 @@ enum EngineSetup {
             captureReason = "capture disabled by configuration"
         case .automatic, .interface:
             let device: String? = if case .interface(let name) = configuration.capture { name } else { nil }
-            let filter = captureFilter(sockets: sockets, traceSockets: traceSockets)
+            let hasRaw = sockets.values.contains { $0.kind == .raw }
+            let filter = captureFilter(sockets: sockets, traceSockets: traceSockets, extraIdentifiers: hasRaw ? [sweepIdentifier] : [])
             var errorText = [CChar](repeating: 0, count: 512)
             let result = cp_capture_open(device, filter, 256, &capture, &errorText, errorText.count)
             if result == 0 {
@@ -163,7 +177,8 @@ enum EngineSetup {
         }
         let core = EngineCore(
             sockets: sockets, traceSockets: traceSockets, unavailableFamilies: unavailable, captureActive: capture != nil,
-            captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake)
+            captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake,
+            sweepIdentifier: sockets.values.contains { $0.kind == .raw } ? sweepIdentifier : nil)
         let status = EngineStatus(
             sockets: sockets.mapValues(\.kind), captureDevice: captureDevice, captureUnavailableReason: captureReason,
             bestClock: capture != nil ? .pcap : .kernelSocket, capabilitiesDropped: dropped,
@@ -174,8 +189,8 @@ enum EngineSetup {
     /// A BPF filter admitting only what the engine's probes send and what answers them: echo
     /// requests/replies with our identifiers, our UDP and TCP trace probes and the segments
     /// back to their ports, and ICMP errors (which quote our probes; the loop checks the quote).
-    static func captureFilter(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets]) -> String {
-        var clauses = Set(sockets.values.map(\.identifier)).sorted().map { identifier -> String in
+    static func captureFilter(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], extraIdentifiers: [UInt16] = []) -> String {
+        var clauses = Set(sockets.values.map(\.identifier) + extraIdentifiers).sorted().map { identifier -> String in
             var text = [CChar](repeating: 0, count: 512)
             _ = cp_echo_filter(identifier, &text, text.count)
             return "(" + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ")"

@@ -12,10 +12,12 @@ final class ReceiveLoop {
     private let core: EngineCore
     private let capture: OpaquePointer?
     private var buffer = [UInt8](repeating: 0, count: 65_536)
+    private let sweeps: SweepScheduler
 
     init(core: EngineCore, capture: OpaquePointer?) {
         self.core = core
         self.capture = capture
+        sweeps = SweepScheduler(core: core)
     }
 
     deinit {
@@ -38,13 +40,15 @@ final class ReceiveLoop {
             descriptors.append(pollfd(fd: cp_capture_fd(capture), events: Int16(POLLIN), revents: 0))
         }
         while !core.isShutDown {
-            // A short timeout bounds how late a probe's deadline or capture grace is noticed.
-            _ = poll(&descriptors, nfds_t(descriptors.count), 5)
-            _ = cp_wake_drain(core.wakeDescriptor)
+            // A short timeout bounds how late a probe's deadline or capture grace is noticed;
+            // shorter when a sweep has its next probe due sooner.
+            _ = poll(&descriptors, nfds_t(descriptors.count), sweeps.pollTimeoutMilliseconds())
+            if descriptors[0].revents != 0 { _ = cp_wake_drain(core.wakeDescriptor) }
             // The capture first: the kernel's packet tap sees an answer before the socket gets
             // it, so by the time an answer is on a socket its capture timestamp is ready too.
             drainCapture()
-            for socket in sockets { drainICMP(socket) }
+            // Sockets with nothing readable are skipped (an error-queue entry shows as POLLERR).
+            for (offset, socket) in sockets.enumerated() where descriptors[1 + offset].revents != 0 { drainICMP(socket) }
             for trace in traceSockets {
                 drainTCP(trace)
                 drainDiscarding(trace.udpDescriptor)
@@ -52,9 +56,18 @@ final class ReceiveLoop {
             drainCapture()
             core.expire(now: .now)
             for job in core.takeJobs() { job() }
+            sweeps.handle(core.takeSweepCommands())
+            if !sweeps.isIdle {
+                sweeps.expire()
+                sweeps.flush()
+                // Last, so that the next poll finds their answers.
+                sweeps.sendDue()
+            }
         }
         // Jobs queued before the shutdown still run here, on this thread.
         for job in core.takeJobs() { job() }
+        sweeps.handle(core.takeSweepCommands())
+        sweeps.shutDown()
     }
 
     // MARK: - Capture
@@ -74,9 +87,12 @@ final class ReceiveLoop {
     /// A captured ping request or reply; false when the frame is no ping of ours.
     private func captureEcho(_ frame: cp_frame, l3: UnsafePointer<UInt8>, family: IPFamily) -> Bool {
         var info = cp_echo_info()
-        guard cp_echo_parse(frame.family, 1, l3, frame.l3_len, nil, nil, &info) == 0,
-              let socket = core.sockets[family], info.ident == socket.identifier
-        else { return false }
+        guard cp_echo_parse(frame.family, 1, l3, frame.l3_len, nil, nil, &info) == 0 else { return false }
+        if let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+            sweeps.captured(info, family: family, timestamp: frame.ts_ns, direction: frame.direction)
+            return true
+        }
+        guard let socket = core.sockets[family], info.ident == socket.identifier else { return false }
         let isRequest = info.type == UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
         let timestamp = frame.ts_ns
         let direction = frame.direction
@@ -137,6 +153,10 @@ final class ReceiveLoop {
             guard cp_echo_parse(socket.family.posixValue, 1, buffer, Int(count), nil, nil, &info) == 0,
                   info.type == UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
             else { continue }
+            if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+                sweeps.sendTimestamp(info, family: socket.family, timestamp: timestamp)
+                continue
+            }
             core.update(ProbeKey(family: socket.family, sequence: info.seq), token: info.token, now: .now) { entry in
                 if entry.socketSendKernelNanoseconds == nil { entry.socketSendKernelNanoseconds = timestamp }
             }
@@ -161,7 +181,11 @@ final class ReceiveLoop {
                     : cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &info)
             }
             if parsed == 0 {
-                pingReply(info, meta: meta, socket: socket)
+                if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+                    sweeps.reply(info, meta: meta, family: socket.family)
+                } else {
+                    pingReply(info, meta: meta, socket: socket)
+                }
                 continue
             }
             guard socket.kind == .raw else { continue }
@@ -227,7 +251,10 @@ final class ReceiveLoop {
     /// (from the quote, or for an echo reply its source).
     private func traceKey(for reply: cp_trace_reply, family: IPFamily) -> (TraceProbeKey, IPAddress?)? {
         if reply.kind == CP_TRACE_ECHO_REPLY {
-            guard reply.echo_has_magic != 0, let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
+            // The destination echoes the probe's payload back whole: its probe id must be the
+            // sequence number, as we sent it (a reply with another payload is not an echo of ours).
+            guard reply.echo_has_magic != 0, reply.echo_probe_id == reply.echo_seq,
+                  let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
             return (TraceProbeKey(family: family, method: .icmp, probeID: reply.echo_seq), reply.has_outer != 0 ? IPAddress(reply.outer_src) : nil)
         }
         guard reply.has_quote != 0, let identity = traceIdentity(family),

@@ -165,6 +165,9 @@ extension TraceProbeKey {
             var probeID: UInt16 = 0
             if packet.has_probe_id != 0 {
                 probeID = packet.probe_id
+                // Our probes force the UDP checksum to encode the probe id: a quote whose
+                // checksum disagrees with its payload is not a probe we sent as quoted.
+                guard packet.udp_checksum == cp_trace_udp_checksum_for(probeID) else { return nil }
             } else if cp_trace_udp_probe_id_from_checksum(packet.udp_checksum, &probeID) != 0 {
                 return nil
             }

@@ -47,6 +47,20 @@ public enum DetailValue: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// JSON does not tell `30` from `30.0`, so neither does equality: `.int(30) == .double(30)`.
+    /// (A saved report decodes a whole-number double as `.int`.)
+    public static func == (lhs: DetailValue, rhs: DetailValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.int(let a), .int(let b)): return a == b
+        case (.double(let a), .double(let b)): return a == b
+        case (.int(let a), .double(let b)), (.double(let b), .int(let a)): return Double(a) == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.strings(let a), .strings(let b)): return a == b
+        default: return false
+        }
+    }
+
     /// The value as a number, for metrics (`isp_checker_probe_details`) and rules.
     public var number: Double? {
         switch self {

@@ -37,7 +37,8 @@ public struct Evidence: Sendable, Codable, Equatable {
 /// What is broken, how sure we are, and what to do: the runbook's diagnosis entry.
 public struct Diagnosis: Sendable, Codable, Equatable {
     /// The runbook's component names: `Local Network`, `ISP Access`, `Peering/Transit`,
-    /// `Transit`, `DNS`, `Destination`, `Upstream`, and `ICMP Rate Limiting` (informational).
+    /// `Transit`, `DNS`, `Destination`, `Upstream`, and the informational `ICMP Rate Limiting`,
+    /// `Baseline` and `Measurement` (constants in `DiagnosisComponent`).
     public var component: String
     /// 0 … 1.
     public var confidence: Double
@@ -118,5 +119,50 @@ public struct RunReport: Sendable, Codable, Equatable {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
+    }
+}
+
+extension RunReport {
+    /// The version of the JSON layout in docs/report-schema.md (`schema_version`).
+    public static let schemaVersion = 1
+
+    enum CodingKeys: String, CodingKey {
+        case id, target, timestamp, mode, probes, score, severity, diagnosis, trace
+        case schemaVersion = "schema_version"
+    }
+
+    /// The trace is written in the report's snake_case form (`ReportTrace`), not in
+    /// `TraceResult`'s own camelCase JSON, so the whole report follows one convention.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.schemaVersion, forKey: .schemaVersion)
+        try container.encode(id, forKey: .id)
+        try container.encode(target, forKey: .target)
+        try container.encode(timestamp, forKey: .timestamp)
+        try container.encode(mode, forKey: .mode)
+        try container.encode(probes, forKey: .probes)
+        try container.encode(score, forKey: .score)
+        try container.encode(severity, forKey: .severity)
+        try container.encode(diagnosis, forKey: .diagnosis)
+        try container.encodeIfPresent(trace.map(ReportTrace.init), forKey: .trace)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let version = try container.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? Self.schemaVersion
+        guard version <= Self.schemaVersion else {
+            throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: container,
+                                                   debugDescription: "report schema version \(version) is newer than this library's \(Self.schemaVersion): upgrade isp-checker to read it")
+        }
+        let trace = try container.decodeIfPresent(ReportTrace.self, forKey: .trace)
+        self.init(id: try container.decode(String.self, forKey: .id),
+                  target: try container.decode(String.self, forKey: .target),
+                  timestamp: try container.decode(Date.self, forKey: .timestamp),
+                  mode: try container.decode(RunMode.self, forKey: .mode),
+                  probes: try container.decode([ProbeReport].self, forKey: .probes),
+                  score: try container.decode(Double.self, forKey: .score),
+                  severity: try container.decode(Severity.self, forKey: .severity),
+                  diagnosis: try container.decode([Diagnosis].self, forKey: .diagnosis),
+                  trace: try trace?.traceResult(codingPath: container.codingPath + [CodingKeys.trace]))
     }
 }

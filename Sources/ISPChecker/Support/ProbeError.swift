@@ -24,6 +24,8 @@ public enum ProbeError: Error, Sendable, Equatable, CustomStringConvertible {
     case namespaceUnavailable(String, errno: Int32)
     /// A system call failed in a way the caller cannot fix by changing arguments.
     case systemError(operation: String, errno: Int32)
+    /// A capture file given for replay cannot be opened or is not a capture.
+    case unreadableCapture(path: String, reason: String)
     /// The engine was shut down before or while the probe ran.
     case engineShutDown
     /// The calling task was cancelled.
@@ -47,6 +49,8 @@ public enum ProbeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot enter network namespace '\(name)': \(ProbeError.describe(errno: code)); create it with 'ip netns add' and run as root"
         case .systemError(let operation, let code):
             return "\(operation) failed: \(ProbeError.describe(errno: code))"
+        case .unreadableCapture(let path, let reason):
+            return "cannot replay '\(path)': \(reason); give a pcap or pcapng file such as 'tcpdump -w FILE icmp or icmp6' writes"
         case .engineShutDown:
             return "the probe engine has been shut down; create a new ProbeEngine"
         case .cancelled:

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Every peer comparison in one run: ping sweep (isp-checker sweep vs fping), then the
+# traceroute speed (vs traceroute, mtr, scamper) and RTT accuracy (vs iputils ping, idle and
+# with both cores busy) benchmarks, each of which prints its own ratio table.
+# See docs/benchmarks.md ("Sweep vs fping").
+#
+#   sudo bash Benchmarks/peers/compare.sh
+#
+# Needs: root, lab/lab.sh, swift (builds the release CLI), fping, /usr/bin/time (package
+# `time`), python3, plus what the two called scripts need (scripts/install-deps.sh installs it
+# all). Every packet stays inside the lab's namespaces (prefix ispc-tswpeers, and the ones the
+# called scripts build); the lab is torn down on exit, whatever happens.
+#
+# Sweep scenarios (lab client - r1 - r2 - r3 - dest; dest answers for all of 10.77.128.0/20):
+#   fast     4,096 addresses, one echo each, no added delay, at each packet rate below
+#   relay    the same through a 13 ms each-way relay on r2's left link (26 ms path RTT)
+#   held     4,096 addresses x 3 echoes that dest drops (lab.sh echo-drop), 2 s timeout:
+#            12,288 probes in flight at once; memory per in-flight probe
+# fping runs as `fping -q -c N -i MS -p P -t TIMEOUT -r 0 -f FILE`; isp-checker as
+# `isp-checker sweep --targets FILE -c N --rate PPS -W TIMEOUT -q`, the same 4,096 addresses,
+# both inside the client namespace under /usr/bin/time (wall, user, sys, max RSS), alternating,
+# REPEATS times each. "unpaced" is fping -i 0 against --rate 10000000.
+#
+# Environment knobs [defaults]: REPEATS [5], RATES ["1000 10000 unpaced"], SKIP_TRACE [0],
+# SKIP_RTT [0], TRACE_REPEATS [5] (REPEATS of trace-speed/run.sh), RTT_REPEATS [3],
+# ISP_CHECKER [.build/release/isp-checker, built when absent or BUILD=1], OUT [a temp dir].
+set -Eeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LAB=$ROOT/lab/lab.sh
+PREFIX=ispc-tswpeers
+CLIENT_NS=$PREFIX-c
+REPEATS=${REPEATS:-5}
+RATES=${RATES:-"1000 10000 unpaced"}
+SKIP_TRACE=${SKIP_TRACE:-0}
+SKIP_RTT=${SKIP_RTT:-0}
+ISP_CHECKER=${ISP_CHECKER:-$ROOT/.build/release/isp-checker}
+OUT=${OUT:-$(mktemp -d /tmp/ispc-peers.XXXXXX)}
+mkdir -p "$OUT"
+
+die() { echo "compare: $*" >&2; exit 1; }
+note() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+[[ $EUID -eq 0 ]] || die "run as root (the lab builds network namespaces): sudo bash $0"
+for tool in fping python3 ip nft; do command -v "$tool" >/dev/null || die "$tool not found (sudo bash scripts/install-deps.sh)"; done
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
+if [[ ${BUILD:-0} == 1 || ! -x $ISP_CHECKER ]]; then
+    note "building the release CLI"
+    (cd "$ROOT" && swift build -c release --product isp-checker) >&2
+fi
+
+cleanup() { bash "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+TARGETS=$OUT/targets.txt
+python3 -c 'print("\n".join(f"10.77.{128 + i // 256}.{i % 256}" for i in range(4096)))' >"$TARGETS"
+SINGLE=$OUT/single.txt
+echo 10.77.128.1 >"$SINGLE"
+
+# One measured run: TAG TOOL ARGS... ; appends "tag tool wall user sys maxrss_kb lost peak inlib_s"
+# to runs.txt (inlib_s: isp-checker's own sweep time, from engine ready to last result; "-" for fping).
+measure() {
+    local tag=$1 tool=$2; shift 2
+    local timing=$OUT/time.$$ output=$OUT/out.$$ lost peak inlib=-
+    ip netns exec "$CLIENT_NS" /usr/bin/time -f '%e %U %S %M' -o "$timing" "$@" >"$output" 2>&1 || true
+    if [[ $tool == fping ]]; then
+        # -q prints one summary per target: "ADDR : xmt/rcv/%loss = S/R/L%..."
+        lost=$(awk -F'[=/ ,]+' '/xmt\/rcv/ { for (i = 1; i <= NF; i++) if ($i == "%loss") { lost += $(i + 1) - $(i + 2) } } END { print lost + 0 }' "$output")
+        peak=-
+    else
+        lost=$(sed -n 's/.* \([0-9]*\) sent, \([0-9]*\) received.*/\1 \2/p' "$output" | awk '{ print $1 - $2 }')
+        peak=$(sed -n 's/.*peak \([0-9]*\) in flight.*/\1/p' "$output")
+        inlib=$(sed -n 's/.* without reply, \([0-9.]*\) s, peak.*/\1/p' "$output")
+        [[ -n $lost ]] || { cat "$output" >&2; die "isp-checker sweep failed"; }
+    fi
+    echo "$tag $tool $(tail -1 "$timing") $lost ${peak:--} ${inlib:--}" >>"$OUT/runs.txt"
+}
+
+sweep_pair() { # TAG FPING_INTERVAL_MS OUR_RATE COUNT TIMEOUT_S FILE
+    local tag=$1 interval=$2 rate=$3 count=$4 timeout=$5 file=$6 r
+    local timeout_ms=$(python3 -c "print(int($timeout * 1000))")
+    for ((r = 0; r < REPEATS; r++)); do
+        # Alternate who goes first, so that neither always gets the warmer cache.
+        if ((r % 2 == 0)); then
+            measure "$tag" fping fping -q -c "$count" -i "$interval" -p 20 -t "$timeout_ms" -r 0 -f "$file"
+            measure "$tag" ours "$ISP_CHECKER" sweep --targets "$file" -c "$count" --rate "$rate" -W "$timeout" -q
+        else
+            measure "$tag" ours "$ISP_CHECKER" sweep --targets "$file" -c "$count" --rate "$rate" -W "$timeout" -q
+            measure "$tag" fping fping -q -c "$count" -i "$interval" -p 20 -t "$timeout_ms" -r 0 -f "$file"
+        fi
+    done
+}
+
+rate_args() { # RATE -> "fping_interval_ms our_rate"
+    if [[ $1 == unpaced ]]; then echo "0 10000000"; else python3 -c "print(f'{1000 / $1:g} $1')"; fi
+}
+
+{
+    echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ) kernel=$(uname -r) cpus=$(nproc)"
+    echo "fping=$(fping --version 2>&1 | head -1) isp_checker=$ISP_CHECKER built $(date -u -r "$ISP_CHECKER" +%Y-%m-%dT%H:%M:%SZ)"
+    echo "source_revision=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown) repeats=$REPEATS"
+    echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$OUT/environment.txt" >&2
+
+: >"$OUT/runs.txt"
+note "lab up ($PREFIX)"
+bash "$LAB" up --prefix "$PREFIX" --routers 3 >/dev/null
+for rate in $RATES; do
+    read -r interval ours <<<"$(rate_args "$rate")"
+    note "sweep fast, $rate pps"
+    sweep_pair "fast@$rate" "$interval" "$ours" 1 0.5 "$TARGETS"
+done
+note "baseline: one address (start-up cost and resident set of each tool)"
+sweep_pair "one" 0 10000000 1 0.5 "$SINGLE"
+note "held: 12,288 probes in flight"
+bash "$LAB" echo-drop --prefix "$PREFIX" --node d --to 10.77.128.0/20 --drop 1 --every 1 >/dev/null
+sweep_pair "held" 0 10000000 3 2 "$TARGETS"
+bash "$LAB" clear --prefix "$PREFIX" --node d >/dev/null
+bash "$LAB" delay --prefix "$PREFIX" --node r2 --side left --ms 13 >/dev/null
+for rate in $RATES; do
+    read -r interval ours <<<"$(rate_args "$rate")"
+    note "sweep relay (26 ms path), $rate pps"
+    sweep_pair "relay@$rate" "$interval" "$ours" 1 0.5 "$TARGETS"
+done
+cleanup
+
+python3 - "$OUT/runs.txt" <<'PY' | tee "$OUT/sweep-summary.md"
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+by = {}
+for row in rows:
+    tag, tool, wall, user, sys_, rss, lost, peak = row[:8]
+    inlib = row[8] if len(row) > 8 else "-"
+    by.setdefault(tag, {}).setdefault(tool, []).append(
+        (float(wall), float(user) + float(sys_), int(rss), int(lost), None if peak == "-" else int(peak),
+         None if inlib == "-" else float(inlib)))
+med = lambda xs: statistics.median(xs)
+print("\n## Sweep: isp-checker vs fping (medians of the repeats; ratio = ours / fping)\n")
+print("| scenario | fping wall s | ours wall s | wall ratio | ours in-library s | in-library / fping wall | fping CPU s | ours CPU s | CPU ratio | fping RSS MiB | ours RSS MiB | fping lost | ours lost | ours peak in flight |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+summary = {}
+for tag, tools in by.items():
+    f, o = tools.get("fping", []), tools.get("ours", [])
+    if not f or not o:
+        continue
+    fw, ow = med([r[0] for r in f]), med([r[0] for r in o])
+    fc, oc = med([r[1] for r in f]), med([r[1] for r in o])
+    fr, orss = med([r[2] for r in f]) / 1024, med([r[2] for r in o]) / 1024
+    fl, ol = med([r[3] for r in f]), med([r[3] for r in o])
+    peaks = [r[4] for r in o if r[4] is not None]
+    pk = med(peaks) if peaks else 0
+    summary[tag] = dict(ours_rss_kib=med([r[2] for r in o]), peak=pk)
+    ratio = lambda a, b: f"{a / b:.2f}" if b > 0 else "-"
+    inlibs = [r[5] for r in o if r[5] is not None]
+    il = med(inlibs) if inlibs else 0
+    print(f"| {tag} | {fw:.3f} | {ow:.3f} | {ratio(ow, fw)} | {il:.2f} | {ratio(il, fw)} | {fc:.3f} | {oc:.3f} | {ratio(oc, fc)} | {fr:.1f} | {orss:.1f} | {fl:g} | {ol:g} | {pk:g} |")
+if "held" in summary and "one" in summary and summary["held"]["peak"]:
+    extra = summary["held"]["ours_rss_kib"] - summary["one"]["ours_rss_kib"]
+    print(f"\nMemory per in-flight probe (held − one address) / peak in flight: {extra:.0f} KiB / {summary['held']['peak']:g} = "
+          f"{extra * 1024 / summary['held']['peak']:.0f} bytes (goal ≤ 1024); whole process: "
+          f"{summary['held']['ours_rss_kib'] * 1024 / summary['held']['peak']:.0f} bytes per in-flight probe")
+PY
+echo "sweep raw numbers: $OUT/runs.txt" >&2
+
+if [[ $SKIP_TRACE != 1 ]]; then
+    note "traceroute speed (Benchmarks/trace-speed/run.sh)"
+    REPEATS=${TRACE_REPEATS:-5} ISP_CHECKER=$ISP_CHECKER OUT=$OUT/trace-speed bash "$ROOT/Benchmarks/trace-speed/run.sh"
+fi
+if [[ $SKIP_RTT != 1 ]]; then
+    note "RTT accuracy (Benchmarks/rtt-accuracy/run.sh)"
+    REPEATS=${RTT_REPEATS:-3} ISP_CHECKER=$ISP_CHECKER OUT=$OUT/rtt-accuracy bash "$ROOT/Benchmarks/rtt-accuracy/run.sh"
+fi
+echo "all results: $OUT" >&2

@@ -1,0 +1,135 @@
+/* DNS messages through ldns: query building and response parsing (RFC 1035, RFC 6891). */
+#define _GNU_SOURCE
+#include "cservice_probe.h"
+
+#include <errno.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cs_dns_build_query(const char *name, uint16_t qtype, uint16_t id, uint16_t edns_udp_size, int rd,
+                       uint8_t *out, size_t cap, size_t *len) {
+    if (name == NULL || out == NULL || len == NULL || name[0] == '\0') return -EINVAL;
+    ldns_rdf *owner = ldns_dname_new_frm_str(name);
+    if (owner == NULL) return -EINVAL;
+    ldns_pkt *pkt = ldns_pkt_query_new(owner, (ldns_rr_type)qtype, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0);
+    if (pkt == NULL) {
+        ldns_rdf_deep_free(owner);
+        return -ENOMEM;
+    }
+    ldns_pkt_set_id(pkt, id);
+    if (edns_udp_size > 0) ldns_pkt_set_edns_udp_size(pkt, edns_udp_size);
+    uint8_t *wire = NULL;
+    size_t size = 0;
+    ldns_status status = ldns_pkt2wire(&wire, pkt, &size);
+    ldns_pkt_free(pkt);
+    if (status != LDNS_STATUS_OK || wire == NULL) {
+        free(wire);
+        return status == LDNS_STATUS_MEM_ERR ? -ENOMEM : -EINVAL;
+    }
+    int rc = 0;
+    if (size > cap) {
+        rc = -EINVAL;
+    } else {
+        memcpy(out, wire, size);
+        *len = size;
+    }
+    free(wire);
+    return rc;
+}
+
+/* Appends text and a NUL to records[*used..cap). 0 or -ENOBUFS. */
+static int append(char *records, size_t cap, size_t *used, const char *text) {
+    size_t n = strlen(text);
+    if (n + 1 > cap - *used) return -ENOBUFS;
+    memcpy(records + *used, text, n + 1);
+    *used += n + 1;
+    return 0;
+}
+
+/* "owner\tTYPE\tTTL\trdata" of one record, malloc'd, or NULL. */
+static char *record_line(const ldns_rr *rr) {
+    char *owner = ldns_rdf2str(ldns_rr_owner(rr));
+    char *type = ldns_rr_type2str(ldns_rr_get_type(rr));
+    ldns_buffer *rdata = ldns_buffer_new(256);
+    char *line = NULL;
+    if (owner != NULL && type != NULL && rdata != NULL) {
+        for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+            if (i > 0) ldns_buffer_printf(rdata, " ");
+            ldns_rdf2buffer_str(rdata, ldns_rr_rdf(rr, i));
+        }
+        char *data = ldns_buffer_export2str(rdata);
+        if (data != NULL && asprintf(&line, "%s\t%s\t%u\t%s", owner, type, (unsigned)ldns_rr_ttl(rr), data) < 0) line = NULL;
+        free(data);
+    }
+    free(owner);
+    free(type);
+    if (rdata != NULL) ldns_buffer_free(rdata);
+    return line;
+}
+
+int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
+                          cs_dns_response_info *info, char *records, size_t records_cap, size_t *records_len) {
+    if (buf == NULL || info == NULL || records_len == NULL || (records == NULL && records_cap > 0)) return -EINVAL;
+    memset(info, 0, sizeof *info);
+    *records_len = 0;
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK || pkt == NULL) return -EBADMSG;
+    info->id = ldns_pkt_id(pkt);
+    info->rcode = (uint16_t)(((unsigned)ldns_pkt_edns_extended_rcode(pkt) << 4) | (ldns_pkt_get_rcode(pkt) & 0x0f));
+    info->truncated = ldns_pkt_tc(pkt);
+    info->authoritative = ldns_pkt_aa(pkt);
+    info->recursion_available = ldns_pkt_ra(pkt);
+    info->answer_count = ldns_pkt_ancount(pkt);
+    info->authority_count = ldns_pkt_nscount(pkt);
+    info->additional_count = ldns_pkt_arcount(pkt);
+
+    ldns_rr_list *question = ldns_pkt_question(pkt);
+    if (expect_name != NULL && question != NULL && ldns_rr_list_rr_count(question) == 1) {
+        ldns_rdf *expected = ldns_dname_new_frm_str(expect_name);
+        ldns_rr *q = ldns_rr_list_rr(question, 0);
+        info->question_matches = expected != NULL && ldns_dname_compare(ldns_rr_owner(q), expected) == 0 &&
+                                 ldns_rr_get_type(q) == (ldns_rr_type)expect_qtype &&
+                                 ldns_rr_get_class(q) == LDNS_RR_CLASS_IN;
+        if (expected != NULL) ldns_rdf_deep_free(expected);
+    }
+
+    int rc = 0;
+    size_t used = 0;
+    ldns_rr_list *answer = ldns_pkt_answer(pkt);
+    for (size_t i = 0; answer != NULL && i < ldns_rr_list_rr_count(answer) && rc == 0; i++) {
+        char *line = record_line(ldns_rr_list_rr(answer, i));
+        if (line == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        rc = append(records, records_cap, &used, line);
+        free(line);
+    }
+    *records_len = used;
+    ldns_pkt_free(pkt);
+    return rc;
+}
+
+int cs_dns_type_name(uint16_t qtype, char *out, size_t cap) {
+    if (out == NULL || cap == 0) return -ENOBUFS;
+    char *name = ldns_rr_type2str((ldns_rr_type)qtype);
+    if (name == NULL) return -ENOMEM;
+    int rc = 0;
+    if (strlen(name) + 1 > cap) {
+        rc = -ENOBUFS;
+    } else {
+        memcpy(out, name, strlen(name) + 1);
+    }
+    free(name);
+    return rc;
+}
+
+int cs_dns_type_number(const char *name, uint16_t *qtype) {
+    if (name == NULL || qtype == NULL || name[0] == '\0') return -EINVAL;
+    ldns_rr_type type = ldns_get_rr_type_by_name(name);
+    if (type == 0) return -EINVAL;
+    *qtype = (uint16_t)type;
+    return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * Unit tests for CServiceProbe against loopback servers run in this process's threads: the
+ * UDP exchange ignores answers with a foreign ID, a truncated answer is fetched again over
+ * TCP, a silent server times out, a closed port is refused, cancellation is prompt, and the
+ * TCP connect probe tells open from closed. Only 127.0.0.1 is used.
+ */
+#define _GNU_SOURCE
+#include "cservice_probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); failures++; } } while (0)
+
+static int bound_socket(int type, uint16_t *port) {
+    int fd = socket(AF_INET, type, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
+        perror("bind");
+        exit(2);
+    }
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+/* A UDP server that first answers with a wrong ID, then with the right ID and TC set. */
+typedef struct { int udp; int tcp; } servers;
+
+static void *serve(void *context) {
+    servers *s = context;
+    uint8_t buf[512];
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    ssize_t n = recvfrom(s->udp, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peer_len);
+    if (n < 12) return NULL;
+    buf[2] |= 0x80; /* QR */
+    buf[0] ^= 0xff; /* wrong ID first */
+    sendto(s->udp, buf, (size_t)n, 0, (struct sockaddr *)&peer, peer_len);
+    buf[0] ^= 0xff;
+    buf[2] |= 0x02; /* TC */
+    sendto(s->udp, buf, (size_t)n, 0, (struct sockaddr *)&peer, peer_len);
+    /* The TCP retry: the same message, without TC, with an answer count of 0. */
+    int conn = accept(s->tcp, NULL, NULL);
+    if (conn < 0) return NULL;
+    uint8_t prefix[2];
+    uint8_t query[512];
+    if (recv(conn, prefix, 2, MSG_WAITALL) != 2) { close(conn); return NULL; }
+    size_t len = ((size_t)prefix[0] << 8) | prefix[1];
+    if (len > sizeof query || recv(conn, query, len, MSG_WAITALL) != (ssize_t)len) { close(conn); return NULL; }
+    query[2] |= 0x80;
+    send(conn, prefix, 2, 0);
+    send(conn, query, len, 0);
+    close(conn);
+    return NULL;
+}
+
+static void test_truncation_and_foreign_ids(void) {
+    uint16_t port = 0, tcp_port = 0;
+    servers s = {.udp = bound_socket(SOCK_DGRAM, &port)};
+    /* The TCP listener must be on the same port as the UDP server. */
+    s.tcp = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int on = 1;
+    setsockopt(s.tcp, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(s.tcp, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(s.tcp, 1) < 0) {
+        fprintf(stderr, "skipping truncation test: TCP port %u busy\n", port);
+        close(s.udp);
+        close(s.tcp);
+        return;
+    }
+    (void)tcp_port;
+    pthread_t thread;
+    pthread_create(&thread, NULL, serve, &s);
+    uint8_t query[512], response[4096];
+    size_t query_len = 0, response_len = 0;
+    CHECK(cs_dns_build_query("example.net", 1, 0x4242, 1232, 1, query, sizeof query, &query_len) == 0);
+    cs_dns_exchange_info info;
+    int rc = cs_dns_exchange("127.0.0.1", port, query, query_len, 2000, -1, response, sizeof response, &response_len, &info);
+    CHECK(rc == 0);
+    CHECK(info.ignored_responses == 1);
+    CHECK(info.truncated == 1);
+    CHECK(info.used_tcp == 1);
+    CHECK(response_len == query_len);
+    CHECK(response[0] == 0x42 && response[1] == 0x42);
+    CHECK(info.latency_ns > 0);
+    cs_dns_response_info parsed;
+    char records[256];
+    size_t used = 0;
+    CHECK(cs_dns_parse_response(response, response_len, "example.net", 1, &parsed, records, sizeof records, &used) == 0);
+    CHECK(parsed.question_matches == 1);
+    CHECK(parsed.rcode == 0);
+    pthread_join(thread, NULL);
+    close(s.udp);
+    close(s.tcp);
+}
+
+static void test_silence_refusal_and_cancel(void) {
+    uint16_t port = 0;
+    int silent = bound_socket(SOCK_DGRAM, &port);
+    uint8_t query[512], response[512];
+    size_t query_len = 0, response_len = 0;
+    cs_dns_exchange_info info;
+    CHECK(cs_dns_build_query("example.net", 1, 1, 0, 1, query, sizeof query, &query_len) == 0);
+    CHECK(cs_dns_exchange("127.0.0.1", port, query, query_len, 100, -1, response, sizeof response, &response_len, &info) == -ETIMEDOUT);
+
+    int cancel = cs_cancel_open();
+    CHECK(cancel >= 0);
+    CHECK(cs_cancel_fire(cancel) == 0);
+    CHECK(cs_dns_exchange("127.0.0.1", port, query, query_len, 5000, cancel, response, sizeof response, &response_len, &info) == -ECANCELED);
+    close(silent);
+
+    /* The port is closed now: ICMP port unreachable. */
+    CHECK(cs_dns_exchange("127.0.0.1", port, query, query_len, 1000, -1, response, sizeof response, &response_len, &info) == -ECONNREFUSED);
+    CHECK(cs_dns_exchange("not-an-ip", 53, query, query_len, 1000, -1, response, sizeof response, &response_len, &info) == -EINVAL);
+    close(cancel);
+}
+
+/* A server that drops the first copy of a query (a lost datagram) and answers the second. */
+static void *answer_second_copy(void *context) {
+    int fd = *(int *)context;
+    uint8_t buf[512];
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peer_len);
+    if (n < 12) return NULL;
+    peer_len = sizeof peer;
+    n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peer_len);
+    if (n < 12) return NULL;
+    buf[2] |= 0x80;
+    sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, peer_len);
+    return NULL;
+}
+
+static void test_a_lost_datagram_is_sent_again(void) {
+    uint16_t port = 0;
+    int fd = bound_socket(SOCK_DGRAM, &port);
+    pthread_t thread;
+    pthread_create(&thread, NULL, answer_second_copy, &fd);
+    uint8_t query[512], response[512];
+    size_t query_len = 0, response_len = 0;
+    cs_dns_exchange_info info;
+    CHECK(cs_dns_build_query("example.net", 1, 0x1234, 0, 1, query, sizeof query, &query_len) == 0);
+    CHECK(cs_dns_exchange("127.0.0.1", port, query, query_len, 900, -1, response, sizeof response, &response_len, &info) == 0);
+    CHECK(info.udp_sends == 2);
+    /* The second copy leaves a third of the timeout after the first. */
+    CHECK(info.latency_ns >= 290000000LL && info.latency_ns < 600000000LL);
+    pthread_join(thread, NULL);
+    close(fd);
+
+    /* Nobody answers: three copies, then the timeout. */
+    int silent = bound_socket(SOCK_DGRAM, &port);
+    CHECK(cs_dns_exchange("127.0.0.1", port, query, query_len, 150, -1, response, sizeof response, &response_len, &info) == -ETIMEDOUT);
+    CHECK(info.udp_sends == 3);
+    close(silent);
+}
+
+static void test_tcp_connect(void) {
+    uint16_t port = 0;
+    int listener = bound_socket(SOCK_STREAM, &port);
+    listen(listener, 1);
+    int64_t ns = 0;
+    CHECK(cs_tcp_connect("127.0.0.1", port, 1000, -1, &ns) == 0);
+    CHECK(ns > 0);
+    close(listener);
+    CHECK(cs_tcp_connect("127.0.0.1", port, 1000, -1, &ns) == -ECONNREFUSED);
+    CHECK(cs_tcp_connect("::1x", port, 1000, -1, &ns) == -EINVAL);
+    CHECK(cs_tcp_connect("127.0.0.1", port, 0, -1, &ns) == -EINVAL);
+}
+
+static void test_wire_limits(void) {
+    uint8_t small[16];
+    size_t len = 0;
+    CHECK(cs_dns_build_query("example.net", 1, 1, 0, 1, small, sizeof small, &len) == -EINVAL);
+    CHECK(cs_dns_build_query("", 1, 1, 0, 1, small, sizeof small, &len) == -EINVAL);
+    uint8_t query[512];
+    CHECK(cs_dns_build_query("example.net", 1, 1, 0, 1, query, sizeof query, &len) == 0);
+    cs_dns_response_info info;
+    size_t used = 0;
+    CHECK(cs_dns_parse_response(query, len, "example.net", 1, &info, NULL, 0, &used) == 0);
+    uint16_t type = 0;
+    CHECK(cs_dns_type_number("AAAA", &type) == 0 && type == 28);
+    CHECK(cs_dns_type_number("NOSUCH", &type) == -EINVAL);
+    char name[4];
+    CHECK(cs_dns_type_name(65280, name, sizeof name) == -ENOBUFS);
+    CHECK(cs_address_family("10.0.0.1") == 4 && cs_address_family("fd00::1") == 6 && cs_address_family("x") == -EINVAL);
+}
+
+int main(void) {
+    test_wire_limits();
+    test_a_lost_datagram_is_sent_again();
+    test_tcp_connect();
+    test_silence_refusal_and_cancel();
+    test_truncation_and_foreign_ids();
+    if (failures) {
+        fprintf(stderr, "cservice unit tests: %d failures\n", failures);
+        return 1;
+    }
+    printf("cservice unit tests: all passed\n");
+    return 0;
+}

@@ -1,0 +1,88 @@
+/// What a traceroute says about the path, read the way an experienced engineer reads mtr:
+/// loss counts only when it starts at a hop and persists to the end; loss at one hop that later
+/// hops do not share is that router limiting the ICMP errors it sends.
+struct PathAnalysis: Sendable, Equatable {
+    /// Loss that begins at `startTTL` and persists to the last hop.
+    struct PersistentLoss: Sendable, Equatable {
+        var startTTL: Int
+        /// Loss at the start hop, percent.
+        var startLossPercent: Double
+        /// Loss at the last hop, percent.
+        var lastLossPercent: Double
+        /// Nothing answered from `startTTL` on (a black hole, not partial loss).
+        var total: Bool
+    }
+
+    /// An RTT rise between two answering hops that every later hop keeps.
+    struct LatencyStep: Sendable, Equatable {
+        /// The hop where the RTT rises.
+        var ttl: Int
+        /// The hop before it that answered (0 = the client itself).
+        var previousTTL: Int
+        var fromMilliseconds: Double
+        var toMilliseconds: Double
+        var riseMilliseconds: Double { toMilliseconds - fromMilliseconds }
+    }
+
+    var hops: [TraceHop]
+    var persistentLoss: PersistentLoss?
+    /// Lossy or silent hops before the persistent loss (or anywhere, when there is none) whose
+    /// loss later hops do not share.
+    var nonPersistentLossHops: [TraceHop]
+    var latencyStep: LatencyStep?
+    /// The farthest hop that answered at least once.
+    var farthestAnsweringTTL: Int?
+    var gatewayAnswered: Bool
+    /// The trace ended with a destination-unreachable from a router (not the destination's
+    /// port unreachable): that router's hop and code.
+    var unreachable: (ttl: Int, code: UnreachableCode)?
+
+    static func == (lhs: PathAnalysis, rhs: PathAnalysis) -> Bool {
+        lhs.hops == rhs.hops && lhs.persistentLoss == rhs.persistentLoss && lhs.latencyStep == rhs.latencyStep
+            && lhs.nonPersistentLossHops == rhs.nonPersistentLossHops && lhs.farthestAnsweringTTL == rhs.farthestAnsweringTTL
+            && lhs.gatewayAnswered == rhs.gatewayAnswered && lhs.unreachable?.ttl == rhs.unreachable?.ttl
+            && lhs.unreachable?.code == rhs.unreachable?.code
+    }
+
+    init(trace: TraceResult, thresholds: HealthThresholds.Path) {
+        hops = trace.hops
+        let lossy = { (hop: TraceHop) in hop.lossPercent >= thresholds.hopLossPercent }
+
+        // The longest run of lossy hops that ends at the last hop.
+        var start = hops.endIndex
+        while start > hops.startIndex && lossy(hops[start - 1]) { start -= 1 }
+        if start < hops.endIndex, let first = hops[start...].first, let last = hops.last {
+            persistentLoss = PersistentLoss(startTTL: first.ttl, startLossPercent: first.lossPercent,
+                                            lastLossPercent: last.lossPercent,
+                                            total: hops[start...].allSatisfy { $0.received == 0 })
+        }
+        nonPersistentLossHops = hops[..<start].filter(lossy)
+        farthestAnsweringTTL = hops.last(where: { $0.received > 0 })?.ttl
+        gatewayAnswered = hops.first.map { $0.ttl == 1 && $0.received > 0 } ?? false
+        if case .unreachable(let code) = trace.stop, let last = hops.last { unreachable = (last.ttl, code) }
+        latencyStep = Self.largestKeptStep(hops, threshold: thresholds.latencyStepMilliseconds)
+    }
+
+    /// The largest RTT rise from one answering hop to the next that every later answering hop
+    /// keeps (its average stays at least `threshold` above the hop before the rise). A router
+    /// slow to generate ICMP errors shows a rise at its own hop only, and is not a step.
+    private static func largestKeptStep(_ hops: [TraceHop], threshold: Double) -> LatencyStep? {
+        let answering = hops.compactMap { hop in hop.avgMilliseconds.map { (ttl: hop.ttl, ms: $0) } }
+        guard !answering.isEmpty else { return nil }
+        // suffixMinimum[i] = smallest average from answering[i] to the end.
+        var suffixMinimum = answering.map(\.ms)
+        for index in suffixMinimum.indices.reversed().dropFirst() {
+            suffixMinimum[index] = min(suffixMinimum[index], suffixMinimum[index + 1])
+        }
+        var best: LatencyStep?
+        var previous = (ttl: 0, ms: 0.0)
+        for (index, hop) in answering.enumerated() {
+            let kept = suffixMinimum[index] - previous.ms
+            if kept >= threshold, kept > (best.map { $0.toMilliseconds - $0.fromMilliseconds } ?? 0) {
+                best = LatencyStep(ttl: hop.ttl, previousTTL: previous.ttl, fromMilliseconds: previous.ms, toMilliseconds: suffixMinimum[index])
+            }
+            previous = hop
+        }
+        return best
+    }
+}

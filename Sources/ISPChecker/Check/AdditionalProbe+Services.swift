@@ -1,0 +1,48 @@
+extension AdditionalProbe {
+    /// A DNS probe of `name` through `options.resolvers`, as the `dns` entry of the report.
+    /// Input the probe rejects (an empty or malformed name) becomes a `crit` entry with the error.
+    public static func dns(_ name: String, type: DNSRecordType = .a, options: DNSProbeOptions = .default) -> AdditionalProbe {
+        AdditionalProbe(name: ProbeName.dns) {
+            do {
+                return try await DNSProbe(options: options).query(name, type: type).report
+            } catch {
+                return ProbeReport(name: ProbeName.dns, status: .crit, details: ["query": .string(name), "outcome": .string("error")],
+                                   error: "\(error)")
+            }
+        }
+    }
+
+    /// An HTTP(S) probe of `url`, as the `http` entry of the report.
+    public static func http(_ url: String, options: HTTPProbeOptions = .default) -> AdditionalProbe {
+        AdditionalProbe(name: ProbeName.http) {
+            do {
+                return try await HTTPProbe(options: options).fetch(url).report
+            } catch {
+                return ProbeReport(name: ProbeName.http, status: .crit, details: ["url": .string(url), "outcome": .string("error")],
+                                   error: "\(error)")
+            }
+        }
+    }
+
+    /// A TCP connect probe of `host:port`, as the `tcp` entry of the report.
+    public static func tcp(_ target: String, options: TCPProbeOptions = .default) -> AdditionalProbe {
+        AdditionalProbe(name: ProbeName.tcp) {
+            do {
+                return try await TCPProbe(options: options).connect(target).report
+            } catch {
+                return ProbeReport(name: ProbeName.tcp, status: .crit, details: ["host": .string(target), "outcome": .string("error")],
+                                   error: "\(error)")
+            }
+        }
+    }
+}
+
+extension DNSProbe {
+    /// Checks a name as `query` would (RFC 1035 syntax), without sending anything.
+    public static func validate(name: String) throws(ServiceProbeError) { _ = try DNSNameSyntax.validate(name) }
+}
+
+extension HTTPProbe {
+    /// Checks a URL as `fetch` would (http or https, with a host), without sending anything.
+    public static func validate(url: String) throws(ServiceProbeError) { _ = try HTTPURLSyntax.validate(url) }
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+/// A probe the health check runs beside ping and traceroute (DNS, HTTP, TCP …): a name and an
+/// async body that reports, never throws. A failure is a `crit` report with its `error`.
+public struct AdditionalProbe: Sendable {
+    public var name: String
+    public var run: @Sendable () async -> ProbeReport
+
+    public init(name: String, run: @escaping @Sendable () async -> ProbeReport) {
+        self.name = name
+        self.run = run
+    }
+}
+
+/// What one health check of one target runs.
+public struct HealthCheckOptions: Sendable {
+    /// Host name or address that ping and traceroute probe.
+    public var target: String
+    /// Echo requests of the ping probe (≥ 1).
+    public var pingCount: Int
+    /// Time between two echo requests.
+    public var pingInterval: Duration
+    /// How long each echo request waits for its reply.
+    public var pingTimeout: Duration
+    /// The traceroute, or nil to skip it.
+    public var trace: TraceOptions?
+    /// DNS, HTTP, TCP … probes, run concurrently with ping and traceroute.
+    public var additionalProbes: [AdditionalProbe]
+    public var family: FamilyPreference
+
+    public init(target: String, pingCount: Int = 10, pingInterval: Duration = .milliseconds(200),
+                pingTimeout: Duration = .seconds(1), trace: TraceOptions? = TraceOptions(rounds: 3, roundInterval: .milliseconds(500)),
+                additionalProbes: [AdditionalProbe] = [], family: FamilyPreference = .any) {
+        self.target = target
+        self.pingCount = pingCount
+        self.pingInterval = pingInterval
+        self.pingTimeout = pingTimeout
+        self.trace = trace
+        self.additionalProbes = additionalProbes
+        self.family = family
+    }
+}
+
+/// Runs ping, traceroute and the additional probes of one target concurrently and turns them
+/// into a scored, diagnosed `RunReport`.
+///
+/// A target that cannot be resolved is a finding (the ping and traceroute probes are `crit`
+/// with the resolver's error), not an error: a broken DNS is one of the things a check finds.
+public struct HealthChecker: Sendable {
+    public let engine: ProbeEngine
+    public var analyzer: HealthAnalyzer
+
+    public init(engine: ProbeEngine, analyzer: HealthAnalyzer = HealthAnalyzer()) {
+        self.engine = engine
+        self.analyzer = analyzer
+    }
+
+    /// One check. `history` is the target's earlier runs, for the baseline.
+    /// - Throws: `ProbeError` for bad options, missing privileges or a shut-down engine, and
+    ///   `.cancelled` when the calling task is cancelled.
+    public func check(_ options: HealthCheckOptions, history: [RunReport] = []) async throws(ProbeError) -> RunReport {
+        let engine = self.engine
+        let started = Date()
+        async let pingOutcome = Self.capture { () async throws(ProbeError) -> PingResult in
+            try await engine.ping(options.target, count: options.pingCount, interval: options.pingInterval,
+                                  timeout: options.pingTimeout, family: options.family)
+        }
+        async let traceOutcome: Result<TraceResult, ProbeError>? = {
+            guard var traceOptions = options.trace else { return nil }
+            traceOptions.family = options.family
+            let chosen = traceOptions
+            return await Self.capture { () async throws(ProbeError) -> TraceResult in
+                try await engine.traceroute(options.target, options: chosen)
+            }
+        }()
+        async let others: [ProbeReport] = withTaskGroup(of: (Int, ProbeReport).self) { group in
+            for (index, probe) in options.additionalProbes.enumerated() {
+                group.addTask { (index, await probe.run()) }
+            }
+            var reports: [(Int, ProbeReport)] = []
+            for await report in group { reports.append(report) }
+            return reports.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        let (ping, trace, additional) = await (pingOutcome, traceOutcome, others)
+        if Task.isCancelled { throw .cancelled }
+
+        var failed: [ProbeReport] = []
+        let pingResult = try Self.value(ping, probe: "ping", failed: &failed)
+        var traceResult: TraceResult?
+        if let trace { traceResult = try Self.value(trace, probe: "traceroute", failed: &failed) }
+        var report = analyzer.analyze(target: options.target, ping: pingResult, trace: traceResult,
+                                      otherProbes: failed + additional, history: history, timestamp: started)
+        report.probes = Self.ordered(report.probes)
+        return report
+    }
+
+    private static func capture<T>(_ body: () async throws(ProbeError) -> T) async -> Result<T, ProbeError> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    /// The result, or — for failures the check itself reports — a `crit` probe entry; rethrows
+    /// what the caller must fix (bad options, privileges, cancellation).
+    private static func value<T>(_ outcome: Result<T, ProbeError>, probe: String, failed: inout [ProbeReport]) throws(ProbeError) -> T? {
+        switch outcome {
+        case .success(let value):
+            return value
+        case .failure(let error):
+            switch error {
+            case .unresolvableTarget, .systemError, .addressFamilyUnavailable:
+                failed.append(ProbeReport(name: probe, status: .crit, details: [:], error: error.description))
+                return nil
+            default:
+                throw error
+            }
+        }
+    }
+
+    /// ping, traceroute first, then the rest in the order given.
+    private static func ordered(_ probes: [ProbeReport]) -> [ProbeReport] {
+        let rank = ["ping": 0, "traceroute": 1]
+        return probes.enumerated().sorted { lhs, rhs in
+            let (l, r) = (rank[lhs.element.name] ?? 2, rank[rhs.element.name] ?? 2)
+            return l != r ? l < r : lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+}

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A value behind a pthread mutex, for the resilience layer's small synchronous critical sections.
+///
+/// Not Synchronization's `Mutex`: on Linux its contended path takes a priority-inheritance futex
+/// in the kernel (`FUTEX_LOCK_PI`), which ThreadSanitizer cannot see, so under contention TSan
+/// reports false races on everything such a lock protects. pthread mutexes are intercepted by
+/// TSan, and the resilience tests run under it (scripts/test.sh).
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable is sound: `value` is private and only touched inside `withLock`, between
+    // pthread_mutex_lock and pthread_mutex_unlock of `mutex`, which lives (at a fixed address, as
+    // pthreads require) as long as the object; `Value` itself is Sendable.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        let status = pthread_mutex_init(mutex, nil)
+        precondition(status == 0, "pthread_mutex_init failed: \(status)")
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deinitialize(count: 1)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with the value, holding the lock. `body` must not suspend or re-enter.
+    @inline(__always)
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The kinds of failure worth trying again, named as the runbook's `retry_policy.retryable_errors`
+/// lists them. Anything that maps to none of these (a malformed target, a missing permission) is
+/// not retried: trying again cannot fix it.
+public enum RetryableErrorKind: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    /// No answer in time (a probe's or an attempt's timeout).
+    case timeout
+    /// The peer actively refused (TCP RST, ICMP port unreachable, ECONNREFUSED).
+    case connectionRefused = "connection_refused"
+    /// A passing condition: EAGAIN, ENOBUFS, a resolver's "try again" (EAI_AGAIN), a DNS SERVFAIL.
+    case temporaryFailure = "temporary_failure"
+
+    public var description: String { rawValue }
+}
+
+/// An error that knows which retryable kind it is, if any. Conform your own errors to this so that
+/// `RetryPolicy.retry` retries them; errors that do not conform are not retried unless the
+/// caller's classifier says otherwise.
+public protocol RetryClassifiable: Error {
+    /// The retryable kind of this error, or `nil` when trying again cannot help.
+    var retryableErrorKind: RetryableErrorKind? { get }
+}
+
+/// The default classifier: an error's own `RetryClassifiable` kind; never for cancellation.
+public func defaultRetryableErrorKind(of error: any Error) -> RetryableErrorKind? {
+    if error is CancellationError { return nil }
+    return (error as? any RetryClassifiable)?.retryableErrorKind
+}
+
+extension ProbeError: RetryClassifiable {
+    /// System errors that pass (timeouts, refusals, exhausted buffers) and resolver failures that
+    /// say "try again" are retryable; bad arguments, permissions, a shut-down engine and
+    /// cancellation are not.
+    public var retryableErrorKind: RetryableErrorKind? {
+        switch self {
+        case .systemError(_, let code):
+            switch code {
+            case ETIMEDOUT: return .timeout
+            case ECONNREFUSED: return .connectionRefused
+            case EAGAIN, EINTR, ENOBUFS, ENOMEM, ENETDOWN, EHOSTDOWN, ECONNRESET: return .temporaryFailure
+            default: return nil
+            }
+        case .unresolvableTarget(_, let reason):
+            // getaddrinfo's EAI_AGAIN text ("Temporary failure in name resolution") is the one
+            // resolver failure that may pass; a name that does not exist will not appear.
+            return reason.lowercased().contains("temporary failure") ? .temporaryFailure : nil
+        case .emptyTarget, .malformedTarget, .invalidArgument, .permissionDenied, .addressFamilyUnavailable, .unreadableCapture,
+             .namespaceUnavailable, .engineShutDown, .cancelled:
+            return nil
+        }
+    }
+}
+
+extension ServiceProbeError: RetryClassifiable {
+    /// A host name that did not resolve with a temporary failure, and system errors that pass,
+    /// are retryable; bad input and cancellation are not. (A probe that ran and got no answer
+    /// is a result, not an error: its `outcome` says timeout or refused.)
+    public var retryableErrorKind: RetryableErrorKind? {
+        switch self {
+        case .systemError(_, let code):
+            switch code {
+            case ETIMEDOUT: return .timeout
+            case ECONNREFUSED: return .connectionRefused
+            case EAGAIN, EINTR, ENOBUFS, ENOMEM, ENETDOWN, EHOSTDOWN, ECONNRESET: return .temporaryFailure
+            default: return nil
+            }
+        case .unresolvableHost(_, let reason):
+            return reason.lowercased().contains("temporary failure") ? .temporaryFailure : nil
+        case .emptyName, .malformedName, .invalidResolver, .malformedURL, .unsupportedScheme, .malformedTarget,
+             .invalidArgument, .unreadableTargets, .namespaceUnavailable, .cancelled:
+            return nil
+        }
+    }
+}

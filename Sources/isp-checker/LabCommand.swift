@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `isp-checker lab`: builds the network lab with one fault, checks it as `run` would, prints
+/// the diagnosis, and tears the lab down. Needs no Internet: every packet stays inside the
+/// namespaces it builds (10.x addresses).
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Builds a namespace lab with a chosen fault, checks it, prints the diagnosis, tears it down (root).",
+        discussion: "Scenarios: \(LabCommand.scenarios.map(\.name).joined(separator: ", ")), or all. The lab scripts are found next to the binary's source tree (lab/scenario.sh) or in $ISPC_LAB_DIR."
+    )
+
+    struct Scenario {
+        var name: String
+        var summary: String
+    }
+
+    static let scenarios: [Scenario] = [
+        Scenario(name: "healthy", summary: "nothing is wrong"),
+        Scenario(name: "transit-loss", summary: "r3 drops 40 % of what it forwards: loss from hop 4 to the destination"),
+        Scenario(name: "rate-limited-hop", summary: "r2 rate-limits its ICMP errors: loss at hop 2 only, the path is clean"),
+        Scenario(name: "transit-latency", summary: "the link into r4 adds 90 ms each way: a latency step at hop 4, in transit"),
+        Scenario(name: "dns-down", summary: "the DNS server is unreachable while IP reachability is fine"),
+        Scenario(name: "outage", summary: "r1 forwards nothing: everything past the gateway is gone"),
+    ]
+
+    @Option(help: "Which fault to build: a scenario name, or all.")
+    var scenario = "healthy"
+
+    @Flag(help: "List the scenarios and exit.")
+    var list = false
+
+    @Flag(help: "Print each run report as JSON instead of the summary.")
+    var json = false
+
+    @Option(name: .customLong("output"), help: "Write the run report as JSON to this file (one scenario only).")
+    var outputFile: String?
+
+    func validate() throws {
+        guard list || scenario == "all" || Self.scenarios.contains(where: { $0.name == scenario }) else {
+            throw ValidationError("unknown scenario '\(scenario)'; one of: \(Self.scenarios.map(\.name).joined(separator: ", ")), all")
+        }
+        if scenario == "all" && outputFile != nil { throw ValidationError("--output takes one scenario, not all") }
+    }
+
+    func run() throws {
+        if list {
+            for scenario in Self.scenarios { output("\(scenario.name.padding(toLength: 18, withPad: " ", startingAt: 0))\(scenario.summary)") }
+            return
+        }
+        guard getuid() == 0 else {
+            FileHandle.standardError.write(Data("isp-checker: error: the lab builds network namespaces: run as root (sudo isp-checker lab)\n".utf8))
+            throw ExitCode(ExitStatus.noPermission)
+        }
+        let script = try Self.findScript()
+        let chosen = scenario == "all" ? Self.scenarios.map(\.name) : [scenario]
+        var worst: Int32 = 0
+        // The child check gets ^C from the terminal and stops; this process must live on to
+        // tear the lab down.
+        signal(SIGINT, SIG_IGN)
+        for name in chosen {
+            if chosen.count > 1 || !json { output("== lab scenario: \(name): \(Self.scenarios.first { $0.name == name }?.summary ?? "")") }
+            let status = try check(scenario: name, script: script)
+            if chosen.count > 1 && !json { output("") }
+            worst = max(worst, status)
+        }
+        throw ExitCode(worst)
+    }
+
+    /// Builds the scenario's lab, runs the check inside its client namespace, tears it down.
+    private func check(scenario name: String, script: String) throws -> Int32 {
+        let prefix = "ispc-lab"
+        defer { _ = try? Self.spawn("/bin/bash", [script, "down", "--prefix", prefix], captureOutput: true) }
+        let up = try Self.spawn("/bin/bash", [script, "up", "--prefix", prefix, "--scenario", name], captureOutput: true)
+        guard up.status == 0 else {
+            FileHandle.standardError.write(Data("isp-checker: error: building the lab failed:\n\(up.output)".utf8))
+            throw ExitCode(ExitStatus.unavailable)
+        }
+        var facts: [String: String] = [:]
+        for line in up.output.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { facts[parts[0]] = parts[1] }
+        }
+        guard let namespace = facts["client_namespace"], let target = facts["target"] else {
+            FileHandle.standardError.write(Data("isp-checker: error: lab/scenario.sh said nothing usable:\n\(up.output)".utf8))
+            throw ExitCode(ExitStatus.software)
+        }
+        var arguments = ["netns", "exec", namespace, Self.executablePath, "run", "--target", target, "--count", "20", "--interval", "0.05",
+                         "--timeout", "0.5", "--rounds", "10"]
+        if let resolver = facts["resolver"] { arguments += ["--resolver", resolver] }
+        if let name = facts["dns_name"] { arguments += ["--dns-name", name] }
+        if let url = facts["url"] { arguments += ["--url", url] }
+        if json { arguments.append("--json") }
+        if let outputFile { arguments += ["--output", outputFile] }
+        return try Self.spawn("/usr/sbin/ip", arguments, captureOutput: false).status
+    }
+
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// lab/scenario.sh: from $ISPC_LAB_DIR, or up the tree from the binary (a SwiftPM build
+    /// lives in .build/… inside the checkout), or from the working directory.
+    static func findScript() throws -> String {
+        var candidates: [String] = []
+        if let directory = ProcessInfo.processInfo.environment["ISPC_LAB_DIR"] { candidates.append(directory + "/scenario.sh") }
+        var directory = URL(fileURLWithPath: executablePath).deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(directory.appendingPathComponent("lab/scenario.sh").path)
+            directory.deleteLastPathComponent()
+        }
+        candidates.append(FileManager.default.currentDirectoryPath + "/lab/scenario.sh")
+        if let found = candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) { return found }
+        FileHandle.standardError.write(Data("isp-checker: error: lab/scenario.sh not found; run from the isp-checker checkout or set ISPC_LAB_DIR to its lab/ folder\n".utf8))
+        throw ExitCode(ExitStatus.noInput)
+    }
+
+    /// Runs a command to its end. With `captureOutput`, its stdout and stderr are returned;
+    /// otherwise it writes to ours.
+    static func spawn(_ executable: String, _ arguments: [String], captureOutput: Bool) throws -> (status: Int32, output: String) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("isp-checker-lab-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log").path
+        if captureOutput {
+            posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        defer { if captureOutput { unlink(logPath) } }
+        // The child starts with default signal handling, ^C included.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let started = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        guard started == 0 else {
+            FileHandle.standardError.write(Data("isp-checker: error: cannot start \(executable): \(String(cString: strerror(started)))\n".utf8))
+            throw ExitCode(ExitStatus.unavailable)
+        }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let text = captureOutput ? ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "") : ""
+        return (code, text)
+    }
+}

@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import ISPChecker
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Checks a target: ping, traceroute, DNS (and HTTP with --url), then a health score and a diagnosis.",
+        discussion: """
+        The score runs from 0 (healthy) to 100 (complete outage), as in the operations runbook. \
+        Exit status: 0 every probe ok, 1 a warning, 2 a critical probe; 64 and above are errors \
+        (64 usage, 66 unreadable input, 68 unresolvable target, 69 unavailable, 77 permission).
+        """
+    )
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case live, replay }
+
+    @Option(help: "Host name or IPv4/IPv6 address to check (live), or the flow to pick from a capture (replay).")
+    var target: String?
+
+    @Option(help: "live: probe now; replay: re-score saved data from --input.")
+    var mode: Mode = .live
+
+    @Option(help: "replay: a run report (JSON, as --output writes it) or a packet capture (pcap/pcapng).")
+    var input: String?
+
+    @Option(name: .customLong("output"), help: "Also write the run report as JSON to this file.")
+    var outputFile: String?
+
+    @Flag(help: "Print the run report as JSON instead of the summary.")
+    var json = false
+
+    @Option(name: [.customShort("c"), .long], help: "Echo requests of the ping probe.")
+    var count = 10
+
+    @Option(name: [.customShort("i"), .long], help: "Seconds between echo requests.")
+    var interval = 0.2
+
+    @Option(name: [.customShort("W"), .long], help: "Seconds each ping and traceroute probe waits for its answer.")
+    var timeout = 1.0
+
+    @Flag(help: "Skip the traceroute.")
+    var noTrace = false
+
+    @Option(help: "Traceroute method: udp, icmp or tcp.")
+    var traceMethod: TraceCommand.Method = .udp
+
+    @Option(help: "Destination port of a tcp traceroute.")
+    var tracePort: UInt16 = 443
+
+    @Option(help: "Traceroute rounds (more rounds tell loss from ICMP rate limiting better).")
+    var rounds = 3
+
+    @Option(help: "Name the DNS probe resolves (default: the target when it is a name).")
+    var dnsName: String?
+
+    @Option(name: .customLong("resolver"), help: "A DNS resolver to query directly, in failover order (repeatable; default: the runbook's 8.8.8.8, 1.1.1.1, 9.9.9.9, 208.67.222.222).")
+    var resolvers: [String] = []
+
+    @Flag(help: "Skip the DNS probe.")
+    var noDNS = false
+
+    @Option(help: "An http:// or https:// URL for the HTTP probe.")
+    var url: String?
+
+    @OptionGroup var family: FamilyFlags
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    func validate() throws {
+        switch mode {
+        case .live:
+            guard let target, !target.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--mode live needs --target HOST")
+            }
+            if input != nil { throw ValidationError("--input is for --mode replay") }
+        case .replay:
+            guard input != nil else { throw ValidationError("--mode replay needs --input report.json or capture.pcap") }
+        }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
+        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+    }
+
+    func run() throws {
+        let report: RunReport
+        switch mode {
+        case .replay: report = try replay()
+        case .live: report = try live()
+        }
+        let data = try RunReport.encoder.encode(report)
+        if let outputFile {
+            do { try data.write(to: URL(fileURLWithPath: outputFile)) } catch {
+                FileHandle.standardError.write(Data("isp-checker: error: cannot write '\(outputFile)': \(error.localizedDescription)\n".utf8))
+                throw ExitCode(ExitStatus.noInput)
+            }
+        }
+        output(json ? String(decoding: data, as: UTF8.self) : ReportText.render(report))
+        throw ExitStatus.of(report.worstStatus)
+    }
+
+    private func live() throws -> RunReport {
+        let engine: ProbeEngine
+        do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
+        let options = try checkOptions()
+        let checker = HealthChecker(engine: engine)
+        do {
+            return try runBlocking { () async throws -> RunReport in try await checker.check(options) }
+        } catch { throw CLIError(error) }
+    }
+
+    func checkOptions() throws -> HealthCheckOptions {
+        let target = self.target ?? ""
+        var trace: TraceOptions?
+        if !noTrace {
+            let method: TraceMethod = switch traceMethod {
+            case .udp: .udp
+            case .icmp: .icmp
+            case .tcp: .tcp(port: tracePort)
+            }
+            trace = TraceOptions(method: method, rounds: rounds, timeout: .seconds(timeout), roundInterval: .milliseconds(500))
+        }
+        return HealthCheckOptions(
+            target: target, pingCount: count, pingInterval: .seconds(interval), pingTimeout: .seconds(timeout),
+            trace: trace, additionalProbes: try serviceProbes(target: target), family: family.preference)
+    }
+
+    /// DNS and HTTP probes, from the options. Bad names, resolvers and URLs are usage errors
+    /// here, before anything is sent.
+    func serviceProbes(target: String) throws -> [AdditionalProbe] {
+        var probes: [AdditionalProbe] = []
+        let namespace = engineOptions.networkNamespace
+        // The DNS probe resolves --dns-name, or the target itself when it is a name.
+        let name = dnsName ?? (IPAddress(target) == nil ? target : nil)
+        if !noDNS, let name {
+            let addresses: [DNSResolverAddress]
+            do {
+                addresses = try resolvers.isEmpty ? DNSResolverAddress.runbookDefault : resolvers.map { try DNSResolverAddress(parsing: $0) }
+                try DNSProbe.validate(name: name)
+            } catch { throw CLIError(error) }
+            probes.append(.dns(name, options: DNSProbeOptions(resolvers: addresses, timeoutPerResolver: .seconds(max(timeout, 0.5)),
+                                                              networkNamespace: namespace)))
+        }
+        if let url {
+            do { try HTTPProbe.validate(url: url) } catch { throw CLIError(error) }
+            probes.append(.http(url, options: HTTPProbeOptions(timeout: .seconds(max(5, timeout * 5)), family: family.preference,
+                                                               networkNamespace: namespace)))
+        }
+        return probes
+    }
+
+    private func replay() throws -> RunReport {
+        let path = input ?? ""
+        let analyzer = HealthAnalyzer()
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError(ProbeError.unreadableCapture(path: path, reason: "cannot open the file"))
+        }
+        // A run report is JSON: an object. Anything else is taken for a capture.
+        if data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{") {
+            do {
+                return analyzer.reanalyze(try RunReport.decoder.decode(RunReport.self, from: data))
+            } catch {
+                FileHandle.standardError.write(Data("isp-checker: error: '\(path)' is not a run report: \(error)\n".utf8))
+                throw ExitCode(ExitStatus.noInput)
+            }
+        }
+        let flows: [PingResult]
+        do { flows = try CaptureReplay.pings(fromCapture: path) } catch { throw CLIError(error) }
+        let chosen: PingResult
+        if let target {
+            guard let flow = flows.first(where: { $0.target == target || $0.address == IPAddress(target) }) else {
+                FileHandle.standardError.write(Data("isp-checker: error: no echo traffic to '\(target)' in '\(path)'; it has: \(flows.map(\.target).joined(separator: ", "))\n".utf8))
+                throw ExitCode(ExitStatus.noInput)
+            }
+            chosen = flow
+        } else {
+            guard flows.count == 1, let flow = flows.first else {
+                let found = flows.isEmpty ? "no echo traffic at all" : "echo traffic to \(flows.map(\.target).joined(separator: ", ")); pick one with --target"
+                FileHandle.standardError.write(Data("isp-checker: error: '\(path)' has \(found)\n".utf8))
+                throw ExitCode(flows.isEmpty ? ExitStatus.noInput : ExitStatus.usage)
+            }
+            chosen = flow
+        }
+        var report = analyzer.analyze(target: chosen.target, ping: chosen, trace: nil)
+        report.mode = .replay
+        return report
+    }
+}
+
+private extension UInt8 {
+    var isWhitespace: Bool { self == 0x20 || self == 0x0a || self == 0x0d || self == 0x09 }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import ISPChecker
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Ping thousands of addresses at a fixed packet rate (like fping -c).",
+        discussion: "Targets are IPv4/IPv6 addresses or CIDR prefixes (every address of the prefix). Needs a raw ICMP socket (root or CAP_NET_RAW)."
+    )
+
+    @Argument(help: "Addresses or CIDR prefixes, e.g. 10.77.128.0/20.")
+    var targets: [String] = []
+
+    @Option(name: .customLong("targets"), help: "Read more targets from this file, one per line ('#' starts a comment).")
+    var targetsFile: String?
+
+    @Option(help: "Packets per second over the whole sweep.")
+    var rate = 1_000
+
+    @Option(name: .customShort("c"), help: "Probes per target.")
+    var count = 1
+
+    @Option(name: [.customShort("W"), .long], help: "Seconds to wait for each reply.")
+    var timeout = 1.0
+
+    @Option(name: [.customShort("s"), .long], help: "ICMP payload bytes (12-1400).")
+    var size = 56
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print only the summary.")
+    var quiet = false
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    func validate() throws {
+        guard timeout.isFinite, timeout > 0 else { throw ValidationError("-W must be a number of seconds > 0, got \(timeout)") }
+        guard !targets.isEmpty || targetsFile != nil else { throw ValidationError("give targets as arguments or with --targets FILE") }
+    }
+
+    func run() throws {
+        var specs = targets
+        if let targetsFile {
+            guard let text = try? String(contentsOfFile: targetsFile, encoding: .utf8) else {
+                throw CLIError(ProbeError.invalidArgument(name: "--targets", reason: "cannot read '\(targetsFile)'"))
+            }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let spec = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingCharacters(in: .whitespaces)
+                if !spec.isEmpty { specs.append(spec) }
+            }
+        }
+        let options = SweepOptions(probesPerTarget: count, packetsPerSecond: rate, timeout: .seconds(timeout), payloadSize: size)
+        let engine: ProbeEngine
+        let stream: AsyncThrowingStream<[SweepResult], any Error>
+        let addresses: [IPAddress]
+        do {
+            addresses = try SweepTargets.expand(specs)
+            engine = try engineOptions.makeEngine()
+            stream = try engine.sweepBatches(addresses, options: options)
+        } catch { throw CLIError(error) }
+
+        let (json, quiet) = (json, quiet)
+        let progress = isatty(2) != 0 ? SweepProgress(targets: addresses.count) : nil
+        let started = ContinuousClock.now
+        let results: [SweepResult]
+        do {
+            results = try runBlocking { () async throws -> [SweepResult] in
+                var results: [SweepResult] = []
+                results.reserveCapacity(addresses.count)
+                for try await batch in stream {
+                    results.append(contentsOf: batch)
+                    if !json && !quiet { output(batch.map(SweepText.line(for:)).joined(separator: "\n")) }
+                    progress?.update(done: results.count)
+                }
+                return results
+            }
+        } catch { throw CLIError(error) }
+        progress?.finish()
+        let summary = SweepSummary(results: results, seconds: (ContinuousClock.now - started).seconds, peakInFlight: engine.peakSweepInFlightProbes)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let report = SweepReport(summary: summary, results: results.sorted { $0.index < $1.index }, engine: engine.status)
+            output(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            output(SweepText.summary(summary))
+        }
+        if summary.targetsWithoutReply > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Totals over a whole sweep.
+struct SweepSummary: Codable {
+    var targets: Int
+    var sent: Int
+    var received: Int
+    var lossPercent: Double
+    var targetsWithoutReply: Int
+    var seconds: Double
+    var peakInFlight: Int
+
+    init(results: [SweepResult], seconds: Double, peakInFlight: Int) {
+        targets = results.count
+        sent = results.reduce(0) { $0 + $1.sent }
+        received = results.reduce(0) { $0 + $1.received }
+        let attempted = results.reduce(0) { $0 + $1.rttNanoseconds.count }
+        lossPercent = attempted == 0 ? 0 : Double(attempted - received) * 100 / Double(attempted)
+        targetsWithoutReply = results.filter { $0.received == 0 }.count
+        self.seconds = seconds
+        self.peakInFlight = peakInFlight
+    }
+}
+
+/// The JSON the CLI prints: totals, every target in list order, and how the engine measured.
+struct SweepReport: Codable {
+    var summary: SweepSummary
+    var results: [SweepResult]
+    var engine: EngineStatus
+}
+
+enum SweepText {
+    /// fping's per-target summary line.
+    static func line(for result: SweepResult) -> String {
+        var text = "\(result.address) : xmt/rcv/%loss = \(result.sent)/\(result.received)/\(PingText.format(result.lossPercent, digits: 0))%"
+        if let min = result.minMilliseconds, let avg = result.avgMilliseconds, let max = result.maxMilliseconds {
+            text += ", min/avg/max = \(PingText.format(min))/\(PingText.format(avg))/\(PingText.format(max)) ms (\(result.clockSource?.description ?? "?"))"
+        }
+        if let error = result.error { text += ", send failed: \(error)" }
+        return text
+    }
+
+    static func summary(_ summary: SweepSummary) -> String {
+        "--- sweep: \(summary.targets) targets, \(summary.sent) sent, \(summary.received) received, \(PingText.format(summary.lossPercent, digits: 1))% loss, "
+            + "\(summary.targetsWithoutReply) without reply, \(PingText.format(summary.seconds, digits: 2)) s, peak \(summary.peakInFlight) in flight ---"
+    }
+}
+
+/// A one-line progress display on a terminal's stderr, redrawn at most ten times a second.
+final class SweepProgress: @unchecked Sendable {
+    // Only touched from the one task that consumes the sweep stream, then from run() after it.
+    private let targets: Int
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+
+    init(targets: Int) { self.targets = targets }
+
+    func update(done: Int) {
+        let now = ContinuousClock.now
+        guard now - lastDraw >= .milliseconds(100) || done == targets else { return }
+        lastDraw = now
+        FileHandle.standardError.write(Data("\r\(done)/\(targets) targets done".utf8))
+    }
+
+    func finish() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

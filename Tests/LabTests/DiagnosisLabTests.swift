@@ -1,0 +1,131 @@
+import Foundation
+import ISPChecker
+import Testing
+
+/// End to end: real pings and traceroutes through a four-router lab (hop 1 the gateway, hops
+/// 2–3 the ISP's access network, hop 4 beyond it, the destination at hop 5), analysed into a run
+/// report. Each scenario asserts the component, the hop and a score inside the runbook's band,
+/// and that the report's JSON conforms to docs/report.schema.json. Needs root.
+@Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
+struct DiagnosisLabTests {
+    static let routers = 4
+    typealias C = DiagnosisComponent
+
+    struct Probing {
+        var pingCount = 30
+        var pingInterval: Duration = .milliseconds(20)
+        var pingTimeout: Duration = .seconds(1)
+        var trace = TraceOptions(method: .udp, maxHops: 10, rounds: 5, timeout: .milliseconds(500), roundInterval: .zero)
+    }
+
+    /// Pings and traces `target` from the lab's client and analyses the results.
+    func check(_ lab: Lab, target: String? = nil, probing: Probing = Probing()) async throws -> RunReport {
+        let engine = try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capabilities: .keep))
+        let destination = target ?? lab.destination4
+        let ping = try await engine.ping(destination, count: probing.pingCount, interval: probing.pingInterval, timeout: probing.pingTimeout)
+        let trace = try await engine.traceroute(destination, options: probing.trace)
+        let report = HealthAnalyzer().analyze(target: destination, ping: ping, trace: trace)
+        let violations = try ReportSchema.violations(of: report)
+        #expect(violations.isEmpty, "schema: \(violations)")
+        return report
+    }
+
+    func describe(_ report: RunReport) -> String {
+        let hops = report.trace?.hops.map { "\($0.ttl):\($0.lossPercent)%/\($0.avgMilliseconds ?? -1)ms" }.joined(separator: " ") ?? "-"
+        return "score \(report.score); \(report.diagnosis.map { "\($0.component)@\($0.hop ?? 0) \($0.confidence)" }); hops \(hops); ping \(report.probe("ping")?.details ?? [:])"
+    }
+
+    @Test func aHealthyPathHasNoFaultAndScoresP4() async throws {
+        let lab = try Lab.up("dghealthy", routers: Self.routers)
+        defer { lab.down() }
+        let report = try await check(lab)
+        #expect(report.faults.isEmpty, "\(describe(report))")
+        #expect(report.score < 20, "\(describe(report))")
+        #expect(report.severity == .p4)
+        #expect(report.probes.map(\.status) == [.ok, .ok])
+    }
+
+    @Test func delayInTransitIsTransitLatencyAtThatHop() async throws {
+        let lab = try Lab.up("dgdelay", routers: Self.routers)
+        defer { lab.down() }
+        // The link r3 → r4 holds every frame 90 ms each way: hop 4 on sees 180 ms more.
+        try lab.configure("delay", ["--node", "r4", "--side", "left", "--ms", "90"])
+        var probing = Probing()
+        probing.pingInterval = .milliseconds(50)
+        probing.trace.timeout = .seconds(1)
+        let report = try await check(lab, probing: probing)
+        let first = try #require(report.faults.first, "\(describe(report))")
+        #expect(first.component == C.transit, "\(describe(report))")
+        #expect(first.hop == 4, "\(describe(report))")
+        #expect(report.score >= 40 && report.score <= 70, "\(describe(report))")
+        #expect(report.probe("ping")?.status == .warn)
+    }
+
+    @Test func lossFromHopNToTheDestinationIsPeeringTransitAtHopN() async throws {
+        let lab = try Lab.up("dgloss", routers: Self.routers)
+        defer { lab.down() }
+        // r3 drops 30 % of what it forwards toward the destination: probes for TTL ≥ 4 and pings.
+        try lab.configure("loss", ["--node", "r3", "--percent", "30", "--dir", "forward"])
+        var probing = Probing()
+        probing.pingCount = 60
+        probing.trace.rounds = 40
+        probing.trace.timeout = .milliseconds(150)
+        let report = try await check(lab, probing: probing)
+        let first = try #require(report.faults.first, "\(describe(report))")
+        #expect(first.component == C.peeringTransit, "\(describe(report))")
+        #expect(first.hop == 4, "\(describe(report))")
+        #expect(report.score >= 30 && report.score <= 80, "\(describe(report))")
+        #expect(report.notes.isEmpty, "\(describe(report))")
+    }
+
+    @Test func icmpRateLimitingAtAnIntermediateHopIsANoteNotAFault() async throws {
+        let lab = try Lab.up("dglimit", routers: Self.routers)
+        defer { lab.down() }
+        // r2 sends at most one ICMP error a second; it forwards everything.
+        try lab.configure("ratelimit", ["--node", "r2", "--rate", "1/second", "--burst", "1"])
+        var probing = Probing()
+        probing.trace.rounds = 10
+        probing.trace.timeout = .milliseconds(150)
+        let report = try await check(lab, probing: probing)
+        #expect(report.faults.isEmpty, "\(describe(report))")
+        let note = try #require(report.notes.first, "\(describe(report))")
+        #expect(note.component == C.icmpRateLimiting)
+        #expect(note.hop == 2)
+        #expect(report.score < 20, "\(describe(report))")
+    }
+
+    @Test func everythingDroppedPastTheGatewayIsACompleteUpstreamOutage() async throws {
+        let lab = try Lab.up("dgoutage", routers: Self.routers)
+        defer { lab.down() }
+        // The gateway answers for itself but forwards nothing (`lab.sh loss` stops at 99.99 %).
+        try lab.exec("r1", ["nft", "add table inet dg_blackhole"])
+        try lab.exec("r1", ["nft", "add chain inet dg_blackhole forward { type filter hook forward priority 0; policy drop; }"])
+        var probing = Probing()
+        probing.pingCount = 5
+        probing.pingInterval = .milliseconds(100)
+        probing.pingTimeout = .milliseconds(500)
+        probing.trace = TraceOptions(method: .udp, maxHops: 8, rounds: 1, timeout: .milliseconds(300))
+        let report = try await check(lab, probing: probing)
+        let first = try #require(report.faults.first, "\(describe(report))")
+        #expect(first.component == C.upstream, "\(describe(report))")
+        #expect(first.confidence == 0.98)
+        #expect(first.hop == 2, "\(describe(report))")
+        #expect(report.score == 100)
+        #expect(report.severity == .p1)
+    }
+
+    @Test func aGatewayWithNoRouteOnwardIsACompleteUpstreamOutageAtHop1() async throws {
+        let lab = try Lab.up("dgnoroute", routers: Self.routers)
+        defer { lab.down() }
+        // r1 answers network unreachable (!N) for 10.66.0.0/16.
+        var probing = Probing()
+        probing.pingCount = 5
+        probing.pingInterval = .milliseconds(100)
+        probing.pingTimeout = .milliseconds(500)
+        let report = try await check(lab, target: "10.66.0.1", probing: probing)
+        let first = try #require(report.faults.first, "\(describe(report))")
+        #expect(first.component == C.upstream, "\(describe(report))")
+        #expect(first.hop == 1, "\(describe(report))")
+        #expect(report.score == 100)
+    }
+}

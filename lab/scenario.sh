@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# scenario.sh: a network lab with one chosen fault and the services a full check needs (a DNS
+# server and an HTTP server on the destination), for `isp-checker lab`, the demo and the
+# end-to-end tests. Everything stays inside the namespaces lab.sh builds (10.x only).
+#
+#   scenario.sh list
+#   scenario.sh up   --prefix P --scenario NAME   prints KEY=VALUE lines describing the lab
+#   scenario.sh down --prefix P
+set -Eeuo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB=$LAB_DIR/lab.sh
+ROUTERS=4
+DEST=10.99.$((ROUTERS + 1)).2
+DNS_NAME=check.lab
+
+scenarios() {
+    cat <<'EOF'
+healthy           nothing is wrong: every probe passes and no fault is diagnosed
+transit-loss      r3 drops 40 % of what it forwards: loss from hop 4 to the destination
+rate-limited-hop  r2 answers at most 1 ICMP error a second: loss at hop 2 only, the path is clean
+transit-latency   the link into r4 holds every frame 90 ms each way: a 180 ms step at hop 4
+dns-down          the destination's DNS server is unreachable (dropped); IP reachability is fine
+outage            r1 forwards nothing: everything past the gateway is gone
+EOF
+}
+
+die() {
+    echo "scenario.sh: $*" >&2
+    exit 1
+}
+
+sub=${1:-}
+[[ $# -gt 0 ]] && shift
+prefix=ispc-scn
+scenario=
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --prefix) prefix=${2:?--prefix needs a value}; shift 2 ;;
+    --scenario) scenario=${2:?--scenario needs a value}; shift 2 ;;
+    *) die "unknown option '$1' (see the header of $0)" ;;
+    esac
+done
+
+start_services() {
+    local run=/run/ispc-lab/$prefix www
+    mkdir -p "$run"
+    www=$run/www
+    mkdir -p "$www"
+    printf 'isp-checker lab destination\n' >"$www/index.html"
+    # Authoritative for check.lab only; never forwards anywhere (no upstream servers at all).
+    ip netns exec "$prefix-d" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll \
+        --bind-interfaces --listen-address="$DEST" --except-interface=lo \
+        --address="/$DNS_NAME/$DEST" --local=/lab/ --pid-file="$run/dnsmasq.pid" \
+        --user=root --log-facility=/dev/null >/dev/null 2>&1 &
+    ip netns exec "$prefix-d" python3 -m http.server 80 --bind "$DEST" --directory "$www" \
+        >/dev/null 2>&1 &
+    echo $! >"$run/http.pid"
+    local i
+    for i in $(seq 1 50); do
+        if ip netns exec "$prefix-d" ss -Hltn "sport = :80" | grep -q . &&
+            ip netns exec "$prefix-d" ss -Hlun "sport = :53" | grep -q .; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "the lab's DNS or HTTP server did not start (is dnsmasq installed? scripts/install-deps.sh)"
+}
+
+apply_fault() {
+    case $scenario in
+    healthy) ;;
+    transit-loss) bash "$LAB" loss --prefix "$prefix" --node r3 --percent 40 --dir forward >/dev/null ;;
+    rate-limited-hop) bash "$LAB" ratelimit --prefix "$prefix" --node r2 --rate 1/second --burst 1 >/dev/null ;;
+    transit-latency) bash "$LAB" delay --prefix "$prefix" --node r4 --side left --ms 90 >/dev/null ;;
+    dns-down)
+        ip netns exec "$prefix-d" nft -f - <<'EOF'
+table inet ispc_dns_down {
+    chain input {
+        type filter hook input priority -10; policy accept;
+        udp dport 53 drop
+        tcp dport 53 drop
+    }
+}
+EOF
+        ;;
+    outage) bash "$LAB" loss --prefix "$prefix" --node r1 --percent 100 --dir both >/dev/null ;;
+    esac
+}
+
+case $sub in
+list) scenarios ;;
+up)
+    [[ -n $scenario ]] || die "up needs --scenario NAME (one of: $(scenarios | awk '{print $1}' | xargs))"
+    scenarios | awk '{print $1}' | grep -qx -- "$scenario" ||
+        die "unknown scenario '$scenario' (one of: $(scenarios | awk '{print $1}' | xargs))"
+    bash "$LAB" up --prefix "$prefix" --routers "$ROUTERS" >/dev/null
+    start_services
+    apply_fault
+    echo "client_namespace=$prefix-c"
+    echo "target=$DEST"
+    echo "resolver=$DEST"
+    echo "dns_name=$DNS_NAME"
+    echo "url=http://$DEST/"
+    echo "gateway=10.99.1.2"
+    ;;
+down) bash "$LAB" down --prefix "$prefix" ;;
+*) die "usage: scenario.sh list | up --prefix P --scenario NAME | down --prefix P" ;;
+esac
