@@ -92,7 +92,13 @@ public struct MonitorConfiguration: Sendable, Equatable {
             configuration.resilience = try ResilienceConfiguration.load(
                 yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey])
         } catch {
-            problems += error.problems
+            // The resilience loader names only its own sections in an unknown top-level key's reason.
+            problems += error.problems.map { problem in
+                guard !problem.key.contains("."), problem.reason.hasPrefix("unknown key") else { return problem }
+                var named = problem
+                named.reason = "unknown key; the sections are targets, store, http, retry_policy, circuit_breaker, probe_intervals"
+                return named
+            }
             // A syntax error leaves nothing else to read.
             if error.problems.contains(where: { $0.reason.hasPrefix("YAML syntax") }) {
                 throw ConfigurationError(source: source, problems: problems)
