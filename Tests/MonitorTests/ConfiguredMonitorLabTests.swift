@@ -19,9 +19,9 @@ struct ConfiguredMonitorLabTests {
 
     @Test("a critical target in the transit-loss lab: runs stored, diagnosed Peering/Transit at hop 4, scored in /metrics; SIGTERM exits 0")
     func checksConfiguredTargetAndServesIt() async throws {
-        defer { _ = try? runCommand(Self.scenarioScript, ["down", "--prefix", Self.prefix]) }
-        _ = try? runCommand(Self.scenarioScript, ["down", "--prefix", Self.prefix])
-        let facts = try runCommand(Self.scenarioScript, ["up", "--prefix", Self.prefix, "--scenario", "transit-loss"])
+        defer { _ = try? runCommand("/bin/bash", [Self.scenarioScript, "down", "--prefix", Self.prefix]) }
+        _ = try? runCommand("/bin/bash", [Self.scenarioScript, "down", "--prefix", Self.prefix])
+        let facts = try runCommand("/bin/bash", [Self.scenarioScript, "up", "--prefix", Self.prefix, "--scenario", "transit-loss"])
         #expect(facts.contains("="), "scenario.sh printed no facts: \(facts)")
 
         let directory = try makeTemporaryDirectory("mn-config")
