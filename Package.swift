@@ -104,9 +104,10 @@ if ProcessInfo.processInfo.environment["ISPC_CORE_ONLY"] == nil {
             name: "isp-checker-monitor",
             dependencies: [
                 "ISPCheckerMonitor",
+                "ISPCheckerConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MonitorTests", dependencies: ["ISPCheckerMonitor"]),
+        .testTarget(name: "MonitorTests", dependencies: ["ISPCheckerMonitor", "ISPCheckerConfig"]),
     ]
 }

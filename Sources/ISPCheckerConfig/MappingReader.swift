@@ -69,6 +69,32 @@ struct MappingReader {
         }
     }
 
+    /// A non-empty string.
+    mutating func string(_ key: String) -> String? {
+        guard let node = node(key) else { return nil }
+        if case .scalar(let scalar) = node, !scalar.string.isEmpty { return scalar.string }
+        problems.append(problem(full(key), at: node, "expected a non-empty string, got \(Self.describe(node))"))
+        return nil
+    }
+
+    /// A list of non-empty strings.
+    mutating func strings(_ key: String) -> [String]? {
+        guard let node = node(key) else { return nil }
+        guard case .sequence(let sequence) = node else {
+            problems.append(problem(full(key), at: node, "expected a list of strings, got \(Self.describe(node))"))
+            return nil
+        }
+        var values: [String] = []
+        for item in sequence {
+            if case .scalar(let scalar) = item, !scalar.string.isEmpty {
+                values.append(scalar.string)
+            } else {
+                problems.append(problem(full(key), at: item, "expected a non-empty string, got \(Self.describe(item))"))
+            }
+        }
+        return values
+    }
+
     /// A string that must be one of `choices`.
     mutating func choice(_ key: String, from choices: [String]) -> String? {
         guard let node = node(key) else { return nil }

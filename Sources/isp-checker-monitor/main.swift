@@ -1,18 +1,24 @@
 import ArgumentParser
 import Foundation
 import ISPChecker
+import ISPCheckerConfig
 import ISPCheckerMonitor
 import Logging
 import ServiceLifecycle
 
-/// Starts the monitor's HTTP server and run history, fed by synthetic runs (`--demo-runs`)
-/// until the scheduler is wired in. Prints `listening HOST:PORT` once serving and
-/// `stored ID` for every run once it is durable (the acknowledgement tests rely on).
+/// Starts the monitor's HTTP server and run history, fed by the scheduler over the targets of
+/// `--config FILE` (real checks: needs root or CAP_NET_RAW) or by synthetic runs (`--demo-runs`).
+/// Prints `listening HOST:PORT` once serving and `stored ID` for every run once it is durable
+/// (the acknowledgement tests rely on). Flags override the file.
 @main
 struct MonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "isp-checker-monitor",
-        abstract: "Serve /metrics, /health and /api/v1/runs over a SQLite or PostgreSQL run history.")
+        abstract: "Check the configured targets and serve /metrics, /health and /api/v1/runs over a SQLite or PostgreSQL run history.",
+        discussion: "The configuration file (docs/monitor.md) holds targets, store, http and the runbook's retry_policy, circuit_breaker and probe_intervals.")
+
+    @Option(name: .customLong("config"), help: "YAML configuration file (targets, store, http, retry_policy, circuit_breaker, probe_intervals).")
+    var configPath: String?
 
     @Option(name: .customLong("sqlite"), help: "SQLite database file (the default store).")
     var sqlitePath: String?
@@ -20,11 +26,11 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(name: .customLong("postgres"), help: "PostgreSQL URL postgres://user[:password]@host[:port]/database.")
     var postgresURL: String?
 
-    @Option(help: "Address to listen on.")
-    var host: String = "127.0.0.1"
+    @Option(help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
 
-    @Option(help: "TCP port to listen on (0 picks a free one).")
-    var port: Int = 9464
+    @Option(help: "TCP port to listen on (0 picks a free one; default 9464).")
+    var port: Int?
 
     @Option(name: .customLong("api-key"), help: "Require this key for /api/* (X-API-Key or Authorization: Bearer).")
     var apiKey: String?
@@ -38,35 +44,117 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(name: .customLong("demo-target"), help: "Target name(s) for synthetic runs (repeatable).")
     var demoTargets: [String] = ["demo.invalid"]
 
-    @Option(name: .customLong("retention-days"), help: "Delete runs older than this many days.")
-    var retentionDays: Int = 30
+    @Option(name: .customLong("retention-days"), help: "Delete runs older than this many days (default 30).")
+    var retentionDays: Int?
 
     @Option(name: .customLong("retention-interval-seconds"), help: "How often the retention job runs.")
     var retentionIntervalSeconds: Int = 3600
 
+    /// The settings after merging the file and the flags (flags win).
+    struct Settings {
+        var file = MonitorConfiguration()
+        var sqlitePath: String?
+        var postgresURL: String?
+        var host = "127.0.0.1"
+        var port = 9464
+        var apiKey: String?
+        var retentionDays = 30
+    }
+
     func validate() throws {
-        if (sqlitePath == nil) == (postgresURL == nil) {
-            throw ValidationError("give exactly one of --sqlite PATH or --postgres URL")
+        let settings = try resolve()
+        if (settings.sqlitePath == nil) == (settings.postgresURL == nil) {
+            throw ValidationError("give exactly one of --sqlite PATH or --postgres URL (or store: in --config)")
         }
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        guard retentionDays > 0 else { throw ValidationError("--retention-days must be at least 1") }
+        guard (0...65535).contains(settings.port) else { throw ValidationError("--port must be 0...65535") }
+        guard settings.retentionDays > 0 else { throw ValidationError("--retention-days must be at least 1") }
         guard retentionIntervalSeconds > 0 else { throw ValidationError("--retention-interval-seconds must be at least 1") }
         if let demoRuns, demoRuns < 0 { throw ValidationError("--demo-runs must be 0 or more") }
         guard demoIntervalMilliseconds >= 0 else { throw ValidationError("--demo-interval-ms must be 0 or more") }
         guard !demoTargets.isEmpty else { throw ValidationError("--demo-target needs a name") }
+        _ = try monitoredTargets(settings.file)
+    }
+
+    /// Reads `--config` (an invalid file: its problems on standard error, exit 64) and applies the flags.
+    func resolve() throws -> Settings {
+        var settings = Settings()
+        if let configPath {
+            do {
+                settings.file = try MonitorConfiguration.load(contentsOfFile: configPath)
+            } catch {
+                FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
+                throw ExitCode(64)
+            }
+            if settings.file.targets.isEmpty && demoRuns == nil {
+                throw ValidationError("\(configPath) lists no targets (add a targets: section, or use --demo-runs)")
+            }
+        }
+        let file = settings.file
+        if sqlitePath != nil || postgresURL != nil {
+            // A store flag replaces the file's store.
+            settings.sqlitePath = sqlitePath
+            settings.postgresURL = postgresURL
+        } else {
+            settings.sqlitePath = file.store.sqlitePath
+            settings.postgresURL = file.store.postgresURL
+        }
+        settings.host = host ?? file.http.host ?? settings.host
+        settings.port = port ?? file.http.port ?? settings.port
+        settings.apiKey = apiKey ?? file.http.apiKey
+        settings.retentionDays = retentionDays ?? file.store.retentionDays ?? settings.retentionDays
+        return settings
+    }
+
+    /// The file's targets as checks: ping + traceroute, DNS when a name is known, HTTP with a URL.
+    func monitoredTargets(_ file: MonitorConfiguration) throws -> [MonitoredTarget] {
+        try file.targets.enumerated().map { index, target in
+            let place = "targets[\(index)]"
+            var probes: [AdditionalProbe] = []
+            let name = target.dnsName ?? (IPAddress(target.host) == nil ? target.host : nil)
+            if let name {
+                let resolvers: [DNSResolverAddress]
+                do {
+                    resolvers = try target.resolvers.isEmpty ? DNSResolverAddress.runbookDefault
+                        : target.resolvers.map { try DNSResolverAddress(parsing: $0) }
+                    try DNSProbe.validate(name: name)
+                } catch {
+                    throw ValidationError("\(place): \(error)")
+                }
+                probes.append(.dns(name, options: DNSProbeOptions(resolvers: resolvers)))
+            }
+            if let url = target.url {
+                do { try HTTPProbe.validate(url: url) } catch { throw ValidationError("\(place).url: \(error)") }
+                probes.append(.http(url))
+            }
+            return MonitoredTarget(target: ProbeTarget(target.host, class: target.targetClass),
+                                   options: HealthCheckOptions(target: target.host, additionalProbes: probes))
+        }
     }
 
     func run() async throws {
         var logger = Logger(label: "isp-checker-monitor")
         logger.logLevel = .info
+        let settings = try resolve()
+        let targets = try monitoredTargets(settings.file)
+        // One engine per process, opened first: it needs root or CAP_NET_RAW, and drops them after.
+        var engine: ProbeEngine?
+        if !targets.isEmpty {
+            do {
+                engine = try ProbeEngine(configuration: EngineConfiguration())
+            } catch {
+                FileHandle.standardError.write(Data("isp-checker-monitor: error: cannot open the probe engine (run as root or with CAP_NET_RAW): \(error)\n".utf8))
+                throw ExitCode(77)
+            }
+        }
+
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let store: any RunStore
-        if let postgresURL {
+        if let postgresURL = settings.postgresURL {
             let postgres = try PostgresRunStore(url: postgresURL, logger: logger)
             services.append(.init(service: postgres))
             store = postgres
         } else {
-            store = try await SQLiteRunStore(path: sqlitePath!)
+            store = try await SQLiteRunStore(path: settings.sqlitePath!)
         }
 
         let metrics = MonitorMetrics()
@@ -74,17 +162,34 @@ struct MonitorCommand: AsyncParsableCommand {
         let recorder = RunRecorder(store: store, logger: logger) { ids in
             emitLine(ids.map { "stored \($0)" }.joined(separator: "\n"))
         }
+        let host = settings.host
         let app = MonitorHTTPServer.makeApplication(
-            configuration: MonitorHTTPConfiguration(host: host, port: port, apiKey: apiKey),
+            configuration: MonitorHTTPConfiguration(host: host, port: settings.port, apiKey: settings.apiKey),
             recorder: recorder, metrics: metrics, state: state, logger: logger
-        ) { [host] port in
+        ) { port in
             emitLine("listening \(host):\(port)")
         }
         services.append(.init(service: app))
         services.append(.init(service: MigratingStarter(store: store, logger: logger)))
         services.append(.init(service: RetentionJob(
-            store: store, retention: .seconds(retentionDays * 24 * 3600), interval: .seconds(retentionIntervalSeconds), logger: logger)))
-        if let demoRuns {
+            store: store, retention: .seconds(settings.retentionDays * 24 * 3600), interval: .seconds(retentionIntervalSeconds), logger: logger)))
+        if let engine {
+            let breakerLogger = logger
+            for target in targets { state.setCircuitBreakerState(.closed, target: target.target.name) }
+            let runs = CheckedRunSource(
+                targets: targets, checker: HealthChecker(engine: engine), settings: settings.file.resilience,
+                onBreakerChange: { change in
+                    breakerLogger.warning("\(change)")
+                    state.setCircuitBreakerState(BreakerState(change.to), target: change.target)
+                },
+                history: { target in
+                    let page = try? await store.runs(matching: RunQuery(target: target, limit: 50))
+                    return page?.runs.compactMap { try? $0.report() } ?? []
+                },
+                logger: logger)
+            let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger)
+            services.append(.init(service: monitor))
+        } else if let demoRuns {
             let runs = DemoRunSource(targets: demoTargets, count: demoRuns == 0 ? nil : demoRuns,
                                      interval: .milliseconds(demoIntervalMilliseconds))
             let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger)
@@ -95,6 +200,18 @@ struct MonitorCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        engine?.shutdown()
+    }
+}
+
+extension BreakerState {
+    /// The monitor's name for a library breaker state.
+    init(_ state: CircuitState) {
+        switch state {
+        case .closed: self = .closed
+        case .halfOpen: self = .halfOpen
+        case .open: self = .open
+        }
     }
 }
 

@@ -23,7 +23,7 @@ struct ISPCheckerCommand: ParsableCommand {
         abstract: "Checks an Internet connection and tells which part is broken.",
         discussion: "Timing comes from kernel packet timestamps (libpcap) when the process may capture; see README.md.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, LabCommand.self, PingCommand.self, TraceCommand.self, SweepCommand.self, DNSCommand.self, HTTPCommand.self, TCPCommand.self]
+        subcommands: [RunCommand.self, LabCommand.self, MonitorCommand.self, PingCommand.self, TraceCommand.self, SweepCommand.self, DNSCommand.self, HTTPCommand.self, TCPCommand.self]
     )
 }
 

@@ -1,0 +1,203 @@
+import Foundation
+import ISPChecker
+import Yams
+
+/// The monitor's configuration file (`isp-checker monitor --config checker.yaml`): the runbook's
+/// `retry_policy`, `circuit_breaker` and `probe_intervals` (read by `ResilienceConfiguration`)
+/// plus the targets to check, the run store and the HTTP server. See docs/monitor.md.
+///
+/// ```yaml
+/// targets:
+///   - host: 10.99.5.2
+///     class: critical            # critical | important | normal | background
+///     dns_name: check.lab        # optional DNS probe of this name
+///     resolvers: [10.99.5.2]     # optional; the runbook's public resolvers by default
+///     url: http://10.99.5.2/     # optional HTTP probe
+/// store:
+///   sqlite: /var/lib/isp-checker/runs.sqlite   # or postgres: postgres://user@host/db
+///   retention_days: 30
+/// http:
+///   host: 127.0.0.1
+///   port: 9464
+///   api_key: secret              # optional
+/// ```
+public struct MonitorConfiguration: Sendable, Equatable {
+    /// One target of the scheduler.
+    public struct Target: Sendable, Equatable {
+        public var host: String
+        public var targetClass: TargetClass
+        /// Name the DNS probe resolves; `nil`: the host itself when it is a name, else no DNS probe.
+        public var dnsName: String?
+        /// Resolver addresses for the DNS probe; empty: the runbook's defaults.
+        public var resolvers: [String]
+        /// URL the HTTP probe fetches; `nil`: no HTTP probe.
+        public var url: String?
+
+        public init(host: String, targetClass: TargetClass = .normal, dnsName: String? = nil,
+                    resolvers: [String] = [], url: String? = nil) {
+            self.host = host
+            self.targetClass = targetClass
+            self.dnsName = dnsName
+            self.resolvers = resolvers
+            self.url = url
+        }
+    }
+
+    /// Where runs are kept; each field `nil` when the file does not set it.
+    public struct Store: Sendable, Equatable {
+        public var sqlitePath: String?
+        public var postgresURL: String?
+        public var retentionDays: Int?
+        public init(sqlitePath: String? = nil, postgresURL: String? = nil, retentionDays: Int? = nil) {
+            self.sqlitePath = sqlitePath
+            self.postgresURL = postgresURL
+            self.retentionDays = retentionDays
+        }
+    }
+
+    /// The HTTP server; each field `nil` when the file does not set it.
+    public struct HTTP: Sendable, Equatable {
+        public var host: String?
+        public var port: Int?
+        public var apiKey: String?
+        public init(host: String? = nil, port: Int? = nil, apiKey: String? = nil) {
+            self.host = host
+            self.port = port
+            self.apiKey = apiKey
+        }
+    }
+
+    public var resilience: ResilienceSettings
+    public var targets: [Target]
+    public var store: Store
+    public var http: HTTP
+
+    public init(resilience: ResilienceSettings = .default, targets: [Target] = [], store: Store = Store(), http: HTTP = HTTP()) {
+        self.resilience = resilience
+        self.targets = targets
+        self.store = store
+        self.http = http
+    }
+
+    static let targetsKey = "targets"
+    static let storeKey = "store"
+    static let httpKey = "http"
+
+    /// Reads `yaml`. Every problem (unknown key, wrong type, negative interval, bad target …) is
+    /// reported at once with its key path and line, in one `ConfigurationError`.
+    public static func load(yaml: String, source: String? = nil) throws(ConfigurationError) -> MonitorConfiguration {
+        var problems: [ConfigurationProblem] = []
+        var configuration = MonitorConfiguration()
+        do {
+            configuration.resilience = try ResilienceConfiguration.load(
+                yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey])
+        } catch {
+            // The resilience loader names only its own sections in an unknown top-level key's reason.
+            problems += error.problems.map { problem in
+                guard !problem.key.contains("."), problem.reason.hasPrefix("unknown key") else { return problem }
+                var named = problem
+                named.reason = "unknown key; the sections are targets, store, http, retry_policy, circuit_breaker, probe_intervals"
+                return named
+            }
+            // A syntax error leaves nothing else to read.
+            if error.problems.contains(where: { $0.reason.hasPrefix("YAML syntax") }) {
+                throw ConfigurationError(source: source, problems: problems)
+            }
+        }
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw ConfigurationError(source: source, problems: problems)
+        }
+        // Unknown top-level keys are reported by the resilience loader; only the monitor's sections are read here.
+        var reader = MappingReader(root, path: "")
+        configuration.targets = readTargets(reader.node(targetsKey), problems: &problems)
+        var store = MappingReader(reader.node(storeKey), path: storeKey)
+        configuration.store = readStore(&store)
+        problems += store.problems
+        var http = MappingReader(reader.node(httpKey), path: httpKey)
+        configuration.http = readHTTP(&http)
+        problems += http.problems
+        if !problems.isEmpty { throw ConfigurationError(source: source, problems: problems) }
+        return configuration
+    }
+
+    /// Reads the file at `path`.
+    public static func load(contentsOfFile path: String) throws(ConfigurationError) -> MonitorConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(source: path, problems: [ConfigurationProblem(key: "", reason: "cannot read the file: \(error.localizedDescription)")])
+        }
+        return try load(yaml: text, source: path)
+    }
+
+    private static func readTargets(_ node: Node?, problems: inout [ConfigurationProblem]) -> [Target] {
+        guard let node else { return [] }
+        guard case .sequence(let items) = node else {
+            problems.append(ConfigurationProblem(key: targetsKey, line: node.mark?.line, column: node.mark?.column,
+                                                 reason: "expected a list of targets ({host, class, dns_name, resolvers, url}), got \(MappingReader.describe(node))"))
+            return []
+        }
+        var targets: [Target] = []
+        var seen: Set<String> = []
+        for (index, item) in items.enumerated() {
+            var reader = MappingReader(item, path: "\(targetsKey)[\(index)]")
+            let host = reader.string("host")
+            let className = reader.choice("class", from: TargetClass.allCases.map(\.rawValue))
+            let dnsName = reader.string("dns_name")
+            let resolvers = reader.strings("resolvers") ?? []
+            let url = reader.string("url")
+            reader.rejectUnknownKeys(known: "a target takes host, class, dns_name, resolvers, url")
+            problems += reader.problems
+            guard let host else {
+                if reader.problems.allSatisfy({ $0.key != reader.full("host") }) {
+                    problems.append(ConfigurationProblem(key: reader.full("host"), line: item.mark?.line, column: item.mark?.column,
+                                                         reason: "every target needs a host"))
+                }
+                continue
+            }
+            if !seen.insert(host).inserted {
+                let mark = reader.mark(of: "host")
+                problems.append(ConfigurationProblem(key: reader.full("host"), line: mark?.line, column: mark?.column,
+                                                     reason: "target \(host) appears twice"))
+            }
+            targets.append(Target(host: host, targetClass: className.flatMap(TargetClass.init(rawValue:)) ?? .normal,
+                                  dnsName: dnsName, resolvers: resolvers, url: url))
+        }
+        return targets
+    }
+
+    private static func readStore(_ reader: inout MappingReader) -> Store {
+        var store = Store()
+        store.sqlitePath = reader.string("sqlite")
+        store.postgresURL = reader.string("postgres")
+        store.retentionDays = reader.int("retention_days")
+        if store.sqlitePath != nil && store.postgresURL != nil {
+            let mark = reader.mark(of: "postgres")
+            reader.addProblem(ConfigurationProblem(key: reader.full("postgres"), line: mark?.line, column: mark?.column,
+                                                   reason: "give either sqlite or postgres, not both"))
+        }
+        if let days = store.retentionDays, days < 1 {
+            let mark = reader.mark(of: "retention_days")
+            reader.addProblem(ConfigurationProblem(key: reader.full("retention_days"), line: mark?.line, column: mark?.column,
+                                                   reason: "must be at least 1, got \(days)"))
+        }
+        reader.rejectUnknownKeys(known: "store takes sqlite, postgres, retention_days")
+        return store
+    }
+
+    private static func readHTTP(_ reader: inout MappingReader) -> HTTP {
+        var http = HTTP()
+        http.host = reader.string("host")
+        http.port = reader.int("port")
+        http.apiKey = reader.string("api_key")
+        if let port = http.port, !(0...65535).contains(port) {
+            let mark = reader.mark(of: "port")
+            reader.addProblem(ConfigurationProblem(key: reader.full("port"), line: mark?.line, column: mark?.column,
+                                                   reason: "must be 0...65535, got \(port)"))
+        }
+        reader.rejectUnknownKeys(known: "http takes host, port, api_key")
+        return http
+    }
+}

@@ -1,0 +1,74 @@
+import ISPChecker
+import ISPCheckerConfig
+import Testing
+
+/// The monitor's YAML file: its own sections, and every mistake named with key and line.
+@Suite("Monitor configuration file")
+struct MonitorConfigurationTests {
+    @Test("a full file reads into targets, store, http and the runbook's resilience settings")
+    func readsEverySection() throws {
+        let configuration = try MonitorConfiguration.load(yaml: """
+        targets:
+          - host: 10.99.5.2
+            class: critical
+            dns_name: check.lab
+            resolvers: [10.99.5.2]
+            url: http://10.99.5.2/
+          - host: example.net
+        store:
+          sqlite: /tmp/runs.sqlite
+          retention_days: 7
+        http:
+          host: 0.0.0.0
+          port: 9500
+          api_key: k
+        probe_intervals:
+          critical_targets: 2s
+        """)
+        #expect(configuration.targets == [
+            .init(host: "10.99.5.2", targetClass: .critical, dnsName: "check.lab", resolvers: ["10.99.5.2"], url: "http://10.99.5.2/"),
+            .init(host: "example.net"),
+        ])
+        #expect(configuration.store == .init(sqlitePath: "/tmp/runs.sqlite", retentionDays: 7))
+        #expect(configuration.http == .init(host: "0.0.0.0", port: 9500, apiKey: "k"))
+        #expect(configuration.resilience.probeIntervals.critical == .seconds(2))
+    }
+
+    @Test("an unknown key in a target is refused with its key path and line")
+    func unknownTargetKey() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try MonitorConfiguration.load(yaml: "targets:\n  - host: 10.99.5.2\n    colour: red\n")
+        }
+        let problem = error?.problem(at: "targets[0].colour")
+        #expect(problem?.line == 3, "\(String(describing: error))")
+        #expect(problem?.reason.contains("unknown key") == true)
+    }
+
+    @Test("an unknown top-level section is refused with its line, naming the sections there are")
+    func unknownSection() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try MonitorConfiguration.load(yaml: "targets:\n  - host: a.example\nstorage:\n  sqlite: x\n")
+        }
+        let problem = error?.problem(at: "storage")
+        #expect(problem?.line == 3, "\(String(describing: error))")
+        #expect(problem?.reason.contains("targets, store, http") == true)
+    }
+
+    @Test("a negative interval is refused with its key path and line")
+    func negativeInterval() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try MonitorConfiguration.load(yaml: "targets:\n  - host: a.example\nprobe_intervals:\n  critical_targets: -5s\n")
+        }
+        #expect(error?.problem(at: "probe_intervals.critical_targets")?.line == 4, "\(String(describing: error))")
+    }
+
+    @Test("a target without host, a bad class and a port out of range are all reported at once")
+    func everyProblemAtOnce() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try MonitorConfiguration.load(yaml: "targets:\n  - class: urgent\nhttp:\n  port: 70000\n")
+        }
+        #expect(error?.problem(at: "targets[0].host") != nil, "\(String(describing: error))")
+        #expect(error?.problem(at: "targets[0].class")?.line == 2)
+        #expect(error?.problem(at: "http.port")?.line == 4)
+    }
+}
