@@ -37,16 +37,9 @@ extension ProbeError: RetryClassifiable {
     public var retryableErrorKind: RetryableErrorKind? {
         switch self {
         case .systemError(_, let code):
-            switch code {
-            case ETIMEDOUT: return .timeout
-            case ECONNREFUSED: return .connectionRefused
-            case EAGAIN, EINTR, ENOBUFS, ENOMEM, ENETDOWN, EHOSTDOWN, ECONNRESET: return .temporaryFailure
-            default: return nil
-            }
+            return RetryableErrorKind(errno: code)
         case .unresolvableTarget(_, let reason):
-            // getaddrinfo's EAI_AGAIN text ("Temporary failure in name resolution") is the one
-            // resolver failure that may pass; a name that does not exist will not appear.
-            return reason.lowercased().contains("temporary failure") ? .temporaryFailure : nil
+            return RetryableErrorKind(resolverFailure: reason)
         case .emptyTarget, .malformedTarget, .invalidArgument, .permissionDenied, .addressFamilyUnavailable, .unreadableCapture,
              .namespaceUnavailable, .engineShutDown, .cancelled:
             return nil
@@ -61,17 +54,31 @@ extension ServiceProbeError: RetryClassifiable {
     public var retryableErrorKind: RetryableErrorKind? {
         switch self {
         case .systemError(_, let code):
-            switch code {
-            case ETIMEDOUT: return .timeout
-            case ECONNREFUSED: return .connectionRefused
-            case EAGAIN, EINTR, ENOBUFS, ENOMEM, ENETDOWN, EHOSTDOWN, ECONNRESET: return .temporaryFailure
-            default: return nil
-            }
+            return RetryableErrorKind(errno: code)
         case .unresolvableHost(_, let reason):
-            return reason.lowercased().contains("temporary failure") ? .temporaryFailure : nil
+            return RetryableErrorKind(resolverFailure: reason)
         case .emptyName, .malformedName, .invalidResolver, .malformedURL, .unsupportedScheme, .malformedTarget,
              .invalidArgument, .unreadableTargets, .namespaceUnavailable, .cancelled:
             return nil
         }
+    }
+}
+
+extension RetryableErrorKind {
+    /// System errors that pass: timeouts, refusals, exhausted buffers, a link that went down.
+    init?(errno code: Int32) {
+        switch code {
+        case ETIMEDOUT: self = .timeout
+        case ECONNREFUSED: self = .connectionRefused
+        case EAGAIN, EINTR, ENOBUFS, ENOMEM, ENETDOWN, EHOSTDOWN, ECONNRESET: self = .temporaryFailure
+        default: return nil
+        }
+    }
+
+    /// getaddrinfo's EAI_AGAIN text ("Temporary failure in name resolution") is the one
+    /// resolver failure that may pass; a name that does not exist will not appear.
+    init?(resolverFailure reason: String) {
+        guard reason.lowercased().contains("temporary failure") else { return nil }
+        self = .temporaryFailure
     }
 }
