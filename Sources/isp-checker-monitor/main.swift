@@ -159,7 +159,8 @@ struct MonitorCommand: AsyncParsableCommand {
 
         let metrics = MonitorMetrics()
         let state = MonitorState(metrics: metrics)
-        let recorder = RunRecorder(store: store, logger: logger) { ids in
+        // The store reconnects with the configured retry_policy's backoff (the runbook's 1 s ×2 up to 30 s).
+        let recorder = RunRecorder(store: store, backoff: RetryPolicyBackoff(settings.file.resilience.retryPolicy), logger: logger) { ids in
             emitLine(ids.map { "stored \($0)" }.joined(separator: "\n"))
         }
         let host = settings.host

@@ -48,8 +48,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Destination port of a tcp traceroute.")
     var tracePort: UInt16 = 443
 
-    @Option(help: "Traceroute rounds (more rounds tell loss from ICMP rate limiting better).")
-    var rounds = 3
+    @Option(help: "Traceroute rounds, half a second apart (more rounds tell loss from ICMP rate limiting better).")
+    var rounds = 10
 
     @Option(help: "Name the DNS probe resolves (default: the target when it is a name).")
     var dnsName: String?

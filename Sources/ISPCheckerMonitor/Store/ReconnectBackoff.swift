@@ -1,3 +1,5 @@
+import ISPChecker
+
 /// How long to wait before the next attempt to reach the database. A seam: the library's
 /// retry policy can be adapted to it without touching the stores.
 public protocol ReconnectBackoff: Sendable {
@@ -30,5 +32,19 @@ public struct ExponentialReconnectBackoff: ReconnectBackoff {
         var result = 1.0
         for _ in 0..<Int(min(exponent, 64)) { result *= base }
         return result
+    }
+}
+
+/// The configured `retry_policy` as the store's reconnect backoff: `initial_delay` ×
+/// `backoff_factor` per failure, capped at `max_delay` (without jitter: one store, one client).
+/// Unlike a probe's retries it never gives up after `max_attempts`: the runs wait in memory, so
+/// the store keeps trying at `max_delay` until it is back.
+public struct RetryPolicyBackoff: ReconnectBackoff {
+    public var policy: RetryPolicy
+
+    public init(_ policy: RetryPolicy) { self.policy = policy }
+
+    public func delay(afterFailures attempt: Int) -> Duration {
+        policy.backoff(beforeRetry: max(1, min(attempt, 64)))
     }
 }
