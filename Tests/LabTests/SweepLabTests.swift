@@ -139,10 +139,10 @@ struct SweepLabTests {
             })
         }
         let rateZero = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--rate", "0"], check: false)
-        #expect(rateZero.status == 2)
+        #expect(rateZero.status == 64, "usage errors exit 64 (ExitStatus)")
         #expect(rateZero.stderr.contains("invalid packets per second"))
         let badPrefix = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/33"], check: false)
-        #expect(badPrefix.status == 2)
+        #expect(badPrefix.status == 64)
         #expect(badPrefix.stderr.contains("prefix length"))
     }
 
