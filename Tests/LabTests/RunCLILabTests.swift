@@ -30,6 +30,7 @@ struct RunCLILabTests {
         #expect(report.severity == .p4)
         #expect(report.probes.map(\.name) == ["ping", "traceroute", "dns", "http"])
         #expect(report.probes.allSatisfy { $0.status == .ok }, "\(report.probes)")
+        #expect(report.trace?.rounds == 10, "no loss, no follow-up trace")
     }
 
     @Test func transitLossIsPeeringTransitAtTheHopWhereItStarts() throws {
@@ -37,8 +38,11 @@ struct RunCLILabTests {
         #expect(status == 2)
         let fault = try #require(faults(report).first)
         #expect(fault.component == "Peering/Transit")
-        #expect(fault.evidence.contains { $0.hop == 4 }, "\(fault.evidence)")
+        #expect(fault.evidence.first?.hop == 4, "\(fault.evidence)")
         #expect(report.score >= 30 && report.score <= 80, "runbook band for loss: \(report.score)")
+        // Ping lost packets, so a second trace's ten rounds were merged in to locate the loss.
+        #expect(report.trace?.rounds == 20)
+        #expect(report.trace?.hops.first { $0.ttl == 4 }?.sent == 20)
     }
 
     @Test func aRateLimitedHopIsANoteNotAFault() throws {
