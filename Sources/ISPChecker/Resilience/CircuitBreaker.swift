@@ -115,7 +115,11 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     /// For callers that cannot wrap the call in `run`.
     @_specialize(exported: true, where C == ContinuousClock)
     public func acquire() throws(CircuitBreakerError) -> Permit {
-        let (admitted, change) = core.withLock { core in core.acquire(now: elapsed, metrics: metrics) }
+        // The closed state needs neither the clock nor the metrics: the common call forms no closure.
+        let (admitted, change) = core.withLock { core -> (Swift.Result<Permit, CircuitBreakerError>, CircuitStateChange?) in
+            if let permit = core.admitWhenClosed() { return (.success(permit), nil) }
+            return core.acquire(now: elapsed, metrics: metrics)
+        }
         report(change)
         switch admitted {
         case .success(let permit): return permit
@@ -128,7 +132,10 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     /// Counts the outcome of a call admitted by `acquire()`.
     @_specialize(exported: true, where C == ContinuousClock)
     public func record(_ result: Result, for permit: Permit) {
-        let change = core.withLock { core in core.record(result, for: permit, now: elapsed, metrics: metrics) }
+        let change = core.withLock { core -> CircuitStateChange? in
+            if core.recordSuccessWhenClosed(result, for: permit) { return nil }
+            return core.record(result, for: permit, now: elapsed, metrics: metrics)
+        }
         switch result {
         case .success: metrics.count(.success)
         case .failure: metrics.count(.failure)
@@ -184,6 +191,26 @@ struct BreakerCore: Sendable {
     }
 
     typealias Permit = CircuitBreakerPermit
+
+    /// The closed state's admission, which needs no clock: nil when the breaker is not closed.
+    @inline(__always)
+    mutating func admitWhenClosed() -> Permit? {
+        guard state == .closed else { return nil }
+        stats.inFlight += 1
+        return Permit(generation: generation)
+    }
+
+    /// A success of a call admitted by the current closed state, which cannot cause a transition:
+    /// counts it and returns true; false (nothing counted) for every other case, which `record` handles.
+    @inline(__always)
+    mutating func recordSuccessWhenClosed(_ result: CircuitBreakerCallResult, for permit: Permit) -> Bool {
+        guard case .success = result, state == .closed, permit.generation == generation else { return false }
+        stats.inFlight -= 1
+        stats.successes += 1
+        consecutiveFailures = 0
+        window?.append(failure: false)
+        return true
+    }
 
     mutating func acquire(now: () -> Duration, metrics: CircuitBreakerMetrics)
         -> (Swift.Result<Permit, CircuitBreakerError>, CircuitStateChange?) {

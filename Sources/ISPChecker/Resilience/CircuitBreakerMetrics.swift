@@ -1,7 +1,8 @@
 import CoreMetrics
 
 /// A breaker's swift-metrics instruments, made once per breaker so a guarded call only increments.
-struct CircuitBreakerMetrics: Sendable {
+/// A class, so handing it to the state machine passes one reference rather than retaining six.
+final class CircuitBreakerMetrics: Sendable {
     static let stateLabel = "isp_checker_circuit_breaker_state"
     static let callsLabel = "isp_checker_circuit_breaker_calls_total"
 
