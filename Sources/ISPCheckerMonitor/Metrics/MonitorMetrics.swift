@@ -1,5 +1,6 @@
 import ISPChecker
 import Prometheus
+import Synchronization
 
 /// The monitor's Prometheus series, with the runbook's names, rendered in the text
 /// exposition format by swift-prometheus's registry:
@@ -10,10 +11,16 @@ import Prometheus
 /// - `isp_checker_circuit_breaker_state{target}`: 0 closed, 1 half-open, 2 open
 /// - `isp_checker_runs_total{target}`: runs recorded
 /// - `isp_checker_store_pending_runs`: runs waiting in memory for the store
+///
+/// A target's probe series are those of its last run only: a detail the last run did not report
+/// (a ping that lost every packet has no `latency_avg_ms`) or a probe it did not run is removed,
+/// not left at the value of an older run.
 public final class MonitorMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let apiResponses: [String: Counter]
     private let pendingRuns: Gauge
+    /// Per target, the probe gauges its last run set, so the next run can remove the ones it does not set.
+    private let probeGauges = Mutex<[String: [ObjectIdentifier: Gauge]]>([:])
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -34,22 +41,34 @@ public final class MonitorMetrics: Sendable {
         registry.makeGauge(name: "isp_checker_score", labels: [("target", target)],
                            help: "Health score of the last run: 0 healthy ... 100 complete outage").set(report.score)
         registry.makeCounter(name: "isp_checker_runs_total", labels: [("target", target)], help: "Runs recorded").increment()
-        for probe in report.probes {
-            for status in ProbeStatus.allCases {
-                registry.makeGauge(
-                    name: "isp_checker_probe_status",
-                    labels: [("target", target), ("probe", probe.name), ("status", status.rawValue)],
-                    help: "1 for the probe's current status, 0 for the others"
-                ).set(Double(status == probe.status ? 1 : 0))
+        // Under the lock from first set to last removal, so two runs of one target cannot interleave.
+        probeGauges.withLock { lastSet in
+            var set: [ObjectIdentifier: Gauge] = [:]
+            func update(_ gauge: Gauge, to value: Double) {
+                gauge.set(value)
+                set[ObjectIdentifier(gauge)] = gauge
             }
-            for key in probe.details.keys.sorted() {
-                guard let value = probe.details[key]?.number else { continue }
-                registry.makeGauge(
-                    name: "isp_checker_probe_details",
-                    labels: [("target", target), ("probe", probe.name), ("key", key)],
-                    help: "Numeric details of the last run's probes"
-                ).set(value)
+            for probe in report.probes {
+                for status in ProbeStatus.allCases {
+                    update(registry.makeGauge(
+                        name: "isp_checker_probe_status",
+                        labels: [("target", target), ("probe", probe.name), ("status", status.rawValue)],
+                        help: "1 for the probe's current status, 0 for the others"
+                    ), to: Double(status == probe.status ? 1 : 0))
+                }
+                for key in probe.details.keys.sorted() {
+                    guard let value = probe.details[key]?.number else { continue }
+                    update(registry.makeGauge(
+                        name: "isp_checker_probe_details",
+                        labels: [("target", target), ("probe", probe.name), ("key", key)],
+                        help: "Numeric details of the last run's probes"
+                    ), to: value)
+                }
             }
+            for (id, gauge) in lastSet[target] ?? [:] where set[id] == nil {
+                registry.unregisterGauge(gauge)
+            }
+            lastSet[target] = set
         }
     }
 
