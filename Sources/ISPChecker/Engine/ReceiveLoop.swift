@@ -42,18 +42,26 @@ final class ReceiveLoop {
         while !core.isShutDown {
             // A short timeout bounds how late a probe's deadline or capture grace is noticed;
             // shorter when a sweep has its next probe due sooner.
-            _ = poll(&descriptors, nfds_t(descriptors.count), sweeps.pollTimeoutMilliseconds())
+            let ready = poll(&descriptors, nfds_t(descriptors.count), sweeps.pollTimeoutMilliseconds())
             if descriptors[0].revents != 0 { _ = cp_wake_drain(core.wakeDescriptor) }
             // The capture first: the kernel's packet tap sees an answer before the socket gets
             // it, so by the time an answer is on a socket its capture timestamp is ready too.
-            drainCapture()
-            // Sockets with nothing readable are skipped (an error-queue entry shows as POLLERR).
-            for (offset, socket) in sockets.enumerated() where descriptors[1 + offset].revents != 0 { drainICMP(socket) }
-            for trace in traceSockets {
-                drainTCP(trace)
-                drainDiscarding(trace.udpDescriptor)
+            // Not after a timeout: an empty capture costs libpcap a poll() of its own, twice a
+            // turn, and at low sweep rates most turns are timeouts.
+            if ready > 0 { drainCapture() }
+            // Sockets with nothing readable are skipped; the error queue (send timestamps) is
+            // read only when it has an entry, which shows as POLLERR.
+            for (offset, socket) in sockets.enumerated() where descriptors[1 + offset].revents != 0 {
+                drainICMP(socket, errorQueue: descriptors[1 + offset].revents & Int16(POLLERR) != 0)
             }
-            drainCapture()
+            // Trace sockets too: four system calls a turn for nothing would be most of an idle
+            // or slow sweep's CPU time.
+            let traceBase = 1 + sockets.count
+            for (offset, trace) in traceSockets.enumerated() {
+                if descriptors[traceBase + 2 * offset].revents != 0 { drainTCP(trace) }
+                if descriptors[traceBase + 2 * offset + 1].revents != 0 { drainDiscarding(trace.udpDescriptor) }
+            }
+            if ready > 0 { drainCapture() }
             core.expire(now: .now)
             for job in core.takeJobs() { job() }
             sweeps.handle(core.takeSweepCommands())
@@ -163,9 +171,9 @@ final class ReceiveLoop {
         }
     }
 
-    private func drainICMP(_ socket: ICMPSocket) {
+    private func drainICMP(_ socket: ICMPSocket, errorQueue: Bool) {
         // Before the replies: a reply must find its request's send timestamp already recorded.
-        drainSendTimestamps(socket)
+        if errorQueue { drainSendTimestamps(socket) }
         for _ in 0..<4096 {
             var meta = cp_recv_meta()
             let count = cp_recv(socket.descriptor, &buffer, buffer.count, &meta)
