@@ -59,7 +59,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ISPCheckerTests", dependencies: ["ISPChecker", "CProbe", "CServiceProbe"]),
-        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "CProbe"]),
+        // Helpers the test targets share: child processes, commands, the repository root. No
+        // product: only the test targets depend on it, in both configurations (see below).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "CProbe", "TestSupport"]),
         .testTarget(
             name: "ResilienceTests",
             dependencies: [
@@ -108,6 +111,6 @@ if ProcessInfo.processInfo.environment["ISPC_CORE_ONLY"] == nil {
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MonitorTests", dependencies: ["ISPCheckerMonitor", "ISPCheckerConfig"]),
+        .testTarget(name: "MonitorTests", dependencies: ["ISPCheckerMonitor", "ISPCheckerConfig", "TestSupport"]),
     ]
 }

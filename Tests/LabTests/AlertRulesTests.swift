@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// docs/alerts.yml is what users load into Prometheus: it must parse, and each alert must fire

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The CLI as users run it: in a namespace, as root and as nobody, with real sockets.

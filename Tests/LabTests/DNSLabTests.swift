@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// The dns probe against real dnsmasq and unbound servers, a dropped resolver and an

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// End to end: real pings and traceroutes through a four-router lab (hop 1 the gateway, hops

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// The http probe against nginx in the lab, over HTTP and HTTPS with self-signed

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// Hostile traffic at the client while it probes: a process in r1 answers every probe at once

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// Ping through real namespaces, routers and the delay relay. Needs root; serialized so that

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The two documented ways to run isp-checker without root (docs/deployment.md): file

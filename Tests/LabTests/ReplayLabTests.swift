@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// Replay: ping results rebuilt offline from a capture that tcpdump wrote while another tool

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 
 /// Validates run-report JSON against docs/report.schema.json with python3's `jsonschema`
 /// (Debian: python3-jsonschema, installed by scripts/install-deps.sh). Returns the violations,
@@ -29,7 +30,7 @@ enum ReportSchema {
         defer { try? FileManager.default.removeItem(at: file) }
         let output = try run("/usr/bin/env", ["python3", "-c", validator, path, file.path], check: false)
         if output.status != 0 && output.stdout.isEmpty {
-            throw LabError.commandFailed("schema validation could not run (is python3-jsonschema installed? scripts/install-deps.sh): \(output.stderr)")
+            throw HarnessError.failed("schema validation could not run (is python3-jsonschema installed? scripts/install-deps.sh): \(output.stderr)")
         }
         return output.stdout.split(separator: "\n").map(String.init)
     }

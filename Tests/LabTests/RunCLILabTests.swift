@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// `isp-checker lab` and `isp-checker run` as a NOC engineer runs them: the built binary, a

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// A lab with real DNS and web servers in its destination namespace, for the dns, http and
@@ -98,10 +99,10 @@ final class ServiceLab {
         for _ in 0..<100 {
             let listing = try lab.exec("d", ["ss", "-Hn", udp ? "-lu" : "-lt"], check: false).stdout
             if listing.contains("\(address):\(port) ") { return }
-            guard server.isRunning else { throw LabError.commandFailed("\(arguments[0]) exited: \(server.stderr)") }
+            guard server.isRunning else { throw HarnessError.failed("\(arguments[0]) exited: \(server.stderr)") }
             usleep(50_000)
         }
-        throw LabError.commandFailed("\(arguments[0]) did not listen on \(address):\(port): \(server.stderr)")
+        throw HarnessError.failed("\(arguments[0]) did not listen on \(address):\(port): \(server.stderr)")
     }
 
     private func startDnsmasq() throws {
@@ -211,7 +212,7 @@ struct ServiceJSON<Result: Decodable>: Decodable {
         do {
             self = try decoder.decode(ServiceJSON.self, from: Data(output.stdout.utf8))
         } catch {
-            throw LabError.commandFailed("not the CLI's JSON (exit \(output.status)): \(output.stdout)\(output.stderr)")
+            throw HarnessError.failed("not the CLI's JSON (exit \(output.status)): \(output.stdout)\(output.stderr)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// Sweeps of the lab's destination range (10.77.128.0/20 and fd00:77::/64 answer from the

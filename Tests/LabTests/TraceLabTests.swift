@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// Traceroute through a real four-router chain (and an ECMP variant), every method, both

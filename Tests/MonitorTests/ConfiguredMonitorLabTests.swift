@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import TestSupport
 import Testing
 
 /// `isp-checker-monitor --config FILE` against the namespace lab's transit-loss scenario: real
@@ -8,20 +9,19 @@ import Testing
        .enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: monitorExecutable), "needs root and a built isp-checker-monitor"))
 struct ConfiguredMonitorLabTests {
     static let prefix = "ispc-tmn1"
-    static let scenarioScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("lab/scenario.sh").path
+    static let scenarioScript = repositoryRoot.appendingPathComponent("lab/scenario.sh").path
     static let client = "\(prefix)-c"
 
     /// GET inside the client namespace (the monitor listens on that namespace's loopback).
     private func get(_ port: Int, _ path: String) throws -> String {
-        try runCommand("/usr/sbin/ip", ["netns", "exec", Self.client, "curl", "-sf", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"])
+        try run("/usr/sbin/ip", ["netns", "exec", Self.client, "curl", "-sf", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]).stdout
     }
 
     @Test("a critical target in the transit-loss lab: runs stored, diagnosed Peering/Transit at hop 4, scored in /metrics; SIGTERM exits 0")
     func checksConfiguredTargetAndServesIt() async throws {
-        defer { _ = try? runCommand("/bin/bash", [Self.scenarioScript, "down", "--prefix", Self.prefix]) }
-        _ = try? runCommand("/bin/bash", [Self.scenarioScript, "down", "--prefix", Self.prefix])
-        let facts = try runCommand("/bin/bash", [Self.scenarioScript, "up", "--prefix", Self.prefix, "--scenario", "transit-loss"])
+        defer { _ = try? run("/bin/bash", [Self.scenarioScript, "down", "--prefix", Self.prefix]) }
+        _ = try? run("/bin/bash", [Self.scenarioScript, "down", "--prefix", Self.prefix])
+        let facts = try run("/bin/bash", [Self.scenarioScript, "up", "--prefix", Self.prefix, "--scenario", "transit-loss"]).stdout
         #expect(facts.contains("="), "scenario.sh printed no facts: \(facts)")
 
         let directory = try makeTemporaryDirectory("mn-config")

@@ -1,6 +1,7 @@
 import Foundation
 import ISPChecker
 @testable import ISPCheckerMonitor
+import TestSupport
 import Testing
 
 /// The built `isp-checker-monitor` next to the test bundle.
@@ -10,8 +11,7 @@ let monitorExecutable: String = {
         let path = candidate + "/isp-checker-monitor"
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent(".build/debug/isp-checker-monitor").path
+    return repositoryRoot.appendingPathComponent(".build/debug/isp-checker-monitor").path
 }()
 
 /// The monitor executable with SQLite, fed by its synthetic runs.

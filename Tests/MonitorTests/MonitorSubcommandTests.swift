@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `isp-checker monitor …` runs `isp-checker-monitor` from its own directory.
@@ -23,7 +24,7 @@ struct MonitorSubcommandTests {
         let directory = try makeTemporaryDirectory("mn-sub")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // Copied by cp, so no write descriptor of ours leaks into a concurrent spawn (ETXTBSY).
-        try runCommand("/bin/cp", [Self.cli, "\(directory)/isp-checker"])
+        try run("/bin/cp", [Self.cli, "\(directory)/isp-checker"])
         let process = try Subprocess("\(directory)/isp-checker", ["monitor", "--config", "x.yaml"])
         #expect(process.wait() == 69)
         #expect(process.stderr.contains("\(directory)/isp-checker-monitor"), "\(process.stderr)")

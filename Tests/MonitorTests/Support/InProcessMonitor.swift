@@ -3,6 +3,7 @@ import ISPChecker
 @testable import ISPCheckerMonitor
 import Logging
 import ServiceLifecycle
+import TestSupport
 
 /// The monitor's pieces running in this process on a free loopback port, fed through `feed`.
 /// `stop()` shuts the group down gracefully (drain and flush), as SIGTERM would.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// An HTTP/1.1 response as read off the socket.
 struct HTTPReply {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A throw-away PostgreSQL cluster: `initdb` into a temporary directory owned by the
 /// `postgres` user, `pg_ctl start` on 127.0.0.1 and a free port, `stop()` deletes it all.
@@ -38,7 +39,7 @@ final class PostgresCluster: Sendable {
         self.binDirectory = binDirectory
         directory = try makeTemporaryDirectory("mn-pg")
         port = try freeLoopbackPort()
-        try runCommand("/bin/chown", ["postgres:postgres", directory])
+        try run("/bin/chown", ["postgres:postgres", directory])
         try asPostgres("\(binDirectory)/initdb", ["-D", "\(directory)/data", "-U", "postgres", "-A", "trust", "--no-sync"])
         try start()
     }
@@ -63,6 +64,6 @@ final class PostgresCluster: Sendable {
 
     @discardableResult
     private func asPostgres(_ executable: String, _ arguments: [String]) throws -> String {
-        try runCommand("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
+        try run("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments).stdout
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A real Prometheus (Debian `prometheus`) on 127.0.0.1, scraping one loopback target every
 /// second, its TSDB in a temporary directory. `stop()` ends it and deletes the directory.

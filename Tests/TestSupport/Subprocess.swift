@@ -1,17 +1,18 @@
 import Foundation
-import Testing
 
 /// A child process started with posix_spawn, its output going to temporary files.
 ///
 /// Foundation's `Process.waitUntilExit` was seen hanging here after `lab.sh` had exited
 /// (it leaves a daemonised relay behind), so the tests spawn and reap children themselves.
-final class Subprocess {
-    let pid: pid_t
+public final class Subprocess {
+    public let pid: pid_t
     private let outputPath: String
     private let errorPath: String
     private var exitStatus: Int32?
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    /// Starts `executable` (a path: posix_spawn does not search `PATH`) with `arguments`, stdin from
+    /// `/dev/null`. Throws `HarnessError.failed("cannot start …")` when posix_spawn fails.
+    public init(_ executable: String, _ arguments: [String]) throws {
         let directory = FileManager.default.temporaryDirectory.path
         let stamp = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         outputPath = "\(directory)/ispc-test-\(stamp).out"
@@ -53,7 +54,8 @@ final class Subprocess {
         unlink(errorPath)
     }
 
-    var isRunning: Bool {
+    /// Whether the child has not exited yet (reaps it, without blocking, if it has).
+    public var isRunning: Bool {
         guard exitStatus == nil else { return false }
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
@@ -61,10 +63,12 @@ final class Subprocess {
         return result == 0
     }
 
-    func terminate() { if isRunning { kill(pid, SIGTERM) } }
+    /// Sends SIGTERM if the child is still running.
+    public func terminate() { if isRunning { kill(pid, SIGTERM) } }
 
+    /// Blocks until the child exits; its exit status, or 128 + the signal that ended it.
     @discardableResult
-    func wait() -> Int32 {
+    public func wait() -> Int32 {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -73,69 +77,13 @@ final class Subprocess {
         return decoded
     }
 
-    var stdout: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+    /// Everything the child has written to stdout so far.
+    public var stdout: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    /// Everything the child has written to stderr so far.
+    public var stderr: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
     private static func decode(_ status: Int32) -> Int32 {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-    }
-}
-
-/// Output of a finished command.
-struct CommandOutput {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a command to completion and captures its output.
-
-/// Runs a command to completion; throws with its output when it fails.
-@discardableResult
-func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = try Subprocess(executable, arguments)
-    let status = process.wait()
-    guard status == 0 else {
-        throw HarnessError.failed("\(executable) \(arguments.joined(separator: " ")) exited \(status): \(process.stderr)\(process.stdout)")
-    }
-    return process.stdout
-}
-
-enum HarnessError: Error, CustomStringConvertible {
-    case failed(String)
-    var description: String {
-        switch self { case .failed(let text): return text }
-    }
-}
-
-/// Whether this process is root (the PostgreSQL and Prometheus tests start servers as other users).
-let isRoot = getuid() == 0
-
-/// A fresh temporary directory.
-func makeTemporaryDirectory(_ prefix: String) throws -> String {
-    var template = Array("\(FileManager.default.temporaryDirectory.path)/\(prefix)-XXXXXX".utf8CString)
-    guard let path = mkdtemp(&template) else { throw HarnessError.failed("mkdtemp failed: errno \(errno)") }
-    return String(cString: path)
-}
-
-/// Polls `condition` every 100 ms until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return try await condition()
-}
-
-/// Runs blocking work (waitpid, blocking sockets) on its own thread, so it never holds one of
-/// the few threads of Swift's cooperative pool that the servers under test need.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.start()
     }
 }
