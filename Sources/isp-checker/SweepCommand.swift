@@ -12,7 +12,7 @@ struct SweepCommand: ParsableCommand {
             With --trace, the targets that answered are traced once the pings are done (--trace-all: every target), \
             --trace-concurrency at once, and one line per target is printed as its trace finishes: hops, whether the \
             destination was reached, where loss that persists to the end starts. With --json the output is JSON lines: \
-            the sweep report first, then one object per trace (index, address, hops, destinationReached, lossStartTTL, \
+            the sweep report first, then one object per trace (index in the sweep, address, hops, destinationReached, lossStartTTL, \
             trace or error). The exit status is 1 when a target did not answer or a trace did not reach its target.
             """
     )
@@ -102,7 +102,7 @@ struct SweepCommand: ParsableCommand {
         }
         var tracesReached = true
         if let traceOptions {
-            let traced = results.sorted { $0.index < $1.index }.filter { tracing.traceAll || $0.received > 0 }.map(\.address)
+            let traced = results.sorted { $0.index < $1.index }.filter { tracing.traceAll || $0.received > 0 }
             if !traced.isEmpty {
                 tracesReached = try SweepTracing.run(engine, traced, options: traceOptions, json: json, quiet: quiet).allReached
             }

@@ -14,9 +14,12 @@ enum SweepTracing {
         var allReached: Bool { reached == traced }
     }
 
-    /// Traces `addresses` and prints each result as it completes: a text line, or (with `json`)
-    /// one JSON object per line. Progress goes to a terminal's stderr.
-    static func run(_ engine: ProbeEngine, _ addresses: [IPAddress], options: SweepTraceOptions, json: Bool, quiet: Bool) throws -> Summary {
+    /// Traces the targets of `selected` and prints each result as it completes: a text line, or
+    /// (with `json`) one JSON object per line whose `index` is the target's index in the sweep.
+    /// Progress goes to a terminal's stderr.
+    static func run(_ engine: ProbeEngine, _ selected: [SweepResult], options: SweepTraceOptions, json: Bool, quiet: Bool) throws -> Summary {
+        let addresses = selected.map(\.address)
+        let sweepIndex = selected.map(\.index)
         let stream: AsyncThrowingStream<SweepTraceResult, any Error>
         do { stream = try engine.sweepTraces(addresses, options: options) } catch { throw CLIError(error) }
         let progress = isatty(2) != 0 ? SweepProgress(targets: addresses.count, noun: "traces") : nil
@@ -27,7 +30,9 @@ enum SweepTracing {
                 var summary = Summary()
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
-                for try await result in stream {
+                for try await traced in stream {
+                    var result = traced
+                    result.index = sweepIndex[traced.index]
                     summary.traced += 1
                     if result.trace?.destinationReached == true { summary.reached += 1 }
                     if result.error != nil { summary.failed += 1 }

@@ -165,6 +165,22 @@ struct SweepTraceLabTests {
         }
     }
 
+    @Test func cliTraceAllTracesTheSilentTargetsTooOneTextLineEach() throws {
+        let lab = try Lab.up("swtrall")
+        defer { lab.down() }
+        // Ping gets no answer from 10.77.128.3, but its UDP traces do.
+        try lab.configure("echo-drop", ["--node", "d", "--to", "10.77.128.3", "--drop", "1", "--every", "1"])
+        let output = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "-W", "0.5", "--trace-all", "-m", "8"], check: false)
+        #expect(output.status == 1, "one target never answers ping: \(output.stderr)")
+        let lines = output.stdout.split(separator: "\n").map(String.init)
+        for last in 0..<4 {
+            let address = "10.77.128.\(last)"
+            let line = lines.first { $0.hasPrefix("\(address) : 4 hops") }
+            #expect(line?.contains("destination reached, no loss, last answer hop 4 \(address),") == true, "\(lines)")
+        }
+        #expect(lines.contains { $0.hasPrefix("--- traces: 4 traced, 4 reached their destination, 0 failed") }, "\(lines)")
+    }
+
     @Test func cliRejectsATraceConcurrencyOfZeroAsAUsageError() throws {
         let lab = try Lab.up("swtrbad")
         defer { lab.down() }
