@@ -6,7 +6,15 @@ struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Ping thousands of addresses at a fixed packet rate (like fping -c).",
-        discussion: "Targets are IPv4/IPv6 addresses or CIDR prefixes (every address of the prefix). Needs a raw ICMP socket (root or CAP_NET_RAW)."
+        discussion: """
+            Targets are IPv4/IPv6 addresses or CIDR prefixes (every address of the prefix). Needs a raw ICMP socket (root or CAP_NET_RAW).
+
+            With --trace, the targets that answered are traced once the pings are done (--trace-all: every target), \
+            --trace-concurrency at once, and one line per target is printed as its trace finishes: hops, whether the \
+            destination was reached, where loss that persists to the end starts. With --json the output is JSON lines: \
+            the sweep report first, then one object per trace (index in the sweep, address, hops, destinationReached, lossStartTTL, \
+            trace or error). The exit status is 1 when a target did not answer or a trace did not reach its target.
+            """
     )
 
     @Argument(help: "Addresses or CIDR prefixes, e.g. 10.77.128.0/20.")
@@ -33,6 +41,8 @@ struct SweepCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only the summary.")
     var quiet = false
 
+    @OptionGroup(title: "Tracing") var tracing: SweepTraceArguments
+
     @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws {
@@ -52,6 +62,9 @@ struct SweepCommand: ParsableCommand {
             }
         }
         let options = SweepOptions(probesPerTarget: count, packetsPerSecond: rate, timeout: .seconds(timeout), payloadSize: size)
+        // Checked before any ping goes out, so a bad trace option costs no sweep.
+        let traceOptions: SweepTraceOptions?
+        do { traceOptions = tracing.enabled ? try tracing.options() : nil } catch { throw CLIError(error) }
         let engine: ProbeEngine
         let stream: AsyncThrowingStream<[SweepResult], any Error>
         let addresses: [IPAddress]
@@ -87,7 +100,14 @@ struct SweepCommand: ParsableCommand {
         } else {
             output(SweepText.summary(summary))
         }
-        if summary.targetsWithoutReply > 0 { throw ExitCode(1) }
+        var tracesReached = true
+        if let traceOptions {
+            let traced = results.sorted { $0.index < $1.index }.filter { tracing.traceAll || $0.received > 0 }
+            if !traced.isEmpty {
+                tracesReached = try SweepTracing.run(engine, traced, options: traceOptions, json: json, quiet: quiet).allReached
+            }
+        }
+        if summary.targetsWithoutReply > 0 || !tracesReached { throw ExitCode(1) }
     }
 }
 
@@ -141,15 +161,19 @@ enum SweepText {
 final class SweepProgress: @unchecked Sendable {
     // Only touched from the one task that consumes the sweep stream, then from run() after it.
     private let targets: Int
+    private let noun: String
     private var lastDraw = ContinuousClock.now - .seconds(1)
 
-    init(targets: Int) { self.targets = targets }
+    init(targets: Int, noun: String = "targets") {
+        self.targets = targets
+        self.noun = noun
+    }
 
     func update(done: Int) {
         let now = ContinuousClock.now
         guard now - lastDraw >= .milliseconds(100) || done == targets else { return }
         lastDraw = now
-        FileHandle.standardError.write(Data("\r\(done)/\(targets) targets done".utf8))
+        FileHandle.standardError.write(Data("\r\(done)/\(targets) \(noun) done".utf8))
     }
 
     func finish() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

@@ -1,0 +1,195 @@
+import Foundation
+import ISPChecker
+import Testing
+
+/// Sweeps of traces (`ProbeEngine.sweepTraces`, `isp-checker sweep --trace`) through the lab's
+/// three-router chain to addresses of the destination's range (10.77.128.0/20, answered by the
+/// destination namespace itself), checked against the routers' real addresses.
+@Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
+struct SweepTraceLabTests {
+    func engine(in lab: Lab) throws -> ProbeEngine {
+        try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capabilities: .keep))
+    }
+
+    /// The routers' addresses in path order, from the lab itself (its last line is the destination's own).
+    func routers(_ lab: Lab) throws -> [String] {
+        let output = try run("/bin/bash", [Lab.script, "path", "--prefix", lab.prefix])
+        return output.stdout.split(separator: "\n").dropLast().map(String.init)
+    }
+
+    func collect(_ stream: AsyncThrowingStream<SweepTraceResult, any Error>) async throws -> [SweepTraceResult] {
+        var results: [SweepTraceResult] = []
+        for try await result in stream { results.append(result) }
+        return results
+    }
+
+    @Test func twoHundredConcurrentTracesEachReachTheirOwnTargetThroughTheRealRouters() async throws {
+        let lab = try Lab.up("swtr200")
+        defer { lab.down() }
+        let routers = try routers(lab)
+        #expect(routers.count == 3)
+        let engine = try engine(in: lab)
+        let targets = Array(try SweepTargets.expand(["10.77.128.0/24"]).prefix(200))
+        let maxHops = 8
+        let options = SweepTraceOptions(trace: TraceOptions(maxHops: maxHops), maxConcurrentTraces: 32)
+
+        // Watches the engine's outstanding probes while the traces run: the most seen at once.
+        let watcher = Task {
+            var most = 0
+            while !Task.isCancelled {
+                most = max(most, engine.inFlightProbes)
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            return most
+        }
+        let results = try await collect(try engine.sweepTraces(targets, options: options))
+        watcher.cancel()
+        let observed = await watcher.value
+
+        #expect(results.map(\.index).sorted() == Array(0..<200))
+        var wrong: [String] = []
+        for result in results {
+            let target = targets[result.index]
+            guard result.address == target, let trace = result.trace else {
+                wrong.append("\(target): \(result.address) \(String(describing: result.error))")
+                continue
+            }
+            let path = trace.hops.map { $0.addresses.first?.address.description ?? "*" }
+            // Its own destination, never another trace's: replies did not cross.
+            if trace.address != target || trace.stop != .destinationReached || path != routers + [target.description]
+                || !trace.hops.allSatisfy({ $0.addresses.count == 1 && $0.received == 1 }) {
+                wrong.append("\(target): \(trace.address) \(trace.stop) \(path)")
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) wrong: \(wrong.prefix(10))")
+        // At most 32 traces of at most 8 probes each at once, and more than one trace at a time.
+        #expect(observed <= 32 * maxHops)
+        #expect(observed > maxHops, "peak \(observed) probes in flight")
+        #expect(engine.inFlightProbes == 0)
+    }
+
+    @Test func cancellingTheConsumerStopsEveryRunningTrace() async throws {
+        let lab = try Lab.up("swtrcancel")
+        defer { lab.down() }
+        // The destination never answers: every trace would wait out its 30 s timeout.
+        try lab.configure("silent", ["--node", "d"])
+        let engine = try engine(in: lab)
+        let options = SweepTraceOptions(trace: TraceOptions(maxHops: 6, timeout: .seconds(30)), maxConcurrentTraces: 16)
+        let stream = try engine.sweepTraces(["10.77.130.0/24"], options: options)
+        let consumer = Task { try await collect(stream) }
+        var waited = 0
+        while engine.inFlightProbes < 16 * 3 && waited < 500 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(engine.inFlightProbes >= 16 * 3, "16 traces have their silent hops outstanding")
+        #expect(engine.inFlightProbes <= 16 * 6)
+        let cancelled = ContinuousClock.now
+        consumer.cancel()
+        let delivered = try await consumer.value
+        #expect(delivered.isEmpty)
+        // Freed once each trace sees its cancellation, long before the 30 s timeout.
+        while engine.inFlightProbes > 0 && ContinuousClock.now - cancelled < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(engine.inFlightProbes == 0)
+        #expect(ContinuousClock.now - cancelled < .seconds(10))
+    }
+
+    @Test func badSweepTraceInputIsATypedError() throws {
+        let lab = try Lab.up("swtrinput")
+        defer { lab.down() }
+        let engine = try engine(in: lab)
+        #expect(throws: ProbeError.invalidArgument(name: "targets", reason: "the list is empty; give at least one address")) {
+            try engine.sweepTraces([IPAddress]())
+        }
+        #expect(performing: { try engine.sweepTraces(["10.77.128.0/33"]) }, throws: { error in
+            guard case ProbeError.invalidArgument(name: "targets", _) = error else { return false }
+            return true
+        })
+        for options in [SweepTraceOptions(maxConcurrentTraces: 0), SweepTraceOptions(trace: TraceOptions(maxHops: 65))] {
+            #expect(performing: { try engine.sweepTraces(["10.77.128.1"], options: options) }, throws: { error in
+                guard case ProbeError.invalidArgument = error else { return false }
+                return true
+            })
+        }
+        engine.shutdown()
+        #expect(throws: ProbeError.engineShutDown) { try engine.sweepTraces(["10.77.128.1"]) }
+    }
+
+    struct TraceLine: Decodable {
+        struct Trace: Decodable {
+            struct Hop: Decodable {
+                struct Address: Decodable { var address: String }
+                var ttl: Int
+                var addresses: [Address]
+            }
+            var address: String
+            var hops: [Hop]
+        }
+        var index: Int
+        var address: String
+        var hops: Int?
+        var destinationReached: Bool?
+        var lossStartTTL: Int?
+        var trace: Trace?
+        var error: String?
+    }
+
+    struct SweepLine: Decodable {
+        struct Summary: Decodable { var targets: Int; var targetsWithoutReply: Int }
+        var summary: Summary
+    }
+
+    @Test func cliTracesTheAnsweringTargetsAsJSONLines() throws {
+        let lab = try Lab.up("swtrcli")
+        defer { lab.down() }
+        let routers = try routers(lab)
+        // 10.77.128.3 never answers ping: it is not traced.
+        try lab.configure("echo-drop", ["--node", "d", "--to", "10.77.128.3", "--drop", "1", "--every", "1"])
+        let output = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/29", "-W", "0.5", "--trace", "--trace-concurrency", "4", "--max-hops", "8", "--json"], check: false)
+        #expect(output.status == 1, "one target never answers: \(output.stderr)")
+        let lines = output.stdout.split(separator: "\n").map { Data($0.utf8) }
+        try #require(lines.count == 1 + 7, "\(output.stdout)")
+        let sweep = try JSONDecoder().decode(SweepLine.self, from: lines[0])
+        #expect(sweep.summary.targets == 8 && sweep.summary.targetsWithoutReply == 1)
+        let traces = try lines.dropFirst().map { try JSONDecoder().decode(TraceLine.self, from: $0) }
+        let expected = (0..<8).filter { $0 != 3 }.map { "10.77.128.\($0)" }
+        #expect(traces.map(\.address).sorted() == expected)
+        for line in traces {
+            #expect(line.error == nil && line.destinationReached == true && line.hops == 4 && line.lossStartTTL == nil, "\(line)")
+            #expect(line.address == "10.77.128.\(line.index)")
+            let trace = try #require(line.trace)
+            #expect(trace.address == line.address)
+            #expect(trace.hops.map { $0.addresses.first?.address ?? "*" } == routers + [line.address])
+        }
+    }
+
+    @Test func cliTraceAllTracesTheSilentTargetsTooOneTextLineEach() throws {
+        let lab = try Lab.up("swtrall")
+        defer { lab.down() }
+        // Ping gets no answer from 10.77.128.3, but its UDP traces do.
+        try lab.configure("echo-drop", ["--node", "d", "--to", "10.77.128.3", "--drop", "1", "--every", "1"])
+        let output = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "-W", "0.5", "--trace-all", "-m", "8"], check: false)
+        #expect(output.status == 1, "one target never answers ping: \(output.stderr)")
+        let lines = output.stdout.split(separator: "\n").map(String.init)
+        for last in 0..<4 {
+            let address = "10.77.128.\(last)"
+            let line = lines.first { $0.hasPrefix("\(address) : 4 hops") }
+            #expect(line?.contains("destination reached, no loss, last answer hop 4 \(address),") == true, "\(lines)")
+        }
+        #expect(lines.contains { $0.hasPrefix("--- traces: 4 traced, 4 reached their destination, 0 failed") }, "\(lines)")
+    }
+
+    @Test func cliRejectsATraceConcurrencyOfZeroAsAUsageError() throws {
+        let lab = try Lab.up("swtrbad")
+        defer { lab.down() }
+        let zero = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--trace", "--trace-concurrency", "0"], check: false)
+        #expect(zero.status == 64, "usage errors exit 64 (ExitStatus)")
+        #expect(zero.stderr.contains("invalid trace concurrency: must be between 1 and 1000"), "\(zero.stderr)")
+        #expect(zero.stdout.isEmpty, "nothing is pinged before the options are checked")
+        let withoutTrace = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--trace-concurrency", "8"], check: false)
+        #expect(withoutTrace.status == 64)
+        #expect(withoutTrace.stderr.contains("need --trace"), "\(withoutTrace.stderr)")
+    }
+}
