@@ -1,6 +1,7 @@
 import Foundation
 import ISPChecker
 import Testing
+import TestSupport
 
 /// Sweeps of traces (`ProbeEngine.sweepTraces`, `isp-checker sweep --trace`) through the lab's
 /// three-router chain to addresses of the destination's range (10.77.128.0/20, answered by the
