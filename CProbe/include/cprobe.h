@@ -286,6 +286,19 @@ int cp_wake_signal(int fd);
 /** Consumes pending wake-ups. 0 or -errno (-EAGAIN when none). */
 int cp_wake_drain(int fd);
 
+/* ------------------------------------------------------------------------ */
+/* Waiting for readiness                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** A close-on-exec epoll instance. Returns the descriptor or -errno. */
+int cp_poller_open(void);
+/** Watches fd for input (level-triggered), reported with tag. 0 or -errno. */
+int cp_poller_add(int poller, int fd, uint32_t tag);
+/** Waits up to timeout_ms (-1: forever) for watched descriptors; writes up to max (at most 64)
+ *  tags and their poll()-style event bits (POLLIN, POLLERR, POLLHUP). Returns how many, 0 on
+ *  timeout, or -errno (-EINTR when a signal interrupted the wait). */
+int cp_poller_wait(int poller, int timeout_ms, uint32_t *tags, uint32_t *events, int max);
+
 #ifdef __cplusplus
 }
 #endif

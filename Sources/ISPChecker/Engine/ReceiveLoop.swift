@@ -25,43 +25,38 @@ final class ReceiveLoop {
     }
 
     func run() {
-        var descriptors = [pollfd(fd: core.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
         let sockets = Array(core.sockets.values)
         let traceSockets = Array(core.traceSockets.values)
-        for socket in sockets {
-            descriptors.append(pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0))
-        }
-        for trace in traceSockets {
-            descriptors.append(pollfd(fd: trace.tcpDescriptor, events: Int16(POLLIN), revents: 0))
-            // Nothing is expected on the UDP socket, but drain it so it can never fill up.
-            descriptors.append(pollfd(fd: trace.udpDescriptor, events: Int16(POLLIN), revents: 0))
-        }
-        if let capture {
-            descriptors.append(pollfd(fd: cp_capture_fd(capture), events: Int16(POLLIN), revents: 0))
-        }
+        // Descriptor order: the eventfd, the echo sockets, each trace family's TCP and UDP
+        // sockets, the capture.
+        var fds = [core.wakeDescriptor] + sockets.map(\.descriptor)
+        // Nothing is expected on a trace UDP socket, but it is drained so it can never fill up.
+        for trace in traceSockets { fds += [trace.tcpDescriptor, trace.udpDescriptor] }
+        let traceBase = 1 + sockets.count
+        let captureIndex = fds.count
+        if let capture { fds.append(cp_capture_fd(capture)) }
+        var waiter = ReadinessWait(fds)
         while !core.isShutDown {
             // A short timeout bounds how late a probe's deadline or capture grace is noticed;
             // shorter when a sweep has its next probe due sooner.
-            let ready = poll(&descriptors, nfds_t(descriptors.count), sweeps.pollTimeoutMilliseconds())
-            if descriptors[0].revents != 0 { _ = cp_wake_drain(core.wakeDescriptor) }
+            let ready = waiter.wait(timeoutMilliseconds: sweeps.pollTimeoutMilliseconds())
+            let readiness = waiter.readiness
+            if readiness[0] != 0 { _ = cp_wake_drain(core.wakeDescriptor) }
             // The capture first: the kernel's packet tap sees an answer before the socket gets
-            // it, so by the time an answer is on a socket its capture timestamp is ready too.
-            // Not after a timeout: an empty capture costs libpcap a poll() of its own, twice a
-            // turn, and at low sweep rates most turns are timeouts.
-            if ready > 0 { drainCapture() }
+            // it, so by the time an answer is on a socket its capture frame is in the ring and
+            // the capture is reported ready with it. Only when ready: an empty capture costs
+            // libpcap a poll() of its own, and at low sweep rates most turns are timeouts. A
+            // frame that comes in during the turn makes the next wait return at once.
+            if ready > 0, capture != nil, readiness[captureIndex] != 0 { drainCapture() }
             // Sockets with nothing readable are skipped; the error queue (send timestamps) is
             // read only when it has an entry, which shows as POLLERR.
-            for (offset, socket) in sockets.enumerated() where descriptors[1 + offset].revents != 0 {
-                drainICMP(socket, errorQueue: descriptors[1 + offset].revents & Int16(POLLERR) != 0)
+            for (offset, socket) in sockets.enumerated() where readiness[1 + offset] != 0 {
+                drainICMP(socket, errorQueue: readiness[1 + offset] & Int16(POLLERR) != 0)
             }
-            // Trace sockets too: four system calls a turn for nothing would be most of an idle
-            // or slow sweep's CPU time.
-            let traceBase = 1 + sockets.count
             for (offset, trace) in traceSockets.enumerated() {
-                if descriptors[traceBase + 2 * offset].revents != 0 { drainTCP(trace) }
-                if descriptors[traceBase + 2 * offset + 1].revents != 0 { drainDiscarding(trace.udpDescriptor) }
+                if readiness[traceBase + 2 * offset] != 0 { drainTCP(trace) }
+                if readiness[traceBase + 2 * offset + 1] != 0 { drainDiscarding(trace.udpDescriptor) }
             }
-            if ready > 0 { drainCapture() }
             core.expire(now: .now)
             for job in core.takeJobs() { job() }
             sweeps.handle(core.takeSweepCommands())

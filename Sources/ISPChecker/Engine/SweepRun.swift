@@ -109,6 +109,8 @@ final class SweepRun {
     var sendErrors: [Int: Int32] = [:]
     var completedTargets = 0
     var ready: [SweepResult] = []
+    /// When the oldest result in `ready` was completed (monotonic ns).
+    var readySinceNanoseconds: Int64 = 0
     private var tokenState: UInt64
 
     init(_ request: SweepRequest, nowNanoseconds: Int64) {
@@ -193,6 +195,7 @@ final class SweepRun {
             }
         }
         let error = sendErrors.isEmpty ? nil : sendErrors[target].map { ProbeError.describe(errno: $0) }
+        if ready.isEmpty { readySinceNanoseconds = cp_monotonic_ns() }
         ready.append(SweepResult(index: target, address: addresses[target], rtts: rtts, clock: weakest, sendFailures: refused, error: error))
     }
 

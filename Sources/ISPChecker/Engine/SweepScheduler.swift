@@ -27,6 +27,8 @@ final class SweepScheduler {
     private let untimedSends: Bool
     /// At most this many sends per sweep before the loop reads replies again.
     static let batchLimit = 256
+    /// How long a completed result may wait for others to be delivered with it.
+    static let deliveryDelayNanoseconds: Int64 = 10_000_000
 
     init(core: EngineCore) {
         self.core = core
@@ -186,8 +188,14 @@ final class SweepScheduler {
     func flush() {
         guard !runs.isEmpty else { return }
         var finished = false
+        let now = cp_monotonic_ns()
         for run in runs {
-            if !run.ready.isEmpty {
+            // Results wait up to `deliveryDelayNanoseconds` to go out together: at a low rate
+            // each would otherwise wake the consumer's thread on its own, and those wake-ups
+            // were most of a slow sweep's CPU time.
+            let due = run.ready.count >= Self.batchLimit || run.isFinished
+                || now - run.readySinceNanoseconds >= Self.deliveryDelayNanoseconds
+            if !run.ready.isEmpty && due {
                 run.sink.deliver(run.ready)
                 run.ready.removeAll(keepingCapacity: true)
             }
