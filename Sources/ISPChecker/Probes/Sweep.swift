@@ -63,12 +63,7 @@ extension ProbeEngine {
 
     /// Validates a sweep and reserves its id.
     private func checkSweep(_ targets: [IPAddress], options: SweepOptions) throws(ProbeError) -> UInt32 {
-        guard !targets.isEmpty else {
-            throw .invalidArgument(name: "targets", reason: "the list is empty; give at least one address")
-        }
-        guard targets.count <= SweepTargets.maximumCount else {
-            throw .invalidArgument(name: "targets", reason: "\(targets.count) addresses, more than \(SweepTargets.maximumCount); split the sweep")
-        }
+        try SweepTargets.checkCount(targets)
         try options.validate()
         if core.isShutDown { throw .engineShutDown }
         for family in Set(targets.map(\.family)) {

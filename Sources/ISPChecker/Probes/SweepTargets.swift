@@ -24,6 +24,18 @@ public enum SweepTargets {
         return addresses
     }
 
+    /// Checks an address list's size for one sweep (of pings or of traces).
+    /// - Throws: `.invalidArgument(name: "targets", …)` for an empty list or more than
+    ///   `maximumCount` addresses.
+    static func checkCount(_ targets: [IPAddress]) throws(ProbeError) {
+        guard !targets.isEmpty else {
+            throw .invalidArgument(name: "targets", reason: "the list is empty; give at least one address")
+        }
+        guard targets.count <= maximumCount else {
+            throw .invalidArgument(name: "targets", reason: "\(targets.count) addresses, more than \(maximumCount); split the sweep")
+        }
+    }
+
     private static func appendPrefix(_ text: String, to addresses: inout [IPAddress]) throws(ProbeError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let base = IPAddress(String(parts[0])), let length = Int(parts[1]) else {

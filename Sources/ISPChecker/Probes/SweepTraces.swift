@@ -69,12 +69,7 @@ extension ProbeEngine {
 
     /// Validates a sweep of traces before anything is sent, so bad input fails at the call.
     private func checkSweepTraces(_ targets: [IPAddress], options: SweepTraceOptions) throws(ProbeError) {
-        guard !targets.isEmpty else {
-            throw .invalidArgument(name: "targets", reason: "the list is empty; give at least one address")
-        }
-        guard targets.count <= SweepTargets.maximumCount else {
-            throw .invalidArgument(name: "targets", reason: "\(targets.count) addresses, more than \(SweepTargets.maximumCount); split the sweep")
-        }
+        try SweepTargets.checkCount(targets)
         try options.validate()
         if core.isShutDown { throw .engineShutDown }
         for family in Set(targets.map(\.family)) where core.sockets[family] == nil || core.traceSockets[family] == nil {
