@@ -69,11 +69,60 @@ static char *record_line(const ldns_rr *rr) {
     return line;
 }
 
+/* Skips the domain name at *pos (labels, or a compression pointer ending it). 0, or -1 when
+ * the name runs past len or is malformed. */
+static int skip_name(const uint8_t *buf, size_t len, size_t *pos) {
+    size_t p = *pos;
+    for (int labels = 0; labels < 128; labels++) {
+        if (p >= len) return -1;
+        uint8_t c = buf[p];
+        if (c == 0) {
+            *pos = p + 1;
+            return 0;
+        }
+        if ((c & 0xC0) == 0xC0) {
+            if (len - p < 2) return -1;
+            *pos = p + 2;
+            return 0;
+        }
+        if ((c & 0xC0) != 0) return -1;
+        p += 1 + (size_t)c;
+    }
+    return -1;
+}
+
+/* Whether a record of the message, before its end or its first malformed part, is a TSIG
+ * (type 250). Our queries are never signed, so a signed response is not an answer to one of
+ * them (RFC 8945 5.3); and ldns_wire2pkt leaks the TSIG record when parsing fails after it
+ * (found by fuzz_dns_parse with ldns 1.8), so such a message never reaches ldns. */
+static int carries_tsig(const uint8_t *buf, size_t len) {
+    if (len < 12) return 0;
+    unsigned questions = (unsigned)buf[4] << 8 | buf[5];
+    unsigned long records = ((unsigned long)buf[6] << 8 | buf[7]) + ((unsigned long)buf[8] << 8 | buf[9]) +
+                            ((unsigned long)buf[10] << 8 | buf[11]);
+    size_t pos = 12;
+    for (unsigned i = 0; i < questions; i++) {
+        if (skip_name(buf, len, &pos) != 0 || len - pos < 4) return 0;
+        pos += 4;
+    }
+    for (unsigned long i = 0; i < records; i++) {
+        if (skip_name(buf, len, &pos) != 0 || len - pos < 10) return 0;
+        unsigned type = (unsigned)buf[pos] << 8 | buf[pos + 1];
+        if (type == 250) return 1;
+        size_t rdlength = (size_t)buf[pos + 8] << 8 | buf[pos + 9];
+        pos += 10;
+        if (len - pos < rdlength) return 0;
+        pos += rdlength;
+    }
+    return 0;
+}
+
 int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
                           cs_dns_response_info *info, char *records, size_t records_cap, size_t *records_len) {
     if (buf == NULL || info == NULL || records_len == NULL || (records == NULL && records_cap > 0)) return -EINVAL;
     memset(info, 0, sizeof *info);
     *records_len = 0;
+    if (carries_tsig(buf, len)) return -EBADMSG;
     ldns_pkt *pkt = NULL;
     if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK || pkt == NULL) return -EBADMSG;
     info->id = ldns_pkt_id(pkt);

@@ -176,6 +176,30 @@ static void test_tcp_connect(void) {
     CHECK(cs_tcp_connect("127.0.0.1", port, 0, -1, &ns) == -EINVAL);
 }
 
+/* What fuzz_dns_parse found: two TSIG records, then a truncated one. ldns leaked the TSIG
+ * records when it failed on the rest; a signed response is refused before ldns sees it. */
+static void test_a_signed_response_is_refused(void) {
+    static const uint8_t found[] = {
+        0x03, 0x2f, 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18,
+        0x00, 0x00, 0x00, 0x00, 0x12, 0x2f, 0x00, 0x24, 0x2f, 0x00, 0x00,
+        0x00, 0x00, 0xfa, 0x00, 0x00, 0x2f, 0x00, 0x24, 0x2f, 0x00, 0x00,
+        0x00, 0x00, 0xfa, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    cs_dns_response_info info;
+    char records[256];
+    size_t used = 1;
+    CHECK(cs_dns_parse_response(found, sizeof found, "example.net", 1, &info, records, sizeof records, &used) == -EBADMSG);
+    CHECK(used == 0);
+    /* One well-formed TSIG record (root owner, empty rdata) in the additional section. */
+    static const uint8_t signed_reply[] = {
+        0x12, 0x34, 0x81, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+        0x00, 0x00, 0xfa, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    CHECK(cs_dns_parse_response(signed_reply, sizeof signed_reply, NULL, 1, &info, records, sizeof records, &used) == -EBADMSG);
+    /* The same without the record parses. */
+    static const uint8_t unsigned_reply[] = {0x12, 0x34, 0x81, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    CHECK(cs_dns_parse_response(unsigned_reply, sizeof unsigned_reply, NULL, 1, &info, records, sizeof records, &used) == 0);
+    CHECK(info.id == 0x1234);
+}
+
 static void test_wire_limits(void) {
     uint8_t small[16];
     size_t len = 0;
@@ -196,6 +220,7 @@ static void test_wire_limits(void) {
 
 int main(void) {
     test_wire_limits();
+    test_a_signed_response_is_refused();
     test_a_lost_datagram_is_sent_again();
     test_tcp_connect();
     test_silence_refusal_and_cancel();

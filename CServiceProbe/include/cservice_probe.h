@@ -123,7 +123,7 @@ typedef struct cs_dns_response_info {
  * record is written to records[0..records_cap) as one NUL-terminated line
  * "owner\tTYPE\tTTL\trdata" (presentation format, e.g. "a.lab.\tA\t300\t10.0.0.1");
  * *records_len is the bytes used (including the NULs).
- * 0; -EBADMSG (not a DNS message); -ENOBUFS (records_cap too small: the header
+ * 0; -EBADMSG (not a DNS message, or one signed with TSIG: our queries never are); -ENOBUFS (records_cap too small: the header
  * fields in *info are still valid); -ENOMEM; -EINVAL.
  */
 int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
