@@ -52,6 +52,15 @@ public struct HealthCheckOptions: Sendable {
     }
 }
 
+extension HealthCheckOptions {
+    /// `trace` in the check's address family, as every trace of the check runs.
+    var traceInFamily: TraceOptions? {
+        guard var trace else { return nil }
+        trace.family = family
+        return trace
+    }
+}
+
 /// Runs ping, traceroute and the additional probes of one target concurrently and turns them
 /// into a scored, diagnosed `RunReport`.
 ///
@@ -77,9 +86,7 @@ public struct HealthChecker: Sendable {
                                   timeout: options.pingTimeout, family: options.family)
         }
         async let traceOutcome: Result<TraceResult, ProbeError>? = {
-            guard var traceOptions = options.trace else { return nil }
-            traceOptions.family = options.family
-            let chosen = traceOptions
+            guard let chosen = options.traceInFamily else { return nil }
             return await Self.capture { () async throws(ProbeError) -> TraceResult in
                 try await engine.traceroute(options.target, options: chosen)
             }
@@ -116,10 +123,9 @@ public struct HealthChecker: Sendable {
 
     /// The follow-up trace's options when ping lost some of its packets, else nil.
     private func followUpTrace(_ options: HealthCheckOptions, ping: PingResult?) -> TraceOptions? {
-        guard options.lossFollowUpRounds > 0, var trace = options.trace, let ping, ping.received > 0,
+        guard options.lossFollowUpRounds > 0, var trace = options.traceInFamily, let ping, ping.received > 0,
               ping.lossPercent >= analyzer.thresholds.ping.lossWarnPercent else { return nil }
         trace.rounds = options.lossFollowUpRounds
-        trace.family = options.family
         return trace
     }
 

@@ -40,6 +40,7 @@ struct ReadinessWait: ~Copyable {
 
     /// Waits up to `timeoutMilliseconds`; returns how many descriptors are ready (0 on timeout
     /// or interruption).
+    @discardableResult
     mutating func wait(timeoutMilliseconds: Int32) -> Int {
         for index in readiness.indices { readiness[index] = 0 }
         guard poller >= 0 else {

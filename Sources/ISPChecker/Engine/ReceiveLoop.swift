@@ -39,7 +39,7 @@ final class ReceiveLoop {
         while !core.isShutDown {
             // A short timeout bounds how late a probe's deadline or capture grace is noticed;
             // shorter when a sweep has its next probe due sooner.
-            let ready = waiter.wait(timeoutMilliseconds: sweeps.pollTimeoutMilliseconds())
+            waiter.wait(timeoutMilliseconds: sweeps.pollTimeoutMilliseconds())
             let readiness = waiter.readiness
             if readiness[0] != 0 { _ = cp_wake_drain(core.wakeDescriptor) }
             // The capture first: the kernel's packet tap sees an answer before the socket gets
@@ -47,7 +47,7 @@ final class ReceiveLoop {
             // the capture is reported ready with it. Only when ready: an empty capture costs
             // libpcap a poll() of its own, and at low sweep rates most turns are timeouts. A
             // frame that comes in during the turn makes the next wait return at once.
-            if ready > 0, capture != nil, readiness[captureIndex] != 0 { drainCapture() }
+            if capture != nil, readiness[captureIndex] != 0 { drainCapture() }
             // Sockets with nothing readable are skipped; the error queue (send timestamps) is
             // read only when it has an entry, which shows as POLLERR.
             for (offset, socket) in sockets.enumerated() where readiness[1 + offset] != 0 {
