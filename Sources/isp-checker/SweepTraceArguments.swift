@@ -24,11 +24,15 @@ struct SweepTraceArguments: ParsableArguments {
     @Option(help: "Seconds each trace probe waits for its answer (default 1).")
     var traceTimeout: Double?
 
+    @Option(help: "Most trace probes per second for the whole sweep, shared by the running traces (default: no sweep-wide limit, each trace at most 1000/s).")
+    var traceRate: Int?
+
     /// Whether any targets are traced.
     var enabled: Bool { trace || traceAll }
 
     func validate() throws {
         let given = traceConcurrency != nil || maxHops != nil || traceMethod != nil || tracePort != nil || traceTimeout != nil
+            || traceRate != nil
         if given && !enabled { throw ValidationError("trace options need --trace or --trace-all") }
         if let traceTimeout, !(traceTimeout.isFinite && traceTimeout > 0) {
             throw ValidationError("--trace-timeout must be a number of seconds > 0, got \(traceTimeout)")
@@ -49,7 +53,9 @@ struct SweepTraceArguments: ParsableArguments {
         }
         if let maxHops { trace.maxHops = maxHops }
         if let traceTimeout { trace.timeout = .seconds(traceTimeout) }
-        let options = SweepTraceOptions(trace: trace, maxConcurrentTraces: traceConcurrency ?? SweepTraceOptions.default.maxConcurrentTraces)
+        let options = SweepTraceOptions(
+            trace: trace, maxConcurrentTraces: traceConcurrency ?? SweepTraceOptions.default.maxConcurrentTraces,
+            probesPerSecond: traceRate)
         try options.validate()
         return options
     }

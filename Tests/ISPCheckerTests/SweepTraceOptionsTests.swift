@@ -23,6 +23,21 @@ struct SweepTraceOptionsTests {
         }
     }
 
+    @Test(arguments: [1, 500, SweepTraceOptions.maximumProbesPerSecond])
+    func aSweepWideRateInsideTheRangeIsAccepted(_ rate: Int) throws {
+        try SweepTraceOptions(probesPerSecond: rate).validate()
+        #expect(SweepTraceOptions.default.probesPerSecond == nil, "no sweep-wide limit unless asked")
+    }
+
+    @Test(arguments: [0, -5, SweepTraceOptions.maximumProbesPerSecond + 1])
+    func aSweepWideRateOutsideTheRangeIsAnInvalidArgument(_ rate: Int) {
+        #expect(throws: ProbeError.invalidArgument(
+            name: "trace rate",
+            reason: "must be between 1 and \(SweepTraceOptions.maximumProbesPerSecond) probes per second, got \(rate)")) {
+            try SweepTraceOptions(probesPerSecond: rate).validate()
+        }
+    }
+
     @Test func theTraceOptionsAreValidatedToo() {
         #expect(throws: ProbeError.invalidArgument(name: "max hops", reason: "must be between 1 and 64, got 0")) {
             try SweepTraceOptions(trace: TraceOptions(maxHops: 0)).validate()

@@ -13,8 +13,8 @@ struct SweepTraceLabTests {
     }
 
     /// The routers' addresses in path order, from the lab itself (its last line is the destination's own).
-    func routers(_ lab: Lab) throws -> [String] {
-        let output = try run("/bin/bash", [Lab.script, "path", "--prefix", lab.prefix])
+    func routers(_ lab: Lab, v6: Bool = false) throws -> [String] {
+        let output = try run("/bin/bash", [Lab.script, "path", "--prefix", lab.prefix] + (v6 ? ["--v6"] : []))
         return output.stdout.split(separator: "\n").dropLast().map(String.init)
     }
 
@@ -48,24 +48,67 @@ struct SweepTraceLabTests {
         let observed = await watcher.value
 
         #expect(results.map(\.index).sorted() == Array(0..<200))
-        var wrong: [String] = []
-        for result in results {
-            let target = targets[result.index]
-            guard result.address == target, let trace = result.trace else {
-                wrong.append("\(target): \(result.address) \(String(describing: result.error))")
-                continue
-            }
-            let path = trace.hops.map { $0.addresses.first?.address.description ?? "*" }
-            // Its own destination, never another trace's: replies did not cross.
-            if trace.address != target || trace.stop != .destinationReached || path != routers + [target.description]
-                || !trace.hops.allSatisfy({ $0.addresses.count == 1 && $0.received == 1 }) {
-                wrong.append("\(target): \(trace.address) \(trace.stop) \(path)")
-            }
-        }
+        // Each its own destination, never another trace's: replies did not cross.
+        let wrong = wrongTraces(results, targets: targets, routers: routers)
         #expect(wrong.isEmpty, "\(wrong.count) wrong: \(wrong.prefix(10))")
         // At most 32 traces of at most 8 probes each at once, and more than one trace at a time.
         #expect(observed <= 32 * maxHops)
         #expect(observed > maxHops, "peak \(observed) probes in flight")
+        #expect(engine.inFlightProbes == 0)
+    }
+
+    /// Every trace reached its own target through exactly these routers, one answer per hop,
+    /// the last from `lastHop` (the target itself unless given).
+    func wrongTraces(_ results: [SweepTraceResult], targets: [IPAddress], routers: [String], lastHop: String? = nil) -> [String] {
+        results.compactMap { result in
+            let target = targets[result.index]
+            guard result.address == target, let trace = result.trace else { return "\(target): \(String(describing: result.error))" }
+            let path = trace.hops.map { $0.addresses.first?.address.description ?? "*" }
+            let right = trace.address == target && trace.stop == .destinationReached && path == routers + [lastHop ?? target.description]
+                && trace.hops.last?.isDestination == true
+                && trace.hops.allSatisfy { $0.addresses.count == 1 && $0.received == 1 }
+            return right ? nil : "\(target): \(trace.stop) \(path)"
+        }
+    }
+
+    /// A sweep-wide rate is one budget for all running traces, not one per trace: 16 traces of 4
+    /// probes at 50 probes/s take at least 63/50 s, where 16 traces pacing themselves alone at
+    /// 50/s would need 3/50 s.
+    @Test func aSweepWideRateIsSharedByEveryRunningTrace() async throws {
+        let lab = try Lab.up("swtrrate")
+        defer { lab.down() }
+        let routers = try routers(lab)
+        let engine = try engine(in: lab)
+        let targets = try SweepTargets.expand(["10.77.129.0/28"])
+        let trace = TraceOptions(maxHops: 4, probesPerSecond: 50, burst: 1)
+        let options = SweepTraceOptions(trace: trace, maxConcurrentTraces: 16, probesPerSecond: 50)
+        let started = ContinuousClock.now
+        let results = try await collect(try engine.sweepTraces(targets, options: options))
+        let elapsed = ContinuousClock.now - started
+        #expect(results.count == 16)
+        let wrong = wrongTraces(results, targets: targets, routers: routers)
+        #expect(wrong.isEmpty, "\(wrong)")
+        #expect(elapsed >= .milliseconds(1_260), "64 probes at 50/s after a burst of 1: \(elapsed)")
+        #expect(elapsed < .milliseconds(4_000), "and not much longer: \(elapsed)")
+    }
+
+    /// The destination serves fd00:77::/64 by a local route, so IPv6 answers a UDP probe's port
+    /// unreachable from its own interface's address (it picks the source of an ICMPv6 error
+    /// anew): the trace still ends there, at the destination, as traceroute's does.
+    @Test func ipv6TracesReachTheirTargetsThroughTheRealRouters() async throws {
+        let lab = try Lab.up("swtrsix")
+        defer { lab.down() }
+        let routers = try routers(lab, v6: true)
+        #expect(routers.count == 3 && routers.allSatisfy { $0.hasPrefix("fd00:99:") }, "\(routers)")
+        let destination = lab.destination6
+        let engine = try engine(in: lab)
+        let targets = try SweepTargets.expand(["fd00:77::100/122"])
+        #expect(targets.count == 64 && targets.allSatisfy { $0.family == .ipv6 })
+        let options = SweepTraceOptions(trace: TraceOptions(maxHops: 8), maxConcurrentTraces: 16)
+        let results = try await collect(try engine.sweepTraces(targets, options: options))
+        #expect(results.map(\.index).sorted() == Array(0..<64))
+        let wrong = wrongTraces(results, targets: targets, routers: routers, lastHop: destination)
+        #expect(wrong.isEmpty, "\(wrong.count) wrong: \(wrong.prefix(10))")
         #expect(engine.inFlightProbes == 0)
     }
 
@@ -189,6 +232,9 @@ struct SweepTraceLabTests {
         #expect(zero.status == 64, "usage errors exit 64 (ExitStatus)")
         #expect(zero.stderr.contains("invalid trace concurrency: must be between 1 and 1000"), "\(zero.stderr)")
         #expect(zero.stdout.isEmpty, "nothing is pinged before the options are checked")
+        let rate = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--trace", "--trace-rate", "0"], check: false)
+        #expect(rate.status == 64)
+        #expect(rate.stderr.contains("invalid trace rate: must be between 1 and 1000000 probes per second, got 0"), "\(rate.stderr)")
         let withoutTrace = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--trace-concurrency", "8"], check: false)
         #expect(withoutTrace.status == 64)
         #expect(withoutTrace.stderr.contains("need --trace"), "\(withoutTrace.stderr)")

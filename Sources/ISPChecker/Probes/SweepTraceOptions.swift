@@ -15,10 +15,18 @@ public struct SweepTraceOptions: Sendable, Equatable {
     /// `maxConcurrentTraces × trace.probesPerSecond` probes per second; routers that limit the
     /// ICMP errors they send (most do) show silent hops when this is too high for them.
     public var maxConcurrentTraces: Int
+    /// The most probes the whole sweep sends per second, shared by all its running traces
+    /// (after a first `trace.burst` at once); nil, the default, for no sweep-wide limit. Each
+    /// trace keeps its own `trace.probesPerSecond` too. 1 ... `maximumProbesPerSecond`.
+    public var probesPerSecond: Int?
 
-    public init(trace: TraceOptions = .default, maxConcurrentTraces: Int = 64) {
+    /// The highest sweep-wide rate accepted.
+    public static let maximumProbesPerSecond = 1_000_000
+
+    public init(trace: TraceOptions = .default, maxConcurrentTraces: Int = 64, probesPerSecond: Int? = nil) {
         self.trace = trace
         self.maxConcurrentTraces = maxConcurrentTraces
+        self.probesPerSecond = probesPerSecond
     }
 
     public static var `default`: SweepTraceOptions { SweepTraceOptions() }
@@ -28,6 +36,9 @@ public struct SweepTraceOptions: Sendable, Equatable {
     public func validate() throws(ProbeError) {
         guard (1...Self.maximumConcurrentTraces).contains(maxConcurrentTraces) else {
             throw .invalidArgument(name: "trace concurrency", reason: "must be between 1 and \(Self.maximumConcurrentTraces) traces at once, got \(maxConcurrentTraces)")
+        }
+        if let probesPerSecond, !(1...Self.maximumProbesPerSecond).contains(probesPerSecond) {
+            throw .invalidArgument(name: "trace rate", reason: "must be between 1 and \(Self.maximumProbesPerSecond) probes per second, got \(probesPerSecond)")
         }
         try trace.validate()
     }

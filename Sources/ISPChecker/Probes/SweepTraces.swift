@@ -10,7 +10,8 @@ extension ProbeEngine {
     /// (completion order, not list order: `SweepTraceResult.index` says which). The stream ends
     /// when every target has been traced.
     ///
-    /// Each trace is `traceroute(_:options:)` with `options.trace`. Concurrent traces share the
+    /// Each trace is `traceroute(_:options:)` with `options.trace`; with `options.probesPerSecond`
+    /// the traces also share one send rate, so the sweep as a whole never exceeds it. Concurrent traces share the
     /// engine's raw sockets but never a probe id: the engine gives every outstanding probe of a
     /// family and method an id of its own, and delivers an answer only to the trace whose probe
     /// it quotes and whose destination it concerns, so no trace sees another's replies.
@@ -31,6 +32,7 @@ extension ProbeEngine {
         traceOptions.family = .any
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: SweepTraceResult.self, throwing: (any Error).self)
         let limit = options.maxConcurrentTraces
+        let pacer = options.probesPerSecond.map { SharedPacer(probesPerSecond: $0, burst: traceOptions.burst) }
         let task = Task { [self, traceOptions] in
             await withTaskGroup(of: SweepTraceResult.self) { group in
                 var next = 0
@@ -39,7 +41,7 @@ extension ProbeEngine {
                     next += 1
                     group.addTask {
                         do throws(ProbeError) {
-                            let trace = try await self.traceroute(address.description, options: traceOptions)
+                            let trace = try await self.traceroute(address.description, options: traceOptions, sharing: pacer)
                             return SweepTraceResult(index: index, address: address, outcome: .success(trace))
                         } catch {
                             return SweepTraceResult(index: index, address: address, outcome: .failure(error))
@@ -63,7 +65,10 @@ extension ProbeEngine {
             }
         }
         continuation.onTermination = { _ in task.cancel() }
-        logger.debug("trace sweep started", metadata: ["targets": "\(targets.count)", "concurrency": "\(limit)", "method": "\(traceOptions.method)"])
+        logger.debug("trace sweep started", metadata: [
+            "targets": "\(targets.count)", "concurrency": "\(limit)", "method": "\(traceOptions.method)",
+            "rate": "\(options.probesPerSecond.map { "\($0)/s" } ?? "per trace")",
+        ])
         return stream
     }
 

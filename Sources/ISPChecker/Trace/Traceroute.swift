@@ -11,6 +11,11 @@ extension ProbeEngine {
         try await TraceRun.run(engine: self, target: target, options: options, onUpdate: nil)
     }
 
+    /// `traceroute(_:options:)` sharing `pacer`'s send rate with other traces (a sweep's).
+    func traceroute(_ target: String, options: TraceOptions, sharing pacer: SharedPacer?) async throws(ProbeError) -> TraceResult {
+        try await TraceRun.run(engine: self, target: target, options: options, pacer: pacer, onUpdate: nil)
+    }
+
     /// The same trace as a stream of hop updates as they happen, ending with `.finished`.
     /// Stopping the iteration (or cancelling its task) cancels the trace.
     public func traceUpdates(_ target: String, options: TraceOptions = .default) -> AsyncThrowingStream<TraceUpdate, any Error> {
@@ -67,6 +72,7 @@ private final class TraceRun {
     let events: AsyncStream<TraceEvent>
     let sink: AsyncStream<TraceEvent>.Continuation
     let onUpdate: ((TraceUpdate) -> Void)?
+    let pacer: SharedPacer?
     /// Paris ICMP: the checksum every echo probe of this trace carries.
     let icmpChecksum: UInt16
     var hops: [Int: HopStatistics] = [:]
@@ -77,7 +83,9 @@ private final class TraceRun {
     var tokens: Double
     var tokensUpdated: ContinuousClock.Instant = .now
 
-    static func run(engine: ProbeEngine, target: String, options: TraceOptions, onUpdate: ((TraceUpdate) -> Void)?) async throws(ProbeError) -> TraceResult {
+    /// - Parameter pacer: a send rate this trace shares with others (a sweep's), on top of its own.
+    static func run(engine: ProbeEngine, target: String, options: TraceOptions, pacer: SharedPacer? = nil,
+                    onUpdate: ((TraceUpdate) -> Void)?) async throws(ProbeError) -> TraceResult {
         try options.validate()
         let core = engine.core
         if core.isShutDown { throw .engineShutDown }
@@ -97,14 +105,15 @@ private final class TraceRun {
             throw .systemError(operation: "finding a route to \(destination)", errno: -result)
         }
         let run = TraceRun(core: core, options: options, target: target, destination: destination, source: source,
-                           sockets: sockets, echoSocket: echoSocket, onUpdate: onUpdate)
+                           sockets: sockets, echoSocket: echoSocket, pacer: pacer, onUpdate: onUpdate)
         defer { run.finish() }
         return try await run.trace()
     }
 
     private init(core: EngineCore, options: TraceOptions, target: String, destination: IPAddress, source: IPAddress,
-                 sockets: TraceSockets, echoSocket: ICMPSocket, onUpdate: ((TraceUpdate) -> Void)?) {
+                 sockets: TraceSockets, echoSocket: ICMPSocket, pacer: SharedPacer?, onUpdate: ((TraceUpdate) -> Void)?) {
         self.core = core
+        self.pacer = pacer
         self.options = options
         self.target = target
         self.destination = destination
@@ -245,8 +254,14 @@ private final class TraceRun {
         case .echoReply, .tcpReply:
             return answer.from == destination ? .destinationReached : nil
         case .unreachable(let code):
-            if answer.from == destination { return .destinationReached }
-            return .unreachable(UnreachableCode(family: destination.family, code: code))
+            let unreachable = UnreachableCode(family: destination.family, code: code)
+            // Only the host a probe is addressed to answers for its port (a router forwards the
+            // probe), and it may answer from another of its addresses: IPv6 picks the source of
+            // an error anew, so a host that serves a whole prefix by a local route, or one with
+            // several interfaces, answers from its interface's address. traceroute and mtr
+            // stop there too.
+            if answer.from == destination || unreachable.isPortUnreachable { return .destinationReached }
+            return .unreachable(unreachable)
         case .timeExceeded, .packetTooBig, .parameterProblem:
             return nil
         }
@@ -259,7 +274,7 @@ private final class TraceRun {
             var code: UnreachableCode?
             if case .unreachable(let value) = answer.kind { code = UnreachableCode(family: destination.family, code: value) }
             hop.record(from: answer.from, rttNanoseconds: rtt.nanoseconds, clock: rtt.clock, mpls: answer.mpls,
-                       unreachableCode: code, isDestination: answer.from == destination && terminalStop(for: answer) == .destinationReached)
+                       unreachableCode: code, isDestination: terminalStop(for: answer) == .destinationReached)
         }
         hops[probe.ttl] = hop
         onUpdate?(.hop(hop.snapshot, round: round))
@@ -267,7 +282,8 @@ private final class TraceRun {
 
     // MARK: - Sending
 
-    /// Waits for the rate limit: `burst` probes at once, refilled at `probesPerSecond`.
+    /// Waits for the rate limit: `burst` probes at once, refilled at `probesPerSecond`; then for
+    /// a slot of the shared rate, when there is one.
     private func pace() async throws(ProbeError) {
         if Task.isCancelled { throw .cancelled }
         let rate = Double(options.probesPerSecond)
@@ -281,6 +297,7 @@ private final class TraceRun {
             tokensUpdated = ContinuousClock.now
         }
         tokens -= 1
+        try await pacer?.pace()
     }
 
     private func send(ttl: Int) -> (UInt16, RoundProbe)? {
