@@ -4,8 +4,8 @@ import ISPChecker
 
 /// The traces of `sweep --trace`: run them, print one line per target as it finishes.
 enum SweepTracing {
-    /// Totals over the traces of a sweep.
-    struct Summary {
+    /// Totals over the traces of a sweep; with `--json`, the last line (`{"traceSummary": …}`).
+    struct Summary: Encodable {
         var traced = 0
         var reached = 0
         var failed = 0
@@ -15,7 +15,8 @@ enum SweepTracing {
     }
 
     /// Traces the targets of `selected` and prints each result as it completes: a text line, or
-    /// (with `json`) one JSON object per line whose `index` is the target's index in the sweep.
+    /// (with `json`) one JSON object per line whose `index` is the target's index in the sweep;
+    /// then the summary.
     /// Progress goes to a terminal's stderr.
     static func run(_ engine: ProbeEngine, _ selected: [SweepResult], options: SweepTraceOptions, json: Bool, quiet: Bool) throws -> Summary {
         let addresses = selected.map(\.address)
@@ -48,7 +49,13 @@ enum SweepTracing {
         } catch { throw CLIError(error) }
         progress?.finish()
         summary.seconds = (ContinuousClock.now - started).seconds
-        if !json { output(SweepTraceText.summary(summary)) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            do { output(String(decoding: try encoder.encode(["traceSummary": summary]), as: UTF8.self)) } catch { throw CLIError(error) }
+        } else {
+            output(SweepTraceText.summary(summary))
+        }
         return summary
     }
 }

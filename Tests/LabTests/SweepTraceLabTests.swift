@@ -180,6 +180,11 @@ struct SweepTraceLabTests {
         var error: String?
     }
 
+    struct TraceSummaryLine: Decodable {
+        struct Summary: Decodable { var traced: Int; var reached: Int; var failed: Int; var seconds: Double }
+        var traceSummary: Summary
+    }
+
     struct SweepLine: Decodable {
         struct Summary: Decodable { var targets: Int; var targetsWithoutReply: Int }
         var summary: Summary
@@ -194,10 +199,13 @@ struct SweepTraceLabTests {
         let output = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/29", "-W", "0.5", "--trace", "--trace-concurrency", "4", "--max-hops", "8", "--json"], check: false)
         #expect(output.status == 1, "one target never answers: \(output.stderr)")
         let lines = output.stdout.split(separator: "\n").map { Data($0.utf8) }
-        try #require(lines.count == 1 + 7, "\(output.stdout)")
+        // The sweep's report, one line per trace, the traces' summary.
+        try #require(lines.count == 1 + 7 + 1, "\(output.stdout)")
         let sweep = try JSONDecoder().decode(SweepLine.self, from: lines[0])
         #expect(sweep.summary.targets == 8 && sweep.summary.targetsWithoutReply == 1)
-        let traces = try lines.dropFirst().map { try JSONDecoder().decode(TraceLine.self, from: $0) }
+        let traces = try lines.dropFirst().dropLast().map { try JSONDecoder().decode(TraceLine.self, from: $0) }
+        let summary = try JSONDecoder().decode(TraceSummaryLine.self, from: lines[8]).traceSummary
+        #expect(summary.traced == 7 && summary.reached == 7 && summary.failed == 0 && summary.seconds > 0, "\(summary)")
         let expected = (0..<8).filter { $0 != 3 }.map { "10.77.128.\($0)" }
         #expect(traces.map(\.address).sorted() == expected)
         for line in traces {
