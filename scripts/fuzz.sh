@@ -4,6 +4,11 @@
 #
 #   scripts/fuzz.sh                 10,000,000 executions per target (what docs/fuzzing.md shows)
 #   FUZZ_RUNS=200000 scripts/fuzz.sh
+#   FUZZ_SEED=0 FUZZ_RUNS=50000000 scripts/fuzz.sh   exploring: a random seed each run
+#
+# The seed is fixed (FUZZ_SEED, default 1) so that a run is the same at the same commit: a
+# failure in CI can be rerun from its commit, and a clean-clone run predicts CI's. New inputs
+# come from exploring runs with FUZZ_SEED=0; what they find becomes a unit test.
 #
 # Targets: every CProbe/fuzz/fuzz_*.c (and CServiceProbe/fuzz/fuzz_*.c when present), each
 # linked against all of its C target. Seeds: CProbe/fuzz/corpus (captured frames) plus the
@@ -14,6 +19,7 @@ cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-/opt/swift/usr/bin/clang}
 RUNS=${FUZZ_RUNS:-10000000}
+SEED=${FUZZ_SEED:-1}
 JOBS=${FUZZ_PARALLEL:-2}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -41,7 +47,7 @@ run_target() {
     local name=$1 seeds=()
     [[ -d CProbe/fuzz/corpus ]] && seeds+=(CProbe/fuzz/corpus)
     [[ $name == fuzz_trace_parse && -d $work/trace-seeds ]] && seeds+=("$work/trace-seeds")
-    if "$work/$name" -runs="$RUNS" -max_len=2048 -print_final_stats=1 -artifact_prefix="$work/$name-" \
+    if "$work/$name" -runs="$RUNS" -seed="$SEED" -max_len=2048 -print_final_stats=1 -artifact_prefix="$work/$name-" \
         "$work/$name.corpus" "${seeds[@]}" >"$work/$name.log" 2>&1; then
         echo ok >"$work/$name.status"
     else
@@ -49,7 +55,7 @@ run_target() {
     fi
 }
 
-echo "== fuzzing ${#targets[@]} targets, $RUNS executions each, $JOBS at a time"
+echo "== fuzzing ${#targets[@]} targets, $RUNS executions each, seed $SEED, $JOBS at a time"
 running=0
 for name in "${targets[@]}"; do
     run_target "$name" &

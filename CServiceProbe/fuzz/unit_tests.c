@@ -200,6 +200,42 @@ static void test_a_signed_response_is_refused(void) {
     CHECK(info.id == 0x1234);
 }
 
+/* Builds a response with one answer record of `type` (root owner, class IN, TTL 60) and the
+ * given rdata; returns its length. */
+static size_t answer_message(uint8_t *out, uint16_t type, const uint8_t *rdata, uint16_t rdlen) {
+    static const uint8_t header[] = {0x12, 0x34, 0x81, 0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
+    size_t n = 0;
+    memcpy(out, header, sizeof header);
+    n += sizeof header;
+    const uint8_t fixed[] = {0x00, (uint8_t)(type >> 8), (uint8_t)type, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c,
+                             (uint8_t)(rdlen >> 8), (uint8_t)rdlen};
+    memcpy(out + n, fixed, sizeof fixed);
+    n += sizeof fixed;
+    memcpy(out + n, rdata, rdlen);
+    return n + rdlen;
+}
+
+/* What fuzz_dns_parse found next: an SVCB/HTTPS record whose "mandatory" parameter lists key 0
+ * (itself) 32 times. ldns_wire2pkt accepts it, and ldns 1.8's printer for SVCB parameters then
+ * fails an assertion (the process aborts). Fields of that kind are shown in RFC 3597's generic
+ * form instead; the kinds of everyday records keep ldns's presentation format. */
+static void test_record_fields_ldns_cannot_print_are_shown_generically(void) {
+    uint8_t rdata[3 + 4 + 64] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x40};
+    uint8_t message[256];
+    size_t len = answer_message(message, 65, rdata, sizeof rdata);
+    cs_dns_response_info info;
+    char records[1024];
+    size_t used = 0;
+    CHECK(cs_dns_parse_response(message, len, NULL, 65, &info, records, sizeof records, &used) == 0);
+    CHECK(info.answer_count == 1 && used > 0);
+    CHECK(strncmp(records, ".\tHTTPS\t60\t1 . \\# 68 00000040", strlen(".\tHTTPS\t60\t1 . \\# 68 00000040")) == 0);
+    /* An MX record still reads as a zone file does. */
+    static const uint8_t mx[] = {0x00, 0x0a, 0x02, 'm', 'x', 0x00};
+    len = answer_message(message, 15, mx, sizeof mx);
+    CHECK(cs_dns_parse_response(message, len, NULL, 15, &info, records, sizeof records, &used) == 0);
+    CHECK(strcmp(records, ".\tMX\t60\t10 mx.") == 0);
+}
+
 static void test_wire_limits(void) {
     uint8_t small[16];
     size_t len = 0;
@@ -221,6 +257,7 @@ static void test_wire_limits(void) {
 int main(void) {
     test_wire_limits();
     test_a_signed_response_is_refused();
+    test_record_fields_ldns_cannot_print_are_shown_generically();
     test_a_lost_datagram_is_sent_again();
     test_tcp_connect();
     test_silence_refusal_and_cancel();
