@@ -221,6 +221,8 @@ final class EngineCore: Sendable {
     /// Completes every probe whose deadline or capture grace has passed.
     func expire(now: ContinuousClock.Instant) {
         let completions: [(CheckedContinuation<EchoOutcome, Never>, EchoOutcome)] = state.withLock { state in
+            // Every loop turn comes here; during a sweep nothing is pending.
+            if state.pending.isEmpty { return [] }
             var done: [(CheckedContinuation<EchoOutcome, Never>, EchoOutcome)] = []
             for (key, entry) in state.pending {
                 if let outcome = entry.outcomeIfReady(sequence: key.sequence, now: now, captureActive: captureActive) {
