@@ -100,10 +100,8 @@ struct SweepCommand: ParsableCommand {
         progress?.finish()
         let summary = SweepSummary(results: results, seconds: (ContinuousClock.now - started).seconds, peakInFlight: engine.peakSweepInFlightProbes)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
             let report = SweepReport(summary: summary, results: results.sorted { $0.index < $1.index }, engine: engine.status)
-            output(String(decoding: try encoder.encode(report), as: UTF8.self))
+            output(try jsonLine(report))
         } else {
             output(SweepText.summary(summary))
         }

@@ -29,8 +29,7 @@ enum SweepTracing {
         do {
             summary = try runBlocking { () async throws -> Summary in
                 var summary = Summary()
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
+                let encoder = jsonLinesEncoder()
                 for try await traced in stream {
                     var result = traced
                     result.index = sweepIndex[traced.index]
@@ -38,7 +37,7 @@ enum SweepTracing {
                     if result.trace?.destinationReached == true { summary.reached += 1 }
                     if result.error != nil { summary.failed += 1 }
                     if json {
-                        output(String(decoding: try encoder.encode(SweepTraceLine(result)), as: UTF8.self))
+                        output(try jsonLine(SweepTraceLine(result), encoder: encoder))
                     } else if !quiet {
                         output(SweepTraceText.line(for: result))
                     }
@@ -50,9 +49,7 @@ enum SweepTracing {
         progress?.finish()
         summary.seconds = (ContinuousClock.now - started).seconds
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            do { output(String(decoding: try encoder.encode(["traceSummary": summary]), as: UTF8.self)) } catch { throw CLIError(error) }
+            do { output(try jsonLine(["traceSummary": summary])) } catch { throw CLIError(error) }
         } else {
             output(SweepTraceText.summary(summary))
         }

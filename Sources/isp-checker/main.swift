@@ -33,4 +33,16 @@ func output(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
+/// One line of JSON-lines output (`sweep --json`): compact, keys sorted.
+func jsonLine(_ value: some Encodable, encoder: JSONEncoder = jsonLinesEncoder()) throws -> String {
+    String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// The encoder of `jsonLine`, for a caller that writes many lines.
+func jsonLinesEncoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+}
+
 ISPCheckerCommand.main()

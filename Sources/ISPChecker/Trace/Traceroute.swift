@@ -8,7 +8,7 @@ extension ProbeEngine {
     /// - Throws: `ProbeError` for bad options or targets, a family without raw sockets, no
     ///   route at all, or `.cancelled`.
     public func traceroute(_ target: String, options: TraceOptions = .default) async throws(ProbeError) -> TraceResult {
-        try await TraceRun.run(engine: self, target: target, options: options, onUpdate: nil)
+        try await traceroute(target, options: options, sharing: nil)
     }
 
     /// `traceroute(_:options:)` sharing `pacer`'s send rate with other traces (a sweep's).
