@@ -14,23 +14,31 @@ usage() {
     cat <<'EOF'
 usage: lab.sh SUBCOMMAND [options]
 
-  up        [--prefix P] [--routers N] [--ecmp]   build the lab (tears down an old one first)
+  up        [--prefix P] [--routers N] [--ecmp] [--realistic]
+                                                  build the lab (tears down an old one first);
+                                                  --realistic keeps the kernel's ICMP rate limits
+                                                  and veth checksum/TSO/GSO offload (see README)
   down      [--prefix P]                          kill processes, delete namespaces (always exit 0)
   down-all                                        down every namespace named ispc*
   loss      [--prefix P] --node rK --percent X [--dir both|forward|reverse]
                                                   drop X% (0..100, up to 2 decimals) of forwarded packets
   ratelimit [--prefix P] --node NODE --rate N/second [--burst B]
                                                   limit ICMP time-exceeded + dest-unreachable sent by NODE
+  ratelimit [--prefix P] --node NODE --vendor     a common router default: one such error per 500 ms
+                                                  (= --rate 2/second --burst 1)
   silent    [--prefix P] --node NODE              NODE sends no ICMP errors (still forwards)
   echo-drop [--prefix P] --node NODE --to ADDR[/LEN] --drop K --every N
                                                   drop K of every N echo requests to ADDR (exact)
-  clear     [--prefix P] --node NODE              remove loss/ratelimit/silent/echo-drop rules from NODE
+  udp-drop  [--prefix P] --node NODE              NODE drops UDP to its own ports 33434-65535
+                                                  (a host that filters traceroute's UDP probes)
+  clear     [--prefix P] --node NODE              remove loss/ratelimit/silent/echo-drop/udp-drop rules
   delay     [--prefix P] --node NODE --side left|right --ms D
                                                   userspace relay holds every frame D ms each way on that link
   exec      [--prefix P] NODE -- CMD [ARGS...]    run CMD in NODE's namespace
   addr      [--prefix P] NODE [--v6]              print NODE's main address
   path      [--prefix P] [--v6]                   print expected traceroute hops client->dest, one per line
   nodes     [--prefix P]                          print node names (c r1 .. rN d)
+  mode      [--prefix P]                          print the lab's mode: realistic or idealised
 
   Defaults: --prefix ispc, --routers 3 (1..8), --dir both, --burst 5.
   NODE: c (client), rK (router K; r2a/r2b with --ecmp), d (dest); aliases client, dest.
@@ -55,6 +63,7 @@ SUB=${1:-}
 PREFIX=ispc
 ROUTERS=3
 ECMP=0
+REALISTIC=0
 OPT_NODE=
 OPT_PERCENT=
 OPT_DIR=both
@@ -66,6 +75,8 @@ OPT_V6=0
 OPT_TO=
 OPT_DROP=
 OPT_EVERY=
+OPT_REALISTIC=0
+OPT_VENDOR=0
 POSITIONAL=()
 EXEC_CMD=()
 
@@ -76,6 +87,8 @@ while [[ $# -gt 0 ]]; do
     --prefix) need_arg "$@"; PREFIX=$2; shift 2 ;;
     --routers) need_arg "$@"; ROUTERS=$2; shift 2 ;;
     --ecmp) ECMP=1; shift ;;
+    --realistic) OPT_REALISTIC=1; shift ;;
+    --vendor) OPT_VENDOR=1; shift ;;
     --node) need_arg "$@"; OPT_NODE=$2; shift 2 ;;
     --percent) need_arg "$@"; OPT_PERCENT=$2; shift 2 ;;
     --dir) need_arg "$@"; OPT_DIR=$2; shift 2 ;;
@@ -94,6 +107,8 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
+[[ $OPT_REALISTIC == 0 || $SUB == up ]] || die "--realistic is an option of up only (the mode is fixed when the lab is built)"
+[[ $OPT_VENDOR == 0 || $SUB == ratelimit ]] || die "--vendor is an option of ratelimit only"
 [[ $PREFIX =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ ]] ||
     die "bad --prefix '$PREFIX' (letters, digits, _ and -, at most 32 characters)"
 RUN_DIR=$RUN_ROOT/$PREFIX
@@ -341,8 +356,11 @@ offload_off() { # ns dev...
     done
 }
 
+mode_name() { if ((REALISTIC)); then echo realistic; else echo idealised; fi; }
+
 load_state() {
     [[ -f $STATE_FILE ]] || die "lab '$PREFIX' is not up (no $STATE_FILE); run: lab.sh up --prefix $PREFIX"
+    REALISTIC=0 # state files written before the realistic mode existed
     # shellcheck disable=SC1090
     source "$STATE_FILE"
     build_model
@@ -501,15 +519,21 @@ cmd_up() {
     trap up_exit EXIT
 
     mkdir -p "$RUN_DIR"
-    printf 'ROUTERS=%s\nECMP=%s\n' "$ROUTERS" "$ECMP" >"$STATE_FILE"
+    REALISTIC=$OPT_REALISTIC
+    printf 'ROUTERS=%s\nECMP=%s\nREALISTIC=%s\n' "$ROUTERS" "$ECMP" "$REALISTIC" >"$STATE_FILE"
 
-    # No ICMP type is rate limited (ratemask empty): besides the per-destination limit, the
-    # namespace-wide bucket (icmp_msgs_per_sec) starts empty, and while the first error refills
-    # it a second one on another CPU is dropped (IcmpOutRateLimitGlobal): a fresh lab's first two
-    # concurrent traces then lost one hop.  Tests that want rate limiting use nftables `limit`.
-    common="net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+    # Idealised: no ICMP type is rate limited (ratemask empty): besides the per-destination
+    # limit, the namespace-wide bucket (icmp_msgs_per_sec) starts empty, and while the first
+    # error refills it a second one on another CPU is dropped (IcmpOutRateLimitGlobal): a fresh
+    # lab's first two concurrent traces then lost one hop.  Tests that want rate limiting use
+    # nftables `limit`.  Realistic: the kernel's defaults stay, as on every real host and
+    # router (icmp_ratelimit 1000 ms per destination, burst 6; icmp_msgs_per_sec 1000, burst
+    # 50; IPv6 ratelimit 100 ms).
+    common=
+    ((REALISTIC)) || common="net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
         net.ipv4.icmp_ratemask=0 net.ipv6.icmp.ratemask=
-        net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=10000
+        net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=10000"
+    common+="
         net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
         net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
         net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
@@ -545,7 +569,8 @@ cmd_up() {
     for node in "${NODES[@]}"; do
         ns=$(ns_of "$node")
         while read -r ifn id end _; do
-            offload_off "$ns" "$ifn"
+            # Realistic: veth's default, tx checksum/TSO/GSO offload on, as in every container.
+            ((REALISTIC)) || offload_off "$ns" "$ifn"
             ip -n "$ns" addr add "$(a4 "$id" "$end")/24" dev "$ifn"
             ip -n "$ns" -6 addr add "$(a6 "$id" "$end")/64" dev "$ifn" nodad
             ip -n "$ns" link set "$ifn" up
@@ -565,7 +590,7 @@ cmd_up() {
 
     UP_DONE=1
     trap - EXIT
-    echo "lab $PREFIX up: nodes ${NODES[*]} (ecmp=$ECMP); client 10.99.1.1, dest $dest4 / $dest6"
+    echo "lab $PREFIX up ($(mode_name)): nodes ${NODES[*]} (ecmp=$ECMP); client 10.99.1.1, dest $dest4 / $dest6"
 }
 
 # -------------------------------------------------------------- nft knobs
@@ -629,6 +654,12 @@ cmd_ratelimit() {
     local ns
     load_state
     node_option
+    if ((OPT_VENDOR)); then
+        # One time-exceeded/unreachable per 500 ms: a common default of router control planes.
+        [[ -z $OPT_RATE && $OPT_BURST == 5 ]] || die "--vendor sets the rate and burst itself; give no --rate/--burst"
+        OPT_RATE=2/second
+        OPT_BURST=1
+    fi
     [[ $OPT_RATE =~ ^[0-9]+/(second|minute|hour|day)$ ]] || die "--rate must look like 10/second"
     if ! [[ $OPT_BURST =~ ^[0-9]+$ ]] || ((OPT_BURST < 1)); then die "--burst must be a positive integer"; fi
     ns=$(ns_of "$NODE")
@@ -681,13 +712,27 @@ NFT
     echo "echo-drop on $NODE: $OPT_DROP of every $OPT_EVERY echo requests to $OPT_TO"
 }
 
+# A host that filters traceroute: UDP to its own ports 33434-65535 is dropped on input, so
+# UDP probes that reach it get no port-unreachable (ICMP echo and TCP still answer).
+cmd_udp_drop() {
+    local ns
+    load_state
+    node_option
+    ns=$(ns_of "$NODE")
+    nft_replace_table "$ns" inet ispc_udpdrop "    chain input {
+        type filter hook input priority 0; policy accept;
+        udp dport >= 33434 drop
+    }"
+    echo "udp-drop on $NODE: UDP to its ports 33434-65535 dropped"
+}
+
 cmd_clear() {
     local ns t
     load_state
     node_option
     ns=$(ns_of "$NODE")
-    for t in ispc_loss ispc_ratelimit ispc_silent ispc_echodrop; do nft_delete_table "$ns" inet "$t"; done
-    echo "cleared loss/ratelimit/silent on $NODE"
+    for t in ispc_loss ispc_ratelimit ispc_silent ispc_echodrop ispc_udpdrop; do nft_delete_table "$ns" inet "$t"; done
+    echo "cleared loss/ratelimit/silent/echo-drop/udp-drop on $NODE"
 }
 
 # ------------------------------------------------------------------ delay
@@ -720,8 +765,19 @@ stop_relay() { # pidfile
     rm -f "$1"
 }
 
+# The interface ("NODE IFNAME") at the other end of link $1 from node $2.
+link_neighbour() {
+    local i
+    for i in "${!L_ID[@]}"; do
+        [[ ${L_ID[$i]} == "$1" ]] || continue
+        if [[ ${L_LN[$i]} == "$2" ]]; then echo "${L_RN[$i]} ${L_RIF[$i]}"; else echo "${L_LN[$i]} ${L_LIF[$i]}"; fi
+        return 0
+    done
+    return 0
+}
+
 cmd_delay() {
-    local ns side tag wire peer us id end nend mac pidfile logfile pid i neigh wait_s ok
+    local ns side tag wire peer us id end nend mac pidfile logfile pid i neigh wait_s ok nnode nif
     load_state
     node_option
     side=$OPT_SIDE
@@ -765,7 +821,14 @@ table netdev ispc_relay_$side {
     }
 }
 EOF
+        # Every end that transmits into the relay (side -> peer, and the neighbour's end ->
+        # wire) must send full checksums: AF_PACKET hands over a CHECKSUM_PARTIAL frame as it
+        # is, and the relay's copy then arrives with a bad checksum.  In the realistic mode the
+        # neighbour's end had offload on; the rest of the lab keeps it.
         offload_off "$ns" "$wire" "$peer" "$side"
+        read -r nnode nif < <(link_neighbour "$id" "$NODE") || true
+        [[ -n ${nif:-} ]] || die "cannot find the neighbour of $NODE across link $id"
+        offload_off "$(ns_of "$nnode")" "$nif"
         ip -n "$ns" link set dev "$wire" up
         ip -n "$ns" link set dev "$peer" up
         ip -n "$ns" link set dev "$side" up
@@ -838,7 +901,12 @@ cmd_nodes() {
     echo "${NODES[*]}"
 }
 
-[[ $EUID -eq 0 || $SUB == "" || $SUB == help || $SUB == addr || $SUB == path || $SUB == nodes ]] ||
+cmd_mode() {
+    load_state
+    mode_name
+}
+
+[[ $EUID -eq 0 || $SUB == "" || $SUB == help || $SUB == addr || $SUB == path || $SUB == nodes || $SUB == mode ]] ||
     die "must run as root"
 
 case $SUB in
@@ -849,12 +917,14 @@ loss) cmd_loss ;;
 ratelimit) cmd_ratelimit ;;
 echo-drop) cmd_echo_drop ;;
 silent) cmd_silent ;;
+udp-drop) cmd_udp_drop ;;
 clear) cmd_clear ;;
 delay) cmd_delay ;;
 exec) cmd_exec ;;
 addr) cmd_addr ;;
 path) cmd_path ;;
 nodes) cmd_nodes ;;
+mode) cmd_mode ;;
 "" | help) usage ;;
 *) usage >&2; die "unknown subcommand '$SUB'" ;;
 esac
