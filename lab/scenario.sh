@@ -3,8 +3,12 @@
 # server and an HTTP server on the destination), for `isp-checker lab`, the demo and the
 # end-to-end tests. Everything stays inside the namespaces lab.sh builds (10.x only).
 #
+# The lab is realistic (`lab.sh up --realistic`): every node keeps the kernel's default ICMP
+# rate limits and the veths keep tx checksum/TSO/GSO offload, as on real hosts, routers and
+# container networks; the fault comes on top. `--idealised` builds the lab without them.
+#
 #   scenario.sh list
-#   scenario.sh up   --prefix P --scenario NAME   prints KEY=VALUE lines describing the lab
+#   scenario.sh up   --prefix P --scenario NAME [--idealised]   prints KEY=VALUE lines describing the lab
 #   scenario.sh down --prefix P
 set -Eeuo pipefail
 
@@ -34,10 +38,12 @@ sub=${1:-}
 [[ $# -gt 0 ]] && shift
 prefix=ispc-scn
 scenario=
+mode=--realistic
 while [[ $# -gt 0 ]]; do
     case $1 in
     --prefix) prefix=${2:?--prefix needs a value}; shift 2 ;;
     --scenario) scenario=${2:?--scenario needs a value}; shift 2 ;;
+    --idealised) mode=; shift ;;
     *) die "unknown option '$1' (see the header of $0)" ;;
     esac
 done
@@ -56,8 +62,7 @@ start_services() {
     ip netns exec "$prefix-d" python3 -m http.server 80 --bind "$DEST" --directory "$www" \
         >/dev/null 2>&1 &
     echo $! >"$run/http.pid"
-    local i
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         if ip netns exec "$prefix-d" ss -Hltn "sport = :80" | grep -q . &&
             ip netns exec "$prefix-d" ss -Hlun "sport = :53" | grep -q .; then
             return 0
@@ -94,7 +99,7 @@ up)
     [[ -n $scenario ]] || die "up needs --scenario NAME (one of: $(scenarios | awk '{print $1}' | xargs))"
     scenarios | awk '{print $1}' | grep -qx -- "$scenario" ||
         die "unknown scenario '$scenario' (one of: $(scenarios | awk '{print $1}' | xargs))"
-    bash "$LAB" up --prefix "$prefix" --routers "$ROUTERS" >/dev/null
+    bash "$LAB" up --prefix "$prefix" --routers "$ROUTERS" ${mode:+"$mode"} >/dev/null
     start_services
     apply_fault
     echo "client_namespace=$prefix-c"
@@ -103,7 +108,8 @@ up)
     echo "dns_name=$DNS_NAME"
     echo "url=http://$DEST/"
     echo "gateway=10.99.1.2"
+    echo "lab_mode=$(bash "$LAB" mode --prefix "$prefix")"
     ;;
 down) bash "$LAB" down --prefix "$prefix" ;;
-*) die "usage: scenario.sh list | up --prefix P --scenario NAME | down --prefix P" ;;
+*) die "usage: scenario.sh list | up --prefix P --scenario NAME [--idealised] | down --prefix P" ;;
 esac

@@ -7,12 +7,13 @@ import Glibc
 
 /// `isp-checker lab`: builds the network lab with one fault, checks it as `run` would, prints
 /// the diagnosis, and tears the lab down. Needs no Internet: every packet stays inside the
-/// namespaces it builds (10.x addresses).
+/// namespaces it builds (10.x addresses). The lab is realistic by default: every node keeps the
+/// kernel's ICMP rate limits and the veths keep checksum offload, as where users run us.
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Builds a namespace lab with a chosen fault, checks it, prints the diagnosis, tears it down (root).",
-        discussion: "Scenarios: \(LabCommand.scenarios.map(\.name).joined(separator: ", ")), or all. The lab scripts are found next to the binary's source tree (lab/scenario.sh) or in $ISPC_LAB_DIR."
+        discussion: "Scenarios: \(LabCommand.scenarios.map(\.name).joined(separator: ", ")), or all. The lab keeps the kernel's default ICMP rate limits in every node and checksum offload on its links, as real hosts, routers and containers do; --idealised turns both off. The lab scripts are found next to the binary's source tree (lab/scenario.sh) or in $ISPC_LAB_DIR."
     )
 
     struct Scenario {
@@ -34,6 +35,9 @@ struct LabCommand: ParsableCommand {
 
     @Flag(help: "List the scenarios and exit.")
     var list = false
+
+    @Flag(help: "Build the idealised lab: no ICMP rate limits, no checksum offload (the realistic lab is the default).")
+    var idealised = false
 
     @Flag(help: "Print each run report as JSON instead of the summary.")
     var json = false
@@ -76,7 +80,8 @@ struct LabCommand: ParsableCommand {
     private func check(scenario name: String, script: String) throws -> Int32 {
         let prefix = "ispc-lab"
         defer { _ = try? Self.spawn("/bin/bash", [script, "down", "--prefix", prefix], captureOutput: true) }
-        let up = try Self.spawn("/bin/bash", [script, "up", "--prefix", prefix, "--scenario", name], captureOutput: true)
+        let up = try Self.spawn("/bin/bash", [script, "up", "--prefix", prefix, "--scenario", name] + (idealised ? ["--idealised"] : []),
+                                captureOutput: true)
         guard up.status == 0 else {
             FileHandle.standardError.write(Data("isp-checker: error: building the lab failed:\n\(up.output)".utf8))
             throw ExitCode(ExitStatus.unavailable)

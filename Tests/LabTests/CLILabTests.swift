@@ -36,7 +36,8 @@ struct CLILabTests {
     }
 
     @Test func capabilitiesAreDroppedAfterSetupWhileProbesGoOn() async throws {
-        let lab = try Lab.up("caps")
+        // realistic: the CLI as users run it, in a container-like namespace (ping only: echo is not rate limited).
+        let lab = try Lab.up("caps", realistic: true)
         defer { lab.down() }
         // `ip netns exec` execs in place: the pid stays the CLI's.
         let process = try Subprocess("/usr/sbin/ip", ["netns", "exec", lab.client, cliPath, "ping", lab.destination4, "-c", "20", "-i", "0.1", "--json"])
@@ -58,7 +59,8 @@ struct CLILabTests {
     }
 
     @Test func unprivilegedUserGetsTheDatagramSocketOrATypedError() throws {
-        let lab = try Lab.up("nobody")
+        // realistic: the CLI as users run it, in a container-like namespace (ping only).
+        let lab = try Lab.up("nobody", realistic: true)
         defer { lab.down() }
         let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
                         cliPath, "ping", lab.destination4, "-c", "5", "-i", "0.05", "--json"]
@@ -82,7 +84,8 @@ struct CLILabTests {
     }
 
     @Test func badInputGivesClearErrors() throws {
-        let lab = try Lab.up("input")
+        // realistic: the CLI's user-visible errors and exit statuses as users see them.
+        let lab = try Lab.up("input", realistic: true)
         defer { lab.down() }
         // The lab's resolv.conf points at 127.0.0.1 inside the namespace: no query leaves it.
         let unresolvable = try lab.exec("c", [cliPath, "ping", "nosuch.lab", "-c", "1"], check: false)
@@ -119,7 +122,8 @@ struct CLILabTests {
     }
 
     @Test func traceNamesHopsOnlyWhenAsked() throws {
-        let lab = try Lab.up("trcli", routers: 3)
+        // realistic: the user-visible trace (UDP, ICMP, TCP) with checksum offload and ICMP limits, as in a container.
+        let lab = try Lab.up("trcli", routers: 3, realistic: true)
         defer { lab.down() }
         // Names come from the lab's hosts file inside the namespace; its resolv.conf points at
         // 127.0.0.1, so no query can leave.

@@ -37,7 +37,8 @@ struct DiagnosisLabTests {
     }
 
     @Test func aHealthyPathHasNoFaultAndScoresP4() async throws {
-        let lab = try Lab.up("dghealthy", routers: Self.routers)
+        // realistic: a diagnosis must hold where users run it (kernel ICMP limits, checksum offload).
+        let lab = try Lab.up("dghealthy", routers: Self.routers, realistic: true)
         defer { lab.down() }
         let report = try await check(lab)
         #expect(report.faults.isEmpty, "\(describe(report))")
@@ -47,7 +48,8 @@ struct DiagnosisLabTests {
     }
 
     @Test func delayInTransitIsTransitLatencyAtThatHop() async throws {
-        let lab = try Lab.up("dgdelay", routers: Self.routers)
+        // realistic: a diagnosis must hold where users run it (kernel ICMP limits, checksum offload).
+        let lab = try Lab.up("dgdelay", routers: Self.routers, realistic: true)
         defer { lab.down() }
         // The link r3 → r4 holds every frame 90 ms each way: hop 4 on sees 180 ms more.
         try lab.configure("delay", ["--node", "r4", "--side", "left", "--ms", "90"])
@@ -63,7 +65,8 @@ struct DiagnosisLabTests {
     }
 
     @Test func lossFromHopNToTheDestinationIsPeeringTransitAtHopN() async throws {
-        let lab = try Lab.up("dgloss", routers: Self.routers)
+        // realistic: a diagnosis must hold where users run it; loss must not be confused with the kernel's ICMP limits.
+        let lab = try Lab.up("dgloss", routers: Self.routers, realistic: true)
         defer { lab.down() }
         // r3 drops 30 % of what it forwards toward the destination: probes for TTL ≥ 4 and pings.
         try lab.configure("loss", ["--node", "r3", "--percent", "30", "--dir", "forward"])
@@ -80,7 +83,8 @@ struct DiagnosisLabTests {
     }
 
     @Test func icmpRateLimitingAtAnIntermediateHopIsANoteNotAFault() async throws {
-        let lab = try Lab.up("dglimit", routers: Self.routers)
+        // realistic: the nft limit on r2 on top of every node's kernel limits, as on a real path.
+        let lab = try Lab.up("dglimit", routers: Self.routers, realistic: true)
         defer { lab.down() }
         // r2 sends at most one ICMP error a second; it forwards everything.
         try lab.configure("ratelimit", ["--node", "r2", "--rate", "1/second", "--burst", "1"])
@@ -96,7 +100,8 @@ struct DiagnosisLabTests {
     }
 
     @Test func everythingDroppedPastTheGatewayIsACompleteUpstreamOutage() async throws {
-        let lab = try Lab.up("dgoutage", routers: Self.routers)
+        // realistic: a diagnosis must hold where users run it (kernel ICMP limits, checksum offload).
+        let lab = try Lab.up("dgoutage", routers: Self.routers, realistic: true)
         defer { lab.down() }
         // The gateway answers for itself but forwards nothing (`lab.sh loss` stops at 99.99 %).
         try lab.exec("r1", ["nft", "add table inet dg_blackhole"])
@@ -116,7 +121,8 @@ struct DiagnosisLabTests {
     }
 
     @Test func aGatewayWithNoRouteOnwardIsACompleteUpstreamOutageAtHop1() async throws {
-        let lab = try Lab.up("dgnoroute", routers: Self.routers)
+        // realistic: a diagnosis must hold where users run it (kernel ICMP limits, checksum offload).
+        let lab = try Lab.up("dgnoroute", routers: Self.routers, realistic: true)
         defer { lab.down() }
         // r1 answers network unreachable (!N) for 10.66.0.0/16.
         var probing = Probing()

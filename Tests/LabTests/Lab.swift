@@ -18,13 +18,19 @@ let cliPath: String = {
 struct Lab {
     let prefix: String
     let routers: Int
+    /// Built with `lab.sh up --realistic`: kernel-default ICMP rate limits in every node and
+    /// checksum/TSO/GSO offload on the veths, as on real networks and in containers. Otherwise
+    /// idealised: every ICMP error is sent and every checksum is complete on the wire.
+    let realistic: Bool
     static let script = repositoryRoot.appendingPathComponent("lab/lab.sh").path
 
-    static func up(_ name: String, routers: Int = 3, extra: [String] = []) throws -> Lab {
+    /// `realistic` has no default on purpose: each test says which lab it runs in, and why, at
+    /// its call (test in the realistic lab first, the idealised one only where a test needs it).
+    static func up(_ name: String, routers: Int = 3, extra: [String] = [], realistic: Bool) throws -> Lab {
         let prefix = "ispc-t\(name)"
         _ = try? run("/bin/bash", [script, "down", "--prefix", prefix], check: false)
-        try run("/bin/bash", [script, "up", "--prefix", prefix, "--routers", "\(routers)"] + extra)
-        return Lab(prefix: prefix, routers: routers)
+        try run("/bin/bash", [script, "up", "--prefix", prefix, "--routers", "\(routers)"] + (realistic ? ["--realistic"] : []) + extra)
+        return Lab(prefix: prefix, routers: routers, realistic: realistic)
     }
 
     func down() {

@@ -7,7 +7,9 @@ import Testing
 /// real lab with one fault, the diagnosis it prints, its exit status, and its JSON.
 @Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
 struct RunCLILabTests {
-    /// Runs one lab scenario through the CLI and decodes the report it wrote.
+    /// Runs one lab scenario through the CLI and decodes the report it wrote. Realistic: `isp-checker
+    /// lab` builds the realistic lab by default (kernel ICMP limits, checksum offload), where the
+    /// verdict users see must be right.
     func labReport(_ scenario: String) throws -> (status: Int32, report: RunReport, json: String) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ispc-run-\(scenario)-\(getpid()).json").path
         defer { unlink(file) }

@@ -25,7 +25,8 @@ struct SweepTraceLabTests {
     }
 
     @Test func twoHundredConcurrentTracesEachReachTheirOwnTargetThroughTheRealRouters() async throws {
-        let lab = try Lab.up("swtr200")
+        // idealised: 200 traces each need one answer from every router at once; the kernel's per-destination limit (burst 6) would silence them.
+        let lab = try Lab.up("swtr200", realistic: false)
         defer { lab.down() }
         let routers = try routers(lab)
         #expect(routers.count == 3)
@@ -75,7 +76,8 @@ struct SweepTraceLabTests {
     /// probes at 50 probes/s take at least 63/50 s, where 16 traces pacing themselves alone at
     /// 50/s would need 3/50 s.
     @Test func aSweepWideRateIsSharedByEveryRunningTrace() async throws {
-        let lab = try Lab.up("swtrrate")
+        // idealised: measures the sweep's own pacing, which the kernel's ICMP limits would blur.
+        let lab = try Lab.up("swtrrate", realistic: false)
         defer { lab.down() }
         let routers = try routers(lab)
         let engine = try engine(in: lab)
@@ -96,7 +98,8 @@ struct SweepTraceLabTests {
     /// unreachable from its own interface's address (it picks the source of an ICMPv6 error
     /// anew): the trace still ends there, at the destination, as traceroute's does.
     @Test func ipv6TracesReachTheirTargetsThroughTheRealRouters() async throws {
-        let lab = try Lab.up("swtrsix")
+        // idealised: 16 concurrent traces each need every hop answered once; IPv6's 100 ms per-destination limit would silence them.
+        let lab = try Lab.up("swtrsix", realistic: false)
         defer { lab.down() }
         let routers = try routers(lab, v6: true)
         #expect(routers.count == 3 && routers.allSatisfy { $0.hasPrefix("fd00:99:") }, "\(routers)")
@@ -113,7 +116,8 @@ struct SweepTraceLabTests {
     }
 
     @Test func cancellingTheConsumerStopsEveryRunningTrace() async throws {
-        let lab = try Lab.up("swtrcancel")
+        // idealised: about cancellation, not the network.
+        let lab = try Lab.up("swtrcancel", realistic: false)
         defer { lab.down() }
         // The destination never answers: every trace would wait out its 30 s timeout.
         try lab.configure("silent", ["--node", "d"])
@@ -141,7 +145,8 @@ struct SweepTraceLabTests {
     }
 
     @Test func badSweepTraceInputIsATypedError() throws {
-        let lab = try Lab.up("swtrinput")
+        // idealised: typed input errors only, no packet matters.
+        let lab = try Lab.up("swtrinput", realistic: false)
         defer { lab.down() }
         let engine = try engine(in: lab)
         #expect(throws: ProbeError.invalidArgument(name: "targets", reason: "the list is empty; give at least one address")) {
@@ -191,7 +196,8 @@ struct SweepTraceLabTests {
     }
 
     @Test func cliTracesTheAnsweringTargetsAsJSONLines() throws {
-        let lab = try Lab.up("swtrcli")
+        // idealised: the CLI's JSON lines need every hop of every concurrent trace answered.
+        let lab = try Lab.up("swtrcli", realistic: false)
         defer { lab.down() }
         let routers = try routers(lab)
         // 10.77.128.3 never answers ping: it is not traced.
@@ -218,7 +224,8 @@ struct SweepTraceLabTests {
     }
 
     @Test func cliTraceAllTracesTheSilentTargetsTooOneTextLineEach() throws {
-        let lab = try Lab.up("swtrall")
+        // idealised: every hop of every concurrent trace must answer.
+        let lab = try Lab.up("swtrall", realistic: false)
         defer { lab.down() }
         // Ping gets no answer from 10.77.128.3, but its UDP traces do.
         try lab.configure("echo-drop", ["--node", "d", "--to", "10.77.128.3", "--drop", "1", "--every", "1"])
@@ -234,7 +241,8 @@ struct SweepTraceLabTests {
     }
 
     @Test func cliRejectsATraceConcurrencyOfZeroAsAUsageError() throws {
-        let lab = try Lab.up("swtrbad")
+        // idealised: typed errors only, no packet matters.
+        let lab = try Lab.up("swtrbad", realistic: false)
         defer { lab.down() }
         let zero = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--trace", "--trace-concurrency", "0"], check: false)
         #expect(zero.status == 64, "usage errors exit 64 (ExitStatus)")
