@@ -120,6 +120,29 @@ int cp_trace_build_udp(int family, const cp_addr *src, const cp_addr *dst,
     return 0;
 }
 
+int cp_trace_build_udp_datagram(int family, const cp_addr *src, const cp_addr *dst,
+                                uint16_t sport, uint16_t dport, uint16_t probe_id,
+                                size_t payload_len, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    if (buf == NULL || out_len == NULL)
+        return -EINVAL;
+    if (cap < UDP_HEADER_LEN)
+        return -ENOSPC;
+    size_t payload_out = 0;
+    int rc = cp_trace_build_udp(family, src, dst, sport, dport, probe_id, payload_len,
+                                buf + UDP_HEADER_LEN, cap - UDP_HEADER_LEN, &payload_out);
+    if (rc != 0)
+        return rc;
+    /* The payload makes the sum over this header with a zero checksum field come out
+     * at the probe's checksum: writing that value makes the datagram's sum complete. */
+    cp_put_be16(buf, sport);
+    cp_put_be16(buf + 2, dport);
+    cp_put_be16(buf + 4, (uint16_t)(UDP_HEADER_LEN + payload_out));
+    cp_put_be16(buf + 6, cp_trace_udp_checksum_for(probe_id));
+    *out_len = UDP_HEADER_LEN + payload_out;
+    return 0;
+}
+
 int cp_trace_build_icmp_echo(int family, const cp_addr *src, const cp_addr *dst,
                              uint16_t ident, uint16_t probe_id, uint16_t fixed_checksum,
                              size_t payload_len, uint8_t *buf, size_t cap, size_t *out_len)

@@ -104,6 +104,27 @@ static int attach_port_filter(int fd, int family, uint16_t local_port, uint16_t 
     return 0;
 }
 
+int cp_trace_raw_udp_socket_open(int family)
+{
+    if (family != AF_INET && family != AF_INET6)
+        return -EAFNOSUPPORT;
+    int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0)
+        return -errno;
+    /* A raw UDP socket gets a copy of every UDP datagram of the host: drop them all. */
+    struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+    struct sock_fprog fprog = { .len = 1, .filter = &drop };
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    uint8_t scratch[64];
+    while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) >= 0) {
+    }
+    return fd;
+}
+
 int cp_trace_raw_tcp_socket_open(int family, const cp_addr *src,
                                  uint16_t local_port, uint16_t remote_port)
 {

@@ -491,6 +491,9 @@ static void test_build_rejects_bad_arguments(void)
              -EINVAL);
     CHECK_EQ(cp_trace_build_udp(AF_INET, NULL, &TARGET4, 1, 2, 3, 8, buf, sizeof buf, &n), -EINVAL);
     CHECK_EQ(cp_trace_build_udp(AF_INET, &US4, &TARGET4, 1, 2, 3, 32, buf, 31, &n), -ENOSPC);
+    CHECK_EQ(cp_trace_build_udp_datagram(AF_INET, &US4, &TARGET4, 1, 2, 3, 32, buf, 39, &n), -ENOSPC);
+    CHECK_EQ(cp_trace_build_udp_datagram(AF_INET, &US4, &TARGET4, 1, 2, 3, 32, buf, 7, &n), -ENOSPC);
+    CHECK_EQ(cp_trace_build_udp_datagram(AF_INET, &US4, &TARGET4, 1, 2, 3, 7, buf, sizeof buf, &n), -EINVAL);
     CHECK_EQ(cp_trace_build_icmp_echo(AF_INET, NULL, NULL, 1, 2, 0, 8, buf, sizeof buf, &n),
              -EINVAL);
     CHECK_EQ(cp_trace_build_icmp_echo(AF_INET, NULL, NULL, 1, 2, 0xffff, 8, buf, sizeof buf, &n),
@@ -1597,6 +1600,67 @@ static void live_udp_via_trace_send(int family)
     close(icmp);
     close(fd);
 }
+/*
+ * UDP probes built whole and sent on a raw socket: the checksum field is
+ * complete on the wire and in the port unreachable's quote, even on lo, whose
+ * checksum offload leaves a kernel UDP socket's field as the pseudo-header sum
+ * (as every veth of a container does). The UDP socket only holds the port.
+ */
+static void live_raw_udp_checksum_complete(int family)
+{
+    cp_addr l = lo(family);
+    int hold = open_udp_probe_socket(family, &l, 0);
+    int fd = cp_trace_raw_udp_socket_open(family);
+    int icmp = raw_icmp(family);
+    uint16_t sport = 0;
+    CHECK(hold >= 0 && fd >= 0 && icmp >= 0);
+    CHECK_EQ(cp_trace_local_port(hold, &sport), 0);
+    char f[CP_TRACE_FILTER_MAX];
+    CHECK_EQ(cp_trace_filter(M_UDP, &l, sport, 0, 0, f, sizeof f), 0);
+    pcap_t *cap = hold >= 0 && fd >= 0 && icmp >= 0 ? open_lo_capture(f) : NULL;
+    CHECK(cap != NULL);
+    if (cap == NULL) {
+        if (hold >= 0) close(hold);
+        if (fd >= 0) close(fd);
+        if (icmp >= 0) close(icmp);
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        uint16_t id = (uint16_t)(700 + i);
+        uint8_t dgram[80];
+        size_t n;
+        CHECK_EQ(cp_trace_build_udp_datagram(family, &l, &l, sport, DPORT, id, 40, dgram,
+                                             sizeof dgram, &n), 0);
+        CHECK_EQ(n, 48);
+        CHECK_EQ(ref_l4_checksum(family, l.bytes, l.bytes, 17, dgram, n), 0);
+        int64_t ts = 0;
+        CHECK_EQ(cp_trace_send(fd, dgram, n, &l, 0, 10 + i, &ts), (int)n);
+        const uint8_t *l3;
+        size_t len;
+        cp_trace_packet p;
+        int found = 0;
+        while (!found && next_l3(cap, 1000, &l3, &len)) {
+            if (cp_trace_parse_probe(l3, len, &p) != 0 || p.proto != 17 || p.sport != sport)
+                continue;
+            found = 1;
+            CHECK_EQ(p.ttl, 10 + i);
+            CHECK_EQ(p.udp_checksum, cp_trace_udp_checksum_for(id));
+        }
+        CHECK(found);
+        cp_trace_reply r;
+        CHECK_EQ(await_udp_error(family, icmp, sport, &r), 0);
+        CHECK_EQ(r.icmp_code, family == AF_INET ? 3 : 4);
+        CHECK_EQ(r.quote.udp_checksum, cp_trace_udp_checksum_for(id));
+        CHECK(r.quote.has_probe_id);
+        CHECK_EQ(r.quote.probe_id, id);
+    }
+    pcap_close(cap);
+    close(icmp);
+    close(fd);
+    close(hold);
+}
+static void test_live_raw_udp_v4_checksum_complete_on_wire_and_quoted(void) { live_raw_udp_checksum_complete(AF_INET); }
+static void test_live_raw_udp_v6_checksum_complete_on_wire_and_quoted(void) { live_raw_udp_checksum_complete(AF_INET6); }
 static void test_live_udp_v4_ttl_cmsg_payload_and_port_unreachable(void)
 {
     live_udp_via_trace_send(AF_INET);
@@ -1901,6 +1965,8 @@ int main(int argc, char **argv)
         RUN(test_live_udp_v6_hoplimit_cmsg_payload_and_port_unreachable);
         RUN(test_live_udp_v4_kernel_checksum_equals_forced_and_quoted);
         RUN(test_live_udp_v6_kernel_checksum_equals_forced_and_quoted);
+        RUN(test_live_raw_udp_v4_checksum_complete_on_wire_and_quoted);
+        RUN(test_live_raw_udp_v6_checksum_complete_on_wire_and_quoted);
         RUN(test_live_icmp_v4_paris_checksum_on_wire_and_reply);
         RUN(test_live_icmp_v6_paris_checksum_on_wire_and_reply);
         RUN(test_live_tcp_v4_rst_from_closed_port);

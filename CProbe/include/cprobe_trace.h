@@ -91,6 +91,21 @@ int cp_trace_build_udp(int family, const cp_addr *src, const cp_addr *dst,
                        size_t payload_len, uint8_t *buf, size_t cap, size_t *out_len);
 
 /**
+ * The whole UDP datagram (8-byte header + the payload of cp_trace_build_udp)
+ * with its checksum already complete, for a raw IPPROTO_UDP socket
+ * (cp_trace_raw_udp_socket_open): the kernel sends it as it is, so the
+ * checksum never rides as CHECKSUM_PARTIAL on a veth with tx offload (every
+ * container and pod), where a router would quote the pseudo-header sum
+ * instead of the probe's checksum. src must be the source address the kernel
+ * picks for dst (cp_route_lookup), or the destination drops the datagram for
+ * its bad checksum. payload_len as for cp_trace_build_udp; *out_len gets
+ * 8 + payload_len. Returns 0, -EINVAL or -ENOSPC.
+ */
+int cp_trace_build_udp_datagram(int family, const cp_addr *src, const cp_addr *dst,
+                                uint16_t sport, uint16_t dport, uint16_t probe_id,
+                                size_t payload_len, uint8_t *buf, size_t cap, size_t *out_len);
+
+/**
  * Builds an ICMP / ICMPv6 echo request (header + payload): identifier ident,
  * sequence probe_id, and a payload adjusted so that the checksum equals
  * fixed_checksum for every probe (Paris ICMP). The checksum field is filled
@@ -135,6 +150,15 @@ int cp_trace_build_tcp_syn(int family, const cp_addr *src, const cp_addr *dst,
  * Returns the descriptor or -errno.
  */
 int cp_trace_udp_socket_open(int family, const cp_addr *src, uint16_t sport);
+
+/**
+ * A non-blocking, close-on-exec raw IPPROTO_UDP socket (needs CAP_NET_RAW)
+ * that sends datagrams from cp_trace_build_udp_datagram with their checksum
+ * as built (no IPV6_CHECKSUM, no offload). It is never read: a socket filter
+ * drops every datagram the host receives before it is queued. Send with
+ * cp_trace_send and dport 0. Returns the descriptor or -errno.
+ */
+int cp_trace_raw_udp_socket_open(int family);
 
 /** The local port of a bound socket (getsockname). 0 or -errno. */
 int cp_trace_local_port(int fd, uint16_t *port_out);

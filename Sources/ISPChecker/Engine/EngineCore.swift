@@ -53,6 +53,8 @@ struct EngineState: ~Copyable {
 final class EngineCore: Sendable {
     let state = Mutex(EngineState())
     let traces = Mutex(TraceRegistry())
+    /// How far recently traced or pinged destinations are (where traces stop probing).
+    let pathLengths = Mutex(PathLengthMemory())
     let sockets: [IPFamily: ICMPSocket]
     /// Present for the families whose ICMP socket is raw: traceroute needs raw sockets.
     let traceSockets: [IPFamily: TraceSockets]

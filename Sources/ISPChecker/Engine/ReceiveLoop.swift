@@ -200,7 +200,8 @@ final class ReceiveLoop {
             }
             guard traceParsed == 0, let (key, destination) = traceKey(for: reply, family: socket.family),
                   let from = reply.has_outer != 0 ? IPAddress(reply.outer_src) : IPAddress(meta.from),
-                  let answer = TraceAnswer(reply, from: from, kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns)
+                  let answer = TraceAnswer(reply, from: from, kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
+                                         replyTTL: meta.ttl >= 0 ? Int(meta.ttl) : nil)
             else { continue }
             deliver(key, destination: destination, event: .answer(key.probeID, answer))
         }
@@ -236,7 +237,7 @@ final class ReceiveLoop {
             let answer = TraceAnswer(
                 kind: .tcpReply(flags: segment.flags), from: from,
                 kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
-                mpls: [], quotedTTL: nil)
+                mpls: [], quotedTTL: nil, replyTTL: meta.ttl >= 0 ? Int(meta.ttl) : nil)
             deliver(key, destination: from, event: .answer(key.probeID, answer))
         }
     }

@@ -9,9 +9,12 @@ import Glibc
 /// CAP_NET_RAW, which is gone afterwards) and shared by every trace of the engine.
 final class TraceSockets: Sendable {
     let family: IPFamily
-    /// UDP probes leave from this socket's port; the kernel fills in the rest of the header.
+    /// A bound UDP socket that holds `udpPort` for our probes (never sent on).
     let udpDescriptor: Int32
     let udpPort: UInt16
+    /// Raw UDP: sends each probe whole, its checksum complete, so that no veth with checksum
+    /// offload (every container and pod) carries it as a partial sum a router would quote.
+    let udpRawDescriptor: Int32
     /// Raw TCP: sends our SYNs, receives the destination's SYN-ACK / RST to `tcpPort`.
     let tcpDescriptor: Int32
     /// A bound TCP socket that keeps `tcpPort` from being handed to anyone else.
@@ -20,10 +23,11 @@ final class TraceSockets: Sendable {
     /// High half of every TCP probe's sequence number (the low half is the probe id).
     let tcpSequenceSalt: UInt32
 
-    init(family: IPFamily, udpDescriptor: Int32, udpPort: UInt16, tcpDescriptor: Int32, tcpReservation: Int32, tcpPort: UInt16) {
+    init(family: IPFamily, udpDescriptor: Int32, udpPort: UInt16, udpRawDescriptor: Int32, tcpDescriptor: Int32, tcpReservation: Int32, tcpPort: UInt16) {
         self.family = family
         self.udpDescriptor = udpDescriptor
         self.udpPort = udpPort
+        self.udpRawDescriptor = udpRawDescriptor
         self.tcpDescriptor = tcpDescriptor
         self.tcpReservation = tcpReservation
         self.tcpPort = tcpPort
@@ -37,6 +41,7 @@ final class TraceSockets: Sendable {
 
     deinit {
         close(udpDescriptor)
+        close(udpRawDescriptor)
         close(tcpDescriptor)
         close(tcpReservation)
     }
@@ -67,12 +72,15 @@ final class TraceSockets: Sendable {
             return .failure(.systemError(operation: "reserving \(family) probe ports", errno: portResult < 0 ? -portResult : -reservation))
         }
         let tcp = cp_trace_raw_tcp_socket_open(family.posixValue, nil, tcpPort, 0)
-        guard tcp >= 0 else {
+        let udpRaw = tcp >= 0 ? cp_trace_raw_udp_socket_open(family.posixValue) : tcp
+        guard tcp >= 0, udpRaw >= 0 else {
             close(udp)
             close(reservation)
-            return .failure(EngineSetup.openError(family: family, errno: -tcp))
+            if tcp >= 0 { close(tcp) }
+            return .failure(EngineSetup.openError(family: family, errno: -udpRaw))
         }
-        return .success(TraceSockets(family: family, udpDescriptor: udp, udpPort: udpPort, tcpDescriptor: tcp, tcpReservation: reservation, tcpPort: tcpPort))
+        return .success(TraceSockets(family: family, udpDescriptor: udp, udpPort: udpPort, udpRawDescriptor: udpRaw,
+                                     tcpDescriptor: tcp, tcpReservation: reservation, tcpPort: tcpPort))
     }
 }
 
@@ -111,6 +119,8 @@ struct TraceAnswer: Sendable {
     var userNanoseconds: Int64
     var mpls: [MPLSLabel]
     var quotedTTL: Int?
+    /// The TTL (hop limit) the answer arrived with.
+    var replyTTL: Int?
 }
 
 /// What the receive loop tells a running trace.
@@ -191,7 +201,8 @@ extension TraceProbeKey {
 
 extension TraceAnswer {
     /// Builds an answer from a parsed ICMP message, nil for kinds a trace does not use.
-    init?(_ reply: cp_trace_reply, from: IPAddress, kernelNanoseconds: Int64?, userNanoseconds: Int64) {
+    init?(_ reply: cp_trace_reply, from: IPAddress, kernelNanoseconds: Int64?, userNanoseconds: Int64, replyTTL: Int?) {
+        self.replyTTL = replyTTL
         switch reply.kind {
         case CP_TRACE_TIME_EXCEEDED:
             // Code 1 is a reassembly timeout at the far end, not a hop's TTL running out.

@@ -38,6 +38,8 @@ extension ProbeEngine {
             var outcomes: [(Int, EchoOutcome)] = []
             for await outcome in completed {
                 outcomes.append(outcome)
+                // How far the target is: where a trace to it may stop probing.
+                if let ttl = outcome.1.ttl { core.pathLengths.withLock { $0.noteReplyTTL(address, replyTTL: ttl) } }
                 if let progress, outcome.1.status != .cancelled, outcome.1.status != .engineShutDown {
                     progress(PingProbe(index: outcome.0, outcome: outcome.1))
                 }

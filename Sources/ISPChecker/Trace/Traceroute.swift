@@ -176,24 +176,73 @@ private final class TraceRun {
         (options.firstHop...max(options.firstHop, lastTTL)).map { hops[$0]?.snapshot ?? HopStatistics(ttl: $0).snapshot }
     }
 
-    /// Sends one probe per TTL and waits until every TTL up to the nearest terminal answer
-    /// (destination or unreachable) is answered or timed out.
+    /// TTLs a round probes at once when nothing says how far the destination is: the gateway
+    /// and the access network, which every path past the local network has.
+    static let initialWindow = 3
+    /// TTLs added at once when the farthest probe was answered by a router.
+    static let growthWindow = 4
+
+    /// Sends one probe per TTL up to where the destination is expected, and waits until every
+    /// TTL up to the nearest terminal answer (destination or unreachable) is answered or timed
+    /// out. A probe past the destination would cost the destination one of the ICMP errors its
+    /// rate limit allows, so a round never probes every TTL blindly: it probes up to the TTL
+    /// the engine remembers for this destination (an earlier trace, a ping's reply TTL), or
+    /// else the first `initialWindow` TTLs plus one echo request to the destination whose
+    /// reply TTL tells how far it is; and it grows by `growthWindow` while routers answer its
+    /// farthest probe.
     private func runRound(_ round: Int, lastTTL: Int, iterator: inout AsyncStream<TraceEvent>.Iterator) async throws(ProbeError) -> (Int?, TraceStop?) {
         var probes: [UInt16: RoundProbe] = [:]
         var terminalTTL: Int?
         var terminal: TraceStop?
+        let first = options.firstHop
+        let last = max(first, lastTTL)
+        // A round after one that found the destination probes up to it.
+        let known = lastTTL < options.maxHops || round > 1 ? lastTTL : nil
+        let hint = known ?? core.pathLengths.withLock { $0.hint(for: destination) }
+        var estimate = hint
+        var sentUpTo = first - 1
+        var estimator: UInt16?
+        /// Until when the round waits for the estimator's reply before it grows blindly.
+        var estimatorDeadline: ContinuousClock.Instant?
+        defer { if let estimator { unregisterEstimator(estimator) } }
 
-        for ttl in options.firstHop...max(options.firstHop, lastTTL) {
-            if let terminalTTL, ttl > terminalTTL { break }
-            try await pace()
-            guard let (probeID, probe) = send(ttl: ttl) else { continue }
-            probes[probeID] = probe
+        func sendUpTo(_ limit: Int) async throws(ProbeError) {
+            let target = min(limit, last)
+            while sentUpTo < target {
+                sentUpTo += 1
+                if let terminalTTL, sentUpTo > terminalTTL { return }
+                try await pace()
+                guard let (probeID, probe) = send(ttl: sentUpTo) else { continue }
+                probes[probeID] = probe
+            }
+        }
+
+        try await sendUpTo(hint ?? (first + Self.initialWindow - 1))
+        if hint == nil && sentUpTo < last, let sent = sendEstimator() {
+            estimator = sent
+            estimatorDeadline = ContinuousClock.now.advanced(by: options.timeout)
         }
 
         func pending() -> Bool {
             probes.values.contains { !$0.done && $0.ttl <= (terminalTTL ?? Int.max) }
         }
-        while pending() {
+        /// The farthest probe sent so far came back from a router (or went unanswered): the
+        /// destination lies farther out.
+        func farthestPassed() -> Bool {
+            guard let farthest = probes.values.first(where: { $0.ttl == sentUpTo }) else { return true }
+            if let answer = farthest.answer { return terminalStop(for: answer) == nil }
+            return farthest.done
+        }
+        while true {
+            // Past the routers already answering: up to the estimate when there is one (while the
+            // estimator may still answer, growing would only guess), else a window farther.
+            let waitingForEstimate = estimate == nil && estimatorDeadline.map { ContinuousClock.now < $0 } == true
+            if terminalTTL == nil && sentUpTo < last && !waitingForEstimate && farthestPassed() {
+                let next = estimate.map { $0 > sentUpTo ? $0 : sentUpTo + Self.growthWindow } ?? sentUpTo + Self.growthWindow
+                try await sendUpTo(next)
+                continue
+            }
+            guard pending() || (terminalTTL == nil && waitingForEstimate) else { break }
             guard let event = await iterator.next() else { throw core.isShutDown ? .engineShutDown : .cancelled }
             if Task.isCancelled { throw .cancelled }
             let now = ContinuousClock.now
@@ -202,6 +251,12 @@ private final class TraceRun {
                 if probes[id]?.captureSendNanoseconds == nil { probes[id]?.captureSendNanoseconds = nanoseconds }
             case .captureAnswer(let id, let nanoseconds):
                 if probes[id]?.captureAnswerNanoseconds == nil { probes[id]?.captureAnswerNanoseconds = nanoseconds }
+            case .answer(let id, let answer) where id == estimator:
+                guard answer.kind == .echoReply, answer.from == destination, let replyTTL = answer.replyTTL,
+                      let ttl = PathLengthMemory.estimate(replyTTL: replyTTL) else { break }
+                core.pathLengths.withLock { $0.noteReplyTTL(destination, replyTTL: replyTTL) }
+                estimate = ttl
+                if terminalTTL == nil && ttl > sentUpTo { try await sendUpTo(ttl) }
             case .answer(let id, let answer):
                 guard var probe = probes[id], probe.answer == nil, !probe.done else { break }
                 // An echo reply must come from the destination itself.
@@ -224,7 +279,35 @@ private final class TraceRun {
         }
         // Probes past the terminal TTL went beyond the destination: they do not count.
         for id in probes.keys { unregister(id) }
+        if terminal == .destinationReached, let terminalTTL {
+            core.pathLengths.withLock { $0.noteReached(destination, atTTL: terminalTTL) }
+        }
         return (terminalTTL, terminal)
+    }
+
+    /// One echo request to the destination, outside the hop probes: echo replies are not
+    /// rate limited like ICMP errors, and the TTL the reply arrives with tells how far the
+    /// destination is. Nil when it could not be sent.
+    private func sendEstimator() -> UInt16? {
+        let route = TraceRoute(destination: destination, sink: sink)
+        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, .icmp, route: route) }) else { return nil }
+        var packet = [UInt8](repeating: 0, count: 64)
+        var length = 0
+        var src = source.raw
+        var dst = destination.raw
+        var sentAt: Int64 = 0
+        let built = cp_trace_build_icmp_echo(destination.family.posixValue, &src, &dst, echoSocket.identifier, probeID,
+                                             UInt16.random(in: 1...0xfffe), Int(CP_TRACE_MIN_PAYLOAD), &packet, packet.count, &length)
+        guard built == 0, cp_trace_send(echoSocket.descriptor, packet, length, &dst, 0, -1, &sentAt) >= 0 else {
+            unregisterEstimator(probeID)
+            return nil
+        }
+        return probeID
+    }
+
+    private func unregisterEstimator(_ probeID: UInt16) {
+        let key = TraceProbeKey(family: destination.family, method: .icmp, probeID: probeID)
+        _ = core.traces.withLock { $0.routes.removeValue(forKey: key) }
     }
 
     /// For each unanswered probe with an answered probe farther out: when to give it up
@@ -318,8 +401,8 @@ private final class TraceRun {
         case .udp:
             // Paris keeps the port, classic walks it with the probe like traceroute does.
             port = options.paris ? options.udpBasePort : options.udpBasePort &+ UInt16(truncatingIfNeeded: probesSent)
-            built = cp_trace_build_udp(family, &src, &dst, sockets.udpPort, port, probeID, options.payloadSize, &packet, packet.count, &length)
-            descriptor = sockets.udpDescriptor
+            built = cp_trace_build_udp_datagram(family, &src, &dst, sockets.udpPort, port, probeID, options.payloadSize, &packet, packet.count, &length)
+            descriptor = sockets.udpRawDescriptor
         case .icmp:
             // Paris holds the checksum (what load balancers hash for ICMP); classic lets it vary.
             let checksum = options.paris ? icmpChecksum : UInt16.random(in: 1...0xfffe)
@@ -331,7 +414,8 @@ private final class TraceRun {
         }
         probesSent += 1
         var sentAt: Int64 = 0
-        let result = built == 0 ? cp_trace_send(descriptor, packet, length, &dst, port, Int32(ttl), &sentAt) : built
+        // Raw sockets take no port in the address (the datagram carries it).
+        let result = built == 0 ? cp_trace_send(descriptor, packet, length, &dst, 0, Int32(ttl), &sentAt) : built
         if result < 0 {
             // Not sent (no route, buffer full): the probe counts as lost at once.
             probe = RoundProbe(ttl: ttl, sentAt: now, deadline: now)
