@@ -6,6 +6,8 @@ set -Eeuo pipefail
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lab.sh
 P=ispc-selftest
 PE=ispc-selftest-ecmp
+PR=ispc-selftest-real
+FRESH=ispc-selftest-fresh
 PASSED=0
 FAILED=0
 RELAY_PIDS=()
@@ -13,6 +15,8 @@ RELAY_PIDS=()
 cleanup() {
     "$LAB" down --prefix "$P" >/dev/null 2>&1 || true
     "$LAB" down --prefix "$PE" >/dev/null 2>&1 || true
+    "$LAB" down --prefix "$PR" >/dev/null 2>&1 || true
+    ip netns del "$FRESH" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -30,6 +34,8 @@ trace_hops() { awk 'NR > 1 { print $2 }'; }
 
 ping_avg() { sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p'; }
 ping_loss() { sed -n 's|.* \([0-9.]*\)% packet loss.*|\1|p'; }
+sysctl_in() { local p=$1 n=$2; in_ns "$p" "$n" sysctl -n "$3"; }
+tx_csum() { local p=$1 n=$2; in_ns "$p" "$n" ethtool -k "$3" | awk '$1 == "tx-checksumming:" { print $2 }'; }
 in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
 
 [[ $EUID -eq 0 ]] || { echo "selftest.sh: must run as root" >&2; exit 1; }
@@ -58,6 +64,10 @@ want6=$("$LAB" path --prefix "$P" --v6 | tr '\n' ' ')
 got6=$(in_ns "$P" c traceroute -6 -n -w 1 "$D6" | trace_hops | tr '\n' ' ')
 check "traceroute IPv6 hops [$got6]" test "$got6" = "$want6"
 
+check "idealised: r2 icmp_ratelimit 0" test "$(sysctl_in "$P" r2 net.ipv4.icmp_ratelimit)" = 0
+check "idealised: client right tx-checksumming off" test "$(tx_csum "$P" c right)" = off
+check "idealised: mode" test "$("$LAB" mode --prefix "$P")" = idealised
+
 out=$(in_ns "$P" c ping -c 1 -W 1 10.66.0.1 || true)
 check "10.66.0.1: net unreachable from 10.99.1.2" \
     grep -q 'From 10.99.1.2 .*Destination Net Unreachable' <<<"$out"
@@ -75,6 +85,20 @@ check "silent r2: hop 2 is * [$got]" test "$got" = "10.99.1.2 * 10.99.3.2 $D4 "
 n=$(in_ns "$P" c ping -c 20 -i 0.01 -t 1 -W 1 "$D4" | grep -c 'Time to live exceeded' || true)
 check "ratelimit r1 1/s burst 2: $n of 20 time-exceeded" in_range "$n" 1 3
 "$LAB" clear --prefix "$P" --node r1 >/dev/null
+
+"$LAB" ratelimit --prefix "$P" --node r1 --vendor >/dev/null
+n=$(in_ns "$P" c ping -c 20 -i 0.05 -t 1 -W 1 "$D4" | grep -c 'Time to live exceeded' || true)
+check "ratelimit --vendor r1 (1 per 500 ms): $n of 20 time-exceeded in 1 s" in_range "$n" 2 4
+"$LAB" clear --prefix "$P" --node r1 >/dev/null
+
+"$LAB" udp-drop --prefix "$P" --node d >/dev/null
+got=$(in_ns "$P" c traceroute -n -q 1 -w 0.5 -f 4 -m 4 "$D4" | trace_hops | tr '\n' ' ')
+check "udp-drop d: UDP traceroute gets no answer from dest [$got]" test "$got" = "* "
+got=$(in_ns "$P" c traceroute -I -n -q 1 -w 0.5 -f 4 -m 4 "$D4" | trace_hops | tr '\n' ' ')
+check "udp-drop d: ICMP traceroute still reaches dest [$got]" test "$got" = "$D4 "
+"$LAB" clear --prefix "$P" --node d >/dev/null
+got=$(in_ns "$P" c traceroute -n -q 1 -w 0.5 -f 4 -m 4 "$D4" | trace_hops | tr '\n' ' ')
+check "udp-drop cleared: UDP traceroute reaches dest [$got]" test "$got" = "$D4 "
 
 # delay: 20 ms each way on r2's left link -> RTT 40 ms
 "$LAB" delay --prefix "$P" --node r2 --side left --ms 20 >/dev/null
@@ -96,6 +120,52 @@ check "loss r1 20% both: ping loss $lossb% (want 1-0.8^2=36, 24..48)" in_range "
 "$LAB" loss --prefix "$P" --node r1 --percent 0 >/dev/null
 loss0=$(in_ns "$P" c ping -q -c 50 -i 0.002 -W 1 "$D4" | ping_loss || true)
 check "loss removed: ping loss $loss0%" in_range "$loss0" 0 0
+
+# ------------------------------------------------------------- realistic
+# Kernel defaults (read from a namespace nobody touched) and veth offload stay.
+ip netns add "$FRESH"
+fresh() { ip netns exec "$FRESH" sysctl -n "$1"; }
+if "$LAB" up --prefix "$PR" --routers 3 --realistic >/dev/null; then
+    pass "up --routers 3 --realistic"
+    check "realistic: mode" test "$("$LAB" mode --prefix "$PR")" = realistic
+    check "realistic: state REALISTIC=1" grep -qx REALISTIC=1 "/run/ispc-lab/$PR/state"
+    v=$(sysctl_in "$PR" r2 net.ipv4.icmp_ratelimit)
+    check "realistic: r2 icmp_ratelimit $v (kernel default 1000)" test "$v" = 1000
+    for k in net.ipv4.icmp_ratemask net.ipv4.icmp_msgs_per_sec net.ipv4.icmp_msgs_burst \
+        net.ipv6.icmp.ratelimit net.ipv6.icmp.ratemask; do
+        v=$(sysctl_in "$PR" r2 "$k")
+        check "realistic: r2 $k '$v' untouched" test "$v" = "$(fresh "$k")"
+    done
+    check "realistic: r2 rp_filter still 0" test "$(sysctl_in "$PR" r2 net.ipv4.conf.all.rp_filter)" = 0
+    check "realistic: r2 forwarding on" test "$(sysctl_in "$PR" r2 net.ipv4.ip_forward)" = 1
+    check "realistic: client right tx-checksumming on" test "$(tx_csum "$PR" c right)" = on
+    check "realistic: r2 left tx-checksumming on" test "$(tx_csum "$PR" r2 left)" = on
+    DR=$("$LAB" addr --prefix "$PR" d)
+    # 20 expiring pings in 0.2 s: r1 answers its burst of 6 (per destination), then 1 a second.
+    n=$(in_ns "$PR" c ping -c 20 -i 0.01 -t 1 -W 1 "$DR" | grep -c 'Time to live exceeded' || true)
+    check "realistic: r1 kernel limit: $n of 20 time-exceeded (burst 6)" in_range "$n" 5 8
+    sleep 2 # r1 earns back 2 of its 6 tokens: traceroute's first probe at each hop is answered
+    want=$("$LAB" path --prefix "$PR" | tr '\n' ' ')
+    got=$(in_ns "$PR" c traceroute -n -w 1 "$DR" | trace_hops | tr '\n' ' ')
+    check "realistic: traceroute IPv4 hops [$got]" test "$got" = "$want"
+    "$LAB" delay --prefix "$PR" --node r2 --side left --ms 20 >/dev/null
+    RELAY_PIDS+=("$(cat "/run/ispc-lab/$PR/relay-r2-left.pid")")
+    relay_tx="r2:lwire=$(tx_csum "$PR" r2 lwire) r2:lpeer=$(tx_csum "$PR" r2 lpeer) r2:left=$(tx_csum "$PR" r2 left) r1:right=$(tx_csum "$PR" r1 right)"
+    check "realistic delay: relay veths tx off [$relay_tx]" \
+        test "$relay_tx" = "r2:lwire=off r2:lpeer=off r2:left=off r1:right=off"
+    check "realistic delay: r2 right (no relay) tx on" test "$(tx_csum "$PR" r2 right)" = on
+    in_ns "$PR" c ping -q -c 2 -i 0.1 -W 1 "$DR" >/dev/null || true
+    avg=$(in_ns "$PR" c ping -q -c 20 -i 0.05 -W 1 "$DR" | ping_avg || true)
+    check "realistic delay r2 left 20 ms: IPv4 RTT avg $avg ms (want 40 +- 1)" in_range "$avg" 39 41
+    # A kernel UDP socket's datagram leaves the client with a partial checksum; it must still
+    # arrive whole across the relay.
+    got=$(in_ns "$PR" c traceroute -n -q 1 -w 1 -f 4 -m 4 "$DR" | trace_hops | tr '\n' ' ')
+    check "realistic delay: UDP traceroute across the relay reaches dest [$got]" test "$got" = "$DR "
+else
+    fail "up --routers 3 --realistic"
+fi
+"$LAB" down --prefix "$PR" >/dev/null
+ip netns del "$FRESH"
 
 # ------------------------------------------------------------------ ECMP
 if "$LAB" up --prefix "$PE" --routers 3 --ecmp >/dev/null; then
@@ -128,7 +198,7 @@ for pid in "${RELAY_PIDS[@]}"; do
 done
 check "down: relay process gone [${alive}]" test -z "$alive"
 check "down: /etc/netns and /run/ispc-lab entries gone" \
-    bash -c "! ls -d /etc/netns/$P-* /run/ispc-lab/$P /run/ispc-lab/$PE >/dev/null 2>&1"
+    bash -c "! ls -d /etc/netns/$P-* /run/ispc-lab/$P /run/ispc-lab/$PE /run/ispc-lab/$PR >/dev/null 2>&1"
 
 echo "selftest: $PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]
