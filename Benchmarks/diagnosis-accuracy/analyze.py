@@ -127,8 +127,8 @@ def build(recs, meta):
 
     L.append("## Diagnosis accuracy")
     L.append("")
-    L.append("How often `isp-checker run --target ADDR --no-dns --output F.json` (the interface scripts use) "
-             "names the right component and hop, run in the lab's client namespace against faults built "
+    L.append("How often `isp-checker run --target ADDR --no-dns --output F.json` (the interface scripts use; "
+             "`--resolver DEST --dns-name check.lab` instead of `--no-dns` in the DNS scenarios) names the right component and hop, run in the lab's client namespace against faults built "
              "into the lab (`Benchmarks/diagnosis-accuracy/`, README there). Expected verdicts come from "
              "where the fault was put (hop 1 Local Network, 2–3 ISP Access, 4–5 Peering/Transit for "
              "loss, Transit for latency; loss made by rK shows from hop K+1; rate limiting, silent hops "
@@ -171,11 +171,12 @@ def build(recs, meta):
         sub = [r for r in recs if r["category"] == cat]
         if not sub:
             continue
-        ff = [r for r in sub if r["got"] != NO_FAULT]
+        ff = [r for r in sub if r["got"] not in (NO_FAULT, "error")]
+        nr = sum(r["got"] == "error" for r in sub)
         what = collections.Counter(r["got"] for r in ff)
         rows.append([cat, len(sub), len(ff), pct(len(ff), len(sub)),
-                     ", ".join(f"{k} ×{v}" for k, v in what.most_common()) or "–"])
-    L.append(md_table(["path", "runs", "fault verdicts", "share", "diagnosed as"], rows))
+                     ", ".join(f"{k} ×{v}" for k, v in what.most_common()) or "–", nr])
+    L.append(md_table(["path", "runs", "false faults", "share", "diagnosed as", "no report"], rows))
     L.append("")
 
     # -- calibration

@@ -105,6 +105,12 @@ fi
 
 OUT=${OUT:-$(mktemp -d /tmp/ispc-diag-accuracy.XXXXXX)}
 mkdir -p "$OUT"
+# A private copy: others may rebuild the shared .build while this runs; every run of one
+# benchmark uses the same binary.
+cp "$BIN" "$OUT/isp-checker"
+BIN_SHA=$(sha256sum "$BIN" | cut -c1-12)
+BIN_SRC=$BIN
+BIN=$OUT/isp-checker
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
 START_EPOCH=$(date +%s)
@@ -112,7 +118,7 @@ START_EPOCH=$(date +%s)
     echo "command: $0 ${ORIG_ARGS[*]}"
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "machine: $(uname -srm), $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
-    echo "binary: $BIN"
+    echo "binary: $BIN_SRC (sha256 $BIN_SHA, $(date -u -r "$BIN_SRC" +%Y-%m-%dT%H:%MZ))"
     echo "git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- Sources CProbe CServiceProbe 2>/dev/null || echo ' (+ uncommitted changes in Sources/CProbe)')"
     echo "runs: $RUNS, jobs: $JOBS, pause: $PAUSE s, pairs: $PAIRS, v6 subset: $V6_SUBSET, run args: ${RUN_ARGS:-none}"
     echo "lab: lab.sh up ${UP_ARGS[*]}"
