@@ -37,6 +37,7 @@ struct AnalysisContext: Sendable {
 
     /// End-to-end loss is real: ping says so, or (without a ping) the trace's destination hop.
     var endToEndLossConfirmed: Bool {
+        if path?.persistentLoss?.byEcho == true { return true }
         if let loss = pingLossPercent { return loss >= thresholds.ping.lossWarnPercent }
         return path?.persistentLoss != nil
     }

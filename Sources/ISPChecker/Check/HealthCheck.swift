@@ -36,11 +36,23 @@ public struct HealthCheckOptions: Sendable {
     /// its packets: where loss starts is the diagnosis, and at 40 % loss a hop answers all ten
     /// probes of one trace about one time in 160. Twenty rounds make that one in 27,000. 0 turns
     /// the follow-up off.
+    ///
+    /// Off by default: under the ICMP error limits every real router and host keeps (Linux: a
+    /// burst of 6, then 1 a second), more rounds soon after the first ten only add answers the
+    /// limit eats, at every hop alike, and loss then seems to start at hop 1. `hopEchoCount`
+    /// locates loss instead.
     public var lossFollowUpRounds: Int
+    /// Echo requests sent to each hop of the trace (every hop's own address, 50 a second, all
+    /// hops at once) when ping loses packets or a hop of the trace loses answers: echo replies
+    /// are not held back by the ICMP error limits, so where loss starts is told from where a
+    /// router merely limits its errors (`PathAnalysis.echoLocatedLoss`). 0 turns it off.
+    public var hopEchoCount: Int
 
     public init(target: String, pingCount: Int = 10, pingInterval: Duration = .milliseconds(200),
                 pingTimeout: Duration = .seconds(1), trace: TraceOptions? = HealthCheckOptions.defaultTrace,
-                additionalProbes: [AdditionalProbe] = [], family: FamilyPreference = .any, lossFollowUpRounds: Int = 10) {
+                additionalProbes: [AdditionalProbe] = [], family: FamilyPreference = .any, lossFollowUpRounds: Int = 0,
+                hopEchoCount: Int = 100) {
+        self.hopEchoCount = hopEchoCount
         self.target = target
         self.pingCount = pingCount
         self.pingInterval = pingInterval
@@ -115,6 +127,10 @@ public struct HealthChecker: Sendable {
             }
             if Task.isCancelled { throw .cancelled }
         }
+        if let trace = traceResult, needsHopEchoes(options, ping: pingResult, trace: trace) {
+            traceResult = await Self.withHopEchoes(trace, engine: engine, count: options.hopEchoCount, timeout: options.pingTimeout)
+            if Task.isCancelled { throw .cancelled }
+        }
         var report = analyzer.analyze(target: options.target, ping: pingResult, trace: traceResult,
                                       otherProbes: failed + additional, history: history, timestamp: started)
         report.probes = Self.ordered(report.probes)
@@ -127,6 +143,37 @@ public struct HealthChecker: Sendable {
               ping.lossPercent >= analyzer.thresholds.ping.lossWarnPercent else { return nil }
         trace.rounds = options.lossFollowUpRounds
         return trace
+    }
+
+    /// Whether the hops are worth an echo each: ping lost some (not all) of its packets, or a
+    /// hop that answers lost some of its answers.
+    private func needsHopEchoes(_ options: HealthCheckOptions, ping: PingResult?, trace: TraceResult) -> Bool {
+        guard options.hopEchoCount > 0 else { return false }
+        if let ping, ping.received > 0, ping.lossPercent >= analyzer.thresholds.ping.lossWarnPercent { return true }
+        return trace.hops.contains { $0.received > 0 && $0.lossPercent >= analyzer.thresholds.path.hopLossPercent }
+    }
+
+    /// `trace` with `count` echo requests sent to each answering hop's main address (all hops
+    /// at once, 50 a second each) counted in its hops. A hop whose ping fails keeps no counts.
+    private static func withHopEchoes(_ trace: TraceResult, engine: ProbeEngine, count: Int, timeout: Duration) async -> TraceResult {
+        let family: FamilyPreference = trace.address.family == .ipv4 ? .ipv4 : .ipv6
+        let counts = await withTaskGroup(of: (Int, PingResult?).self) { group in
+            for (index, hop) in trace.hops.enumerated() {
+                guard let address = hop.isDestination ? trace.address : hop.addresses.first?.address else { continue }
+                group.addTask {
+                    (index, try? await engine.ping(address.description, count: count, interval: .milliseconds(20), timeout: timeout, family: family))
+                }
+            }
+            var results: [Int: PingResult] = [:]
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+        var result = trace
+        for (index, ping) in counts {
+            result.hops[index].echoSent = ping.probes.count
+            result.hops[index].echoReceived = ping.received
+        }
+        return result
     }
 
     private static func capture<T>(_ body: () async throws(ProbeError) -> T) async -> Result<T, ProbeError> {

@@ -43,9 +43,13 @@ struct ReportTrace: Codable, Equatable {
         var unreachable: [Unreachable]
         var isDestination: Bool
         var clock: ClockSource?
+        var echoSent: Int?
+        var echoReceived: Int?
 
         enum CodingKeys: String, CodingKey {
             case ttl, addresses, sent, received, unreachable, clock
+            case echoSent = "echo_sent"
+            case echoReceived = "echo_received"
             case packetLoss = "packet_loss"
             case latencyLastMs = "latency_last_ms"
             case latencyAvgMs = "latency_avg_ms"
@@ -99,7 +103,8 @@ struct ReportTrace: Codable, Equatable {
                 latencyLastMs: hop.lastMilliseconds, latencyAvgMs: hop.avgMilliseconds, latencyBestMs: hop.bestMilliseconds,
                 latencyWorstMs: hop.worstMilliseconds, latencyStdevMs: hop.stdevMilliseconds,
                 mplsStacks: hop.mplsStacks.map { $0.map { Label(label: $0.label, trafficClass: $0.trafficClass, bottomOfStack: $0.bottomOfStack, ttl: $0.ttl) } },
-                unreachable: hop.unreachable.map(Unreachable.init), isDestination: hop.isDestination, clock: hop.clock)
+                unreachable: hop.unreachable.map(Unreachable.init), isDestination: hop.isDestination, clock: hop.clock,
+                echoSent: hop.echoSent, echoReceived: hop.echoReceived)
         }
     }
 
@@ -126,7 +131,7 @@ struct ReportTrace: Codable, Equatable {
                      worstMilliseconds: hop.latencyWorstMs, stdevMilliseconds: hop.latencyStdevMs,
                      mplsStacks: hop.mplsStacks.map { $0.map { MPLSLabel(label: $0.label, trafficClass: $0.trafficClass, bottomOfStack: $0.bottomOfStack, ttl: $0.ttl) } },
                      unreachable: hop.unreachable.map { UnreachableCode(family: $0.family, code: $0.code) },
-                     isDestination: hop.isDestination, clock: hop.clock)
+                     isDestination: hop.isDestination, clock: hop.clock, echoSent: hop.echoSent, echoReceived: hop.echoReceived)
         }
         return TraceResult(target: target, address: address, method: traceMethod, paris: paris, rounds: rounds,
                            hops: traceHops, stop: traceStop, durationMilliseconds: durationMs)

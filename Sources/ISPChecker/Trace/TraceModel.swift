@@ -168,6 +168,11 @@ public struct TraceHop: Sendable, Codable, Equatable {
     public var isDestination: Bool
     /// The weakest clock that timed a reply of this hop.
     public var clock: ClockSource?
+    /// Echo requests sent to the hop's own address, and the replies, when the health check
+    /// pinged the hops to locate loss (echo replies are not held back by the ICMP error rate
+    /// limits that make traceroute hops look lossy). Nil when the hop was not pinged.
+    public var echoSent: Int?
+    public var echoReceived: Int?
 
     /// No answer in any round.
     public var isSilent: Bool { received == 0 }
