@@ -78,7 +78,9 @@ struct LabCommand: ParsableCommand {
 
     /// Builds the scenario's lab, runs the check inside its client namespace, tears it down.
     private func check(scenario name: String, script: String) throws -> Int32 {
-        let prefix = "ispc-lab"
+        // One prefix per process: two `isp-checker lab` runs at once (a demo and a test) must not
+        // tear down each other's lab.
+        let prefix = "ispc-lab\(getpid())"
         defer { _ = try? Self.spawn("/bin/bash", [script, "down", "--prefix", prefix], captureOutput: true) }
         let up = try Self.spawn("/bin/bash", [script, "up", "--prefix", prefix, "--scenario", name] + (idealised ? ["--idealised"] : []),
                                 captureOutput: true)
