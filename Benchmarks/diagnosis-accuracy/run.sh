@@ -135,10 +135,16 @@ cleanup() {
     for pid in "${WORKER_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
     for pid in "${WORKER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     for ((j = 1; j <= JOBS; j++)); do bash "$LAB" down --prefix "$PREFIX_BASE$j" >/dev/null 2>&1 || true; done
+    if [[ ! -s $RESULTS ]]; then # interrupted: keep what was measured
+        for ((j = 1; j <= JOBS; j++)); do cat "$OUT/results-$PREFIX_BASE$j.jsonl" 2>/dev/null; done >"$RESULTS"
+        [[ -s $RESULTS ]] && note "interrupted; partial results in $RESULTS (analyze.py report --results $RESULTS)"
+    fi
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'note "SIGINT received: stopping"; exit 130' INT
+trap 'note "SIGTERM received: stopping"; exit 143' TERM
+trap 'note "SIGHUP received: stopping"; exit 129' HUP
 
 # ------------------------------------------------------------------ one scenario
 
