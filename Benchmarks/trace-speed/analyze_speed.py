@@ -4,7 +4,9 @@
     python3 analyze_speed.py OUT_DIR
 
 OUT_DIR holds one folder per scenario (a, b, c), each with windows.txt (tool, repeat, start and
-end in CLOCK_REALTIME µs, exit code), the tools' outputs TOOL.REPEAT.out and capture.pcap.
+end in CLOCK_REALTIME µs, exit code, and since the realistic-lab version the run's CPU time in ms),
+the tools' outputs TOOL.REPEAT.out and capture.pcap. isp-checker's output is its text report (the
+plain default command) or, in older runs, --json.
 Prints Markdown tables (medians over the repeats, with min and max), the ratios, the goal
 verdicts and every hop disagreement, and writes OUT_DIR/results.json.
 
@@ -23,6 +25,8 @@ rtt = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rtt)
 
 CLIENT = bytes([10, 99, 1, 1])
+DEST = bytes([10, 99, 4, 2])
+DEST_TTL = 4  # a probe with at least this IP TTL reaches the destination
 SCENARIOS = {
     "a": "no added delay",
     "b": "13 ms each way on r2's left link (26 ms RTT)",
@@ -36,9 +40,10 @@ EXPECTED = {
 }
 # Tool name -> (label, what bounds its wait for a silent hop)
 TOOLS = {
-    "ours-udp": ("isp-checker `trace -M udp -W 1`", "1 s per probe, 1 probe per hop, all TTLs at once"),
-    "ours-icmp": ("isp-checker `trace -M icmp -W 1`", "1 s per probe, 1 probe per hop, all TTLs at once"),
-    "ours-udp-no-capture": ("isp-checker `trace -M udp -W 1 --no-capture`", "as above"),
+    "ours-udp": ("isp-checker `trace` (default: UDP, `-W 1`)",
+                 "1 s per probe (a silent hop: 5× a farther hop's RTT, ≥ 0.1 s), 1 probe per hop"),
+    "ours-icmp": ("isp-checker `trace -M icmp`", "as above"),
+    "ours-udp-no-capture": ("isp-checker `trace --no-capture`", "as above"),
     "traceroute-udp": ("traceroute `-n`", "default `-w 5,3,10`: max 5 s, or 3× the hop's / 10× a later hop's RTT"),
     "traceroute-icmp": ("traceroute `-n -I`", "default `-w 5,3,10`"),
     "traceroute-udp-w1": ("traceroute `-n -w 1`", "`-w 1`: fixed 1 s (the 3/10 factors no longer apply)"),
@@ -64,6 +69,9 @@ PAIRS = {
           ("ours-udp", "scamper-udp-paris-w1"), ("ours-icmp", "scamper-icmp-paris-w1"),
           ("ours-udp", "scamper-udp-paris"), ("ours-icmp", "scamper-icmp-paris")],
 }
+# Issue 14's bar: one trace on the 26 ms path (b) no slower than traceroute, same method, in the
+# same run; the in-library duration <= 1.5 x the path RTT when every hop answers.
+ISSUE14_PAIRS = {"ours-udp": "traceroute-udp", "ours-icmp": "traceroute-icmp"}
 # The traceroute each goal compares with: the comparable-timeout one in scenario c.
 GOAL_TRACEROUTE = {
     "a": {"ours-udp": "traceroute-udp", "ours-icmp": "traceroute-icmp"},
@@ -81,7 +89,8 @@ IPV4 = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b")
 
 
 def wire_events(path):
-    """(ts ns, 'probe'|'answer') for every IPv4 probe the client sent and every ICMP it got."""
+    """(ts ns, 'probe'|'answer', detail) for every IPv4 probe the client sent and every ICMP it got:
+    detail is a probe's IP TTL, or an answer's source address."""
     events = []
     for ts, link_type, frame, _ in rtt.read_pcap(path):
         l3 = rtt.l3_of(link_type, frame)
@@ -94,9 +103,9 @@ def wire_events(path):
         proto, src, dst = packet[9], packet[12:16], packet[16:20]
         icmp_type = packet[ihl] if proto == 1 and len(packet) > ihl else None
         if src == CLIENT and (proto == 17 or (proto == 1 and icmp_type == 8)):
-            events.append((ts, "probe"))
+            events.append((ts, "probe", packet[8]))
         elif dst == CLIENT and proto == 1 and icmp_type in (0, 3, 11):
-            events.append((ts, "answer"))
+            events.append((ts, "answer", bytes(src)))
     events.sort()
     return events
 
@@ -104,7 +113,33 @@ def wire_events(path):
 # ------------------------------------------------------------------------- tool outputs
 
 
+def hops_ours_text(text):
+    """The CLI's text report: TRACE line, HOP header, one line per TTL, then '... in N ms'."""
+    hops, last_fields, duration = {}, None, None
+    for line in text.splitlines():
+        m = re.match(r"\s*(\d+)\s+(\S+)\s", line)
+        if m:
+            ttl = int(m.group(1))
+            hops[ttl] = set() if m.group(2) == "???" else set(IPV4.findall(m.group(2)))
+            more = re.search(r"\(\+\d+ more: ([^)]*)\)", line)
+            if more:
+                hops[ttl] |= set(IPV4.findall(more.group(1)))
+            last_fields = line.split()
+        m = re.search(r" in ([0-9.]+) ms\s*$", line)
+        if m and not line.startswith("TRACE"):
+            duration = float(m.group(1))
+    if duration is None:
+        raise ValueError("no 'in N ms' line")
+    dest_rtt = None
+    if last_fields and len(last_fields) >= 6 and last_fields[5] != "-":
+        dest_rtt = float(last_fields[5])  # TTL ADDRESS LOSS% SNT LAST AVG ...
+    ordered = [hops.get(t, set()) for t in range(1, max(hops) + 1)] if hops else []
+    return ordered, {"duration_ms": duration, "dest_rtt_ms": dest_rtt, "clocks": []}
+
+
 def hops_ours(text):
+    if not text.lstrip().startswith("{"):
+        return hops_ours_text(text)
     report = json.loads(text)
     hops = [set(a["address"] for a in h["addresses"]) for h in sorted(report["hops"], key=lambda h: h["ttl"])]
     last = report["hops"][-1] if report["hops"] else {}
@@ -181,18 +216,23 @@ def analyse_scenario(folder, scenario):
     windows = []
     with open(os.path.join(folder, "windows.txt")) as f:
         for line in f:
-            name, rep, start, end, rc = line.split()
+            name, rep, start, end, rc, *cpu = line.split()
             windows.append({"tool": name, "repeat": int(rep), "start_ns": int(start) * 1000,
-                            "end_ns": int(end) * 1000, "rc": int(rc)})
+                            "end_ns": int(end) * 1000, "rc": int(rc), "cpu_ms": int(cpu[0]) if cpu else None})
     events = wire_events(os.path.join(folder, "capture.pcap"))
     runs, problems = [], []
     for w in windows:
         tool, rep = w["tool"], w["repeat"]
         inside = [e for e in events if w["start_ns"] <= e[0] <= w["end_ns"]]
-        probes = [t for t, kind in inside if kind == "probe"]
-        answers = [t for t, kind in inside if kind == "answer"]
+        probes = [t for t, kind, _ in inside if kind == "probe"]
+        answers = [t for t, kind, _ in inside if kind == "answer"]
         run = {"tool": tool, "repeat": rep, "rc": w["rc"], "wall_s": (w["end_ns"] - w["start_ns"]) / 1e9,
-               "probes_on_wire": len(probes), "answers_on_wire": len(answers)}
+               "cpu_s": w["cpu_ms"] / 1000 if w["cpu_ms"] is not None else None,
+               "probes_on_wire": len(probes), "answers_on_wire": len(answers),
+               # Probes whose TTL reaches the destination (each costs it an answer: a port
+               # unreachable, rate limited, or an echo reply, not limited), and its answers.
+               "probes_to_dest": sum(1 for _, kind, ttl in inside if kind == "probe" and ttl >= DEST_TTL),
+               "dest_answers": sum(1 for _, kind, src in inside if kind == "answer" and src == DEST)}
         if probes:
             run["exec_to_first_probe_ms"] = (probes[0] - w["start_ns"]) / 1e6
         if probes and answers:
@@ -209,6 +249,7 @@ def analyse_scenario(folder, scenario):
         if tool in TRACE_TOOLS:
             run["hops"] = None if hops is None else [sorted(h) for h in hops]
             run["hops_ok"] = hops == EXPECTED[scenario]
+            run["reached"] = bool(hops) and hops[-1] == {HOPS[-1]}
             if not run["hops_ok"] and hops is not None:
                 problems.append(f"scenario {scenario} {tool} run {rep}: hops {show_hops(hops)}, "
                                 f"expected {show_hops(EXPECTED[scenario])}")
@@ -232,6 +273,14 @@ def summarise(runs):
             "inlib_median_s": median([d / 1000 for d in durations]) if durations else None,
             "inlib_min_s": min(durations) / 1000 if durations else None,
             "inlib_max_s": max(durations) / 1000 if durations else None,
+            "cpu_median_s": median([r.get("cpu_s") for r in rs]),
+            "cpu_min_s": min((r["cpu_s"] for r in rs if r.get("cpu_s") is not None), default=None),
+            "cpu_max_s": max((r["cpu_s"] for r in rs if r.get("cpu_s") is not None), default=None),
+            "probes_to_dest_median": median([r["probes_to_dest"] for r in rs]),
+            "probes_to_dest_min": min(r["probes_to_dest"] for r in rs),
+            "probes_to_dest_max": max(r["probes_to_dest"] for r in rs),
+            "dest_answers_median": median([r["dest_answers"] for r in rs]),
+            "reached": sum(1 for r in rs if r.get("reached")),
             "exec_to_first_probe_median_ms": median([r.get("exec_to_first_probe_ms") for r in rs]),
             "wire_span_median_ms": median([r.get("wire_span_ms") for r in rs]),
             "after_last_answer_median_ms": median([r.get("after_last_answer_ms") for r in rs]),
@@ -255,14 +304,29 @@ def main():
         problems += p
         results[scenario] = {"runs": runs, "summary": summarise(runs), "cpu_busy": rtt.cpu_busy(os.path.join(folder, "cpu.txt"))}
 
+    environment = {}
+    env_path = os.path.join(out, "environment.txt")
+    if os.path.exists(env_path):
+        with open(env_path) as f:
+            for line in f:
+                key, _, value = line.rstrip("\n").partition("=")
+                environment[key] = value
+    lines.append(f"Lab mode: {environment.get('lab_mode', 'idealised (run.sh before LAB_MODE)')}; order "
+                 f"{environment.get('order', 'interleaved')} ({environment.get('rest_s', '0')} s of rest before each tool's "
+                 f"runs when grouped), {environment.get('gap_s', '0')} s between runs; "
+                 f"load average {environment.get('loadavg_start', '?')} at the start, "
+                 f"{environment.get('loadavg_end', '?')} at the end; "
+                 f"{environment.get('other_benchmarks', '?')} at the start.")
+    lines.append("")
     lines.append("Process wall time in seconds, median (min–max) of the repeats; in-library = isp-checker's "
                  "durationMilliseconds; exec→probe = exec to the first probe on the wire; wire span = first probe "
                  "to last answer on the wire; after = last answer to exit; hops ok = runs whose hop addresses "
                  "were the expected ones.")
     lines.append("")
     lines.append("| scenario | tool | wait for a silent hop | n | wall median | wall min–max | in-library median "
-                 "| exec→probe ms | wire span ms | after ms | probes | hops ok |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+                 "(min–max) | CPU median | exec→probe ms | wire span ms | after ms | probes | probes to dest "
+                 "(min–max) | dest answers | reached | hops ok |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for scenario, r in results.items():
         for tool in TRACE_TOOLS:
             s = r["summary"].get(tool)
@@ -270,27 +334,31 @@ def main():
                 continue
             label, wait = TOOLS[tool]
             lines.append(f"| {scenario} | {label} | {wait} | {s['n']} | {fmt(s['wall_median_s'], 4)} | "
-                         f"{fmt(s['wall_min_s'], 4)}–{fmt(s['wall_max_s'], 4)} | {fmt(s['inlib_median_s'], 4)} | "
+                         f"{fmt(s['wall_min_s'], 4)}–{fmt(s['wall_max_s'], 4)} | {fmt(s['inlib_median_s'], 4)}"
+                         + (f" ({fmt(s['inlib_min_s'], 4)}–{fmt(s['inlib_max_s'], 4)})" if s['inlib_median_s'] is not None else "")
+                         + f" | {fmt(s['cpu_median_s'], 3)} | "
                          f"{fmt(s['exec_to_first_probe_median_ms'], 1)} | {fmt(s['wire_span_median_ms'], 1)} | "
                          f"{fmt(s['after_last_answer_median_ms'], 1)} | {fmt(s['probes_median'], 0)} | "
-                         f"{s['hops_ok']}/{s['n']} |")
+                         f"{fmt(s['probes_to_dest_median'], 0)} ({s['probes_to_dest_min']}–{s['probes_to_dest_max']}) | "
+                         f"{fmt(s['dest_answers_median'], 0)} | {s['reached']}/{s['n']} | {s['hops_ok']}/{s['n']} |")
 
     startup = results.get("a", {}).get("summary", {})
     lines.append("")
     lines.append("Start-up cost of the CLI alone (scenario a's namespace, process wall time, seconds):")
     lines.append("")
-    lines.append("| command | what it includes | n | median | min–max |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| command | what it includes | n | median | min–max | CPU median |")
+    lines.append("|---|---|---|---|---|---|")
     for tool in ("startup-version", "startup-ping-loopback"):
         s = startup.get(tool)
         if s:
             label, what = TOOLS[tool]
             lines.append(f"| {label} | {what} | {s['n']} | {fmt(s['wall_median_s'], 4)} | "
-                         f"{fmt(s['wall_min_s'], 4)}–{fmt(s['wall_max_s'], 4)} |")
+                         f"{fmt(s['wall_min_s'], 4)}–{fmt(s['wall_max_s'], 4)} | {fmt(s['cpu_median_s'], 3)} |")
 
     lines.append("")
-    lines.append("| scenario | ours | theirs | ours/theirs, process wall (medians) | ours in-library / theirs process wall |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| scenario | ours | theirs | ours/theirs, process wall (medians) | ours in-library / theirs process wall "
+                 "| ours/theirs, CPU (medians) |")
+    lines.append("|---|---|---|---|---|---|")
     ratios = {}
     for scenario, pairs in PAIRS.items():
         summary = results.get(scenario, {}).get("summary", {})
@@ -300,8 +368,24 @@ def main():
             o, t = summary[ours], summary[theirs]
             r_wall = o["wall_median_s"] / t["wall_median_s"]
             r_inlib = o["inlib_median_s"] / t["wall_median_s"] if o["inlib_median_s"] is not None else None
-            ratios.setdefault(scenario, {})[f"{ours}/{theirs}"] = {"wall": r_wall, "inlib": r_inlib}
-            lines.append(f"| {scenario} | {TOOLS[ours][0]} | {TOOLS[theirs][0]} | {fmt(r_wall, 2)} | {fmt(r_inlib, 2)} |")
+            r_cpu = (o["cpu_median_s"] / t["cpu_median_s"]
+                     if o["cpu_median_s"] is not None and t["cpu_median_s"] else None)
+            ratios.setdefault(scenario, {})[f"{ours}/{theirs}"] = {"wall": r_wall, "inlib": r_inlib, "cpu": r_cpu}
+            lines.append(f"| {scenario} | {TOOLS[ours][0]} | {TOOLS[theirs][0]} | {fmt(r_wall, 2)} | {fmt(r_inlib, 2)} "
+                         f"| {fmt(r_cpu, 1)} |")
+
+    b_runs = results.get("b", {}).get("runs", [])
+    if b_runs:
+        lines.append("")
+        lines.append("Scenario b run by run (in run order): process wall s / in-library s / probes that reached the "
+                     "destination / destination answers / reached with every hop (y/n):")
+        lines.append("")
+        for tool in ("ours-udp", "traceroute-udp", "ours-icmp", "traceroute-icmp"):
+            rs = sorted((r for r in b_runs if r["tool"] == tool), key=lambda r: r["repeat"])
+            if rs:
+                lines.append(f"- {TOOLS[tool][0]}: " + "; ".join(
+                    f"{r['wall_s']:.3f}" + (f" / {r['duration_ms'] / 1000:.3f}" if r.get("duration_ms") is not None else " / –")
+                    + f" / {r['probes_to_dest']} / {r['dest_answers']} / {'y' if r.get('hops_ok') else 'n'}" for r in rs))
 
     goals = []
 
@@ -311,6 +395,25 @@ def main():
 
     lines.append("")
     lines.append("Goals:")
+    b = results.get("b", {}).get("summary", {})
+    if b:
+        rtt_b = median([b[t]["dest_rtt_median_ms"] for t in ISSUE14_PAIRS if t in b])
+        for ours, theirs in ISSUE14_PAIRS.items():
+            if ours not in b:
+                continue
+            o = b[ours]
+            if theirs in b:
+                t = b[theirs]
+                verdict(f"issue 14, scenario b, {TOOLS[ours][0]} ≤ {TOOLS[theirs][0]}, process wall",
+                        o["wall_median_s"] <= t["wall_median_s"],
+                        f"{o['wall_median_s']:.4f} s vs {t['wall_median_s']:.4f} s, ratio "
+                        f"{o['wall_median_s'] / t['wall_median_s']:.2f}")
+            if rtt_b is not None and o["inlib_median_s"] is not None:
+                bound = 1.5 * rtt_b / 1000
+                verdict(f"issue 14, scenario b, {TOOLS[ours][0]} in-library ≤ 1.5 × path RTT = {bound:.4f} s "
+                        f"(cold: a fresh process)", o["inlib_median_s"] <= bound,
+                        f"median {o['inlib_median_s']:.4f} s, min {o['inlib_min_s']:.4f} s, max {o['inlib_max_s']:.4f} s; "
+                        f"{o['inlib_median_s'] * 1000 / rtt_b:.2f} × the RTT of {rtt_b:.2f} ms")
     c = results.get("c", {}).get("summary", {})
     if c:
         rtt_ms = median([c[t]["dest_rtt_median_ms"] for t in ("ours-udp", "ours-icmp") if t in c])
@@ -353,13 +456,6 @@ def main():
         lines.append("Every run of every tool reported the expected hop addresses and exited 0.")
     print("\n".join(lines))
 
-    environment = {}
-    env_path = os.path.join(out, "environment.txt")
-    if os.path.exists(env_path):
-        with open(env_path) as f:
-            for line in f:
-                key, _, value = line.rstrip("\n").partition("=")
-                environment[key] = value
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"environment": environment, "scenarios": results, "ratios": ratios, "goals": goals,
                    "problems": problems}, f, indent=1)

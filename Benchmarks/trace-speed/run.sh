@@ -2,7 +2,26 @@
 # Traceroute speed: wall time of one full trace, isp-checker against traceroute, mtr and scamper,
 # on one lab path in one run. See docs/benchmarks.md ("Traceroute speed and hop accuracy").
 #
-#   sudo bash Benchmarks/trace-speed/run.sh
+#   sudo bash Benchmarks/trace-speed/run.sh                       # realistic lab (the default)
+#   sudo LAB_MODE=idealised bash Benchmarks/trace-speed/run.sh    # the old idealised lab
+#
+# Lab mode (LAB_MODE): `realistic` (default) builds `lab.sh up --realistic`: every namespace keeps
+# the kernel's ICMP rate limits (per destination: a burst of 6, then 1 error a second) and veth
+# checksum offload stays on, as on real hosts and in containers. `idealised` is `lab.sh up`: no
+# ICMP limits, offload off. The mode is recorded in environment.txt and in the printed results.
+#
+# isp-checker is timed as a user runs it: the plain default command `isp-checker trace DEST`
+# (UDP, -W 1, text output), a fresh process each time, so every trace is cold: no remembered
+# path length. Its in-library time is the "in N ms" of the text output (durationMilliseconds).
+#
+# Run order (ORDER). Under the kernel's ICMP limits every tool's probes spend the routers' and the
+# destination's shared per-source budget, so the order decides what each run meets:
+#   grouped (default in realistic mode): each tool's REPEATS runs back to back, as a user repeats
+#     one command, after REST_S [7] s without probes (a Linux bucket of 6 refills at 1 a second),
+#     so each tool starts from full budgets and then meets only what its own runs left;
+#   interleaved (default in idealised mode, the order of the older results): every tool once per
+#     repeat, in a fixed order, with no rest: a run meets what the other tools just spent.
+# GAP_S [0] seconds of sleep between two runs (0 = back to back).
 #
 # Needs: root, lab/lab.sh, the release CLI (swift build -c release --product isp-checker),
 # traceroute (2.1, Debian), mtr (mtr-tiny), scamper, tcpdump, python3 (standard library only).
@@ -16,13 +35,15 @@
 # In each scenario every tool runs once per repeat, in a fixed order, REPEATS times. Process wall
 # time is taken inside the client namespace with bash's $EPOCHREALTIME around the command (so
 # `ip netns exec` itself is not counted). isp-checker also reports its in-library time
-# (durationMilliseconds). A tcpdump on the client's interface records every probe and answer:
-# it gives each run's on-wire span (first probe to last answer) and the time from exec to the
-# first probe.
+# (durationMilliseconds) and every tool's CPU time (user+sys, bash's `times`). A tcpdump on the client's interface records every probe and answer:
+# it gives each run's on-wire span (first probe to last answer), the time from exec to the
+# first probe, and how many probes reached the destination (IP TTL >= its distance, 4).
 #
 # Environment knobs (defaults in brackets): REPEATS [7], SCAMPER_DEFAULT_REPEATS [1] (scamper
 # with its default 5 s wait and 2 attempts in scenario c: 10 s a run), DELAY_MS [13],
-# ISP_CHECKER [.build/release/isp-checker], OUT [a new temp dir].
+# ISP_CHECKER [.build/release/isp-checker], OUT [a new temp dir], LAB_MODE [realistic],
+# ORDER [grouped if realistic, else interleaved], REST_S [7 if grouped, else 0], GAP_S [0],
+# SCENARIOS ["a b c"].
 set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,7 +54,7 @@ CLIENT_NS=$PREFIX-c
 DEST=10.99.4.2 # lab with 3 routers: the destination is 10.99.(3+1).2
 
 # ---------------------------------------------------------------- inside the client namespace
-# `run.sh --inner SCENARIO DIR REPEATS SLOW_REPEATS BIN` runs the tools of one scenario. It is
+# `run.sh --inner SCENARIO DIR REPEATS SLOW_REPEATS BIN ORDER GAP_S REST_S` runs the tools of one scenario. It is
 # started by the outer script under `ip netns exec`; it sends nothing outside the namespace.
 
 tools_of() { # scenario -> tool names, in run order
@@ -51,9 +72,10 @@ slow_tool() { [[ $2 == c && ($1 == scamper-udp-paris || $1 == scamper-icmp-paris
 run_tool() { # name bin
     local bin=$2
     case $1 in
-        ours-udp) "$bin" trace "$DEST" -M udp -W 1 --json ;;
-        ours-icmp) "$bin" trace "$DEST" -M icmp -W 1 --json ;;
-        ours-udp-no-capture) "$bin" trace "$DEST" -M udp -W 1 --json --no-capture ;;
+        # The plain default command (UDP, -W 1, text); its last line gives durationMilliseconds.
+        ours-udp) "$bin" trace "$DEST" ;;
+        ours-icmp) "$bin" trace "$DEST" -M icmp ;;
+        ours-udp-no-capture) "$bin" trace "$DEST" --no-capture ;;
         traceroute-udp) traceroute -n "$DEST" ;;
         traceroute-icmp) traceroute -n -I "$DEST" ;;
         traceroute-udp-w1) traceroute -n -w 1 "$DEST" ;;
@@ -69,19 +91,40 @@ run_tool() { # name bin
     esac
 }
 
+# CPU time of a run: bash's `times` builtin, in this shell (in a $(...) subshell it would count
+# the subshell's children), before and after; its second line is the user and system time of
+# every waited-for child so far, "0m0.004s 0m0.001s".
+children_cpu_ms() { # file with the output of `times`
+    awk 'NR == 2 { split($0, f, /[ms ]+/); printf "%d", (f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000 + 0.5 }' "$1"
+}
+
 inner() {
-    local scenario=$1 dir=$2 repeats=$3 slow_repeats=$4 bin=$5 r name t0 t1 rc
-    for ((r = 1; r <= repeats; r++)); do
+    local scenario=$1 dir=$2 repeats=$3 slow_repeats=$4 bin=$5 order=$6 gap=$7 rest=$8 r name
+    one_run() { # name repeat
+        local name=$1 r=$2 t0 t1 c0 c1 rc=0
+        if slow_tool "$name" "$scenario" && ((r > slow_repeats)); then return 0; fi
+        if [[ $gap != 0 && $r -gt 1 ]]; then sleep "$gap"; fi
+        times >"$dir/times0.tmp"
+        t0=$EPOCHREALTIME
+        run_tool "$name" "$bin" >"$dir/$name.$r.out" 2>"$dir/$name.$r.err" || rc=$?
+        t1=$EPOCHREALTIME
+        times >"$dir/times1.tmp"
+        c0=$(children_cpu_ms "$dir/times0.tmp")
+        c1=$(children_cpu_ms "$dir/times1.tmp")
+        # EPOCHREALTIME is "seconds.microseconds" of CLOCK_REALTIME, the clock of pcap stamps.
+        echo "$name $r ${t0/./} ${t1/./} $rc $((c1 - c0))" >>"$dir/windows.txt"
+    }
+    if [[ $order == grouped ]]; then
         for name in $(tools_of "$scenario"); do
-            if slow_tool "$name" "$scenario" && ((r > slow_repeats)); then continue; fi
-            rc=0
-            t0=$EPOCHREALTIME
-            run_tool "$name" "$bin" >"$dir/$name.$r.out" 2>"$dir/$name.$r.err" || rc=$?
-            t1=$EPOCHREALTIME
-            # EPOCHREALTIME is "seconds.microseconds" of CLOCK_REALTIME, the clock of pcap stamps.
-            echo "$name $r ${t0/./} ${t1/./} $rc" >>"$dir/windows.txt"
+            if [[ $rest != 0 ]]; then sleep "$rest"; fi # every ICMP budget full again
+            for ((r = 1; r <= repeats; r++)); do one_run "$name" "$r"; done
         done
-    done
+    else
+        for ((r = 1; r <= repeats; r++)); do
+            for name in $(tools_of "$scenario"); do one_run "$name" "$r"; done
+        done
+    fi
+    rm -f "$dir/times0.tmp" "$dir/times1.tmp"
 }
 
 if [[ ${1:-} == --inner ]]; then
@@ -95,6 +138,11 @@ fi
 REPEATS=${REPEATS:-7}
 SCAMPER_DEFAULT_REPEATS=${SCAMPER_DEFAULT_REPEATS:-1}
 DELAY_MS=${DELAY_MS:-13}
+LAB_MODE=${LAB_MODE:-realistic}
+if [[ ${LAB_MODE} == realistic ]]; then ORDER=${ORDER:-grouped}; else ORDER=${ORDER:-interleaved}; fi
+if [[ ${ORDER} == grouped ]]; then REST_S=${REST_S:-7}; else REST_S=${REST_S:-0}; fi
+GAP_S=${GAP_S:-0}
+SCENARIOS=${SCENARIOS:-a b c}
 ISP_CHECKER=${ISP_CHECKER:-$ROOT/.build/release/isp-checker}
 
 die() { echo "trace-speed: $*" >&2; exit 1; }
@@ -108,6 +156,15 @@ done
     die "no CLI at $ISP_CHECKER; build it: (cd $ROOT && swift build -c release --product isp-checker), or set ISP_CHECKER"
 [[ $REPEATS =~ ^[1-9][0-9]*$ && $SCAMPER_DEFAULT_REPEATS =~ ^[0-9]+$ ]] ||
     die "REPEATS must be a positive integer, SCAMPER_DEFAULT_REPEATS a non-negative one"
+case $LAB_MODE in
+    realistic) LAB_UP_FLAGS=(--realistic) ;;
+    idealised) LAB_UP_FLAGS=() ;;
+    *) die "LAB_MODE must be realistic or idealised, got '$LAB_MODE'" ;;
+esac
+[[ $ORDER == interleaved || $ORDER == grouped ]] || die "ORDER must be interleaved or grouped, got '$ORDER'"
+[[ $GAP_S =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "GAP_S must be a number of seconds >= 0, got '$GAP_S'"
+[[ $REST_S =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "REST_S must be a number of seconds >= 0, got '$REST_S'"
+for s in $SCENARIOS; do [[ $s == a || $s == b || $s == c ]] || die "SCENARIOS: a, b and/or c, got '$s'"; done
 
 OUT=${OUT:-$(mktemp -d /tmp/ispc-trace-speed.XXXXXX)}
 mkdir -p "$OUT"
@@ -154,7 +211,8 @@ run_scenario() { # scenario
     start_capture "$dir"
     head -1 /proc/stat >"$dir/cpu.txt"
     cat /proc/loadavg >"$dir/loadavg.txt"
-    ip netns exec "$CLIENT_NS" bash "$HERE/run.sh" --inner "$1" "$dir" "$REPEATS" "$SCAMPER_DEFAULT_REPEATS" "$ISP_CHECKER"
+    ip netns exec "$CLIENT_NS" bash "$HERE/run.sh" --inner "$1" "$dir" "$REPEATS" "$SCAMPER_DEFAULT_REPEATS" "$ISP_CHECKER" \
+        "$ORDER" "$GAP_S" "$REST_S"
     head -1 /proc/stat >>"$dir/cpu.txt"
     cat /proc/loadavg >>"$dir/loadavg.txt"
     stop_capture
@@ -162,8 +220,9 @@ run_scenario() { # scenario
 }
 
 START=$(date +%s)
-note "lab: 3 routers (prefix $PREFIX)"
-bash "$LAB" up --prefix "$PREFIX" --routers 3 >/dev/null
+note "lab: 3 routers (prefix $PREFIX), $LAB_MODE mode"
+bash "$LAB" up --prefix "$PREFIX" --routers 3 "${LAB_UP_FLAGS[@]}" >/dev/null
+[[ $(bash "$LAB" mode --prefix "$PREFIX") == "$LAB_MODE" ]] || die "the lab is not in $LAB_MODE mode"
 
 {
     echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -179,19 +238,34 @@ bash "$LAB" up --prefix "$PREFIX" --routers 3 >/dev/null
     echo "isp_checker_built=$(date -u -r "$ISP_CHECKER" +%Y-%m-%dT%H:%M:%SZ)"
     echo "source_revision=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
     echo "repeats=$REPEATS scamper_default_repeats=$SCAMPER_DEFAULT_REPEATS delay_ms=$DELAY_MS dest=$DEST"
+    echo "lab_mode=$LAB_MODE"
+    echo "order=$ORDER"
+    echo "gap_s=$GAP_S"
+    echo "rest_s=$REST_S"
+    echo "scenarios=$SCENARIOS"
+    echo "dest_icmp=$(ip netns exec "$PREFIX-d" sysctl -n net.ipv4.icmp_ratelimit net.ipv4.icmp_ratemask \
+        net.ipv4.icmp_msgs_per_sec net.ipv4.icmp_msgs_burst | paste -sd' ') (dest: ratelimit ratemask msgs_per_sec msgs_burst)"
+    echo "client_offload=$(ip netns exec "$CLIENT_NS" ethtool -k right | awk '/^tx-checksumming:/ {print $2}')"
+    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "uptime_start=$(uptime)"
+    echo "other_benchmarks=$(pgrep -fc 'Benchmarks/diagnosis-accuracy' || true) diagnosis-accuracy processes"
 } >"$OUT/environment.txt"
 
-# Warm-up (page cache of every binary, neighbour caches); not measured.
-ip netns exec "$CLIENT_NS" "$ISP_CHECKER" trace "$DEST" -M udp -W 1 >/dev/null
+# Warm-up (page cache of every binary, neighbour caches); not measured. Its answers come out of
+# the same ICMP budgets as the runs (realistic mode): 2 s of rest then refill 2 tokens.
+ip netns exec "$CLIENT_NS" "$ISP_CHECKER" trace "$DEST" >/dev/null || true
 ip netns exec "$CLIENT_NS" traceroute -n "$DEST" >/dev/null
 ip netns exec "$CLIENT_NS" scamper -O text -c "trace -P icmp-paris" -i "$DEST" >/dev/null
 mtr --version >/dev/null
+sleep 2
 
-run_scenario a
+wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+if wants a; then run_scenario a; fi
 bash "$LAB" delay --prefix "$PREFIX" --node r2 --side left --ms "$DELAY_MS" >/dev/null
-run_scenario b
+if wants b; then run_scenario b; fi
 bash "$LAB" silent --prefix "$PREFIX" --node r2 >/dev/null
-run_scenario c
+if wants c; then run_scenario c; fi
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/environment.txt"
 bash "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1 || true
 note "measured in $(($(date +%s) - START)) s; analysing"
 
