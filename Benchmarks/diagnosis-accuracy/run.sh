@@ -31,7 +31,7 @@ ROUTERS=4
 DEST4=10.99.5.2
 DEST6=fd00:99:5::2
 DNS_NAME=check.lab
-PREFIX_BASE=ispc-acc
+PREFIX_BASE=diagacc   # not ispc*: `lab.sh down-all` (run by test suites) would tear it down mid-run
 
 RUNS=5
 QUICK=0

@@ -35,7 +35,7 @@ PAIR_LOSS = 20           # loss in the loss + rate-limit pairs and next to silen
 DELAY_MS = 90            # each way: a 180 ms step, above the 150 ms ping warn threshold
 RATE_PROFILES = {        # name: (rate per second, burst)
     "rl1": (1, 1),       # one ICMP error a second, no burst
-    "rl2": (2, 2),       # vendor-like: one every 500 ms
+    "rl2": (2, 1),       # vendor-like, as lab.sh ratelimit --vendor: one every 500 ms
 }
 
 # The IPv6 subset run by default (names; each also runs in IPv4).
