@@ -12,20 +12,24 @@ struct DiagnosisLabTests {
     static let routers = 4
     typealias C = DiagnosisComponent
 
+    /// The health check's own defaults (ten trace rounds half a second apart, which the kernel's
+    /// ICMP limits allow; echoes to each hop when something is lost), with the ping a test may
+    /// change.
     struct Probing {
         var pingCount = 30
         var pingInterval: Duration = .milliseconds(20)
         var pingTimeout: Duration = .seconds(1)
-        var trace = TraceOptions(method: .udp, maxHops: 10, rounds: 5, timeout: .milliseconds(500), roundInterval: .zero)
+        var trace = HealthCheckOptions.defaultTrace
     }
 
-    /// Pings and traces `target` from the lab's client and analyses the results.
+    /// Checks `target` from the lab's client as `isp-checker run` does (ping, trace, and the
+    /// echoes to each hop when the check calls for them) and analyses the results.
     func check(_ lab: Lab, target: String? = nil, probing: Probing = Probing()) async throws -> RunReport {
         let engine = try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capabilities: .keep))
         let destination = target ?? lab.destination4
-        let ping = try await engine.ping(destination, count: probing.pingCount, interval: probing.pingInterval, timeout: probing.pingTimeout)
-        let trace = try await engine.traceroute(destination, options: probing.trace)
-        let report = HealthAnalyzer().analyze(target: destination, ping: ping, trace: trace)
+        let options = HealthCheckOptions(target: destination, pingCount: probing.pingCount, pingInterval: probing.pingInterval,
+                                         pingTimeout: probing.pingTimeout, trace: probing.trace)
+        let report = try await HealthChecker(engine: engine).check(options)
         let violations = try ReportSchema.violations(of: report)
         #expect(violations.isEmpty, "schema: \(violations)")
         return report
@@ -72,9 +76,9 @@ struct DiagnosisLabTests {
         try lab.configure("loss", ["--node", "r3", "--percent", "30", "--dir", "forward"])
         var probing = Probing()
         probing.pingCount = 60
-        probing.trace.rounds = 40
-        probing.trace.timeout = .milliseconds(150)
         let report = try await check(lab, probing: probing)
+        // Located by the echoes to each hop, which the check sent because ping lost packets.
+        #expect(report.trace?.hops.allSatisfy { $0.echoSent == 100 } == true, "\(describe(report))")
         let first = try #require(report.faults.first, "\(describe(report))")
         #expect(first.component == C.peeringTransit, "\(describe(report))")
         #expect(first.hop == 4, "\(describe(report))")
@@ -88,10 +92,7 @@ struct DiagnosisLabTests {
         defer { lab.down() }
         // r2 sends at most one ICMP error a second; it forwards everything.
         try lab.configure("ratelimit", ["--node", "r2", "--rate", "1/second", "--burst", "1"])
-        var probing = Probing()
-        probing.trace.rounds = 10
-        probing.trace.timeout = .milliseconds(150)
-        let report = try await check(lab, probing: probing)
+        let report = try await check(lab)
         #expect(report.faults.isEmpty, "\(describe(report))")
         let note = try #require(report.notes.first, "\(describe(report))")
         #expect(note.component == C.icmpRateLimiting)
