@@ -5,7 +5,7 @@ import ISPChecker
 struct TraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
-        abstract: "Traceroute with all TTLs in flight at once, Paris-style stable flow, and mtr-like rounds."
+        abstract: "Traceroute with the TTLs up to the destination in flight at once, Paris-style stable flow, and mtr-like rounds."
     )
 
     enum Method: String, ExpressibleByArgument, CaseIterable { case udp, icmp, tcp }
