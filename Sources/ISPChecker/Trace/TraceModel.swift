@@ -46,9 +46,10 @@ public struct TraceOptions: Sendable, Equatable {
     public var probesPerSecond: Int
     /// Probes that may leave at once before `probesPerSecond` applies (all TTLs of a path, by default).
     public var burst: Int
-    /// Pause between two rounds: 1 s like mtr by default. Routers limit the ICMP errors they
-    /// send (Linux: a burst of 6, then 1 per second per destination), so back-to-back rounds
-    /// would show loss that only the rate limit causes.
+    /// From the start of one round to the start of the next: 1 s like mtr by default (a round
+    /// that waited longer for a lost probe is followed at once). Routers limit the ICMP errors
+    /// they send (Linux: a burst of 6, then 1 per second per destination), so back-to-back
+    /// rounds would show loss that only the rate limit causes.
     public var roundInterval: Duration
     /// `true` (Paris): every probe of the trace keeps the fields ECMP hashes on constant, so all
     /// rounds follow one path. `false` (classic): the UDP port or the ICMP checksum changes with

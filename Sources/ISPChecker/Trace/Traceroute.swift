@@ -145,10 +145,16 @@ private final class TraceRun {
         var iterator = events.makeAsyncIterator()
         var lastTTL = options.maxHops
         var stop: TraceStop = .maxHopsReached
+        var roundStarted = started
         for round in 1...options.rounds {
+            // Rounds start `roundInterval` apart, as mtr's do; a round that waited out a lost
+            // probe's timeout is followed at once (rounds never overlap: a router never gets
+            // more than one probe of this trace per interval).
             if round > 1 && options.roundInterval > .zero {
-                do { try await Task.sleep(for: options.roundInterval) } catch { throw .cancelled }
+                do { try await Task.sleep(until: roundStarted.advanced(by: options.roundInterval), clock: .continuous) } catch { throw .cancelled }
             }
+            if Task.isCancelled { throw .cancelled }
+            roundStarted = .now
             // Once a round found the end of the path, later rounds stop probing there, as mtr does.
             let (roundStopTTL, roundStop) = try await runRound(round, lastTTL: lastTTL, iterator: &iterator)
             if let roundStopTTL, let roundStop, roundStopTTL <= lastTTL {
@@ -314,14 +320,17 @@ private final class TraceRun {
     /// (`SilentHopWait.adaptive`), earlier than its full timeout.
     private func silentHopDeadlines(_ probes: [UInt16: RoundProbe]) -> [UInt16: ContinuousClock.Instant] {
         guard case .adaptive(let factor, let minimum) = options.silentHopWait else { return [:] }
-        let answered = probes.values.compactMap { probe in probe.rtt.map { (ttl: probe.ttl, rtt: $0.nanoseconds) } }
+        let answered = probes.values.compactMap { probe in probe.rtt.map { (ttl: probe.ttl, rtt: $0.nanoseconds, sentAt: probe.sentAt) } }
         guard !answered.isEmpty else { return [:] }
         var deadlines: [UInt16: ContinuousClock.Instant] = [:]
         for (id, probe) in probes where probe.answer == nil && !probe.done {
-            // The slowest answer from farther out bounds how long this hop may reasonably take.
-            guard let farther = answered.filter({ $0.ttl > probe.ttl }).map(\.rtt).max() else { continue }
-            let wait = max(Duration.nanoseconds(farther) * factor, minimum)
-            deadlines[id] = min(probe.deadline, probe.sentAt.advanced(by: wait))
+            // The slowest answer from farther out bounds how long this hop may reasonably take,
+            // counted from the later of the two sends (a round sends farther TTLs later once it
+            // knows how far the destination is).
+            let farther = answered.filter { $0.ttl > probe.ttl }
+            guard let slowest = farther.map(\.rtt).max(), let latestSend = farther.map(\.sentAt).max() else { continue }
+            let wait = max(Duration.nanoseconds(slowest) * factor, minimum)
+            deadlines[id] = min(probe.deadline, max(probe.sentAt, latestSend).advanced(by: wait))
         }
         return deadlines
     }
