@@ -131,8 +131,11 @@ enum TraceEvent: Sendable {
     case answer(UInt16, TraceAnswer)
     /// The capture saw the answer to `probeID` arrive, at this kernel time.
     case captureAnswer(UInt16, nanoseconds: Int64)
-    /// Wakes the trace to look at its deadlines.
-    case tick
+    /// Wakes the trace to look at its deadlines, as of when the tick was sent: a trace that
+    /// was busy sending (a shared pacer can hold it for a second) reads the events queued
+    /// meanwhile in order, and no probe times out before the answers that came before its
+    /// deadline were read.
+    case tick(ContinuousClock.Instant)
 }
 
 /// Where the receive loop delivers the packets of an outstanding trace probe.

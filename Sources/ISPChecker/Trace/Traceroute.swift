@@ -137,7 +137,7 @@ private final class TraceRun {
         let ticker = Task { [sink] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(5))
-                sink.yield(.tick)
+                sink.yield(.tick(.now))
             }
         }
         defer { ticker.cancel() }
@@ -235,15 +235,34 @@ private final class TraceRun {
         /// The farthest probe sent so far came back from a router (or went unanswered): the
         /// destination lies farther out.
         func farthestPassed() -> Bool {
-            guard let farthest = probes.values.first(where: { $0.ttl == sentUpTo }) else { return true }
-            if let answer = farthest.answer { return terminalStop(for: answer) == nil }
-            return farthest.done
+            let farthest = probes.values.filter { $0.ttl == sentUpTo }
+            if farthest.contains(where: { $0.answer.map { terminalStop(for: $0) == nil } == true }) { return true }
+            return farthest.allSatisfy { $0.done && $0.answer == nil }
         }
+        /// Whether the farthest TTL was asked once more: at the expected distance, a destination
+        /// that spent its ICMP budget (another trace, a burst) stays mute for a second; growing
+        /// past it then makes the path one hop too long, while one more probe there, after the
+        /// first waited out its timeout, finds a refilled budget.
+        var askedAgain = false
+        /// Whether an unanswered probe at `ttl` is asked again (then the first does not count:
+        /// each hop keeps one probe a round).
+        func willAskAgain(at ttl: Int) -> Bool {
+            !askedAgain && terminalTTL == nil && ttl == sentUpTo && ttl == estimate && sentUpTo < last
+                && !probes.values.contains { $0.ttl == ttl && $0.answer != nil }
+        }
+        /// The round's clock: the newest tick read (see `TraceEvent.tick`).
+        var now = ContinuousClock.now
         while true {
             // Past the routers already answering: up to the estimate when there is one (while the
             // estimator may still answer, growing would only guess), else a window farther.
-            let waitingForEstimate = estimate == nil && estimatorDeadline.map { ContinuousClock.now < $0 } == true
+            let waitingForEstimate = estimate == nil && estimatorDeadline.map { now < $0 } == true
             if terminalTTL == nil && sentUpTo < last && !waitingForEstimate && farthestPassed() {
+                if willAskAgain(at: sentUpTo) {
+                    askedAgain = true
+                    try await pace()
+                    if let (probeID, probe) = send(ttl: sentUpTo) { probes[probeID] = probe }
+                    continue
+                }
                 let next = estimate.map { $0 > sentUpTo ? $0 : sentUpTo + Self.growthWindow } ?? sentUpTo + Self.growthWindow
                 try await sendUpTo(next)
                 continue
@@ -251,7 +270,9 @@ private final class TraceRun {
             guard pending() || (terminalTTL == nil && waitingForEstimate) else { break }
             guard let event = await iterator.next() else { throw core.isShutDown ? .engineShutDown : .cancelled }
             if Task.isCancelled { throw .cancelled }
-            let now = ContinuousClock.now
+            // Deadlines are judged as of the newest tick read, not the wall clock: events queued
+            // while the round was sending are read in order before time moves on.
+            if case .tick(let at) = event { now = max(now, at) }
             switch event {
             case .captureSent(let id, let nanoseconds):
                 if probes[id]?.captureSendNanoseconds == nil { probes[id]?.captureSendNanoseconds = nanoseconds }
@@ -280,7 +301,7 @@ private final class TraceRun {
             let giveUp = silentHopDeadlines(probes)
             for (id, probe) in probes where !probe.done && isComplete(probe, now: now, giveUpAt: giveUp[id]) {
                 probes[id]?.done = true
-                if probe.ttl <= (terminalTTL ?? Int.max) { record(probe, round: round) }
+                if probe.ttl <= (terminalTTL ?? Int.max) && !willAskAgain(at: probe.ttl) { record(probe, round: round) }
             }
         }
         // Probes past the terminal TTL went beyond the destination: they do not count.
