@@ -43,9 +43,14 @@ struct RunCLILabTests {
         #expect(fault.component == "Peering/Transit")
         #expect(fault.evidence.first?.hop == 4, "\(fault.evidence)")
         #expect(report.score >= 30 && report.score <= 80, "runbook band for loss: \(report.score)")
-        // Ping lost packets, so a second trace's ten rounds were merged in to locate the loss.
-        #expect(report.trace?.rounds == 20)
-        #expect(report.trace?.hops.first { $0.ttl == 4 }?.sent == 20)
+        // Ping lost packets, so every hop was pinged to locate the loss (echo replies are not
+        // thinned by the routers' ICMP limits, unlike a second trace's answers): 100 echoes each,
+        // none lost before hop 4, some from hop 4 on.
+        #expect(report.trace?.rounds == 10)
+        let hops = try #require(report.trace?.hops)
+        #expect(hops.allSatisfy { $0.echoSent == 100 }, "\(hops.map { ($0.ttl, $0.echoSent ?? -1) })")
+        #expect(hops.filter { $0.ttl < 4 }.allSatisfy { $0.echoReceived == 100 }, "\(hops.map { ($0.ttl, $0.echoReceived ?? -1) })")
+        #expect(hops.filter { $0.ttl >= 4 }.allSatisfy { ($0.echoReceived ?? 100) < 100 }, "\(hops.map { ($0.ttl, $0.echoReceived ?? -1) })")
     }
 
     @Test func aRateLimitedHopIsANoteNotAFault() throws {
