@@ -136,4 +136,57 @@ struct DiagnosisLabTests {
         #expect(first.hop == 1, "\(describe(report))")
         #expect(report.score == 100)
     }
+
+    /// Rate limiting and real loss together, silent hops next to a lossy one, a destination that
+    /// limits its own answers, loss on the way back only: each in the realistic lab, where every
+    /// node also keeps the kernel's ICMP limits. `faults` are lab.sh commands (node, arguments).
+    struct Mix: Sendable, CustomTestStringConvertible {
+        var name: String
+        var faults: [(String, [String])]
+        /// The fault's component and hop, or nil for none.
+        var expected: (component: String, hop: Int)?
+        var testDescription: String { name }
+    }
+
+    static let mixes: [Mix] = [
+        Mix(name: "rate limiting at hop 2, loss from hop 4",
+            faults: [("ratelimit", ["--node", "r2", "--rate", "1/second", "--burst", "1"]), ("loss", ["--node", "r3", "--percent", "30", "--dir", "forward"])],
+            expected: (C.peeringTransit, 4)),
+        Mix(name: "loss from hop 2, rate limiting at hop 4",
+            faults: [("loss", ["--node", "r1", "--percent", "30", "--dir", "forward"]), ("ratelimit", ["--node", "r4", "--rate", "1/second", "--burst", "1"])],
+            expected: (C.ispAccess, 2)),
+        Mix(name: "rate limiting at hop 3 just before loss from hop 4",
+            faults: [("ratelimit", ["--node", "r3", "--vendor"]), ("loss", ["--node", "r3", "--percent", "30", "--dir", "forward"])],
+            expected: (C.peeringTransit, 4)),
+        Mix(name: "a silent hop 1 before loss from hop 4",
+            faults: [("silent", ["--node", "r1"]), ("loss", ["--node", "r3", "--percent", "30", "--dir", "forward"])],
+            expected: (C.peeringTransit, 4)),
+        Mix(name: "loss from hop 3, a silent hop 4 after it",
+            faults: [("loss", ["--node", "r2", "--percent", "30", "--dir", "forward"]), ("silent", ["--node", "r4"])],
+            expected: (C.ispAccess, 3)),
+        Mix(name: "the destination limits its answers",
+            faults: [("ratelimit", ["--node", "d", "--rate", "1/second", "--burst", "1"])],
+            expected: nil),
+        Mix(name: "loss from hop 4 on the way back only",
+            faults: [("loss", ["--node", "r3", "--percent", "30", "--dir", "reverse"])],
+            expected: (C.peeringTransit, 4)),
+    ]
+
+    @Test(arguments: mixes)
+    func lossIsLocatedWhereItStartsWhateverLimitsICMP(_ mix: Mix) async throws {
+        // realistic: the point is that the kernel's and the routers' ICMP limits do not move the verdict.
+        let lab = try Lab.up("dgmix", routers: Self.routers, realistic: true)
+        defer { lab.down() }
+        for (command, arguments) in mix.faults { try lab.configure(command, arguments) }
+        let report = try await check(lab)
+        if let expected = mix.expected {
+            let first = try #require(report.faults.first, "\(mix.name): \(describe(report))")
+            #expect(first.component == expected.component, "\(mix.name): \(describe(report))")
+            #expect(first.hop == expected.hop, "\(mix.name): \(describe(report))")
+            #expect(first.explanation.contains("at hop \(expected.hop)"), "\(mix.name): \(first.explanation)")
+        } else {
+            #expect(report.faults.isEmpty, "\(mix.name): \(describe(report))")
+            #expect(report.score < 20, "\(mix.name): \(describe(report))")
+        }
+    }
 }
