@@ -89,9 +89,14 @@ enum DiagnosisEngine {
                                    informational: true))
             return []
         }
-        var evidence = [Evidence(probe: ProbeName.traceroute, hop: n, detail: "\(format(loss.startLossPercent)) % loss from hop \(n), \(format(loss.lastLossPercent)) % at the last hop")]
+        let measured = loss.byEcho ? "of the echo requests to each hop lost" : "loss"
+        var evidence = [Evidence(probe: ProbeName.traceroute, hop: n, detail: "\(format(loss.startLossPercent)) % \(measured) from hop \(n), \(format(loss.lastLossPercent)) % at the last hop")]
         if let pingLoss = context.pingLossPercent { evidence.append(Evidence(probe: ProbeName.ping, detail: "\(format(pingLoss)) % packet loss to \(context.target)")) }
-        if let before = path.hops.last(where: { $0.ttl < n && $0.received > 0 }) {
+        if loss.byEcho, let before = path.hops.last(where: { $0.ttl < n && ($0.echoReceived ?? 0) > 0 }),
+           let sent = before.echoSent, let received = before.echoReceived {
+            evidence.append(Evidence(probe: ProbeName.traceroute, hop: before.ttl,
+                                     detail: "hop \(before.ttl) before it: \(format(Double(sent - received) * 100 / Double(sent))) % of its echo requests lost"))
+        } else if let before = path.hops.last(where: { $0.ttl < n && $0.received > 0 }) {
             evidence.append(Evidence(probe: ProbeName.traceroute, hop: before.ttl, detail: "hop \(before.ttl) before it: \(format(before.lossPercent)) % loss"))
         }
         let component = DiagnosisComponent.forHop(n, accessHops: accessHops, beyond: DiagnosisComponent.peeringTransit)
