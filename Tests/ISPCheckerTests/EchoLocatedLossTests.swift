@@ -58,7 +58,7 @@ import Testing
         let first = try #require(report.faults.first)
         #expect(first.component == C.peeringTransit)
         #expect(first.hop == 4)
-        #expect(first.evidence.map(\.detail) == ["25 % of the echo requests to each hop lost from hop 4, 24 % at the last hop",
+        #expect(first.evidence.map(\.detail) == ["echo requests to each hop: 25 % lost from hop 4 on, 24 % at the last hop",
                                                   "25 % packet loss to \(Fixture.target)",
                                                   "hop 3 before it: 0 % of its echo requests lost"])
         #expect(report.notes.map(\.hop) == [3])

@@ -89,8 +89,10 @@ enum DiagnosisEngine {
                                    informational: true))
             return []
         }
-        let measured = loss.byEcho ? "of the echo requests to each hop lost" : "loss"
-        var evidence = [Evidence(probe: ProbeName.traceroute, hop: n, detail: "\(format(loss.startLossPercent)) % \(measured) from hop \(n), \(format(loss.lastLossPercent)) % at the last hop")]
+        let lossDetail = loss.byEcho
+            ? "echo requests to each hop: \(format(loss.startLossPercent)) % lost from hop \(n) on, \(format(loss.lastLossPercent)) % at the last hop"
+            : "\(format(loss.startLossPercent)) % loss from hop \(n), \(format(loss.lastLossPercent)) % at the last hop"
+        var evidence = [Evidence(probe: ProbeName.traceroute, hop: n, detail: lossDetail)]
         if let pingLoss = context.pingLossPercent { evidence.append(Evidence(probe: ProbeName.ping, detail: "\(format(pingLoss)) % packet loss to \(context.target)")) }
         if loss.byEcho, let before = path.hops.last(where: { $0.ttl < n && ($0.echoReceived ?? 0) > 0 }),
            let sent = before.echoSent, let received = before.echoReceived {
