@@ -117,11 +117,14 @@ def load(path):
     return recs
 
 
-def build(recs, meta):
+def build(recs, meta, order=None):
     L = []
     n = len(recs)
     right = sum(r["right"] for r in recs)
     scen_keys = list(dict.fromkeys((r["scenario"], r["family"]) for r in recs))
+    if order:  # the matrix's order (scenarios.py), not the order parallel jobs finished in
+        rank = {k: i for i, k in enumerate(order)}
+        scen_keys.sort(key=lambda k: rank.get(k, len(rank)))
     modes = sorted({r.get("lab_mode") or "?" for r in recs})
     errors = [r for r in recs if r["got"] == "error"]
 
@@ -265,8 +268,11 @@ def build(recs, meta):
     if bad:
         for key, sub in bad:
             wrong = [r for r in sub if not r["right"]]
-            ex = collections.Counter(f"{r['got']}" + (f" ({r['explanation']})" if r.get("explanation") else "")
-                                     for r in wrong).most_common(2)
+            def why(r):
+                probes = ", ".join(f"{k} {v}" for k, v in sorted((r.get("probes") or {}).items()))
+                detail = "; ".join(x for x in (r.get("explanation") or r.get("error") or "", probes) if x)
+                return r["got"] + (f" ({detail})" if detail else "")
+            ex = collections.Counter(why(r) for r in wrong).most_common(2)
             L.append(f"- `{key[0]}` v{key[1]}: expected {sub[0]['expected']}, wrong {len(wrong)}/{len(sub)}: "
                      + "; ".join(f"{e} ×{c}" for e, c in ex))
     else:
@@ -281,8 +287,9 @@ def build(recs, meta):
     run_secs = [r["seconds"] for r in recs if r["seconds"] > 0]
     L.append(f"Checks: {total_run / 60:.1f} min in all, median {statistics.median(run_secs) if run_secs else 0:.1f} s "
              f"per run (max {max(run_secs) if run_secs else 0:.1f} s); lab builds {lab_total / 60:.1f} min "
-             f"({lab_total / max(1, len(scen_keys)):.1f} s per scenario). Per scenario (lab + runs + pauses): "
-             f"{(lab_total + total_run) / max(1, len(scen_keys)):.0f} s on average.")
+             f"({lab_total / max(1, len(scen_keys)):.1f} s per scenario). Per scenario, lab build and checks "
+             f"(pauses not counted): {(lab_total + total_run) / max(1, len(scen_keys)):.0f} s on average. "
+             f"Wall-clock time is in the `wall` line above (with `--jobs 2`, two scenarios run at once).")
     L.append("")
     return "\n".join(L)
 
@@ -313,7 +320,14 @@ def cmd_report(a):
     if a.meta and os.path.exists(a.meta):
         with open(a.meta) as f:
             meta = [l.rstrip("\n") for l in f if l.strip()]
-    section = build(recs, meta)
+    order = []
+    if a.scenarios and os.path.exists(a.scenarios):
+        with open(a.scenarios) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) >= 2:
+                    order.append((parts[0], int(parts[1])))
+    section = build(recs, meta, order)
     print(section)
     if a.markdown:
         with open(a.markdown, "w") as f:
@@ -346,6 +360,7 @@ def main():
     p.add_argument("--meta")
     p.add_argument("--markdown")
     p.add_argument("--write-docs")
+    p.add_argument("--scenarios", help="the scenario list run.sh used (scenarios.tsv), for the table order")
     a = ap.parse_args()
     return cmd_record(a) if a.cmd == "record" else cmd_report(a)
 

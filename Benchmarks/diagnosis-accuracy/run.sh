@@ -113,6 +113,7 @@ BIN_SRC=$BIN
 BIN=$OUT/isp-checker
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
+printf '%s\n' "${SCENARIOS[@]}" >"$OUT/scenarios.tsv"
 START_EPOCH=$(date +%s)
 {
     echo "command: $0 ${ORIG_ARGS[*]}"
@@ -288,6 +289,7 @@ for ((j = 1; j <= JOBS; j++)); do cat "$OUT/results-$PREFIX_BASE$j.jsonl"; done 
 echo "wall: $(($(date +%s) - START_EPOCH)) s" >>"$OUT/meta.txt"
 note "done in $(($(date +%s) - START_EPOCH)) s; raw results: $RESULTS"
 
-ANALYZE=(python3 "$HERE/analyze.py" report --results "$RESULTS" --meta "$OUT/meta.txt" --markdown "$OUT/section.md")
+ANALYZE=(python3 "$HERE/analyze.py" report --results "$RESULTS" --meta "$OUT/meta.txt" --markdown "$OUT/section.md"
+    --scenarios "$OUT/scenarios.tsv")
 ((WRITE_DOCS)) && ANALYZE+=(--write-docs "$ROOT/docs/benchmarks.md")
 "${ANALYZE[@]}"
