@@ -1485,6 +1485,17 @@ static int await_udp_error(int family, int fd, uint16_t sport, cp_trace_reply *r
     return -ETIMEDOUT;
 }
 
+/* The next captured UDP probe from sport (each capture wait up to a second): 1, or 0. */
+static int next_udp_probe(pcap_t *cap, uint16_t sport, cp_trace_packet *p, const uint8_t **l3,
+                          size_t *len)
+{
+    while (next_l3(cap, 1000, l3, len)) {
+        if (cp_trace_parse_probe(*l3, *len, p) == 0 && p->proto == 17 && p->sport == sport)
+            return 1;
+    }
+    return 0;
+}
+
 /*
  * A UDP probe socket on lo whose source port is not DPORT. DPORT (33434) lies
  * in Linux's ephemeral range (32768-60999): when the kernel gives the probe
@@ -1561,11 +1572,8 @@ static void live_udp_via_trace_send(int family)
         const uint8_t *l3;
         size_t len;
         cp_trace_packet p;
-        int found = 0;
-        while (!found && next_l3(cap, 1000, &l3, &len)) {
-            if (cp_trace_parse_probe(l3, len, &p) != 0 || p.proto != 17 || p.sport != sport)
-                continue;
-            found = 1;
+        int found = next_udp_probe(cap, sport, &p, &l3, &len);
+        if (found) {
             CHECK_EQ(p.ttl, 10 + i);
             CHECK(p.has_probe_id);
             CHECK_EQ(p.probe_id, id);
@@ -1638,11 +1646,8 @@ static void live_raw_udp_checksum_complete(int family)
         const uint8_t *l3;
         size_t len;
         cp_trace_packet p;
-        int found = 0;
-        while (!found && next_l3(cap, 1000, &l3, &len)) {
-            if (cp_trace_parse_probe(l3, len, &p) != 0 || p.proto != 17 || p.sport != sport)
-                continue;
-            found = 1;
+        int found = next_udp_probe(cap, sport, &p, &l3, &len);
+        if (found) {
             CHECK_EQ(p.ttl, 10 + i);
             CHECK_EQ(p.udp_checksum, cp_trace_udp_checksum_for(id));
         }
@@ -1721,11 +1726,8 @@ static void live_udp_kernel_checksum(int family)
         const uint8_t *l3;
         size_t len;
         cp_trace_packet p;
-        int found = 0;
-        while (!found && next_l3(cap, 1000, &l3, &len)) {
-            if (cp_trace_parse_probe(l3, len, &p) != 0 || p.proto != 17 || p.sport != sport)
-                continue;
-            found = 1;
+        int found = next_udp_probe(cap, sport, &p, &l3, &len);
+        if (found) {
             CHECK_EQ(p.udp_checksum, cp_trace_udp_checksum_for(id));
         }
         CHECK(found);

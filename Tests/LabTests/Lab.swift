@@ -52,6 +52,13 @@ struct Lab {
     func router4(_ k: Int) -> String { "10.99.\(k).2" }
     func router6(_ k: Int) -> String { "fd00:99:\(k)::2" }
 
+    /// The routers' addresses in order and the destination's, one hop a line (`lab.sh path`;
+    /// ECMP hops list their addresses separated by spaces).
+    func path(v6: Bool) throws -> [String] {
+        let output = try run("/bin/bash", [Lab.script, "path", "--prefix", prefix] + (v6 ? ["--v6"] : []))
+        return output.stdout.split(separator: "\n").map(String.init)
+    }
+
     /// Runs a command inside one of the lab's namespaces.
     @discardableResult
     func exec(_ node: String, _ arguments: [String], check: Bool = true) throws -> CommandOutput {

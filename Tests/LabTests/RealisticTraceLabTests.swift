@@ -16,12 +16,6 @@ struct RealisticTraceLabTests {
         try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capabilities: .keep))
     }
 
-    /// The routers' real addresses in order, and the destination, from the lab itself.
-    func expectedPath(_ lab: Lab, v6: Bool) throws -> [String] {
-        let output = try run("/bin/bash", [Lab.script, "path", "--prefix", lab.prefix] + (v6 ? ["--v6"] : []))
-        return output.stdout.split(separator: "\n").map(String.init)
-    }
-
     func path(_ result: TraceResult) -> [String] {
         result.hops.map { $0.addresses.first?.address.description ?? "*" }
     }
@@ -45,7 +39,7 @@ struct RealisticTraceLabTests {
         defer { lab.down() }
         let engine = try engine(in: lab)
         for v6 in [false, true] {
-            let expected = try expectedPath(lab, v6: v6)
+            let expected = try lab.path(v6: v6)
             #expect(expected.count == Self.routers + 1)
             let result = try await engine.traceroute(v6 ? lab.destination6 : lab.destination4, options: TraceOptions(method: method))
             expectEveryHopNamed(result, expected, "\(method) v6=\(v6)")
@@ -62,7 +56,7 @@ struct RealisticTraceLabTests {
         let lab = try Lab.up("rlrepeat", routers: Self.routers, realistic: true)
         defer { lab.down() }
         let engine = try engine(in: lab)
-        let expected = try expectedPath(lab, v6: v6)
+        let expected = try lab.path(v6: v6)
         let target = v6 ? lab.destination6 : lab.destination4
         let start = ContinuousClock.now
         // Each trace starts at its own slot, whether or not the one before has ended.
@@ -100,7 +94,7 @@ struct RealisticTraceLabTests {
         #expect(median >= 26 && median < 28, "path RTT \(median) ms")
 
         let result = try await engine.traceroute(lab.destination4, options: .default)
-        expectEveryHopNamed(result, try expectedPath(lab, v6: false), "26 ms path")
+        expectEveryHopNamed(result, try lab.path(v6: false), "26 ms path")
         #expect(result.durationMilliseconds <= 1.5 * median,
                 "trace took \(result.durationMilliseconds) ms, path RTT \(median) ms (limit \(1.5 * median) ms)")
     }

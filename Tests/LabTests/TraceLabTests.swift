@@ -13,12 +13,6 @@ struct TraceLabTests {
         try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capabilities: .keep))
     }
 
-    /// The routers' real addresses in order, and the destination, from the lab itself.
-    func expectedPath(_ lab: Lab, v6: Bool) throws -> [String] {
-        let output = try run("/bin/bash", [Lab.script, "path", "--prefix", lab.prefix] + (v6 ? ["--v6"] : []))
-        return output.stdout.split(separator: "\n").map(String.init)
-    }
-
     static let methods: [TraceMethod] = [.udp, .icmp, .tcp(port: 80)]
 
     @Test(arguments: methods)
@@ -28,7 +22,7 @@ struct TraceLabTests {
         defer { lab.down() }
         let engine = try engine(in: lab)
         for v6 in [false, true] {
-            let expected = try expectedPath(lab, v6: v6)
+            let expected = try lab.path(v6: v6)
             #expect(expected.count == Self.routers + 1)
             let result = try await engine.traceroute(v6 ? lab.destination6 : lab.destination4,
                                                      options: TraceOptions(method: method, timeout: .seconds(1)))
@@ -161,7 +155,7 @@ struct TraceLabTests {
         let lab = try Lab.up("trecmp", routers: 3, extra: ["--ecmp"], realistic: false)
         defer { lab.down() }
         let engine = try engine(in: lab)
-        let expectedHop2 = Set(try expectedPath(lab, v6: false)[1].split(separator: " ").map(String.init))
+        let expectedHop2 = Set(try lab.path(v6: false)[1].split(separator: " ").map(String.init))
         #expect(expectedHop2.count == 2)
 
         let paris = try await engine.traceroute(lab.destination4, options: TraceOptions(method: .udp, rounds: 24, timeout: .milliseconds(500), roundInterval: .zero))
