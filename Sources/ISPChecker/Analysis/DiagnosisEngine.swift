@@ -79,6 +79,13 @@ enum DiagnosisEngine {
         guard let path = context.path, let loss = path.persistentLoss else { return [] }
         let accessHops = context.thresholds.path.accessHops
         let n = loss.startTTL
+        if loss.total && context.ipReachable {
+            notes.append(Diagnosis(component: DiagnosisComponent.icmpRateLimiting, confidence: 0.7,
+                                   explanation: "Hops from \(n) on do not answer the traceroute probes, yet \(context.target) is reachable: they filter these probes",
+                                   suggestedAction: "None needed; try another trace method (-M tcp or -M icmp)",
+                                   evidence: [Evidence(probe: ProbeName.traceroute, hop: n, detail: "no answer from hop \(n) onward")], informational: true))
+            return []
+        }
         guard context.endToEndLossConfirmed else {
             // The trace's last hops lose answers but the target does not lose pings: they limit
             // the ICMP errors (or echo replies) they send.
@@ -103,13 +110,6 @@ enum DiagnosisEngine {
         }
         let component = DiagnosisComponent.forHop(n, accessHops: accessHops, beyond: DiagnosisComponent.peeringTransit)
         if loss.total {
-            if context.ipReachable {
-                notes.append(Diagnosis(component: DiagnosisComponent.icmpRateLimiting, confidence: 0.7,
-                                       explanation: "Hops from \(n) on do not answer the traceroute probes, yet \(context.target) is reachable: they filter these probes",
-                                       suggestedAction: "None needed; try another trace method (-M tcp or -M icmp)",
-                                       evidence: [Evidence(probe: ProbeName.traceroute, hop: n, detail: "no answer from hop \(n) onward")], informational: true))
-                return []
-            }
             if context.expectedDestinationTTL == n {
                 return [Diagnosis(component: DiagnosisComponent.destination, confidence: 0.8,
                                   explanation: "The path answers up to hop \(n - 1), and \(context.target) (hop \(n) in earlier runs) does not answer",

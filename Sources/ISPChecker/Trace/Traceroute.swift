@@ -156,10 +156,13 @@ private final class TraceRun {
             if Task.isCancelled { throw .cancelled }
             roundStarted = .now
             // Once a round found the end of the path, later rounds stop probing there, as mtr does.
-            let (roundStopTTL, roundStop) = try await runRound(round, lastTTL: lastTTL, iterator: &iterator)
+            let (roundStopTTL, roundStop, probedUpTo) = try await runRound(round, lastTTL: lastTTL, iterator: &iterator)
             if let roundStopTTL, let roundStop, roundStopTTL <= lastTTL {
                 if roundStopTTL < lastTTL || stop == .maxHopsReached { stop = roundStop }
                 lastTTL = roundStopTTL
+            } else if roundStopTTL == nil {
+                // No end found: later rounds probe as far as this one did, no farther.
+                lastTTL = min(lastTTL, max(options.firstHop, probedUpTo))
             }
             onUpdate?(.roundFinished(round, hops: hopList(upTo: lastTTL)))
         }
@@ -187,6 +190,11 @@ private final class TraceRun {
     static let initialWindow = 3
     /// TTLs added at once when the farthest probe was answered by a router.
     static let growthWindow = 4
+    /// How far past the expected distance a round still grows: the way back, which the
+    /// estimate measures, may be a hop or two shorter than the way there. A destination that
+    /// answers echoes at that distance but not the trace's probes (a firewall dropping UDP to
+    /// high ports) is not chased to `maxHops`, one timeout a window.
+    static let estimateSlack = 2
 
     /// Sends one probe per TTL up to where the destination is expected, and waits until every
     /// TTL up to the nearest terminal answer (destination or unreachable) is answered or timed
@@ -196,7 +204,8 @@ private final class TraceRun {
     /// else the first `initialWindow` TTLs plus one echo request to the destination whose
     /// reply TTL tells how far it is; and it grows by `growthWindow` while routers answer its
     /// farthest probe.
-    private func runRound(_ round: Int, lastTTL: Int, iterator: inout AsyncStream<TraceEvent>.Iterator) async throws(ProbeError) -> (Int?, TraceStop?) {
+    /// Returns the terminal TTL and stop, when there was one, and the farthest TTL probed.
+    private func runRound(_ round: Int, lastTTL: Int, iterator: inout AsyncStream<TraceEvent>.Iterator) async throws(ProbeError) -> (Int?, TraceStop?, Int) {
         var probes: [UInt16: RoundProbe] = [:]
         var terminalTTL: Int?
         var terminal: TraceStop?
@@ -256,7 +265,8 @@ private final class TraceRun {
             // Past the routers already answering: up to the estimate when there is one (while the
             // estimator may still answer, growing would only guess), else a window farther.
             let waitingForEstimate = estimate == nil && estimatorDeadline.map { now < $0 } == true
-            if terminalTTL == nil && sentUpTo < last && !waitingForEstimate && farthestPassed() {
+            let ceiling = min(last, estimate.map { $0 + Self.estimateSlack } ?? last)
+            if terminalTTL == nil && sentUpTo < ceiling && !waitingForEstimate && farthestPassed() {
                 if willAskAgain(at: sentUpTo) {
                     askedAgain = true
                     try await pace()
@@ -264,7 +274,7 @@ private final class TraceRun {
                     continue
                 }
                 let next = estimate.map { $0 > sentUpTo ? $0 : sentUpTo + Self.growthWindow } ?? sentUpTo + Self.growthWindow
-                try await sendUpTo(next)
+                try await sendUpTo(min(next, ceiling))
                 continue
             }
             guard pending() || (terminalTTL == nil && waitingForEstimate) else { break }
@@ -298,7 +308,7 @@ private final class TraceRun {
             case .tick:
                 break
             }
-            let giveUp = silentHopDeadlines(probes)
+            let giveUp = silentHopDeadlines(probes, round: round)
             for (id, probe) in probes where !probe.done && isComplete(probe, now: now, giveUpAt: giveUp[id]) {
                 probes[id]?.done = true
                 if probe.ttl <= (terminalTTL ?? Int.max) && !willAskAgain(at: probe.ttl) { record(probe, round: round) }
@@ -309,7 +319,7 @@ private final class TraceRun {
         if terminal == .destinationReached, let terminalTTL {
             core.pathLengths.withLock { $0.noteReached(destination, atTTL: terminalTTL) }
         }
-        return (terminalTTL, terminal)
+        return (terminalTTL, terminal, sentUpTo)
     }
 
     /// One echo request to the destination, outside the hop probes: echo replies are not
@@ -339,16 +349,22 @@ private final class TraceRun {
 
     /// For each unanswered probe with an answered probe farther out: when to give it up
     /// (`SilentHopWait.adaptive`), earlier than its full timeout.
-    private func silentHopDeadlines(_ probes: [UInt16: RoundProbe]) -> [UInt16: ContinuousClock.Instant] {
+    /// After the first round, a probe past every TTL that ever answered (the silent tail of a
+    /// path that goes dark, or of a destination that filters the probes) is given up the same
+    /// way, against the slowest answer of its round: it waited out its full timeout in an earlier
+    /// round already.
+    private func silentHopDeadlines(_ probes: [UInt16: RoundProbe], round: Int) -> [UInt16: ContinuousClock.Instant] {
         guard case .adaptive(let factor, let minimum) = options.silentHopWait else { return [:] }
         let answered = probes.values.compactMap { probe in probe.rtt.map { (ttl: probe.ttl, rtt: $0.nanoseconds, sentAt: probe.sentAt) } }
         guard !answered.isEmpty else { return [:] }
         var deadlines: [UInt16: ContinuousClock.Instant] = [:]
+        let everAnswered = round > 1 ? hops.values.filter { !$0.rttsMilliseconds.isEmpty }.map(\.ttl).max() : nil
         for (id, probe) in probes where probe.answer == nil && !probe.done {
             // The slowest answer from farther out bounds how long this hop may reasonably take,
             // counted from the later of the two sends (a round sends farther TTLs later once it
             // knows how far the destination is).
-            let farther = answered.filter { $0.ttl > probe.ttl }
+            let inSilentTail = everAnswered.map { probe.ttl > $0 } ?? false
+            let farther = inSilentTail ? answered : answered.filter { $0.ttl > probe.ttl }
             guard let slowest = farther.map(\.rtt).max(), let latestSend = farther.map(\.sentAt).max() else { continue }
             let wait = max(Duration.nanoseconds(slowest) * factor, minimum)
             deadlines[id] = min(probe.deadline, max(probe.sentAt, latestSend).advanced(by: wait))
