@@ -189,3 +189,21 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A trace's events carry only the probe id, so the ids a trace uses in two methods (a UDP
+/// trace's echo estimate) must differ: the registry skips the ids it is told to avoid.
+@Suite struct TraceRegistryTests {
+    @Test func allocationSkipsOutstandingAndAvoidedIDs() throws {
+        var registry = TraceRegistry()
+        let route = TraceRoute(destination: try #require(IPAddress("192.0.2.1")), sink: AsyncStream.makeStream(of: TraceEvent.self).continuation)
+        registry.nextID[.udp] = 10
+        #expect(registry.allocate(.ipv4, .udp, route: route) == 11)
+        #expect(registry.allocate(.ipv4, .udp, route: route, avoiding: [12, 13]) == 14)
+        // Another method has ids of its own, and avoids what it is told to.
+        registry.nextID[.icmp] = 10
+        #expect(registry.allocate(.ipv4, .icmp, route: route, avoiding: [11, 14]) == 12)
+        // The UDP space wraps below the checksum-encodable maximum.
+        registry.nextID[.udp] = UInt16(CP_TRACE_UDP_MAX_PROBE_ID)
+        #expect(registry.allocate(.ipv4, .udp, route: route, avoiding: [0]) == 1)
+    }
+}

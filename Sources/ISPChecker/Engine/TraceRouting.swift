@@ -150,14 +150,15 @@ struct TraceRegistry: ~Copyable {
     var nextID: [TraceProbeKey.Method: UInt16] = [:]
 
     /// A probe id no outstanding probe of that family and method uses (UDP ids stay below
-    /// the checksum-encodable maximum).
-    mutating func allocate(_ family: IPFamily, _ method: TraceProbeKey.Method, route: TraceRoute) -> UInt16? {
+    /// the checksum-encodable maximum), and none of `avoiding`: a trace's events carry only the
+    /// id, so its probes of two methods (a UDP trace's echo estimate) must not share one.
+    mutating func allocate(_ family: IPFamily, _ method: TraceProbeKey.Method, route: TraceRoute, avoiding: Set<UInt16> = []) -> UInt16? {
         let limit = method == .udp ? UInt16(CP_TRACE_UDP_MAX_PROBE_ID) : UInt16.max
         var candidate = nextID[method] ?? UInt16.random(in: 0...limit)
         for _ in 0...Int(limit) {
             candidate = candidate >= limit ? 0 : candidate + 1
             let key = TraceProbeKey(family: family, method: method, probeID: candidate)
-            if routes[key] == nil {
+            if routes[key] == nil && !avoiding.contains(candidate) {
                 nextID[method] = candidate
                 routes[key] = route
                 return candidate

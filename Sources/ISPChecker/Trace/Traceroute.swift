@@ -79,6 +79,8 @@ private final class TraceRun {
     /// Probes sent so far; classic UDP mode walks the destination port with it, like traceroute.
     var probesSent = 0
     var registered: Set<UInt16> = []
+    /// The echo request of the running round that estimates the distance, while registered.
+    var estimatorID: UInt16?
     /// Token bucket of the send rate: up to `burst` tokens, refilled at `probesPerSecond`.
     var tokens: Double
     var tokensUpdated: ContinuousClock.Instant = .now
@@ -327,7 +329,9 @@ private final class TraceRun {
     /// destination is. Nil when it could not be sent.
     private func sendEstimator() -> UInt16? {
         let route = TraceRoute(destination: destination, sink: sink)
-        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, .icmp, route: route) }) else { return nil }
+        let avoiding = registered
+        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, .icmp, route: route, avoiding: avoiding) }) else { return nil }
+        estimatorID = probeID
         var packet = [UInt8](repeating: 0, count: 64)
         var length = 0
         var src = source.raw
@@ -345,6 +349,7 @@ private final class TraceRun {
     private func unregisterEstimator(_ probeID: UInt16) {
         let key = TraceProbeKey(family: destination.family, method: .icmp, probeID: probeID)
         _ = core.traces.withLock { $0.routes.removeValue(forKey: key) }
+        estimatorID = nil
     }
 
     /// For each unanswered probe with an answered probe farther out: when to give it up
@@ -431,7 +436,8 @@ private final class TraceRun {
 
     private func send(ttl: Int) -> (UInt16, RoundProbe)? {
         let route = TraceRoute(destination: destination, sink: sink)
-        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, method, route: route) }) else { return nil }
+        let avoiding: Set<UInt16> = estimatorID.map { [$0] } ?? []
+        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, method, route: route, avoiding: avoiding) }) else { return nil }
         registered.insert(probeID)
         let now = ContinuousClock.now
         var probe = RoundProbe(ttl: ttl, sentAt: now, deadline: now.advanced(by: options.timeout))
