@@ -46,6 +46,11 @@ import Testing
         #expect(start(path(echoLost: [2: 4, 3: 6, 4: 5, 5: 5])) == 2)
     }
 
+    @Test func fourPercentAtTheLastHopOnlyIsFound() {
+        // 4 of the destination's 100 echoes lost, none before: under 1 % of all 500 echoes.
+        #expect(start(path(echoLost: [5: 4])) == 5)
+    }
+
     @Test func lossAtEveryHopStartsAtTheGateway() {
         #expect(start(path(echoLost: [1: 19, 2: 22, 3: 18, 4: 21, 5: 20])) == 1)
     }

@@ -78,7 +78,8 @@ struct PathAnalysis: Sendable, Equatable {
     /// and "one rate before hop h, another from h on", the most likely split of the pooled
     /// binomial counts, where a split must gain `splitPenalty` in log-likelihood over one rate
     /// (a hop's 100 echoes at 5 % loss gain about 5 against the hop before; chance gains stay
-    /// mostly below 2). Loss counts when at least 3 echoes and 1 % of them were lost. Pooling the
+    /// mostly below 2). Loss counts when at least 3 echoes were lost, and 1 % of those sent from
+    /// where it starts (at the last hop only, 5 % is 1 % of all five hops' echoes). Pooling the
     /// hops past the split finds even 5 % loss that one hop's echoes may not show. Nil without
     /// echoes or without loss.
     static func echoLocatedLoss(_ hops: [TraceHop], splitPenalty: Double = 2.5) -> (index: Int, loss: PersistentLoss)? {
@@ -94,7 +95,7 @@ struct PathAnalysis: Sendable, Equatable {
         }
         let totalSent = data.reduce(0) { $0 + $1.sent }, totalLost = data.reduce(0) { $0 + $1.lost }
         let oneRate = logLikelihood(totalSent, totalLost)
-        guard totalLost >= 3, Double(totalLost) / Double(totalSent) >= 0.01 else { return nil }
+        guard totalLost >= 3 else { return nil }
         var split = 0
         var bestScore = oneRate + splitPenalty
         var sentBefore = data[0].sent, lostBefore = data[0].lost
@@ -110,6 +111,8 @@ struct PathAnalysis: Sendable, Equatable {
             sentBefore += data[candidate].sent
             lostBefore += data[candidate].lost
         }
+        // Loss from the first hop on must itself reach 1 %; a split's stretch did above.
+        if split == 0 && Double(totalLost) / Double(totalSent) < 0.01 { return nil }
         let first = data[split], last = data[data.count - 1]
         let percent = { (entry: (index: Int, sent: Int, lost: Int)) in Double(entry.lost) * 100 / Double(entry.sent) }
         return (first.index, PersistentLoss(startTTL: hops[first.index].ttl, startLossPercent: percent(first),
