@@ -218,10 +218,9 @@ private final class TraceRun {
         let hint = known ?? core.pathLengths.withLock { $0.hint(for: destination) }
         var estimate = hint
         var sentUpTo = first - 1
-        var estimator: UInt16?
         /// Until when the round waits for the estimator's reply before it grows blindly.
         var estimatorDeadline: ContinuousClock.Instant?
-        defer { if let estimator { unregisterEstimator(estimator) } }
+        defer { if let estimatorID { unregisterEstimator(estimatorID) } }
 
         func sendUpTo(_ limit: Int) async throws(ProbeError) {
             let target = min(limit, last)
@@ -235,8 +234,7 @@ private final class TraceRun {
         }
 
         try await sendUpTo(hint ?? (first + Self.initialWindow - 1))
-        if hint == nil && sentUpTo < last, let sent = sendEstimator() {
-            estimator = sent
+        if hint == nil && sentUpTo < last && sendEstimator() {
             estimatorDeadline = ContinuousClock.now.advanced(by: options.timeout)
         }
 
@@ -290,7 +288,7 @@ private final class TraceRun {
                 if probes[id]?.captureSendNanoseconds == nil { probes[id]?.captureSendNanoseconds = nanoseconds }
             case .captureAnswer(let id, let nanoseconds):
                 if probes[id]?.captureAnswerNanoseconds == nil { probes[id]?.captureAnswerNanoseconds = nanoseconds }
-            case .answer(let id, let answer) where id == estimator:
+            case .answer(let id, let answer) where id == estimatorID:
                 guard answer.kind == .echoReply, answer.from == destination, let replyTTL = answer.replyTTL,
                       let ttl = PathLengthMemory.estimate(replyTTL: replyTTL) else { break }
                 core.pathLengths.withLock { $0.noteReplyTTL(destination, replyTTL: replyTTL) }
@@ -326,11 +324,11 @@ private final class TraceRun {
 
     /// One echo request to the destination, outside the hop probes: echo replies are not
     /// rate limited like ICMP errors, and the TTL the reply arrives with tells how far the
-    /// destination is. Nil when it could not be sent.
-    private func sendEstimator() -> UInt16? {
+    /// destination is; its id is `estimatorID` while registered. False when it could not be sent.
+    private func sendEstimator() -> Bool {
         let route = TraceRoute(destination: destination, sink: sink)
         let avoiding = registered
-        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, .icmp, route: route, avoiding: avoiding) }) else { return nil }
+        guard let probeID = core.traces.withLock({ $0.allocate(destination.family, .icmp, route: route, avoiding: avoiding) }) else { return false }
         estimatorID = probeID
         var packet = [UInt8](repeating: 0, count: 64)
         var length = 0
@@ -341,9 +339,9 @@ private final class TraceRun {
                                              UInt16.random(in: 1...0xfffe), Int(CP_TRACE_MIN_PAYLOAD), &packet, packet.count, &length)
         guard built == 0, cp_trace_send(echoSocket.descriptor, packet, length, &dst, 0, -1, &sentAt) >= 0 else {
             unregisterEstimator(probeID)
-            return nil
+            return false
         }
-        return probeID
+        return true
     }
 
     private func unregisterEstimator(_ probeID: UInt16) {
