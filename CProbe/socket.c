@@ -129,7 +129,7 @@ static int configure_socket(int fd, int family, int raw, int want_errors)
      * looped-back packet comes with them so they can be matched to a probe
      * (net.core.tstamp_allow_data, on by default, allows that unprivileged). */
     rc = cp_set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING,
-                           SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE);
+                           SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_SOFTWARE);
     if (rc != 0)
         return rc;
     if (raw)

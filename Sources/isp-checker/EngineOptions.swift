@@ -9,6 +9,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Do not open a packet capture; time with socket timestamps instead.")
     var noCapture = false
 
+    @Flag(help: "Time with a packet capture (pcap) even where the command does not by default (trace).")
+    var capture = false
+
     @Option(help: "Capture on this interface instead of all of them.")
     var captureInterface: String?
 
@@ -18,8 +21,20 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Keep capabilities after setup (by default every capability is dropped once the sockets are open).")
     var keepCapabilities = false
 
-    func makeEngine() throws -> ProbeEngine {
-        let capture: EngineConfiguration.Capture = noCapture ? .disabled : captureInterface.map { .interface($0) } ?? .automatic
+    func validate() throws {
+        if capture && noCapture { throw ValidationError("--capture and --no-capture exclude each other") }
+    }
+
+    /// - Parameter captureByDefault: whether the command opens a packet capture when neither
+    ///   `--capture`, `--capture-interface` nor `--no-capture` says. A capture times every packet
+    ///   at the interface's tap, exact to the nanosecond, but opening and closing an AF_PACKET
+    ///   socket waits for the kernel's RCU grace periods (about 10 ms to open, 25-30 ms to close
+    ///   on this machine kind, whatever the ring's size): more than a whole trace of a short path.
+    ///   Commands whose figures are milliseconds and that run once (`trace`) time with socket
+    ///   timestamps instead (a few microseconds from the tap; see docs/benchmarks.md).
+    func makeEngine(captureByDefault: Bool = true) throws -> ProbeEngine {
+        let wantsCapture = !noCapture && (capture || captureInterface != nil || captureByDefault)
+        let capture: EngineConfiguration.Capture = !wantsCapture ? .disabled : captureInterface.map { .interface($0) } ?? .automatic
         return try ProbeEngine(configuration: EngineConfiguration(
             networkNamespace: networkNamespace,
             capture: capture,

@@ -61,7 +61,7 @@ struct TraceCommand: ParsableCommand {
 
     func run() throws {
         let engine: ProbeEngine
-        do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
+        do { engine = try engineOptions.makeEngine(captureByDefault: false) } catch { throw CLIError(error) }
         let traceMethod: TraceMethod = switch method {
         case .udp: .udp
         case .icmp: .icmp

@@ -187,9 +187,13 @@ private final class TraceRun {
         (options.firstHop...max(options.firstHop, lastTTL)).map { hops[$0]?.snapshot ?? HopStatistics(ttl: $0).snapshot }
     }
 
-    /// TTLs a round probes at once when nothing says how far the destination is: the gateway
-    /// and the access network, which every path past the local network has.
-    static let initialWindow = 3
+    /// TTLs a round probes at once when nothing says how far the destination is: the gateway,
+    /// the access network and the first routers past it, as far as traceroute's first batch
+    /// reaches (16 probes in flight, 3 a TTL: TTLs 1-5) with a third of its probes. A
+    /// destination this close answers in the first round trip; one probe past it costs it one
+    /// ICMP error of its budget (a burst of 6 on Linux), once per destination: the engine
+    /// remembers the distance afterwards (`PathLengthMemory`).
+    static let initialWindow = 5
     /// TTLs added at once when the farthest probe was answered by a router.
     static let growthWindow = 4
     /// How far past the expected distance a round still grows: the way back, which the
