@@ -25,7 +25,8 @@ let package = Package(
             exclude: ["fuzz"],
             // Warnings (-Wall -Wextra -Werror) and sanitizers are applied by scripts/c-checks.sh:
             // unsafeFlags here would stop other packages from depending on this one.
-            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("cap")]
+            // libpcap is not linked: pcap_loader.c opens it at the first capture (see cp_pcap.h).
+            linkerSettings: [.linkedLibrary("cap")]
         ),
         // C only: DNS wire format (ldns), HTTP(S) (libcurl + OpenSSL for the certificate), TCP
         // connect. Separate from CProbe so that the raw-socket core keeps its small link set.
@@ -33,7 +34,8 @@ let package = Package(
             name: "CServiceProbe",
             path: "CServiceProbe",
             exclude: ["fuzz"],
-            linkerSettings: [.linkedLibrary("ldns"), .linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
+            // Not linked: libs_loader.c opens libcurl, OpenSSL and ldns at the first HTTP or DNS
+            // probe (see cs_libs.h), so a process that only pings or traces never maps them.
         ),
         .target(
             name: "ISPChecker",

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <pcap/pcap.h>
+#include "cp_pcap.h"
 
 #define CAPTURE_TIMEOUT_MS 10
 #define CAPTURE_BUFFER_BYTES (4 * 1024 * 1024)
@@ -75,14 +75,14 @@ static int install_filter(pcap_t *p, const char *filter, char *errbuf, size_t er
     if (filter == NULL)
         return 0;
     struct bpf_program program;
-    if (pcap_compile(p, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        copy_message(errbuf, errbuf_cap, pcap_geterr(p));
+    if (cp_pcap.compile(p, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        copy_message(errbuf, errbuf_cap, cp_pcap.geterr(p));
         return -EINVAL;
     }
-    int set = pcap_setfilter(p, &program);
-    pcap_freecode(&program);
+    int set = cp_pcap.setfilter(p, &program);
+    cp_pcap.freecode(&program);
     if (set != 0) {
-        copy_message(errbuf, errbuf_cap, pcap_geterr(p));
+        copy_message(errbuf, errbuf_cap, cp_pcap.geterr(p));
         return -EINVAL;
     }
     return 0;
@@ -94,8 +94,8 @@ static int wrap(pcap_t *p, int offline, cp_capture **out)
     if (c == NULL)
         return -ENOMEM;
     c->pcap = p;
-    c->linktype = pcap_datalink(p);
-    c->nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    c->linktype = cp_pcap.datalink(p);
+    c->nano = cp_pcap.get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
     c->offline = offline;
     *out = c;
     return 0;
@@ -108,34 +108,37 @@ int cp_capture_open(const char *device, const char *filter, int snaplen,
         return -EINVAL;
     *out = NULL;
     copy_message(errbuf, errbuf_cap, "");
+    int loaded = cp_pcap_load(errbuf, errbuf_cap);
+    if (loaded != 0)
+        return loaded;
 
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_create(device != NULL ? device : "any", pcap_err);
+    pcap_t *p = cp_pcap.create(device != NULL ? device : "any", pcap_err);
     if (p == NULL) {
         copy_message(errbuf, errbuf_cap, pcap_err);
         return -ENOMEM;
     }
     int rc = -EIO;
-    if (pcap_set_snaplen(p, snaplen) != 0 || pcap_set_immediate_mode(p, 1) != 0 ||
-        pcap_set_timeout(p, CAPTURE_TIMEOUT_MS) != 0 ||
-        pcap_set_buffer_size(p, CAPTURE_BUFFER_BYTES) != 0) {
+    if (cp_pcap.set_snaplen(p, snaplen) != 0 || cp_pcap.set_immediate_mode(p, 1) != 0 ||
+        cp_pcap.set_timeout(p, CAPTURE_TIMEOUT_MS) != 0 ||
+        cp_pcap.set_buffer_size(p, CAPTURE_BUFFER_BYTES) != 0) {
         copy_message(errbuf, errbuf_cap, "pcap: cannot set capture options");
         goto fail;
     }
     /* Nanoseconds when the platform has them; otherwise microseconds, which
      * cp_capture_next scales. */
-    (void)pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+    (void)cp_pcap.set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
 
-    int status = pcap_activate(p);
+    int status = cp_pcap.activate(p);
     if (status < 0) {
-        const char *message = pcap_geterr(p);
+        const char *message = cp_pcap.geterr(p);
         if (message == NULL || message[0] == '\0')
-            message = pcap_statustostr(status);
+            message = cp_pcap.statustostr(status);
         copy_message(errbuf, errbuf_cap, message);
         rc = activate_error(status);
         goto fail;
     }
-    if (pcap_setnonblock(p, 1, pcap_err) != 0) {
+    if (cp_pcap.setnonblock(p, 1, pcap_err) != 0) {
         copy_message(errbuf, errbuf_cap, pcap_err);
         goto fail;
     }
@@ -148,7 +151,7 @@ int cp_capture_open(const char *device, const char *filter, int snaplen,
     return 0;
 
 fail:
-    pcap_close(p);
+    cp_pcap.close(p);
     return rc;
 }
 
@@ -159,6 +162,9 @@ int cp_capture_open_offline(const char *path, const char *filter,
         return -EINVAL;
     *out = NULL;
     copy_message(errbuf, errbuf_cap, "");
+    int loaded = cp_pcap_load(errbuf, errbuf_cap);
+    if (loaded != 0)
+        return loaded;
     /* Open it ourselves first, so a missing or unreadable file is told apart
      * from one that is not a capture. */
     FILE *file = fopen(path, "rb");
@@ -168,25 +174,25 @@ int cp_capture_open_offline(const char *path, const char *filter,
         return -saved;
     }
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+    pcap_t *p = cp_pcap.fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
     if (p == NULL) {
         fclose(file);
         copy_message(errbuf, errbuf_cap, pcap_err);
         return -EBADMSG;
     }
-    int linktype = pcap_datalink(p);
+    int linktype = cp_pcap.datalink(p);
     cp_frame probe;
     static const uint8_t empty[1];
     if (cp_frame_decode(linktype, empty, 0, &probe) == -EPROTONOSUPPORT) {
         copy_message(errbuf, errbuf_cap, "unsupported link type in the capture file");
-        pcap_close(p);
+        cp_pcap.close(p);
         return -EPROTONOSUPPORT;
     }
     int rc = install_filter(p, filter, errbuf, errbuf_cap);
     if (rc == 0)
         rc = wrap(p, 1, out);
     if (rc != 0)
-        pcap_close(p); /* closes file too */
+        cp_pcap.close(p); /* closes file too */
     return rc;
 }
 
@@ -194,7 +200,7 @@ int cp_capture_fd(const cp_capture *cap)
 {
     if (cap == NULL)
         return -EINVAL;
-    int fd = pcap_get_selectable_fd(cap->pcap);
+    int fd = cp_pcap.get_selectable_fd(cap->pcap);
     return fd >= 0 ? fd : -EOPNOTSUPP;
 }
 
@@ -212,7 +218,7 @@ int cp_capture_next(cp_capture *cap, cp_frame *out)
     for (int skipped = 0; skipped <= CAPTURE_MAX_SKIPS; skipped++) {
         struct pcap_pkthdr *header;
         const u_char *data;
-        int rc = pcap_next_ex(cap->pcap, &header, &data);
+        int rc = cp_pcap.next_ex(cap->pcap, &header, &data);
         if (rc == PCAP_ERROR_BREAK && cap->offline)
             return -ENODATA;
         if (rc == 0 || rc == PCAP_ERROR_BREAK)
@@ -236,7 +242,7 @@ int64_t cp_capture_drops(cp_capture *cap)
     if (cap == NULL)
         return -EINVAL;
     struct pcap_stat stats;
-    if (pcap_stats(cap->pcap, &stats) != 0)
+    if (cp_pcap.stats(cap->pcap, &stats) != 0)
         return -EIO;
     return (int64_t)stats.ps_drop;
 }
@@ -245,7 +251,7 @@ void cp_capture_close(cp_capture *cap)
 {
     if (cap == NULL)
         return;
-    pcap_close(cap->pcap);
+    cp_pcap.close(cap->pcap);
     free(cap);
 }
 

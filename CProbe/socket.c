@@ -546,7 +546,10 @@ int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t i
     from_sockaddr((struct sockaddr *)&local, &src);
     if (src.family != dst->family)
         return -EAFNOSUPPORT;
-    if (is_loopback(dst))
+    /* The interface only when asked: getifaddrs dumps every link and address over netlink. */
+    if (ifname == NULL)
+        rc = 0;
+    else if (is_loopback(dst))
         rc = copy_ifname("lo", ifname, ifname_cap);
     else
         rc = interface_of(&src, ifname, ifname_cap);

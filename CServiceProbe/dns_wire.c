@@ -3,6 +3,7 @@
 #include "cservice_probe.h"
 
 #include <errno.h>
+#include "cs_libs.h"
 #include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,19 +12,21 @@
 int cs_dns_build_query(const char *name, uint16_t qtype, uint16_t id, uint16_t edns_udp_size, int rd,
                        uint8_t *out, size_t cap, size_t *len) {
     if (name == NULL || out == NULL || len == NULL || name[0] == '\0') return -EINVAL;
-    ldns_rdf *owner = ldns_dname_new_frm_str(name);
+    int loaded = cs_ldns_load();
+    if (loaded != 0) return loaded;
+    ldns_rdf *owner = cs_ldns.dname_new_frm_str(name);
     if (owner == NULL) return -EINVAL;
-    ldns_pkt *pkt = ldns_pkt_query_new(owner, (ldns_rr_type)qtype, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0);
+    ldns_pkt *pkt = cs_ldns.pkt_query_new(owner, (ldns_rr_type)qtype, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0);
     if (pkt == NULL) {
-        ldns_rdf_deep_free(owner);
+        cs_ldns.rdf_deep_free(owner);
         return -ENOMEM;
     }
-    ldns_pkt_set_id(pkt, id);
-    if (edns_udp_size > 0) ldns_pkt_set_edns_udp_size(pkt, edns_udp_size);
+    cs_ldns.pkt_set_id(pkt, id);
+    if (edns_udp_size > 0) cs_ldns.pkt_set_edns_udp_size(pkt, edns_udp_size);
     uint8_t *wire = NULL;
     size_t size = 0;
-    ldns_status status = ldns_pkt2wire(&wire, pkt, &size);
-    ldns_pkt_free(pkt);
+    ldns_status status = cs_ldns.pkt2wire(&wire, pkt, &size);
+    cs_ldns.pkt_free(pkt);
     if (status != LDNS_STATUS_OK || wire == NULL) {
         free(wire);
         return status == LDNS_STATUS_MEM_ERR ? -ENOMEM : -EINVAL;
@@ -79,35 +82,35 @@ static int printable_kind(ldns_rdf_type kind) {
 /* One rdata field: ldns's presentation format for the kinds above, else RFC 3597's generic
  * "\# length hex" of its bytes. */
 static void rdf_text(ldns_buffer *out, const ldns_rdf *rdf) {
-    if (printable_kind(ldns_rdf_get_type(rdf))) {
-        ldns_rdf2buffer_str(out, rdf);
+    if (printable_kind(cs_ldns.rdf_get_type(rdf))) {
+        cs_ldns.rdf2buffer_str(out, rdf);
         return;
     }
-    size_t size = ldns_rdf_size(rdf);
-    const uint8_t *data = ldns_rdf_data(rdf);
-    ldns_buffer_printf(out, "\\# %zu", size);
-    if (size > 0) ldns_buffer_printf(out, " ");
-    for (size_t i = 0; i < size && data != NULL; i++) ldns_buffer_printf(out, "%02x", data[i]);
+    size_t size = cs_ldns.rdf_size(rdf);
+    const uint8_t *data = cs_ldns.rdf_data(rdf);
+    cs_ldns.buffer_printf(out, "\\# %zu", size);
+    if (size > 0) cs_ldns.buffer_printf(out, " ");
+    for (size_t i = 0; i < size && data != NULL; i++) cs_ldns.buffer_printf(out, "%02x", data[i]);
 }
 
 /* "owner\tTYPE\tTTL\trdata" of one record, malloc'd, or NULL. */
 static char *record_line(const ldns_rr *rr) {
-    char *owner = ldns_rdf2str(ldns_rr_owner(rr));
-    char *type = ldns_rr_type2str(ldns_rr_get_type(rr));
-    ldns_buffer *rdata = ldns_buffer_new(256);
+    char *owner = cs_ldns.rdf2str(cs_ldns.rr_owner(rr));
+    char *type = cs_ldns.rr_type2str(cs_ldns.rr_get_type(rr));
+    ldns_buffer *rdata = cs_ldns.buffer_new(256);
     char *line = NULL;
     if (owner != NULL && type != NULL && rdata != NULL) {
-        for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-            if (i > 0) ldns_buffer_printf(rdata, " ");
-            rdf_text(rdata, ldns_rr_rdf(rr, i));
+        for (size_t i = 0; i < cs_ldns.rr_rd_count(rr); i++) {
+            if (i > 0) cs_ldns.buffer_printf(rdata, " ");
+            rdf_text(rdata, cs_ldns.rr_rdf(rr, i));
         }
-        char *data = ldns_buffer_export2str(rdata);
-        if (data != NULL && asprintf(&line, "%s\t%s\t%u\t%s", owner, type, (unsigned)ldns_rr_ttl(rr), data) < 0) line = NULL;
+        char *data = cs_ldns.buffer_export2str(rdata);
+        if (data != NULL && asprintf(&line, "%s\t%s\t%u\t%s", owner, type, (unsigned)cs_ldns.rr_ttl(rr), data) < 0) line = NULL;
         free(data);
     }
     free(owner);
     free(type);
-    if (rdata != NULL) ldns_buffer_free(rdata);
+    if (rdata != NULL) cs_ldns.buffer_free(rdata);
     return line;
 }
 
@@ -164,33 +167,35 @@ int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_nam
     if (buf == NULL || info == NULL || records_len == NULL || (records == NULL && records_cap > 0)) return -EINVAL;
     memset(info, 0, sizeof *info);
     *records_len = 0;
+    int loaded = cs_ldns_load();
+    if (loaded != 0) return loaded;
     if (carries_tsig(buf, len)) return -EBADMSG;
     ldns_pkt *pkt = NULL;
-    if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK || pkt == NULL) return -EBADMSG;
-    info->id = ldns_pkt_id(pkt);
-    info->rcode = (uint16_t)(((unsigned)ldns_pkt_edns_extended_rcode(pkt) << 4) | (ldns_pkt_get_rcode(pkt) & 0x0f));
-    info->truncated = ldns_pkt_tc(pkt);
-    info->authoritative = ldns_pkt_aa(pkt);
-    info->recursion_available = ldns_pkt_ra(pkt);
-    info->answer_count = ldns_pkt_ancount(pkt);
-    info->authority_count = ldns_pkt_nscount(pkt);
-    info->additional_count = ldns_pkt_arcount(pkt);
+    if (cs_ldns.wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK || pkt == NULL) return -EBADMSG;
+    info->id = cs_ldns.pkt_id(pkt);
+    info->rcode = (uint16_t)(((unsigned)cs_ldns.pkt_edns_extended_rcode(pkt) << 4) | (cs_ldns.pkt_get_rcode(pkt) & 0x0f));
+    info->truncated = cs_ldns.pkt_tc(pkt);
+    info->authoritative = cs_ldns.pkt_aa(pkt);
+    info->recursion_available = cs_ldns.pkt_ra(pkt);
+    info->answer_count = cs_ldns.pkt_ancount(pkt);
+    info->authority_count = cs_ldns.pkt_nscount(pkt);
+    info->additional_count = cs_ldns.pkt_arcount(pkt);
 
-    ldns_rr_list *question = ldns_pkt_question(pkt);
-    if (expect_name != NULL && question != NULL && ldns_rr_list_rr_count(question) == 1) {
-        ldns_rdf *expected = ldns_dname_new_frm_str(expect_name);
-        ldns_rr *q = ldns_rr_list_rr(question, 0);
-        info->question_matches = expected != NULL && ldns_dname_compare(ldns_rr_owner(q), expected) == 0 &&
-                                 ldns_rr_get_type(q) == (ldns_rr_type)expect_qtype &&
-                                 ldns_rr_get_class(q) == LDNS_RR_CLASS_IN;
-        if (expected != NULL) ldns_rdf_deep_free(expected);
+    ldns_rr_list *question = cs_ldns.pkt_question(pkt);
+    if (expect_name != NULL && question != NULL && cs_ldns.rr_list_rr_count(question) == 1) {
+        ldns_rdf *expected = cs_ldns.dname_new_frm_str(expect_name);
+        ldns_rr *q = cs_ldns.rr_list_rr(question, 0);
+        info->question_matches = expected != NULL && cs_ldns.dname_compare(cs_ldns.rr_owner(q), expected) == 0 &&
+                                 cs_ldns.rr_get_type(q) == (ldns_rr_type)expect_qtype &&
+                                 cs_ldns.rr_get_class(q) == LDNS_RR_CLASS_IN;
+        if (expected != NULL) cs_ldns.rdf_deep_free(expected);
     }
 
     int rc = 0;
     size_t used = 0;
-    ldns_rr_list *answer = ldns_pkt_answer(pkt);
-    for (size_t i = 0; answer != NULL && i < ldns_rr_list_rr_count(answer) && rc == 0; i++) {
-        char *line = record_line(ldns_rr_list_rr(answer, i));
+    ldns_rr_list *answer = cs_ldns.pkt_answer(pkt);
+    for (size_t i = 0; answer != NULL && i < cs_ldns.rr_list_rr_count(answer) && rc == 0; i++) {
+        char *line = record_line(cs_ldns.rr_list_rr(answer, i));
         if (line == NULL) {
             rc = -ENOMEM;
             break;
@@ -199,13 +204,15 @@ int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_nam
         free(line);
     }
     *records_len = used;
-    ldns_pkt_free(pkt);
+    cs_ldns.pkt_free(pkt);
     return rc;
 }
 
 int cs_dns_type_name(uint16_t qtype, char *out, size_t cap) {
     if (out == NULL || cap == 0) return -ENOBUFS;
-    char *name = ldns_rr_type2str((ldns_rr_type)qtype);
+    int loaded = cs_ldns_load();
+    if (loaded != 0) return loaded;
+    char *name = cs_ldns.rr_type2str((ldns_rr_type)qtype);
     if (name == NULL) return -ENOMEM;
     int rc = 0;
     if (strlen(name) + 1 > cap) {
@@ -219,7 +226,9 @@ int cs_dns_type_name(uint16_t qtype, char *out, size_t cap) {
 
 int cs_dns_type_number(const char *name, uint16_t *qtype) {
     if (name == NULL || qtype == NULL || name[0] == '\0') return -EINVAL;
-    ldns_rr_type type = ldns_get_rr_type_by_name(name);
+    int loaded = cs_ldns_load();
+    if (loaded != 0) return loaded;
+    ldns_rr_type type = cs_ldns.get_rr_type_by_name(name);
     if (type == 0) return -EINVAL;
     *qtype = (uint16_t)type;
     return 0;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cservice_probe.h"
 
+#include "cs_libs.h"
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/ssl.h>
@@ -14,7 +15,7 @@
 /* curl_global_init is not thread-safe and must run before any other curl call: once per process. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_status = CURLE_FAILED_INIT;
-static void global_init(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void global_init(void) { global_status = cs_curl.global_init(CURL_GLOBAL_DEFAULT); }
 
 typedef struct transfer {
     CURL *easy;
@@ -55,28 +56,28 @@ static int on_connected(void *context, char *primary_ip, char *local_ip, int pri
     t->result->tls_version[0] = '\0';
     t->result->has_certificate = 0;
     const struct curl_tlssessioninfo *session = NULL;
-    if (curl_easy_getinfo(t->easy, CURLINFO_TLS_SSL_PTR, &session) != CURLE_OK || session == NULL ||
+    if (cs_curl.easy_getinfo(t->easy, CURLINFO_TLS_SSL_PTR, &session) != CURLE_OK || session == NULL ||
         session->backend != CURLSSLBACKEND_OPENSSL || session->internals == NULL)
         return CURL_PREREQFUNC_OK;
     SSL *ssl = session->internals;
-    copy_text(t->result->tls_version, sizeof t->result->tls_version, SSL_get_version(ssl));
-    X509 *leaf = SSL_get1_peer_certificate(ssl);
+    copy_text(t->result->tls_version, sizeof t->result->tls_version, cs_ssl.SSL_get_version(ssl));
+    X509 *leaf = cs_ssl.SSL_get1_peer_certificate(ssl);
     if (leaf == NULL) return CURL_PREREQFUNC_OK;
-    const ASN1_TIME *not_after = X509_get0_notAfter(leaf);
+    const ASN1_TIME *not_after = cs_ssl.X509_get0_notAfter(leaf);
     int days = 0, seconds = 0;
     struct tm tm;
-    if (not_after != NULL && ASN1_TIME_diff(&days, &seconds, NULL, not_after) == 1 && ASN1_TIME_to_tm(not_after, &tm) == 1) {
+    if (not_after != NULL && cs_ssl.ASN1_TIME_diff(&days, &seconds, NULL, not_after) == 1 && cs_ssl.ASN1_TIME_to_tm(not_after, &tm) == 1) {
         t->result->has_certificate = 1;
         t->result->certificate_seconds_left = (int64_t)days * 86400 + seconds;
         t->result->certificate_not_after_unix = (int64_t)timegm(&tm);
     }
-    X509_free(leaf);
+    cs_ssl.X509_free(leaf);
     return CURL_PREREQFUNC_OK;
 }
 
 static int configure(CURL *easy, const cs_http_request *request, transfer *t, char *error_buffer) {
     CURLcode c = CURLE_OK;
-#define SET(option, value) if (c == CURLE_OK) c = curl_easy_setopt(easy, option, value)
+#define SET(option, value) if (c == CURLE_OK) c = cs_curl.easy_setopt(easy, option, value)
     SET(CURLOPT_URL, request->url);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -105,17 +106,17 @@ static void collect(CURL *easy, cs_http_result *r) {
     curl_off_t value = 0;
     long number = 0;
     char *text = NULL;
-    if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &number) == CURLE_OK) r->status_code = number;
-    if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &number) == CURLE_OK) r->redirects = number;
-    if (curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &number) == CURLE_OK) r->os_errno = number;
-    if (curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &value) == CURLE_OK) r->namelookup_us = value;
-    if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &value) == CURLE_OK) r->connect_us = value;
-    if (curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &value) == CURLE_OK) r->appconnect_us = value;
-    if (curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &value) == CURLE_OK) r->starttransfer_us = value;
-    if (curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &value) == CURLE_OK) r->total_us = value;
-    if (curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &value) == CURLE_OK) r->body_bytes = value;
-    if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &text) == CURLE_OK) copy_text(r->primary_ip, sizeof r->primary_ip, text);
-    if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
+    if (cs_curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &number) == CURLE_OK) r->status_code = number;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &number) == CURLE_OK) r->redirects = number;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_OS_ERRNO, &number) == CURLE_OK) r->os_errno = number;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &value) == CURLE_OK) r->namelookup_us = value;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &value) == CURLE_OK) r->connect_us = value;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &value) == CURLE_OK) r->appconnect_us = value;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &value) == CURLE_OK) r->starttransfer_us = value;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &value) == CURLE_OK) r->total_us = value;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &value) == CURLE_OK) r->body_bytes = value;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_PRIMARY_IP, &text) == CURLE_OK) copy_text(r->primary_ip, sizeof r->primary_ip, text);
+    if (cs_curl.easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
         copy_text(r->effective_url, sizeof r->effective_url, text);
 }
 
@@ -126,30 +127,32 @@ int cs_http_fetch(const cs_http_request *request, int cancel_fd,
         return -EINVAL;
     memset(result, 0, sizeof *result);
     *body_len = 0;
+    int loaded = cs_curl_load();
+    if (loaded != 0) return loaded;
     pthread_once(&global_once, global_init);
     if (global_status != CURLE_OK) return -ENOMEM;
 
-    CURL *easy = curl_easy_init();
-    CURLM *multi = curl_multi_init();
+    CURL *easy = cs_curl.easy_init();
+    CURLM *multi = cs_curl.multi_init();
     if (easy == NULL || multi == NULL) {
-        if (easy != NULL) curl_easy_cleanup(easy);
-        if (multi != NULL) curl_multi_cleanup(multi);
+        if (easy != NULL) cs_curl.easy_cleanup(easy);
+        if (multi != NULL) cs_curl.multi_cleanup(multi);
         return -ENOMEM;
     }
     char error_buffer[CURL_ERROR_SIZE] = {0};
     transfer t = {.easy = easy, .body = body, .body_cap = body_cap, .result = result};
     int rc = configure(easy, request, &t, error_buffer);
-    if (rc == 0 && curl_multi_add_handle(multi, easy) != CURLM_OK) rc = -ENOMEM;
+    if (rc == 0 && cs_curl.multi_add_handle(multi, easy) != CURLM_OK) rc = -ENOMEM;
 
     int running = rc == 0;
     while (rc == 0 && running) {
-        if (curl_multi_perform(multi, &running) != CURLM_OK) {
+        if (cs_curl.multi_perform(multi, &running) != CURLM_OK) {
             rc = -EIO;
             break;
         }
         if (!running) break;
         struct curl_waitfd cancel = {.fd = cancel_fd, .events = CURL_WAIT_POLLIN, .revents = 0};
-        if (curl_multi_poll(multi, cancel_fd >= 0 ? &cancel : NULL, cancel_fd >= 0 ? 1 : 0, 1000, NULL) != CURLM_OK) {
+        if (cs_curl.multi_poll(multi, cancel_fd >= 0 ? &cancel : NULL, cancel_fd >= 0 ? 1 : 0, 1000, NULL) != CURLM_OK) {
             rc = -EIO;
             break;
         }
@@ -159,18 +162,18 @@ int cs_http_fetch(const cs_http_request *request, int cancel_fd,
         int pending = 0;
         CURLMsg *message;
         result->curl_code = CURLE_FAILED_INIT;
-        while ((message = curl_multi_info_read(multi, &pending)) != NULL) {
+        while ((message = cs_curl.multi_info_read(multi, &pending)) != NULL) {
             if (message->msg == CURLMSG_DONE && message->easy_handle == easy) result->curl_code = (int)message->data.result;
         }
         collect(easy, result);
         if (result->curl_code != CURLE_OK)
             copy_text(result->error, sizeof result->error,
-                      error_buffer[0] ? error_buffer : curl_easy_strerror((CURLcode)result->curl_code));
+                      error_buffer[0] ? error_buffer : cs_curl.easy_strerror((CURLcode)result->curl_code));
         *body_len = t.body_len;
     }
-    curl_multi_remove_handle(multi, easy);
-    curl_easy_cleanup(easy);
-    curl_multi_cleanup(multi);
+    cs_curl.multi_remove_handle(multi, easy);
+    cs_curl.easy_cleanup(easy);
+    cs_curl.multi_cleanup(multi);
     return rc;
 }
 

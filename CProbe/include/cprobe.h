@@ -214,7 +214,8 @@ typedef struct cp_frame {
  * Opens a live capture: immediate mode, nanosecond timestamps, snaplen
  * `snaplen`, non-blocking, BPF `filter` compiled and installed. device NULL
  * means "any". errbuf (may be NULL) receives libpcap's message on failure.
- * Returns 0 or -errno (-EPERM without CAP_NET_RAW, -ENODEV, -EINVAL bad filter).
+ * Returns 0 or -errno (-EPERM without CAP_NET_RAW, -ENODEV, -EINVAL bad filter,
+ * -ELIBACC when libpcap cannot be loaded: it is opened at the first capture).
  */
 int cp_capture_open(const char *device, const char *filter, int snaplen,
                     cp_capture **out, char *errbuf, size_t errbuf_cap);
@@ -223,7 +224,8 @@ int cp_capture_open(const char *device, const char *filter, int snaplen,
  * for replay, with nanosecond timestamps and an optional BPF filter.
  * cp_capture_next then returns its frames in order, and -ENODATA at the end.
  * Returns 0, -ENOENT / -EACCES (cannot open), -EBADMSG (not a capture file),
- * -EPROTONOSUPPORT (link type), -EINVAL (bad filter); errbuf gets libpcap's text.
+ * -EPROTONOSUPPORT (link type), -EINVAL (bad filter), -ELIBACC (no libpcap);
+ * errbuf gets libpcap's text.
  */
 int cp_capture_open_offline(const char *path, const char *filter,
                             cp_capture **out, char *errbuf, size_t errbuf_cap);

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import ISPChecker
 
 /// Exit statuses scripts can rely on. Checks: 0 ok, 1 warn, 2 crit (the worst probe status).
@@ -33,7 +33,7 @@ enum ExitStatus {
 /// Library errors as the CLI shows them: one line on stderr, and an exit status of 64 or more
 /// that says what kind of error it was.
 func CLIError(_ error: any Error) -> ExitCode {
-    FileHandle.standardError.write(Data("isp-checker: error: \(error)\n".utf8))
+    errorOutput("isp-checker: error: \(error)\n")
     return ExitCode(ExitStatus.code(for: error))
 }
 

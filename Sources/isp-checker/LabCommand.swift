@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -54,11 +54,11 @@ struct LabCommand: ParsableCommand {
 
     func run() throws {
         if list {
-            for scenario in Self.scenarios { output("\(scenario.name.padding(toLength: 18, withPad: " ", startingAt: 0))\(scenario.summary)") }
+            for scenario in Self.scenarios { output("\(padRight(scenario.name, 18))\(scenario.summary)") }
             return
         }
         guard getuid() == 0 else {
-            FileHandle.standardError.write(Data("isp-checker: error: the lab builds network namespaces: run as root (sudo isp-checker lab)\n".utf8))
+            errorOutput("isp-checker: error: the lab builds network namespaces: run as root (sudo isp-checker lab)\n")
             throw ExitCode(ExitStatus.noPermission)
         }
         let script = try Self.findScript()
@@ -85,7 +85,7 @@ struct LabCommand: ParsableCommand {
         let up = try Self.spawn("/bin/bash", [script, "up", "--prefix", prefix, "--scenario", name] + (idealised ? ["--idealised"] : []),
                                 captureOutput: true)
         guard up.status == 0 else {
-            FileHandle.standardError.write(Data("isp-checker: error: building the lab failed:\n\(up.output)".utf8))
+            errorOutput("isp-checker: error: building the lab failed:\n\(up.output)")
             throw ExitCode(ExitStatus.unavailable)
         }
         var facts: [String: String] = [:]
@@ -94,7 +94,7 @@ struct LabCommand: ParsableCommand {
             if parts.count == 2 { facts[parts[0]] = parts[1] }
         }
         guard let namespace = facts["client_namespace"], let target = facts["target"] else {
-            FileHandle.standardError.write(Data("isp-checker: error: lab/scenario.sh said nothing usable:\n\(up.output)".utf8))
+            errorOutput("isp-checker: error: lab/scenario.sh said nothing usable:\n\(up.output)")
             throw ExitCode(ExitStatus.software)
         }
         var arguments = ["netns", "exec", namespace, Self.executablePath, "run", "--target", target, "--count", "20", "--interval", "0.05",
@@ -123,7 +123,7 @@ struct LabCommand: ParsableCommand {
         }
         candidates.append(FileManager.default.currentDirectoryPath + "/lab/scenario.sh")
         if let found = candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) { return found }
-        FileHandle.standardError.write(Data("isp-checker: error: lab/scenario.sh not found; run from the isp-checker checkout or set ISPC_LAB_DIR to its lab/ folder\n".utf8))
+        errorOutput("isp-checker: error: lab/scenario.sh not found; run from the isp-checker checkout or set ISPC_LAB_DIR to its lab/ folder\n")
         throw ExitCode(ExitStatus.noInput)
     }
 
@@ -153,7 +153,7 @@ struct LabCommand: ParsableCommand {
         var child: pid_t = 0
         let started = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
         guard started == 0 else {
-            FileHandle.standardError.write(Data("isp-checker: error: cannot start \(executable): \(String(cString: strerror(started)))\n".utf8))
+            errorOutput("isp-checker: error: cannot start \(executable): \(String(cString: strerror(started)))\n")
             throw ExitCode(ExitStatus.unavailable)
         }
         var status: Int32 = 0

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `isp-checker monitor …`: replaces this process with `isp-checker-monitor` from the same
 /// directory as this executable, passing every argument through, so that the CLI itself never
@@ -16,7 +19,7 @@ struct MonitorCommand: ParsableCommand {
     func run() throws {
         let path = Self.monitorExecutablePath()
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            FileHandle.standardError.write(Data("isp-checker: error: the monitor executable is missing: \(path) (build or install the isp-checker-monitor product next to isp-checker)\n".utf8))
+            errorOutput("isp-checker: error: the monitor executable is missing: \(path) (build or install the isp-checker-monitor product next to isp-checker)\n")
             throw ExitCode(ExitStatus.unavailable)
         }
         let argv = [path] + arguments
@@ -24,7 +27,7 @@ struct MonitorCommand: ParsableCommand {
         execv(path, &cArguments)
         // execv returns only on failure.
         let reason = String(cString: strerror(errno))
-        FileHandle.standardError.write(Data("isp-checker: error: cannot run \(path): \(reason)\n".utf8))
+        errorOutput("isp-checker: error: cannot run \(path): \(reason)\n")
         throw ExitCode(ExitStatus.unavailable)
     }
 

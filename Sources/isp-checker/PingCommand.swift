@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import ISPChecker
 
 struct PingCommand: ParsableCommand {
@@ -98,6 +98,6 @@ enum PingText {
     }
 
     static func format(_ value: Double, digits: Int = 3) -> String {
-        String(format: "%.\(digits)f", value)
+        fixed(value, digits: digits)
     }
 }

@@ -1,11 +1,11 @@
-import Foundation
+import FoundationEssentials
 import ISPChecker
 
 /// The readable summary of a run report: a probe table, the score, the diagnosis.
 enum ReportText {
     static func render(_ report: RunReport) -> String {
         var lines: [String] = []
-        let time = ISO8601DateFormatter().string(from: report.timestamp)
+        let time = report.timestamp.formatted(.iso8601)
         lines.append("isp-checker run: \(report.target) (\(report.mode.rawValue), \(time))")
         lines.append("")
         let rows = report.probes.map { probe in
@@ -81,13 +81,13 @@ enum ReportText {
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                index == cells.count - 1 ? cell : padRight(cell, widths[index])
             }.joined(separator: "  ")
         }
         return [line(header)] + rows.map(line)
     }
 
     static func format(_ value: Double, digits: Int = 1) -> String {
-        String(format: "%.\(digits)f", value)
+        fixed(value, digits: digits)
     }
 }

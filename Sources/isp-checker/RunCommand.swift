@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import ISPChecker
 
 struct RunCommand: ParsableCommand {
@@ -70,7 +70,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         switch mode {
         case .live:
-            guard let target, !target.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard let target, !target.allSatisfy(\.isWhitespace) else {
                 throw ValidationError("--mode live needs --target HOST")
             }
             if input != nil { throw ValidationError("--input is for --mode replay") }
@@ -91,8 +91,8 @@ struct RunCommand: ParsableCommand {
         }
         let data = try RunReport.encoder.encode(report)
         if let outputFile {
-            do { try data.write(to: URL(fileURLWithPath: outputFile)) } catch {
-                FileHandle.standardError.write(Data("isp-checker: error: cannot write '\(outputFile)': \(error.localizedDescription)\n".utf8))
+            do { try TextFile.write(String(decoding: data, as: UTF8.self), to: outputFile) } catch {
+                errorOutput("isp-checker: error: cannot write '\(outputFile)': \(error.reason)\n")
                 throw ExitCode(ExitStatus.noInput)
             }
         }
@@ -161,7 +161,7 @@ struct RunCommand: ParsableCommand {
             do {
                 return analyzer.reanalyze(try RunReport.decoder.decode(RunReport.self, from: data))
             } catch {
-                FileHandle.standardError.write(Data("isp-checker: error: '\(path)' is not a run report: \(error)\n".utf8))
+                errorOutput("isp-checker: error: '\(path)' is not a run report: \(error)\n")
                 throw ExitCode(ExitStatus.noInput)
             }
         }
@@ -170,14 +170,14 @@ struct RunCommand: ParsableCommand {
         let chosen: PingResult
         if let target {
             guard let flow = flows.first(where: { $0.target == target || $0.address == IPAddress(target) }) else {
-                FileHandle.standardError.write(Data("isp-checker: error: no echo traffic to '\(target)' in '\(path)'; it has: \(flows.map(\.target).joined(separator: ", "))\n".utf8))
+                errorOutput("isp-checker: error: no echo traffic to '\(target)' in '\(path)'; it has: \(flows.map(\.target).joined(separator: ", "))\n")
                 throw ExitCode(ExitStatus.noInput)
             }
             chosen = flow
         } else {
             guard flows.count == 1, let flow = flows.first else {
                 let found = flows.isEmpty ? "no echo traffic at all" : "echo traffic to \(flows.map(\.target).joined(separator: ", ")); pick one with --target"
-                FileHandle.standardError.write(Data("isp-checker: error: '\(path)' has \(found)\n".utf8))
+                errorOutput("isp-checker: error: '\(path)' has \(found)\n")
                 throw ExitCode(flows.isEmpty ? ExitStatus.noInput : ExitStatus.usage)
             }
             chosen = flow

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import ISPChecker
 
 /// Options the dns, http and tcp subcommands share.
@@ -42,7 +45,7 @@ enum ServicePrinter {
         let width = 30
         let filled = total == 0 ? width : width * done / total
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+        errorOutput("\r[\(bar)] \(done)/\(total)")
     }
 
     static func line(_ report: ProbeReport) -> String {
@@ -66,12 +69,12 @@ enum ServicePrinter {
         }
         let concurrency = options.concurrency
         // A progress bar on a terminal's stderr for lists; never in pipes or logs.
-        let showProgress = rows.count > 1 && isatty(STDERR_FILENO) != 0
+        let showProgress = rows.count > 1 && standardErrorIsTerminal
         let outcomes = try runBlocking {
             await ServiceBulk.run(rows, maxConcurrent: concurrency, name: \.target,
                                   progress: showProgress ? { done, total in ServicePrinter.progress(done, total) } : nil, probe)
         }
-        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if showProgress { errorOutput("\r\u{1B}[K") }
         var worst = ProbeStatus.ok
         var rejected: Int32?
         var outputs: [ServiceOutput<Value>] = []
@@ -85,12 +88,12 @@ enum ServicePrinter {
             case .failure(let error):
                 rejected = max(rejected ?? 0, ExitStatus.code(for: error))
                 outputs.append(ServiceOutput(target: outcome.target, error: error.description))
-                if !options.json { FileHandle.standardError.write(Data("isp-checker: error: \(outcome.target): \(error)\n".utf8)) }
+                if !options.json { errorOutput("isp-checker: error: \(outcome.target): \(error)\n") }
             }
         }
         if options.json {
             if options.targets == nil, let only = outputs.first {
-                if let error = only.error { FileHandle.standardError.write(Data("isp-checker: error: \(error)\n".utf8)) }
+                if let error = only.error { errorOutput("isp-checker: error: \(error)\n") }
                 output(encode(only))
             } else {
                 output(encode(["results": outputs]))

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import ISPChecker
 
 struct SweepCommand: ParsableCommand {
@@ -82,7 +85,7 @@ struct SweepCommand: ParsableCommand {
         } catch { throw CLIError(error) }
 
         let (json, quiet) = (json, quiet)
-        let progress = isatty(2) != 0 ? SweepProgress(targets: addresses.count) : nil
+        let progress = standardErrorIsTerminal ? SweepProgress(targets: addresses.count) : nil
         let started = ContinuousClock.now
         let results: [SweepResult]
         do {
@@ -178,10 +181,10 @@ final class SweepProgress: @unchecked Sendable {
         let now = ContinuousClock.now
         guard now - lastDraw >= .milliseconds(100) || done == targets else { return }
         lastDraw = now
-        FileHandle.standardError.write(Data("\r\(done)/\(targets) \(noun) done".utf8))
+        errorOutput("\r\(done)/\(targets) \(noun) done")
     }
 
-    func finish() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    func finish() { errorOutput("\r\u{1B}[K") }
 }
 
 extension Duration {

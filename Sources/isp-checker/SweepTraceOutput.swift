@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import ISPChecker
 
 /// The traces of `sweep --trace`: run them, print one line per target as it finishes.
@@ -23,7 +23,7 @@ enum SweepTracing {
         let sweepIndex = selected.map(\.index)
         let stream: AsyncThrowingStream<SweepTraceResult, any Error>
         do { stream = try engine.sweepTraces(addresses, options: options) } catch { throw CLIError(error) }
-        let progress = isatty(2) != 0 ? SweepProgress(targets: addresses.count, noun: "traces") : nil
+        let progress = standardErrorIsTerminal ? SweepProgress(targets: addresses.count, noun: "traces") : nil
         let started = ContinuousClock.now
         var summary: Summary
         do {

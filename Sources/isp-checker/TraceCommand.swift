@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import ISPChecker
 
 struct TraceCommand: ParsableCommand {
@@ -46,6 +49,9 @@ struct TraceCommand: ParsableCommand {
     @Flag(name: [.customShort("r"), .long], help: "Look up hop names (reverse DNS); off by default.")
     var resolve = false
 
+    @Flag(help: "Neither read nor write the file of path lengths traces measured before ($XDG_CACHE_HOME or ~/.cache/isp-checker/path-lengths), with which a trace probes straight up to a destination it has reached before.")
+    var noPathCache = false
+
     @OptionGroup var family: FamilyFlags
 
     @Flag(help: "Print the result as JSON.")
@@ -60,8 +66,11 @@ struct TraceCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Opened before the engine gives up privileges, so it can be written back afterwards.
+        let pathCache = noPathCache ? nil : PathLengthFile.defaultPath.flatMap { PathLengthFile(path: $0) }
         let engine: ProbeEngine
         do { engine = try engineOptions.makeEngine(captureByDefault: false) } catch { throw CLIError(error) }
+        if let pathCache { engine.rememberPathLengths(pathCache.pathLengths) }
         let traceMethod: TraceMethod = switch method {
         case .udp: .udp
         case .icmp: .icmp
@@ -83,8 +92,8 @@ struct TraceCommand: ParsableCommand {
                 var final: TraceResult?
                 for try await update in engine.traceUpdates(target, options: options) {
                     switch update {
-                    case .roundFinished(let round, _) where rounds > 1 && isatty(STDERR_FILENO) != 0:
-                        FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))
+                    case .roundFinished(let round, _) where rounds > 1 && standardErrorIsTerminal:
+                        errorOutput("round \(round)/\(rounds) done\n")
                     case .finished(let result):
                         final = result
                     default:
@@ -95,6 +104,7 @@ struct TraceCommand: ParsableCommand {
                 return final
             }
         } catch { throw CLIError(error) }
+        pathCache?.save(engine.measuredPathLengths)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -108,24 +118,25 @@ struct TraceCommand: ParsableCommand {
 
 enum TraceText {
     static func report(_ result: TraceResult) -> String {
-        func ms(_ value: Double?) -> String { value.map { String(format: "%7.3f", $0) } ?? "      -" }
+        func ms(_ value: Double?) -> String { value.map { fixed($0, digits: 3, width: 7) } ?? "      -" }
         var lines = ["HOP  ADDRESS                          LOSS%  SNT    LAST     AVG    BEST    WRST   STDEV"]
         for hop in result.hops {
             let address = hop.addresses.first.map { first in first.name.map { "\($0) (\(first.address))" } ?? "\(first.address)" } ?? "???"
             var marks = hop.unreachable.filter { !$0.isPortUnreachable }.map(\.description).joined(separator: " ")
             if hop.addresses.count > 1 { marks += " (+\(hop.addresses.count - 1) more: \(hop.addresses.dropFirst().map { "\($0.address)" }.joined(separator: ", ")))" }
             if !hop.mplsStacks.isEmpty { marks += " [MPLS " + hop.mplsStacks.map { $0.map { "L=\($0.label)" }.joined(separator: "/") }.joined(separator: "; ") + "]" }
-            let padded = address.count >= 32 ? address : address + String(repeating: " ", count: 32 - address.count)
-            lines.append(String(format: "%3d  ", hop.ttl) + padded + String(format: " %5.1f %4d", hop.lossPercent, hop.sent)
-                         + " \(ms(hop.lastMilliseconds)) \(ms(hop.avgMilliseconds)) \(ms(hop.bestMilliseconds)) \(ms(hop.worstMilliseconds)) \(ms(hop.stdevMilliseconds))"
-                         + (marks.isEmpty ? "" : "  \(marks)"))
+            let columns: [String] = [
+                padLeft("\(hop.ttl)", 3) + "  " + padRight(address, 32), fixed(hop.lossPercent, digits: 1, width: 5), padLeft("\(hop.sent)", 4),
+                ms(hop.lastMilliseconds), ms(hop.avgMilliseconds), ms(hop.bestMilliseconds), ms(hop.worstMilliseconds), ms(hop.stdevMilliseconds),
+            ]
+            lines.append(columns.joined(separator: " ") + (marks.isEmpty ? "" : "  \(marks)"))
         }
         let stop: String = switch result.stop {
         case .destinationReached: "destination reached"
         case .unreachable(let code): "stopped: unreachable \(code)"
         case .maxHopsReached: "destination not reached within \(result.hops.last?.ttl ?? 0) hops"
         }
-        lines.append("\(stop) in \(String(format: "%.1f", result.durationMilliseconds)) ms")
+        lines.append("\(stop) in \(fixed(result.durationMilliseconds, digits: 1)) ms")
         return lines.joined(separator: "\n")
     }
 }

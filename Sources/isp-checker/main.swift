@@ -1,6 +1,6 @@
 import ArgumentParser
 import Dispatch
-import Foundation
+import FoundationEssentials
 import ISPChecker
 
 /// Runs async library work from a synchronous command. The CLI stays synchronous until its
@@ -25,12 +25,6 @@ struct ISPCheckerCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, LabCommand.self, MonitorCommand.self, PingCommand.self, TraceCommand.self, SweepCommand.self, DNSCommand.self, HTTPCommand.self, TCPCommand.self]
     )
-}
-
-/// Writes one line to standard output at once, even into a pipe, so that live output (a line
-/// per probe) is live; all CLI output goes through here to keep its order.
-func output(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// One line of JSON-lines output (`sweep --json`): compact, keys sorted.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A run compared with the target's recent history: the median latency and loss of earlier
 /// runs, from the same time of day when there are enough of them.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Turns probe results into a run report: grades every probe, scores the run (0 healthy … 100
 /// complete outage), diagnoses what is broken and where, and compares the run with the target's

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a traceroute says about the path, read the way an experienced engineer reads mtr:
 /// loss counts only when it starts at a hop and persists to the end; loss at one hop that later

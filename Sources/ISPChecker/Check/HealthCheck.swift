@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A probe the health check runs beside ping and traceroute (DNS, HTTP, TCP …): a name and an
 /// async body that reports, never throws. A failure is a `crit` report with its `error`.

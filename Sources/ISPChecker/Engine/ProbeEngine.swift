@@ -65,6 +65,16 @@ public final class ProbeEngine: Sendable {
     /// Stops the engine: outstanding probes complete with `engineShutDown`, new ones fail.
     public func shutdown() { core.shutDown() }
 
+    /// The TTL at which this engine's traces reached each destination, for a caller that keeps
+    /// them between processes (`PathLengthFile`).
+    public var measuredPathLengths: [IPAddress: Int] { core.pathLengths.withLock { $0.measuredDistances } }
+
+    /// Seeds the engine with distances measured earlier (by another process): a first trace to
+    /// one of them probes straight up to it, as a second trace in one process does.
+    public func rememberPathLengths(_ lengths: [IPAddress: Int]) {
+        core.pathLengths.withLock { $0.seed(lengths) }
+    }
+
     /// Probes waiting for an answer right now, pings and trace probes (0 once every probe has
     /// finished or been cancelled).
     public var inFlightProbes: Int {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A probe's verdict, as the runbook writes it (`ok`, `warn`, `crit`). Ordered by badness.
 public enum ProbeStatus: String, Sendable, Codable, Comparable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The runbook's incident priority for a score: P1 > 80, P2 40–80, P3 20–40, P4 < 20.
 public enum Severity: String, Sendable, Codable, Comparable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Runs many probes at once with at most `maxConcurrent` in flight, results in input order.
 ///
@@ -76,8 +76,8 @@ public enum ServiceTargets {
     }
 
     public static func load(path: String) throws(ServiceProbeError) -> [Row] {
-        do { return parse(try String(contentsOfFile: path, encoding: .utf8)) } catch {
-            throw .unreadableTargets(path: path, reason: error.localizedDescription)
+        do { return parse(try TextFile.read(path)) } catch {
+            throw .unreadableTargets(path: path, reason: error.reason)
         }
     }
 }

@@ -1,5 +1,5 @@
 import CServiceProbe
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -91,7 +91,7 @@ enum HTTPURLSyntax {
         guard url.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
             throw .malformedURL(text, reason: "spaces, control characters and non-ASCII must be percent-encoded")
         }
-        guard let schemeEnd = url.range(of: "://") else { throw .malformedURL(text, reason: "no scheme (http:// or https://)") }
+        guard let schemeEnd = url.firstRange(of: "://") else { throw .malformedURL(text, reason: "no scheme (http:// or https://)") }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else {
             if scheme.isEmpty { throw .malformedURL(text, reason: "empty scheme") }

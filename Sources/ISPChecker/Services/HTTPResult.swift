@@ -1,5 +1,5 @@
 import CServiceProbe
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc

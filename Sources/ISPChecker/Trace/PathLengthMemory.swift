@@ -22,6 +22,18 @@ struct PathLengthMemory: ~Copyable {
         entries[destination].flatMap { $0.measured ?? $0.estimated }
     }
 
+    /// The distances traces measured (not the estimates).
+    var measuredDistances: [IPAddress: Int] {
+        entries.compactMapValues(\.measured)
+    }
+
+    /// Takes distances measured earlier (another process's traces) as measured here.
+    mutating func seed(_ distances: [IPAddress: Int]) {
+        for (destination, ttl) in distances where (1...255).contains(ttl) && entries[destination]?.measured == nil {
+            noteReached(destination, atTTL: ttl)
+        }
+    }
+
     mutating func noteReached(_ destination: IPAddress, atTTL ttl: Int) {
         update(destination) { $0.measured = ttl }
     }

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reading and writing whole small text files with the system's own reason when it fails
+/// ("No such file or directory (errno 2)"), without Foundation's localized error texts: the
+/// library and the CLI link FoundationEssentials only, which keeps ICU out of the process.
+public enum TextFile {
+    /// A file that could not be read or written: `reason` is the system's (`strerror`).
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// The bytes of the file at `path` as UTF-8 text (invalid sequences replaced), at most
+    /// `limit` bytes: a larger file, or one that never ends (a FIFO, a device), is refused.
+    public static func read(_ path: String, limit: Int = 64 << 20) throws(Failure) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(path: path, reason: ProbeError.describe(errno: errno)) }
+        defer { close(fd) }
+        return try read(descriptor: fd, limit: limit, path: path)
+    }
+
+    /// The rest of an open file as UTF-8 text, at most `limit` bytes (see `read(_:limit:)`).
+    public static func read(descriptor fd: Int32, limit: Int, path: String = "") throws(Failure) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(path: path, reason: ProbeError.describe(errno: errno))
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[..<n])
+            guard bytes.count <= limit else { throw Failure(path: path, reason: "larger than \(limit) bytes") }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Replaces the file at `path` with `text` (created with mode 0644 when missing).
+    public static func write(_ text: String, to path: String) throws(Failure) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure(path: path, reason: ProbeError.describe(errno: errno)) }
+        var failure: Int32 = 0
+        var utf8 = Array(text.utf8)[...]
+        while !utf8.isEmpty {
+            let n = utf8.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                break
+            }
+            utf8 = utf8.dropFirst(n)
+        }
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        if failure != 0 { throw Failure(path: path, reason: ProbeError.describe(errno: failure)) }
+    }
+}

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Terminal output without Foundation's FileHandle and String(format:): the CLI links
+// FoundationEssentials only, which keeps ICU (about 5 ms of every start) out of the process.
+
+/// Writes one line to standard output at once, even into a pipe, so that live output (a line
+/// per probe) is live; all CLI output goes through here to keep its order.
+func output(_ line: String) {
+    writeAll(STDOUT_FILENO, line + "\n")
+}
+
+/// Writes `text` to standard error as it is (no newline added): progress lines and errors.
+func errorOutput(_ text: String) {
+    writeAll(STDERR_FILENO, text)
+}
+
+/// Whether standard error is a terminal (progress lines only go there).
+var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+
+private func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return // a closed pipe: nothing more can be said
+        }
+        bytes = bytes.dropFirst(n)
+    }
+}
+
+/// `value` with `digits` decimals, right-aligned in `width` characters (printf's `%W.Df`).
+func fixed(_ value: Double, digits: Int, width: Int = 0) -> String {
+    // 352: the longest %f of a Double (1e308 with a few decimals) fits.
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 352) { buffer in
+        _ = withVaList([Int32(clamping: width), Int32(clamping: digits), value]) {
+            vsnprintf(buffer.baseAddress, buffer.count, "%*.*f", $0)
+        }
+        return String(cString: buffer.baseAddress!)
+    }
+}
+
+/// `text` padded with spaces on the right to `width` characters (longer text is kept whole).
+func padRight(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+/// `text` padded with spaces on the left to `width` characters.
+func padLeft(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}
