@@ -101,8 +101,6 @@ extern struct cs_ldns_api cs_ldns;
 int cs_curl_load(void);
 /* Loads ldns once per process, thread-safe: 0 or -ELIBACC. */
 int cs_ldns_load(void);
-/* Why the last failed load failed ("libldns.so.3: cannot open shared object file…; Debian:
- * apt install libldns3"), or "" when none did. */
-const char *cs_libs_error(void);
+/* cs_libs_error (cservice_probe.h) says why a load failed. */
 
 #endif

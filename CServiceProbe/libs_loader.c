@@ -1,5 +1,6 @@
 /* libs_loader.c — finds libcurl, OpenSSL and ldns at run time (see cs_libs.h for why). */
 #include "cs_libs.h"
+#include "cservice_probe.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -47,7 +47,7 @@ for tool in fping python3 ip nft; do command -v "$tool" >/dev/null || die "$tool
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
 if [[ ${BUILD:-0} == 1 || ! -x $ISP_CHECKER ]]; then
     note "building the release CLI"
-    (cd "$ROOT" && swift build -c release --product isp-checker) >&2
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product isp-checker) >&2
 fi
 
 cleanup() { bash "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1 || true; }

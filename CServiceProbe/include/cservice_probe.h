@@ -214,6 +214,13 @@ enum {
     CS_HTTP_FAILURE_REDIRECTS = 5,
     CS_HTTP_FAILURE_OTHER = 6,
 };
+/**
+ * libcurl (with OpenSSL) and ldns are opened at the first HTTP or DNS call, not linked: when one
+ * cannot be, that call returns -ELIBACC and this says which library and the Debian package to
+ * install ("" when none failed).
+ */
+const char *cs_libs_error(void);
+
 /** Classifies a CURLcode (cs_http_result.curl_code) as one of CS_HTTP_FAILURE_*. */
 int cs_http_failure_kind(int curl_code);
 

@@ -121,6 +121,66 @@ struct CLILabTests {
         var hops: [Hop]
     }
 
+    @Test func aTraceLoadsNoCaptureOrServiceLibraryAndRemembersTheDistance() throws {
+        // realistic: the default trace as a user runs it, in a container-like namespace.
+        let lab = try Lab.up("trcache", routers: 3, realistic: true)
+        defer { lab.down() }
+        let cache = NSTemporaryDirectory() + "trcache-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let env = ["/usr/bin/env", "XDG_CACHE_HOME=\(cache)", "LD_DEBUG=libs"]
+        let hops = ["10.99.1.2", "10.99.2.2", "10.99.3.2", "10.99.4.2"]
+
+        // The first trace: socket timestamps, and neither libpcap nor libcurl, OpenSSL or ldns
+        // mapped (they are opened at their first use); it leaves the distance for the next one.
+        let first = try lab.exec("c", env + [cliPath, "trace", lab.destination4])
+        #expect(first.stdout.contains("clock kernel_socket"), "\(first.stdout)")
+        // ld.so's LD_DEBUG=libs says "find library=NAME" for each library it maps, linked or dlopened.
+        let mapped = first.stderr.split(separator: "\n").filter { $0.contains("find library=") }
+        #expect(mapped.contains { $0.contains("find library=libc.so") }, "LD_DEBUG gave no library list: \(first.stderr)")
+        for library in ["libpcap", "libcurl", "libldns", "libssl", "libcrypto", "lib_FoundationICU", "libFoundation.so"] {
+            #expect(!mapped.contains { $0.contains("find library=\(library)") }, "\(library) was loaded: \(mapped)")
+        }
+        let file = try String(contentsOfFile: cache + "/isp-checker/path-lengths", encoding: .utf8)
+        #expect(file.hasPrefix("10.99.4.2 4 "), "\(file)")
+
+        // A stale distance (the path grew) still gives every hop; the file is corrected.
+        try "10.99.4.2 2 \(Int(Date().timeIntervalSince1970))\n".write(toFile: cache + "/isp-checker/path-lengths", atomically: false, encoding: .utf8)
+        let stale = try lab.exec("c", env + [cliPath, "trace", lab.destination4, "--json"])
+        let staleHops = try JSONDecoder().decode(TraceReport.self, from: Data(stale.stdout.utf8)).hops
+        #expect(staleHops.map { $0.addresses.first?.address ?? "*" } == hops)
+        #expect(try String(contentsOfFile: cache + "/isp-checker/path-lengths", encoding: .utf8).hasPrefix("10.99.4.2 4 "))
+
+        // --capture times with pcap (and loads it); it and --no-capture exclude each other.
+        let captured = try lab.exec("c", env + [cliPath, "trace", lab.destination4, "--capture"])
+        #expect(captured.stdout.contains("clock pcap"), "\(captured.stdout)")
+        #expect(captured.stderr.contains("find library=libpcap"))
+        let both = try lab.exec("c", [cliPath, "trace", lab.destination4, "--capture", "--no-capture"], check: false)
+        #expect(both.status == 64)
+        #expect(both.stderr.contains("--capture and --no-capture exclude each other"))
+    }
+
+    @Test func aMissingLibraryIsNamedWithItsPackageAndACaptureFallsBack() throws {
+        // No lab: loopback only. Each library is hidden in a private mount namespace by mounting
+        // /dev/null over it, as on a host where its package is not installed.
+        func hiding(_ link: String, _ arguments: [String]) throws -> CommandOutput {
+            let resolved = try #require(realpath(link, nil), "\(link) is not installed")
+            defer { free(resolved) }
+            let library = String(cString: resolved)
+            let command = "mount --bind /dev/null \(library) && exec \(([cliPath] + arguments).joined(separator: " "))"
+            return try run("/usr/bin/unshare", ["-m", "/bin/sh", "-c", command], check: false)
+        }
+        let dns = try hiding("/lib/x86_64-linux-gnu/libldns.so.3", ["dns", "example.lab", "-r", "127.0.0.1:1", "--timeout", "0.2"])
+        #expect(dns.status == 69)
+        #expect(dns.stderr.contains("libldns.so.3") && dns.stderr.contains("apt install libldns3"), "\(dns.stderr)")
+        let http = try hiding("/lib/x86_64-linux-gnu/libcurl.so.4", ["http", "http://127.0.0.1:1/", "--timeout", "0.2"])
+        #expect(http.status == 69)
+        #expect(http.stderr.contains("apt install libcurl4"), "\(http.stderr)")
+        // Without libpcap the engine times with socket timestamps and says why.
+        let ping = try hiding("/lib/x86_64-linux-gnu/libpcap.so.0.8", ["ping", "127.0.0.1", "-c", "1", "--json"])
+        #expect(ping.status == 0)
+        #expect(ping.stdout.contains("apt install libpcap0.8") && ping.stdout.contains("\"clockSource\" : \"kernel_socket\""), "\(ping.stdout)")
+    }
+
     @Test func traceNamesHopsOnlyWhenAsked() throws {
         // realistic: the user-visible trace (UDP, ICMP, TCP) with checksum offload and ICMP limits, as in a container.
         let lab = try Lab.up("trcli", routers: 3, realistic: true)

@@ -88,6 +88,7 @@ enum DNSExchange {
         var queryLength = 0
         let id = UInt16.random(in: 0...UInt16.max)
         let built = cs_dns_build_query(name, type.rawValue, id, edns, recursionDesired ? 1 : 0, &query, query.count, &queryLength)
+        if built == -ELIBACC { return .failure(.libraryMissing) }
         guard built == 0 else { return .failure(.malformedName(name, reason: "ldns cannot encode it (\(ProbeError.describe(errno: -built)))")) }
 
         var response = [UInt8](repeating: 0, count: Int(CS_DNS_MAX_MESSAGE))

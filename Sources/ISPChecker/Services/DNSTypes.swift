@@ -16,16 +16,27 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, Codable, Cust
     public static let srv = DNSRecordType(rawValue: 33)
     public static let https = DNSRecordType(rawValue: 65)
 
+    public static let ptr = DNSRecordType(rawValue: 12)
+
+    /// The types probes ask for most, named without ldns (which is loaded at the first query).
+    private static let common: [(String, DNSRecordType)] = [
+        ("A", .a), ("NS", .ns), ("CNAME", .cname), ("SOA", .soa), ("PTR", .ptr), ("MX", .mx), ("TXT", .txt),
+        ("AAAA", .aaaa), ("SRV", .srv), ("HTTPS", .https),
+    ]
+
     /// Parses a mnemonic ("AAAA", "txt", "TYPE99") or a number ("28").
     public init?(_ text: String) {
         let trimmed = text.trimmingWhitespace()
         if let number = UInt16(trimmed) { self.init(rawValue: number); return }
+        let upper = trimmed.uppercased()
+        if let known = Self.common.first(where: { $0.0 == upper }) { self = known.1; return }
         var value: UInt16 = 0
-        guard !trimmed.isEmpty, cs_dns_type_number(trimmed.uppercased(), &value) == 0 else { return nil }
+        guard !trimmed.isEmpty, cs_dns_type_number(upper, &value) == 0 else { return nil }
         self.init(rawValue: value)
     }
 
     public var description: String {
+        if let known = Self.common.first(where: { $0.1 == self }) { return known.0 }
         var buffer = [CChar](repeating: 0, count: 32)
         guard cs_dns_type_name(rawValue, &buffer, buffer.count) == 0 else { return "TYPE\(rawValue)" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -132,6 +132,7 @@ enum HTTPTransfer {
             }
         }
         if status == -ECANCELED { return .failure(.cancelled) }
+        if status == -ELIBACC { return .failure(.libraryMissing) }
         guard status == 0 else { return .failure(.systemError(operation: "curl transfer", errno: -status)) }
         return .success(HTTPResult(url: url, method: options.method, raw: raw, body: body.prefix(bodyLength), options: options))
     }

@@ -1,3 +1,4 @@
+import CServiceProbe
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,6 +61,12 @@ public enum ServiceProbeError: Error, Sendable, Equatable, CustomStringConvertib
         case .cancelled:
             return "the probe was cancelled"
         }
+    }
+
+    /// libcurl, OpenSSL or ldns could not be loaded (they are opened at the first HTTP or DNS
+    /// probe): which one, and the package to install.
+    static var libraryMissing: ServiceProbeError {
+        .systemError(operation: "loading \(String(cString: cs_libs_error()))", errno: ELIBACC)
     }
 
     /// Maps the ping layer's target errors onto this enum.
