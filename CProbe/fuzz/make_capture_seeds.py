@@ -104,10 +104,10 @@ def main():
         "pcapng-usec-en10mb-v4": pcapng([(t, ethernet(p)) for t, p in v4], 1),
         "pcapng-nsec-raw-v6": pcapng(v6, 101, tsresol=9),
         "pcapng-seconds-raw-v4": pcapng(v4, 101, tsresol=0, timestamps=[1_700_000_000 + i for i in range(len(v4))]),
-        # The last second int64 nanoseconds hold (2262-04-11), and the next: a request there
-        # wrapped to a large negative time and its reply to a large positive one.
+        # Past the last second int64 nanoseconds hold whole (9223372035 s, 2262-04-11): a request
+        # there wrapped to a large negative time. Its reply at that last second is kept.
         "pcapng-nsec-edge-of-int64-v4": pcapng(v4[:2], 101, tsresol=9,
-                                               timestamps=[9_223_372_037 * 10**9, 9_223_372_036 * 10**9]),
+                                               timestamps=[9_223_372_037 * 10**9, 9_223_372_035 * 10**9]),
         "pcapng-seconds-max-v4": pcapng(v4[:2], 101, tsresol=0, timestamps=[2**64 - 1, 2**63 - 1]),
     }
     for name, data in seeds.items():

@@ -137,7 +137,9 @@ final class ReceiveLoop {
             deliver(key, destination: destination, event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
         } else if Int(probe.proto) == Int(IPPROTO_TCP), let sockets = traceSockets {
             var segment = cp_trace_tcp_reply()
+            // A damaged segment's capture time is no answer's either (see drainTCP).
             guard cp_trace_parse_tcp(frame.family, 1, l3, frame.l3_len, nil, nil, &segment) == 0,
+                  segment.checksum_state != CP_TRACE_CHECKSUM_WRONG,
                   let key = tcpKey(for: segment, sockets: sockets, family: family) else { return }
             deliver(key, destination: IPAddress(segment.src), event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
         }
