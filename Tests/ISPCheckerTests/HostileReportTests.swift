@@ -77,6 +77,7 @@ import Testing
     @Test func aHopTTLOfIntMaxIsRefused() throws {
         let error = try #require(decodingError(try crafted("trace.hops.2.ttl", String(Int.max))))
         #expect(error.field == "trace.hops[2].ttl")
+        #expect(error.value == "9223372036854775807")
         #expect(error.allowed == "whole numbers 1 … 255")
     }
 

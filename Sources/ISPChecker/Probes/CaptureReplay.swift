@@ -115,7 +115,9 @@ private struct EchoFlows {
 
 /// A file given to replay, opened once and checked on its descriptor: a regular file (a FIFO,
 /// a device such as /dev/zero or a directory is refused at once, before a byte is read: it may
-/// never end), read from its start. Closed when the value is released.
+/// never end), read from its start. Closed when the value is released. Sendable: its stored
+/// properties are constants, reads use `pread` (no shared file offset) and a capture reads a
+/// duplicate of the descriptor.
 public final class ReplayFile: Sendable {
     /// A saved run report is at most this big (16 MiB); one of the library's is a few kB.
     public static let maximumReportBytes = 16 << 20

@@ -74,8 +74,11 @@ struct ReportRangeCheck {
     }
 
     func check(_ value: Int, in range: ClosedRange<Double>) throws(ReportValueError) {
-        // An Int far outside every range converts to a Double far outside it too.
-        try check(Double(value), in: range, integer: true)
+        // Every bound is a whole number well inside ±2^53, so comparing as Double is exact
+        // enough: an Int far outside a range converts to a Double far outside it too.
+        guard range.contains(Double(value)) else {
+            throw ReportValueError(field: field, value: "\(value)", allowed: Self.describe(range, integer: true))
+        }
     }
 
     static func describe(_ range: ClosedRange<Double>, integer: Bool) -> String {
