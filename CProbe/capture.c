@@ -9,9 +9,11 @@
 #include "cp_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "cp_pcap.h"
@@ -155,23 +157,13 @@ fail:
     return rc;
 }
 
-int cp_capture_open_offline(const char *path, const char *filter,
-                            cp_capture **out, char *errbuf, size_t errbuf_cap)
+/* Takes ownership of file (closed on every path). */
+static int open_offline_file(FILE *file, const char *filter, cp_capture **out, char *errbuf, size_t errbuf_cap)
 {
-    if (out == NULL || path == NULL)
-        return -EINVAL;
-    *out = NULL;
-    copy_message(errbuf, errbuf_cap, "");
     int loaded = cp_pcap_load(errbuf, errbuf_cap);
-    if (loaded != 0)
+    if (loaded != 0) {
+        fclose(file);
         return loaded;
-    /* Open it ourselves first, so a missing or unreadable file is told apart
-     * from one that is not a capture. */
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) {
-        int saved = errno;
-        copy_message(errbuf, errbuf_cap, strerror(saved));
-        return -saved;
     }
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p = cp_pcap.fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
@@ -194,6 +186,54 @@ int cp_capture_open_offline(const char *path, const char *filter,
     if (rc != 0)
         cp_pcap.close(p); /* closes file too */
     return rc;
+}
+
+int cp_capture_open_offline(const char *path, const char *filter,
+                            cp_capture **out, char *errbuf, size_t errbuf_cap)
+{
+    if (out == NULL || path == NULL)
+        return -EINVAL;
+    *out = NULL;
+    copy_message(errbuf, errbuf_cap, "");
+    /* Open it ourselves first, so a missing or unreadable file is told apart
+     * from one that is not a capture. */
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        int saved = errno;
+        copy_message(errbuf, errbuf_cap, strerror(saved));
+        return -saved;
+    }
+    return open_offline_file(file, filter, out, errbuf, errbuf_cap);
+}
+
+int cp_capture_open_offline_fd(int fd, const char *filter,
+                               cp_capture **out, char *errbuf, size_t errbuf_cap)
+{
+    if (out == NULL || fd < 0)
+        return -EINVAL;
+    *out = NULL;
+    copy_message(errbuf, errbuf_cap, "");
+    /* A duplicate, read from its start: the caller keeps (and closes) fd. */
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+        int saved = errno;
+        copy_message(errbuf, errbuf_cap, strerror(saved));
+        return -saved;
+    }
+    if (lseek(own, 0, SEEK_SET) < 0) {
+        int saved = errno;
+        close(own);
+        copy_message(errbuf, errbuf_cap, strerror(saved));
+        return -saved;
+    }
+    FILE *file = fdopen(own, "rb");
+    if (file == NULL) {
+        int saved = errno;
+        close(own);
+        copy_message(errbuf, errbuf_cap, strerror(saved));
+        return -saved;
+    }
+    return open_offline_file(file, filter, out, errbuf, errbuf_cap);
 }
 
 int cp_capture_fd(const cp_capture *cap)
@@ -228,7 +268,13 @@ int cp_capture_next(cp_capture *cap, cp_frame *out)
         cp_frame frame;
         if (cp_frame_decode(cap->linktype, data, header->caplen, &frame) != 0)
             continue;
+        /* A crafted pcapng (64-bit timestamps, any if_tsresol) gives any tv_sec:
+         * only what int64 nanoseconds hold is converted; other frames are
+         * skipped like undecodable ones. */
         int64_t fraction = (int64_t)header->ts.tv_usec;
+        if (header->ts.tv_sec < 0 || header->ts.tv_sec > CP_CAPTURE_MAX_TS_SECONDS ||
+            fraction < 0 || fraction >= (cap->nano ? 1000000000 : 1000000))
+            continue;
         frame.ts_ns = (int64_t)header->ts.tv_sec * 1000000000 +
                       (cap->nano ? fraction : fraction * 1000);
         *out = frame;

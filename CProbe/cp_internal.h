@@ -23,6 +23,10 @@ int cp_enable_receive_metadata(int fd, int family);
 /** cp_addr and port to a sockaddr; returns its length or -EINVAL. */
 int cp_to_sockaddr(const cp_addr *addr, uint16_t port, struct sockaddr_storage *ss);
 
+/** The RFC 768 / RFC 8200 §8.1 pseudo-header of an upper-layer segment of len
+ * bytes, as an unfolded 32-bit sum (trace_build.c). */
+uint32_t cp_pseudo_header_sum(const cp_addr *src, const cp_addr *dst, uint8_t proto, size_t len);
+
 static inline uint16_t cp_be16(const uint8_t *p)
 {
     return (uint16_t)(((uint16_t)p[0] << 8) | p[1]);

@@ -44,8 +44,7 @@ int cp_trace_udp_probe_id_from_checksum(uint16_t checksum, uint16_t *probe_id_ou
  * (addresses, zero, protocol, 16-bit length), RFC 8200 §8.1 for IPv6
  * (addresses, 32-bit length, three zero bytes, next header). The two layouts
  * sum to the same formula once the length is split into 16-bit halves. */
-static uint32_t pseudo_header_sum(const cp_addr *src, const cp_addr *dst, uint8_t proto,
-                                  size_t len)
+uint32_t cp_pseudo_header_sum(const cp_addr *src, const cp_addr *dst, uint8_t proto, size_t len)
 {
     size_t addr_len = src->family == AF_INET6 ? 16 : 4;
     uint32_t sum = 0;
@@ -63,7 +62,7 @@ uint16_t cp_trace_l4_checksum(const cp_addr *src, const cp_addr *dst, uint8_t pr
 {
     if (src == NULL || dst == NULL)
         return cp_inet_checksum(seg, len, 0);
-    return cp_inet_checksum(seg, len, pseudo_header_sum(src, dst, proto, len));
+    return cp_inet_checksum(seg, len, cp_pseudo_header_sum(src, dst, proto, len));
 }
 
 static uint16_t ones_add(uint16_t a, uint16_t b)
@@ -111,7 +110,7 @@ int cp_trace_build_udp(int family, const cp_addr *src, const cp_addr *dst,
     /* The kernel sums the pseudo-header, the UDP header with a zero checksum
      * field (RFC 768) and the payload; we do the same for the header here. */
     size_t udp_len = UDP_HEADER_LEN + payload_len;
-    uint32_t sum = pseudo_header_sum(src, dst, PROTO_UDP, udp_len);
+    uint32_t sum = cp_pseudo_header_sum(src, dst, PROTO_UDP, udp_len);
     sum += (uint32_t)sport + dport + (uint32_t)udp_len;
     uint16_t current = cp_inet_checksum(buf, payload_len, sum);
     force_checksum(buf + CP_TRACE_PAYLOAD_ADJUST_OFFSET, current,

@@ -524,7 +524,15 @@ int cp_trace_parse_tcp(int family, int with_ip_header, const uint8_t *buf, size_
     out->flags = seg[13];
     out->window = cp_be16(seg + 14);
     out->payload_len = seg_len - data_off;
-    if (rx.has_addrs)
-        out->checksum_state = cp_trace_l4_checksum(&rx.src, &rx.dst, PROTO_TCP, seg, seg_len) == 0;
+    if (rx.has_addrs) {
+        if (cp_trace_l4_checksum(&rx.src, &rx.dst, PROTO_TCP, seg, seg_len) == 0) {
+            out->checksum_state = CP_TRACE_CHECKSUM_CORRECT;
+        } else {
+            /* Checksum offload (loopback, veth): the sender left only the folded
+             * pseudo-header sum in the field (CHECKSUM_PARTIAL), uncomplemented. */
+            uint16_t partial = (uint16_t)~cp_inet_checksum(NULL, 0, cp_pseudo_header_sum(&rx.src, &rx.dst, PROTO_TCP, seg_len));
+            out->checksum_state = cp_be16(seg + 16) == partial ? CP_TRACE_CHECKSUM_PARTIAL : CP_TRACE_CHECKSUM_WRONG;
+        }
+    }
     return 0;
 }

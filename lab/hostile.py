@@ -9,7 +9,10 @@ addresses but the wrong tokens:
     address with the same identifier and sequence but a corrupted payload token, and a
     time-exceeded from FAKE_ROUTER quoting the request with another sequence number;
   * a UDP or TCP trace probe: time-exceeded messages from FAKE_ROUTER quoting it with another
-    source port, and with another UDP checksum / TCP sequence number (another probe id).
+    source port, and with another UDP checksum / TCP sequence number (another probe id);
+  * a TCP SYN: a SYN-ACK from the probed address that answers it exactly (ports swapped, ack =
+    seq + 1) but whose checksum is wrong, as if damaged on the way: were it taken, the trace
+    would "reach" the destination at the probe's TTL.
 
 Besides, it floods the client with echo replies of random identifiers and sequences.
 Every forgery comes from close by, so it arrives long before the real answer. It writes how
@@ -50,6 +53,15 @@ def ipv4(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64) -> bytes
 def icmp(kind: int, code: int, rest: bytes, body: bytes) -> bytes:
     message = struct.pack("!BBH", kind, code, 0) + rest + body
     return message[:2] + struct.pack("!H", checksum(message)) + message[4:]
+
+
+def tcp_syn_ack_damaged(src: str, dst: str, sport: int, dport: int, ack: int) -> bytes:
+    """A SYN-ACK src:sport -> dst:dport acknowledging ack - 1, with a checksum that is neither
+    correct nor the pseudo-header sum that checksum offload leaves."""
+    segment = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32), ack & 0xFFFFFFFF, 0x50, 0x12, 65535, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(segment))
+    correct = checksum(pseudo + segment)
+    return segment[:16] + struct.pack("!H", correct ^ 0x0F0F) + segment[18:]
 
 
 def quote_with(packet: bytes, header_len: int, offset: int, value: bytes) -> bytes:
@@ -131,6 +143,9 @@ def main() -> int:
                     seq, = struct.unpack("!I", transport[4:8])
                     for offset, value in ((0, struct.pack("!H", (sport + 1) & 0xFFFF)), (4, struct.pack("!I", seq ^ 0x00FF0000))):
                         emit(ipv4(FAKE_ROUTER, args.client, 1, icmp(11, 0, b"\0" * 4, quote_with(packet, header_len, offset, value))))
+                    if len(transport) >= 14 and transport[13] & 0x02:  # SYN
+                        dport, = struct.unpack("!H", transport[2:4])
+                        emit(ipv4(dst, args.client, 6, tcp_syn_ack_damaged(dst, args.client, dport, sport, seq + 1)))
         if flood_gap is not None:
             now = time.monotonic()
             while next_flood <= now and running:

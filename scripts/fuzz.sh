@@ -11,9 +11,9 @@
 # come from exploring runs with FUZZ_SEED=0; what they find becomes a unit test.
 #
 # Targets: every CProbe/fuzz/fuzz_*.c (and CServiceProbe/fuzz/fuzz_*.c when present), each
-# linked against all of its C target. Seeds: CProbe/fuzz/corpus (captured frames) plus the
-# packets the trace unit tests write. Targets run two at a time (one per core). Inputs that
-# crash are kept in .build/fuzz-crashes/.
+# linked against all of its C target. Seeds: see run_target. Targets run two at a time (one
+# per core). Inputs that crash are kept in .build/fuzz-crashes/. FUZZ_TARGETS="a b" runs
+# only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,28 +36,64 @@ for source in CProbe/fuzz/fuzz_*.c CServiceProbe/fuzz/fuzz_*.c; do
     [[ -f $source ]] || continue
     module=${source%%/*}
     name=$(basename "$source" .c)
+    [[ -z ${FUZZ_TARGETS:-} || " $FUZZ_TARGETS " == *" $name "* ]] || continue
     libs=(-lpcap -lcap)
     [[ $module == CServiceProbe ]] && libs=(-lldns -lcurl -lssl -lcrypto -lpthread)
     "$CLANG" "${FLAGS[@]}" -I"$module/include" -I"$module" "$module"/*.c "$source" "${libs[@]}" -o "$work/$name"
-    mkdir -p "$work/$name.corpus"
     targets+=("$name")
 done
 
+# Per run: its seeds, the largest input it is given and its count. A run is a target, or
+# target@large for a second run of it with large inputs.
+#   fuzz_capture_replay      whole pcap/pcapng files (CProbe/fuzz/corpus-capture, from
+#                            make_capture_seeds.py), up to 8 kB; a tenth of FUZZ_RUNS (it opens
+#                            a file per input: ~10,000 executions/s)
+#   fuzz_dns_parse           real responses of a DNS server (CServiceProbe/fuzz/corpus, from
+#                            make_dns_seeds.py), up to 2 kB, FUZZ_RUNS
+#   fuzz_dns_parse@large     the same, up to 65,535 bytes: what a TCP answer carries (RFC 7766),
+#                            1/50 of FUZZ_RUNS (~8,000 executions/s: ldns formats 60 kB answers)
+#   the packet parsers       captured frames (CProbe/fuzz/corpus) + the trace unit tests' packets
 run_target() {
-    local name=$1 seeds=()
-    [[ -d CProbe/fuzz/corpus ]] && seeds+=(CProbe/fuzz/corpus)
-    [[ $name == fuzz_trace_parse && -d $work/trace-seeds ]] && seeds+=("$work/trace-seeds")
-    if "$work/$name" -runs="$RUNS" -seed="$SEED" -max_len=2048 -print_final_stats=1 -artifact_prefix="$work/$name-" \
-        "$work/$name.corpus" "${seeds[@]}" >"$work/$name.log" 2>&1; then
-        echo ok >"$work/$name.status"
+    local run=$1 name=${1%@*} seeds=() max_len=2048 runs=$RUNS
+    case $run in
+    fuzz_capture_replay)
+        seeds+=(CProbe/fuzz/corpus-capture)
+        max_len=8192
+        runs=$((RUNS / 10))
+        ;;
+    fuzz_dns_parse)
+        seeds+=(CServiceProbe/fuzz/corpus)
+        ;;
+    fuzz_dns_parse@large)
+        seeds+=(CServiceProbe/fuzz/corpus)
+        max_len=65535
+        runs=$((RUNS / 50))
+        ;;
+    *)
+        seeds+=(CProbe/fuzz/corpus)
+        [[ $name == fuzz_trace_parse && -d $work/trace-seeds ]] && seeds+=("$work/trace-seeds")
+        ;;
+    esac
+    mkdir -p "$work/$run.corpus"
+    local started=$SECONDS
+    if "$work/$name" -runs="$runs" -seed="$SEED" -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$work/$run-" \
+        "$work/$run.corpus" "${seeds[@]}" >"$work/$run.log" 2>&1; then
+        echo ok >"$work/$run.status"
     else
-        echo failed >"$work/$name.status"
+        echo failed >"$work/$run.status"
     fi
+    echo $((SECONDS - started)) >"$work/$run.seconds"
 }
 
-echo "== fuzzing ${#targets[@]} targets, $RUNS executions each, seed $SEED, $JOBS at a time"
-running=0
+runs=()
 for name in "${targets[@]}"; do
+    runs+=("$name")
+    [[ $name == fuzz_dns_parse ]] && runs+=("fuzz_dns_parse@large")
+done
+
+echo "== fuzzing ${#targets[@]} targets (${#runs[@]} runs), $RUNS executions each (capture replay a tenth, large DNS answers 1/50), seed $SEED, $JOBS at a time"
+running=0
+for name in "${runs[@]}"; do
     run_target "$name" &
     running=$((running + 1))
     if ((running >= JOBS)); then
@@ -68,12 +104,12 @@ done
 wait
 
 failed=0
-printf '%-22s %14s %10s %8s %8s %s\n' target executions exec/s corpus rss_mb result
-for name in "${targets[@]}"; do
+printf '%-22s %14s %10s %8s %8s %8s %s\n' target executions exec/s corpus rss_mb seconds result
+for name in "${runs[@]}"; do
     log=$work/$name.log
     stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
-    printf '%-22s %14s %10s %8s %8s %s\n' "$name" "$(stat number_of_executed_units)" "$(stat average_exec_per_sec)" \
-        "$(ls "$work/$name.corpus" | wc -l)" "$(stat peak_rss_mb)" "$(cat "$work/$name.status")"
+    printf '%-22s %14s %10s %8s %8s %8s %s\n' "$name" "$(stat number_of_executed_units)" "$(stat average_exec_per_sec)" \
+        "$(ls "$work/$name.corpus" | wc -l)" "$(stat peak_rss_mb)" "$(cat "$work/$name.seconds" 2>/dev/null)" "$(cat "$work/$name.status")"
     if [[ $(cat "$work/$name.status") != ok ]]; then
         failed=1
         tail -n 40 "$log" >&2

@@ -1252,13 +1252,57 @@ static void test_tcp_answers_syn_ack_and_rst(void)
     CHECK_EQ(t.checksum_state, 1);
     CHECK_EQ(cp_trace_parse_tcp(AF_INET6, 0, pkt, n, NULL, NULL, &t), 0);
     CHECK_EQ(t.checksum_state, -1);
-    pkt[16] ^= 1; /* corrupt checksum: reported, not rejected */
+    pkt[16] ^= 1; /* corrupt checksum: parsed, and marked wrong (never an answer) */
     CHECK_EQ(cp_trace_parse_tcp(AF_INET6, 0, pkt, n, &TARGET6, &US6, &t), 0);
-    CHECK_EQ(t.checksum_state, 0);
+    CHECK_EQ(t.checksum_state, CP_TRACE_CHECKSUM_WRONG);
 
     n = make_tcp_answer(AF_INET6, CP_TRACE_TCP_RST, 0, 0, 1, pkt);
     CHECK_EQ(cp_trace_parse_tcp(AF_INET6, 1, pkt, n, NULL, NULL, &t), 0);
     CHECK_EQ(t.checksum_state, 1);
+}
+
+/* A SYN-ACK or RST damaged on the way (one bit of its window or flags flipped)
+ * carries a checksum that is neither correct nor the partial sum of checksum
+ * offload: it is marked wrong, and the tracer never counts it as an answer. The
+ * partial form (the folded pseudo-header sum alone, as loopback and veth hand
+ * over segments) is told apart. */
+static void test_tcp_damaged_answer_is_marked_wrong(void)
+{
+    uint8_t pkt[128];
+    cp_trace_tcp_reply t;
+    size_t n = make_tcp_answer(AF_INET, CP_TRACE_TCP_SYN | CP_TRACE_TCP_ACK, 999, 0x10001, 1, pkt);
+    size_t tcp = n - 20;
+    CHECK_EQ(cp_trace_parse_tcp(AF_INET, 1, pkt, n, NULL, NULL, &t), 0);
+    CHECK_EQ(t.checksum_state, CP_TRACE_CHECKSUM_CORRECT);
+
+    pkt[tcp + 14] ^= 0x01; /* window: one bit */
+    CHECK_EQ(cp_trace_parse_tcp(AF_INET, 1, pkt, n, NULL, NULL, &t), 0);
+    CHECK_EQ(t.checksum_state, CP_TRACE_CHECKSUM_WRONG);
+    pkt[tcp + 14] ^= 0x01;
+    pkt[tcp + 13] ^= CP_TRACE_TCP_RST; /* flags: a SYN-ACK turned into RST */
+    CHECK_EQ(cp_trace_parse_tcp(AF_INET, 1, pkt, n, NULL, NULL, &t), 0);
+    CHECK_EQ(t.checksum_state, CP_TRACE_CHECKSUM_WRONG);
+    pkt[tcp + 13] ^= CP_TRACE_TCP_RST;
+
+    /* Partial: sum of the pseudo-header (addresses, protocol 6, length 20), folded. */
+    uint32_t sum = 0;
+    for (int i = 0; i < 4; i += 2)
+        sum += (uint32_t)(TARGET4.bytes[i] << 8 | TARGET4.bytes[i + 1]) + (uint32_t)(US4.bytes[i] << 8 | US4.bytes[i + 1]);
+    sum += 6 + 20;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    put16(pkt + tcp + 16, (uint16_t)sum);
+    CHECK_EQ(cp_trace_parse_tcp(AF_INET, 1, pkt, n, NULL, NULL, &t), 0);
+    CHECK_EQ(t.checksum_state, CP_TRACE_CHECKSUM_PARTIAL);
+    /* The partial form covers no data, so a damaged segment from the wire would have to
+     * turn its full checksum into exactly this value: as unlikely (1 in 65536) as
+     * turning it into a correct one. */
+    pkt[tcp + 14] ^= 0x01;
+    CHECK_EQ(cp_trace_parse_tcp(AF_INET, 1, pkt, n, NULL, NULL, &t), 0);
+    CHECK_EQ(t.checksum_state, CP_TRACE_CHECKSUM_PARTIAL);
+    put16(pkt + tcp + 16, (uint16_t)(sum ^ 0x0100)); /* neither */
+    CHECK_EQ(cp_trace_parse_tcp(AF_INET, 1, pkt, n, NULL, NULL, &t), 0);
+    CHECK_EQ(t.checksum_state, CP_TRACE_CHECKSUM_WRONG);
 }
 
 static void test_tcp_malformed_segments_rejected(void)
@@ -1891,6 +1935,8 @@ static void live_tcp(int family, int listening)
                  CP_TRACE_TCP_RST | CP_TRACE_TCP_ACK);
     printf("    note: %s %s checksum_state %d\n", family == AF_INET ? "IPv4" : "IPv6",
            listening ? "SYN-ACK" : "RST", t.checksum_state);
+    /* What the kernel sends on lo (complete, or partial under offload) is never "wrong". */
+    CHECK(t.checksum_state == CP_TRACE_CHECKSUM_CORRECT || t.checksum_state == CP_TRACE_CHECKSUM_PARTIAL);
     close(raw);
     close(reserve);
     close(listener);
@@ -1951,6 +1997,7 @@ int main(int argc, char **argv)
 
     RUN(test_parse_probe_reads_our_outgoing_packets);
     RUN(test_tcp_answers_syn_ack_and_rst);
+    RUN(test_tcp_damaged_answer_is_marked_wrong);
     RUN(test_tcp_malformed_segments_rejected);
 
     RUN(test_filter_compiles_for_sll2_and_ethernet);

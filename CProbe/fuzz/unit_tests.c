@@ -1158,6 +1158,78 @@ TEST(capture_on_loopback_sees_request_and_reply_with_timestamps)
     cp_capture_close(cap);
 }
 
+/* Replays a seed capture through a descriptor, as `run --mode replay` does; returns
+ * the frames' timestamps (at most cap) and how many there were, or -1. */
+static int replay_timestamps(const char *seed, int64_t *ts, int cap)
+{
+    char path[256];
+    snprintf(path, sizeof path, "CProbe/fuzz/corpus-capture/%s", seed);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return -1;
+    cp_capture *capture = NULL;
+    char err[256];
+    int rc = cp_capture_open_offline_fd(fd, NULL, &capture, err, sizeof err);
+    close(fd); /* the capture reads its own duplicate */
+    CHECK_EQ(rc, 0);
+    if (rc != 0)
+        return -1;
+    int count = 0;
+    for (int calls = 0; calls < 1000; calls++) {
+        cp_frame frame;
+        rc = cp_capture_next(capture, &frame);
+        if (rc == -ENODATA)
+            break;
+        CHECK(rc == 0 || rc == 1);
+        if (rc == 1 && count < cap)
+            ts[count++] = frame.ts_ns;
+    }
+    CHECK_EQ(rc, -ENODATA);
+    cp_capture_close(capture);
+    return count;
+}
+
+/* pcapng carries 64-bit timestamps in any resolution: one second past what int64
+ * nanoseconds hold (2262), or 2^64 - 1 seconds, is skipped, not wrapped (a signed
+ * overflow, and a wrapped time made replay's round-trip subtraction trap). */
+TEST(capture_replay_skips_timestamps_int64_nanoseconds_cannot_hold)
+{
+    int64_t ts[16];
+    CHECK_EQ(replay_timestamps("pcapng-seconds-max-v4", ts, 16), 0);
+    /* edge: the request at 9223372037 s is skipped, the reply at 9223372035 s (the last
+     * whole second int64 nanoseconds hold) kept */
+    CHECK_EQ(replay_timestamps("pcapng-nsec-edge-of-int64-v4", ts, 16), 1);
+    CHECK_EQ(ts[0], CP_CAPTURE_MAX_TS_SECONDS * 1000000000LL);
+    /* whole seconds (if_tsresol 10^0) and microsecond pcap convert exactly */
+    CHECK_EQ(replay_timestamps("pcapng-seconds-raw-v4", ts, 16), 5);
+    CHECK_EQ(ts[0], 1700000000LL * 1000000000LL);
+    CHECK_EQ(ts[4], 1700000004LL * 1000000000LL);
+    CHECK_EQ(replay_timestamps("pcap-usec-en10mb-v4", ts, 16), 5);
+    CHECK_EQ(ts[1] - ts[0], 1500000);
+    CHECK_EQ(replay_timestamps("pcap-epoch-zero-v4", ts, 16), 5);
+    CHECK_EQ(ts[0], 0);
+}
+
+TEST(capture_offline_fd_reads_from_the_start_and_refuses_bad_descriptors)
+{
+    cp_capture *capture = (cp_capture *)1;
+    CHECK_EQ(cp_capture_open_offline_fd(-1, NULL, &capture, NULL, 0), -EINVAL);
+    int fd = open("CProbe/fuzz/corpus-capture/pcap-nsec-sll-v6", O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    char byte;
+    CHECK_EQ(read(fd, &byte, 1), 1); /* moved: the open rewinds */
+    CHECK_EQ(cp_capture_open_offline_fd(fd, NULL, &capture, NULL, 0), 0);
+    if (capture != NULL) {
+        CHECK_EQ(cp_capture_linktype(capture), DLT_LINUX_SLL);
+        cp_capture_close(capture);
+    }
+    close(fd);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CHECK_EQ(cp_capture_open_offline_fd(devnull, NULL, &capture, NULL, 0), -EBADMSG);
+    close(devnull);
+}
+
 TEST(capture_open_reports_bad_filter_and_device)
 {
     if (!is_root()) {
@@ -1526,6 +1598,8 @@ int main(void)
     RUN(recv_reports_truncation_and_empty_queue);
     RUN(capture_on_loopback_sees_request_and_reply_with_timestamps);
     RUN(capture_open_reports_bad_filter_and_device);
+    RUN(capture_replay_skips_timestamps_int64_nanoseconds_cannot_hold);
+    RUN(capture_offline_fd_reads_from_the_start_and_refuses_bad_descriptors);
     RUN(route_lookup_of_loopback_is_lo);
     RUN(datagram_icmp_sockets_round_trip_in_a_fresh_namespace);
     RUN(caps_drop_all_leaves_nothing);

@@ -229,6 +229,20 @@ int cp_capture_open(const char *device, const char *filter, int snaplen,
  */
 int cp_capture_open_offline(const char *path, const char *filter,
                             cp_capture **out, char *errbuf, size_t errbuf_cap);
+/**
+ * As cp_capture_open_offline, from an open descriptor (read from offset 0
+ * through a duplicate: the caller keeps fd and closes it). Lets the caller
+ * check the file (fstat: a regular file) on the descriptor it then reads.
+ * Returns 0, -EBADF, -EBADMSG, -EPROTONOSUPPORT or -EINVAL.
+ */
+int cp_capture_open_offline_fd(int fd, const char *filter,
+                               cp_capture **out, char *errbuf, size_t errbuf_cap);
+/**
+ * The latest capture timestamp cp_capture_next converts, in seconds since the
+ * epoch (2262-04-11: the most int64 nanoseconds hold). A frame stamped later,
+ * before 1970, or with a fraction of a second out of range is skipped.
+ */
+#define CP_CAPTURE_MAX_TS_SECONDS 9223372035LL
 /** The selectable descriptor to poll for readability. */
 int cp_capture_fd(const cp_capture *cap);
 /** The link type (DLT_*) of the capture. */
@@ -237,7 +251,8 @@ int cp_capture_linktype(const cp_capture *cap);
  * Reads the next frame without blocking. Returns 1 and fills out, 0 when no
  * frame is waiting (or only undecodable ones were skipped: call again),
  * -ENODATA at the end of a capture file, or -errno. Frames whose link layer
- * cannot be decoded are skipped.
+ * cannot be decoded, and frames whose timestamp is out of range (see
+ * CP_CAPTURE_MAX_TS_SECONDS), are skipped.
  */
 int cp_capture_next(cp_capture *cap, cp_frame *out);
 /** Packets the kernel dropped for this capture (pcap_stats ps_drop), or -errno. */

@@ -339,16 +339,26 @@ typedef struct cp_trace_tcp_reply {
     uint8_t flags;           /* CP_TRACE_TCP_* bits */
     uint16_t window;
     size_t payload_len;      /* bytes after the TCP header (RST may carry text) */
-    int checksum_state;      /* 1 correct, 0 wrong, -1 not checked (IPv6
-                                without addresses). Not grounds for rejection:
-                                loopback and veth with checksum offload hand
-                                over segments carrying only the pseudo-header
-                                sum */
+    int checksum_state;      /* CP_TRACE_CHECKSUM_*: a WRONG segment was
+                                damaged (or forged) on the way and is never
+                                an answer */
 } cp_trace_tcp_reply;
+
+/* cp_trace_tcp_reply.checksum_state */
+#define CP_TRACE_CHECKSUM_UNCHECKED (-1) /* IPv6 without addresses: the kernel
+                                            verified it (IPV6_CHECKSUM) */
+#define CP_TRACE_CHECKSUM_WRONG 0        /* neither correct nor partial */
+#define CP_TRACE_CHECKSUM_CORRECT 1
+#define CP_TRACE_CHECKSUM_PARTIAL 2      /* the field holds only the folded
+                                            pseudo-header sum: checksum
+                                            offload on loopback or a veth
+                                            hands the segment over before
+                                            the sum is completed */
 
 /**
  * Parses a TCP segment (with_ip_header as for cp_trace_parse_icmp). It
- * answers our SYN when its ports are ours swapped and ack == our seq + 1.
+ * answers our SYN when its ports are ours swapped and ack == our seq + 1,
+ * and its checksum_state is not CP_TRACE_CHECKSUM_WRONG.
  * Returns 0; -EBADMSG malformed (header shorter than 20 or than its data
  * offset); -ENOMSG not TCP, or an IP fragment; -EINVAL.
  */

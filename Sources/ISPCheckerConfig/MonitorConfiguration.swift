@@ -48,6 +48,8 @@ public struct MonitorConfiguration: Sendable, Equatable {
         public var sqlitePath: String?
         public var postgresURL: String?
         public var retentionDays: Int?
+        /// Days runs may be kept: 1 … 36,500 (100 years; more overflows the retention job's clock).
+        public static let retentionDaysRange = 1...36_500
         public init(sqlitePath: String? = nil, postgresURL: String? = nil, retentionDays: Int? = nil) {
             self.sqlitePath = sqlitePath
             self.postgresURL = postgresURL
@@ -178,10 +180,11 @@ public struct MonitorConfiguration: Sendable, Equatable {
             reader.addProblem(ConfigurationProblem(key: reader.full("postgres"), line: mark?.line, column: mark?.column,
                                                    reason: "give either sqlite or postgres, not both"))
         }
-        if let days = store.retentionDays, days < 1 {
+        if let days = store.retentionDays, !Store.retentionDaysRange.contains(days) {
             let mark = reader.mark(of: "retention_days")
             reader.addProblem(ConfigurationProblem(key: reader.full("retention_days"), line: mark?.line, column: mark?.column,
-                                                   reason: "must be at least 1, got \(days)"))
+                                                   reason: days < 1 ? "must be at least 1, got \(days)"
+                                                       : "must be at most \(Store.retentionDaysRange.upperBound) (100 years), got \(days)"))
         }
         reader.rejectUnknownKeys(known: "store takes sqlite, postgres, retention_days")
         return store

@@ -66,11 +66,18 @@ struct MonitorCommand: AsyncParsableCommand {
         if (settings.sqlitePath == nil) == (settings.postgresURL == nil) {
             throw ValidationError("give exactly one of --sqlite PATH or --postgres URL (or store: in --config)")
         }
-        guard (0...65535).contains(settings.port) else { throw ValidationError("--port must be 0...65535") }
-        guard settings.retentionDays > 0 else { throw ValidationError("--retention-days must be at least 1") }
-        guard retentionIntervalSeconds > 0 else { throw ValidationError("--retention-interval-seconds must be at least 1") }
-        if let demoRuns, demoRuns < 0 { throw ValidationError("--demo-runs must be 0 or more") }
-        guard demoIntervalMilliseconds >= 0 else { throw ValidationError("--demo-interval-ms must be 0 or more") }
+        guard (0...65535).contains(settings.port) else { throw ValidationError("--port must be 0 ... 65535, got \(settings.port)") }
+        let days = MonitorConfiguration.Store.retentionDaysRange
+        guard days.contains(settings.retentionDays) else {
+            throw ValidationError("--retention-days must be \(days.lowerBound) ... \(days.upperBound), got \(settings.retentionDays)")
+        }
+        guard (1...86_400).contains(retentionIntervalSeconds) else {
+            throw ValidationError("--retention-interval-seconds must be 1 ... 86400, got \(retentionIntervalSeconds)")
+        }
+        if let demoRuns, !(0...100_000_000).contains(demoRuns) { throw ValidationError("--demo-runs must be 0 ... 100000000, got \(demoRuns)") }
+        guard (0...86_400_000).contains(demoIntervalMilliseconds) else {
+            throw ValidationError("--demo-interval-ms must be 0 ... 86400000, got \(demoIntervalMilliseconds)")
+        }
         guard !demoTargets.isEmpty else { throw ValidationError("--demo-target needs a name") }
         _ = try monitoredTargets(settings.file)
     }
@@ -183,9 +190,8 @@ struct MonitorCommand: AsyncParsableCommand {
                     breakerLogger.warning("\(change)")
                     state.setCircuitBreakerState(BreakerState(change.to), target: change.target)
                 },
-                history: { target in
-                    let page = try? await store.runs(matching: RunQuery(target: target, limit: 50))
-                    return page?.runs.compactMap { try? $0.report() } ?? []
+                history: { [history = RunHistory(store: store, metrics: metrics, logger: logger)] target in
+                    await history.recentRuns(of: target)
                 },
                 logger: logger)
             let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger)

@@ -32,7 +32,7 @@ struct DNSCommand: ParsableCommand {
     @OptionGroup var common: ServiceOutputOptions
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
+        try OptionRange.seconds(timeout, flag: "--timeout")
         guard ednsSize == 0 || (512...65535).contains(ednsSize) else { throw ValidationError("--edns-size must be 0 or 512-65535, got \(ednsSize)") }
         guard DNSRecordType(type) != nil else { throw ValidationError("--type: unknown record type '\(type)'") }
     }

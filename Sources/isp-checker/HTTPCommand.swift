@@ -41,8 +41,10 @@ struct HTTPCommand: ParsableCommand {
     @OptionGroup var common: ServiceOutputOptions
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
-        guard maxRedirects >= 0 else { throw ValidationError("--max-redirects must be ≥ 0") }
+        try OptionRange.seconds(timeout, flag: "--timeout")
+        try OptionRange.integer(maxRedirects, flag: "--max-redirects", 0...100)
+        try OptionRange.integer(certWarnDays, flag: "--cert-warn-days", 0...36_500, unit: "days")
+        for code in expectStatus { try OptionRange.integer(code, flag: "--expect-status", 100...599) }
     }
 
     func run() throws {

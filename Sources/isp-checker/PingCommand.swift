@@ -34,9 +34,10 @@ struct PingCommand: ParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws {
-        guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
-        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        try OptionRange.seconds(interval, flag: "--interval", allowsMinimum: true)
+        try OptionRange.seconds(timeout, flag: "--timeout")
+        try OptionRange.integer(count, flag: "--count", 1...1_000_000)
+        try OptionRange.integer(size, flag: "--size", 12...1400, unit: "bytes")
     }
 
     func run() throws {

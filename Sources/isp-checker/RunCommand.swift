@@ -77,10 +77,11 @@ struct RunCommand: ParsableCommand {
         case .replay:
             guard input != nil else { throw ValidationError("--mode replay needs --input report.json or capture.pcap") }
         }
-        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
-        guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
-        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+        try OptionRange.integer(count, flag: "--count", 1...1_000_000)
+        try OptionRange.seconds(interval, flag: "--interval", allowsMinimum: true)
+        try OptionRange.seconds(timeout, flag: "--timeout")
+        try OptionRange.integer(rounds, flag: "--rounds", 1...100_000)
+        guard tracePort > 0 else { throw ValidationError("--trace-port must be 1 ... 65535, got 0") }
     }
 
     func run() throws {
@@ -153,11 +154,15 @@ struct RunCommand: ParsableCommand {
     private func replay() throws -> RunReport {
         let path = input ?? ""
         let analyzer = HealthAnalyzer()
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError(ProbeError.unreadableCapture(path: path, reason: "cannot open the file"))
-        }
+        // Opened once and checked on its descriptor: a FIFO or /dev/zero is refused, not read forever.
+        let file: ReplayFile
+        do { file = try ReplayFile(path: path) } catch { throw CLIError(error) }
         // A run report is JSON: an object. Anything else is taken for a capture.
-        if data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{") {
+        let isReport: Bool
+        do { isReport = try file.looksLikeReport() } catch { throw CLIError(error) }
+        if isReport {
+            let data: Data
+            do { data = Data(try file.reportBytes()) } catch { throw CLIError(error) }
             do {
                 return analyzer.reanalyze(try RunReport.decoder.decode(RunReport.self, from: data))
             } catch {
@@ -166,7 +171,7 @@ struct RunCommand: ParsableCommand {
             }
         }
         let flows: [PingResult]
-        do { flows = try CaptureReplay.pings(fromCapture: path) } catch { throw CLIError(error) }
+        do { flows = try CaptureReplay.pings(from: file) } catch { throw CLIError(error) }
         let chosen: PingResult
         if let target {
             guard let flow = flows.first(where: { $0.target == target || $0.address == IPAddress(target) }) else {
@@ -186,8 +191,4 @@ struct RunCommand: ParsableCommand {
         report.mode = .replay
         return report
     }
-}
-
-private extension UInt8 {
-    var isWhitespace: Bool { self == 0x20 || self == 0x0a || self == 0x0d || self == 0x09 }
 }

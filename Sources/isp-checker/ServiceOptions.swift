@@ -20,7 +20,7 @@ struct ServiceOutputOptions: ParsableArguments {
     var networkNamespace: String?
 
     func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1, got \(concurrency)") }
+        try OptionRange.integer(concurrency, flag: "--concurrency", 1...4096)
     }
 }
 

@@ -49,7 +49,10 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("-W must be a number of seconds > 0, got \(timeout)") }
+        try OptionRange.seconds(timeout, flag: "-W/--timeout")
+        try OptionRange.integer(rate, flag: "--rate", 1...10_000_000, unit: "packets per second")
+        try OptionRange.integer(count, flag: "-c", 1...1000, unit: "probes per target")
+        try OptionRange.integer(size, flag: "-s/--size", 12...1400, unit: "bytes")
         guard !targets.isEmpty || targetsFile != nil else { throw ValidationError("give targets as arguments or with --targets FILE") }
     }
 

@@ -34,9 +34,12 @@ struct SweepTraceArguments: ParsableArguments {
         let given = traceConcurrency != nil || maxHops != nil || traceMethod != nil || tracePort != nil || traceTimeout != nil
             || traceRate != nil
         if given && !enabled { throw ValidationError("trace options need --trace or --trace-all") }
-        if let traceTimeout, !(traceTimeout.isFinite && traceTimeout > 0) {
-            throw ValidationError("--trace-timeout must be a number of seconds > 0, got \(traceTimeout)")
+        if let traceTimeout { try OptionRange.seconds(traceTimeout, flag: "--trace-timeout") }
+        if let traceConcurrency {
+            try OptionRange.integer(traceConcurrency, flag: "--trace-concurrency", 1...SweepTraceOptions.maximumConcurrentTraces)
         }
+        if let maxHops { try OptionRange.integer(maxHops, flag: "-m/--max-hops", 1...64) }
+        if let traceRate { try OptionRange.integer(traceRate, flag: "--trace-rate", 1...SweepTraceOptions.maximumProbesPerSecond) }
         if traceMethod == .tcp && tracePort == nil { throw ValidationError("--trace-method tcp needs --trace-port (e.g. 443)") }
     }
 

@@ -17,7 +17,7 @@ struct TCPCommand: ParsableCommand {
     @OptionGroup var common: ServiceOutputOptions
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
+        try OptionRange.seconds(timeout, flag: "--timeout")
     }
 
     func run() throws {

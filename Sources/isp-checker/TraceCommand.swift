@@ -60,8 +60,12 @@ struct TraceCommand: ParsableCommand {
     @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a number of seconds > 0, got \(timeout)") }
-        guard interval.isFinite, interval >= 0 else { throw ValidationError("--interval must be a number of seconds ≥ 0, got \(interval)") }
+        try OptionRange.seconds(timeout, flag: "--timeout")
+        try OptionRange.seconds(interval, flag: "--interval", allowsMinimum: true)
+        try OptionRange.integer(maxHops, flag: "--max-hops", 1...64)
+        try OptionRange.integer(firstHop, flag: "--first-hop", 1...maxHops)
+        try OptionRange.integer(rounds, flag: "--rounds", 1...100_000)
+        try OptionRange.integer(rate, flag: "--rate", 1...1_000_000, unit: "probes per second")
         if method == .tcp && port == nil { throw ValidationError("--method tcp needs --port (e.g. 443)") }
     }
 

@@ -6,7 +6,8 @@ import Testing
 /// Hostile traffic at the client while it probes: a process in r1 answers every probe at once
 /// with forgeries that carry the right addresses but the wrong tokens (echo replies with a
 /// corrupted token, time-exceeded messages quoting other ports, sequence numbers or probe ids
-/// from a router that is not on the path), and floods echo replies. None may count as ours.
+/// from a router that is not on the path, SYN-ACKs that answer a TCP probe exactly but carry a
+/// damaged checksum), and floods echo replies. None may count as ours.
 @Suite(.serialized, .enabled(if: isRoot, "the network lab needs root"))
 struct HostileLabTests {
     static let fakeRouter = IPAddress("10.99.250.1")!

@@ -70,6 +70,19 @@ struct ExecutableTests {
         #expect(process.wait() == 0)
     }
 
+    @Test("a number out of range is a usage error naming the flag, not a trap later",
+          arguments: [(["--retention-days", "100000000000000"], "--retention-days must be 1 ... 36500"),
+                      (["--retention-interval-seconds", "9223372036854775807"], "--retention-interval-seconds must be 1 ... 86400"),
+                      (["--demo-interval-ms=-1"], "--demo-interval-ms must be 0 ... 86400000"),
+                      (["--port", "70000"], "--port must be 0 ... 65535")])
+    func numbersOutOfRangeAreUsageErrors(arguments: [String], message: String) throws {
+        let directory = try makeTemporaryDirectory("mn-range")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = try Subprocess(monitorExecutable, ["--sqlite", "\(directory)/runs.sqlite", "--demo-runs", "1"] + arguments)
+        #expect(process.wait() == 64, "\(process.stderr)")
+        #expect(process.stderr.contains(message), "\(process.stderr)")
+    }
+
     @Test("neither --sqlite nor --postgres is a usage error, not a trace")
     func missingStoreIsUsageError() throws {
         let process = try Subprocess(monitorExecutable, ["--port", "0"])

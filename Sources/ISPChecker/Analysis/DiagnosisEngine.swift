@@ -64,7 +64,9 @@ enum DiagnosisEngine {
                 evidence.append(Evidence(probe: ProbeName.traceroute, hop: unreachable.ttl, detail: "hop \(unreachable.ttl) answered destination unreachable \(unreachable.code)"))
                 location = ": hop \(unreachable.ttl) has no way onward (\(unreachable.code))"
             } else {
-                let dark = (path.farthestAnsweringTTL ?? 0) + 1
+                // A TTL is at most 255 (decoded reports are checked); min keeps a report built in
+                // code with an absurd TTL from overflowing.
+                let dark = min(path.farthestAnsweringTTL ?? 0, 255) + 1
                 evidence.append(Evidence(probe: ProbeName.traceroute, hop: dark, detail: "no answer from hop \(dark) onward"))
                 location = path.farthestAnsweringTTL.map { ": the path goes dark after hop \($0)" } ?? ""
             }
@@ -264,8 +266,10 @@ enum DiagnosisEngine {
     }
 
     /// A number for a sentence: at most one decimal, none when whole.
+    /// Never traps: a value no `Int` holds (1e300, infinity, NaN) is written as a Double.
     static func format(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+        guard rounded == rounded.rounded(), let whole = Int(exactly: rounded) else { return String(rounded) }
+        return String(whole)
     }
 }

@@ -137,7 +137,9 @@ final class ReceiveLoop {
             deliver(key, destination: destination, event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
         } else if Int(probe.proto) == Int(IPPROTO_TCP), let sockets = traceSockets {
             var segment = cp_trace_tcp_reply()
+            // A damaged segment's capture time is no answer's either (see drainTCP).
             guard cp_trace_parse_tcp(frame.family, 1, l3, frame.l3_len, nil, nil, &segment) == 0,
+                  segment.checksum_state != CP_TRACE_CHECKSUM_WRONG,
                   let key = tcpKey(for: segment, sockets: sockets, family: family) else { return }
             deliver(key, destination: IPAddress(segment.src), event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
         }
@@ -231,7 +233,11 @@ final class ReceiveLoop {
             if count < 0 { continue }
             var segment = cp_trace_tcp_reply()
             let withHeader: Int32 = sockets.family == .ipv4 ? 1 : 0
+            // A segment whose checksum is wrong was damaged (or forged) on the way: its flags and
+            // ack cannot be trusted, so it never answers a probe. (Correct, partial under
+            // checksum offload, or IPv6 verified by the kernel all pass.)
             guard cp_trace_parse_tcp(sockets.family.posixValue, withHeader, buffer, Int(count), nil, nil, &segment) == 0,
+                  segment.checksum_state != CP_TRACE_CHECKSUM_WRONG,
                   let key = tcpKey(for: segment, sockets: sockets, family: sockets.family),
                   let from = IPAddress(meta.from) else { continue }
             let answer = TraceAnswer(

@@ -73,8 +73,12 @@ extension ProbeEngine {
         guard count >= 1 && count <= 1_000_000 else {
             throw .invalidArgument(name: "count", reason: "must be between 1 and 1000000, got \(count)")
         }
-        guard interval >= .zero else { throw .invalidArgument(name: "interval", reason: "must not be negative, got \(interval)") }
-        guard timeout > .zero else { throw .invalidArgument(name: "timeout", reason: "must be positive, got \(timeout)") }
+        guard interval >= .zero, interval <= .seconds(3600) else {
+            throw .invalidArgument(name: "interval", reason: "must be 0 … 3600 seconds, got \(interval)")
+        }
+        guard timeout > .zero, timeout <= .seconds(3600) else {
+            throw .invalidArgument(name: "timeout", reason: "must be positive and at most 3600 seconds, got \(timeout)")
+        }
         guard payloadSize >= Int(CP_ECHO_MIN_PAYLOAD) && payloadSize <= Int(CP_ECHO_MAX_PAYLOAD) else {
             throw .invalidArgument(name: "payload size", reason: "must be between \(CP_ECHO_MIN_PAYLOAD) and \(CP_ECHO_MAX_PAYLOAD) bytes, got \(payloadSize)")
         }

@@ -35,7 +35,10 @@ public struct SweepOptions: Sendable, Equatable {
         guard (1...10_000_000).contains(packetsPerSecond) else {
             throw .invalidArgument(name: "packets per second", reason: "must be between 1 and 10000000, got \(packetsPerSecond)")
         }
-        guard timeout > .zero else { throw .invalidArgument(name: "timeout", reason: "must be positive, got \(timeout)") }
+        // The scheduler keeps deadlines in Int64 nanoseconds and waits in Int32 milliseconds.
+        guard timeout > .zero, timeout <= .seconds(3600) else {
+            throw .invalidArgument(name: "timeout", reason: "must be positive and at most 3600 seconds, got \(timeout)")
+        }
         guard (12...1_400).contains(payloadSize) else {
             throw .invalidArgument(name: "payload size", reason: "must be between 12 and 1400 bytes, got \(payloadSize)")
         }

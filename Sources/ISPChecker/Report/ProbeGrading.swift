@@ -44,7 +44,9 @@ extension HealthThresholds {
 
     private func gradeHTTP(_ report: ProbeReport) -> ProbeStatus? {
         let outcome: String? = if case .string(let value) = report.details["outcome"] { value } else { nil }
-        let code = report.details["status_code"]?.number.map { Int($0) }
+        // Int(exactly:): a report built in code is not range-checked like a decoded one, and
+        // Int(_:) traps on a number no Int holds (1e300, NaN).
+        let code = report.details["status_code"]?.number.flatMap { Int(exactly: $0.rounded(.towardZero)) }
         guard outcome != nil || code != nil else { return nil }
         if let outcome, outcome != "ok", outcome != "http_error" { return .crit }
         if let code, http.critStatusCodes.contains(code) { return .crit }

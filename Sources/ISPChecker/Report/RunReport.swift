@@ -147,6 +147,8 @@ extension RunReport {
         try container.encodeIfPresent(trace.map(ReportTrace.init), forKey: .trace)
     }
 
+    /// - Throws: `DecodingError` for JSON that is not a run report, `ReportValueError` (naming the
+    ///   field) for a number outside `ReportLimits`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let version = try container.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? Self.schemaVersion
@@ -155,14 +157,19 @@ extension RunReport {
                                                    debugDescription: "report schema version \(version) is newer than this library's \(Self.schemaVersion): upgrade isp-checker to read it")
         }
         let trace = try container.decodeIfPresent(ReportTrace.self, forKey: .trace)
+        // Range checks come before the trace is rebuilt: nothing out of range reaches the analysis.
+        let probes = try container.decode([ProbeReport].self, forKey: .probes)
+        let score = try container.decode(Double.self, forKey: .score)
+        let diagnosis = try container.decode([Diagnosis].self, forKey: .diagnosis)
+        try Self.validateDecodedValues(probes: probes, score: score, diagnosis: diagnosis, trace: trace)
         self.init(id: try container.decode(String.self, forKey: .id),
                   target: try container.decode(String.self, forKey: .target),
                   timestamp: try container.decode(Date.self, forKey: .timestamp),
                   mode: try container.decode(RunMode.self, forKey: .mode),
-                  probes: try container.decode([ProbeReport].self, forKey: .probes),
-                  score: try container.decode(Double.self, forKey: .score),
+                  probes: probes,
+                  score: score,
                   severity: try container.decode(Severity.self, forKey: .severity),
-                  diagnosis: try container.decode([Diagnosis].self, forKey: .diagnosis),
+                  diagnosis: diagnosis,
                   trace: try trace?.traceResult(codingPath: container.codingPath + [CodingKeys.trace]))
     }
 }

@@ -44,24 +44,29 @@ public struct CircuitBreakerConfiguration: Sendable, Equatable {
     /// The runbook's values: 5 failures, 60 s, 3 trial calls, 2 successes; no rate window.
     public static let `default` = CircuitBreakerConfiguration()
 
+    /// The largest count a setting takes (thresholds, trial calls, window size): the window is
+    /// kept in memory, so a typing error (`sliding_window_size: 1e14`) must not reach it.
+    public static let maximumCount = 100_000
+
     /// The settings that cannot work, each with its runbook key; empty when valid.
     public var problems: [SettingProblem] {
         var problems: [SettingProblem] = []
-        if failureThreshold < 1 {
-            problems.append(.init(key: "failure_threshold", reason: "must be at least 1, got \(failureThreshold)"))
+        let counts = 1...Self.maximumCount
+        if !counts.contains(failureThreshold) {
+            problems.append(.init(key: "failure_threshold", reason: failureThreshold < 1 ? "must be at least 1, got \(failureThreshold)" : "must be at most \(Self.maximumCount), got \(failureThreshold)"))
         }
-        if recoveryTimeout < .zero {
-            problems.append(.init(key: "recovery_timeout", reason: "must not be negative, got \(recoveryTimeout)"))
+        if recoveryTimeout < .zero || recoveryTimeout > RetryPolicy.maximumDelay {
+            problems.append(.init(key: "recovery_timeout", reason: recoveryTimeout < .zero ? "must not be negative, got \(recoveryTimeout)" : "must be at most a day (86400 s), got \(recoveryTimeout)"))
         }
-        if halfOpenMaxCalls < 1 {
-            problems.append(.init(key: "half_open_max_calls", reason: "must be at least 1, got \(halfOpenMaxCalls)"))
+        if !counts.contains(halfOpenMaxCalls) {
+            problems.append(.init(key: "half_open_max_calls", reason: halfOpenMaxCalls < 1 ? "must be at least 1, got \(halfOpenMaxCalls)" : "must be at most \(Self.maximumCount), got \(halfOpenMaxCalls)"))
         }
-        if successThreshold < 1 {
-            problems.append(.init(key: "success_threshold", reason: "must be at least 1, got \(successThreshold)"))
+        if !counts.contains(successThreshold) {
+            problems.append(.init(key: "success_threshold", reason: successThreshold < 1 ? "must be at least 1, got \(successThreshold)" : "must be at most \(Self.maximumCount), got \(successThreshold)"))
         }
         if let window = failureRateWindow {
-            if window.size < 1 {
-                problems.append(.init(key: "sliding_window_size", reason: "must be at least 1, got \(window.size)"))
+            if !counts.contains(window.size) {
+                problems.append(.init(key: "sliding_window_size", reason: window.size < 1 ? "must be at least 1, got \(window.size)" : "must be at most \(Self.maximumCount), got \(window.size)"))
             }
             if window.minimumCalls < 1 || window.minimumCalls > max(window.size, 1) {
                 problems.append(.init(key: "minimum_calls", reason: "must be between 1 and sliding_window_size (\(window.size)), got \(window.minimumCalls)"))

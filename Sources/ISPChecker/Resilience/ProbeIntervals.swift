@@ -59,8 +59,9 @@ public struct ProbeIntervals: Sendable, Equatable {
     /// The settings that cannot work, each with its runbook key; empty when valid.
     public var problems: [SettingProblem] {
         TargetClass.allCases.compactMap { targetClass in
-            self[targetClass] > .zero ? nil
-                : SettingProblem(key: targetClass.configurationKey, reason: "must be positive, got \(self[targetClass])")
+            self[targetClass] > .zero && self[targetClass] <= RetryPolicy.maximumDelay ? nil
+                : SettingProblem(key: targetClass.configurationKey,
+                                 reason: "must be positive and at most a day (86400 s), got \(self[targetClass])")
         }
     }
 }

@@ -68,24 +68,44 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Never retries.
     public static let none = RetryPolicy(maxAttempts: 1)
 
+    /// The most attempts a policy may make (`max_attempts`).
+    public static let maximumAttempts = 1000
+    /// The largest growth factor (`backoff_factor`, `attempt_timeout_factor`).
+    public static let maximumFactor = 1000.0
+    /// The longest delay or attempt timeout: one day. Longer ones are typing errors
+    /// (`initial_delay: 1e14s`), and would overflow the clocks' arithmetic.
+    public static let maximumDelay = Duration.seconds(86_400)
+
     /// The settings that cannot work, each with its runbook key; empty when the policy is valid.
     public var problems: [SettingProblem] {
         var problems: [SettingProblem] = []
         if maxAttempts < 1 { problems.append(.init(key: "max_attempts", reason: "must be at least 1, got \(maxAttempts)")) }
-        if !(backoffFactor >= 1) || !backoffFactor.isFinite {
-            problems.append(.init(key: "backoff_factor", reason: "must be a finite number of at least 1, got \(backoffFactor)"))
+        if maxAttempts > Self.maximumAttempts {
+            problems.append(.init(key: "max_attempts", reason: "must be at most \(Self.maximumAttempts), got \(maxAttempts)"))
+        }
+        if !(backoffFactor >= 1 && backoffFactor <= Self.maximumFactor) {
+            problems.append(.init(key: "backoff_factor", reason: "must be a number from 1 to \(Int(Self.maximumFactor)), got \(backoffFactor)"))
         }
         if initialDelay < .zero { problems.append(.init(key: "initial_delay", reason: "must not be negative, got \(initialDelay)")) }
+        if initialDelay > Self.maximumDelay {
+            problems.append(.init(key: "initial_delay", reason: "must be at most a day (86400 s), got \(initialDelay)"))
+        }
         if maxDelay < .zero { problems.append(.init(key: "max_delay", reason: "must not be negative, got \(maxDelay)")) }
+        if maxDelay > Self.maximumDelay {
+            problems.append(.init(key: "max_delay", reason: "must be at most a day (86400 s), got \(maxDelay)"))
+        }
         if maxDelay < initialDelay && initialDelay >= .zero && maxDelay >= .zero {
             problems.append(.init(key: "max_delay", reason: "must be at least initial_delay (\(initialDelay)), got \(maxDelay)"))
         }
         if let timeout = attemptTimeout {
-            if timeout.initial <= .zero {
-                problems.append(.init(key: "attempt_timeout", reason: "must be positive, got \(timeout.initial)"))
+            if timeout.initial <= .zero || timeout.initial > Self.maximumDelay {
+                problems.append(.init(key: "attempt_timeout", reason: "must be positive and at most a day (86400 s), got \(timeout.initial)"))
             }
-            if !(timeout.factor >= 1) || !timeout.factor.isFinite {
-                problems.append(.init(key: "attempt_timeout_factor", reason: "must be a finite number of at least 1, got \(timeout.factor)"))
+            if !(timeout.factor >= 1 && timeout.factor <= Self.maximumFactor) {
+                problems.append(.init(key: "attempt_timeout_factor", reason: "must be a number from 1 to \(Int(Self.maximumFactor)), got \(timeout.factor)"))
+            }
+            if timeout.maximum > Self.maximumDelay {
+                problems.append(.init(key: "max_attempt_timeout", reason: "must be at most a day (86400 s), got \(timeout.maximum)"))
             }
             if timeout.maximum < timeout.initial {
                 problems.append(.init(key: "max_attempt_timeout", reason: "must be at least attempt_timeout (\(timeout.initial)), got \(timeout.maximum)"))

@@ -114,7 +114,9 @@ public struct HTTPResult: Sendable, Codable, Equatable {
         guard outcome == .ok else { return .crit }
         if let seconds = certificateSecondsLeft {
             if seconds <= 0 { return .crit }
-            if seconds < Int64(certificateWarningDays) * 86_400 { return .warn }
+            // Saturating: a warning window of more days than an Int64 of seconds holds is "always warn".
+            let (window, overflow) = Int64(clamping: certificateWarningDays).multipliedReportingOverflow(by: 86_400)
+            if overflow ? certificateWarningDays > 0 : seconds < window { return .warn }
         }
         return .ok
     }

@@ -94,10 +94,14 @@ public struct TraceOptions: Sendable, Equatable {
         guard maxHops >= 1 && maxHops <= 64 else { throw .invalidArgument(name: "max hops", reason: "must be between 1 and 64, got \(maxHops)") }
         guard firstHop >= 1 && firstHop <= maxHops else { throw .invalidArgument(name: "first hop", reason: "must be between 1 and max hops (\(maxHops)), got \(firstHop)") }
         guard rounds >= 1 && rounds <= 100_000 else { throw .invalidArgument(name: "rounds", reason: "must be between 1 and 100000, got \(rounds)") }
-        guard timeout > .zero else { throw .invalidArgument(name: "timeout", reason: "must be positive, got \(timeout)") }
+        guard timeout > .zero, timeout <= .seconds(3600) else {
+            throw .invalidArgument(name: "timeout", reason: "must be positive and at most 3600 seconds, got \(timeout)")
+        }
         guard probesPerSecond >= 1 else { throw .invalidArgument(name: "probes per second", reason: "must be at least 1, got \(probesPerSecond)") }
         guard burst >= 1 else { throw .invalidArgument(name: "burst", reason: "must be at least 1, got \(burst)") }
-        guard roundInterval >= .zero else { throw .invalidArgument(name: "round interval", reason: "must not be negative") }
+        guard roundInterval >= .zero, roundInterval <= .seconds(3600) else {
+            throw .invalidArgument(name: "round interval", reason: "must be 0 … 3600 seconds, got \(roundInterval)")
+        }
         guard payloadSize >= 8 && payloadSize <= 1400 else { throw .invalidArgument(name: "payload size", reason: "must be between 8 and 1400 bytes, got \(payloadSize)") }
         if case .tcp(let port) = method, port == 0 { throw .invalidArgument(name: "tcp port", reason: "must be 1 ... 65535") }
         if case .adaptive(let factor, let minimum) = silentHopWait, factor < 1 || minimum < .zero {

@@ -11,6 +11,8 @@ import Synchronization
 /// - `isp_checker_circuit_breaker_state{target}`: 0 closed, 1 half-open, 2 open
 /// - `isp_checker_runs_total{target}`: runs recorded
 /// - `isp_checker_store_pending_runs`: runs waiting in memory for the store
+/// - `isp_checker_history_rows_skipped_total`: stored runs the baseline could not use (not a
+///   run report this version reads, or a number out of range: a damaged or crafted row)
 ///
 /// A target's probe series are those of its last run only: a detail the last run did not report
 /// (a ping that lost every packet has no `latency_avg_ms`) or a probe it did not run is removed,
@@ -19,6 +21,7 @@ public final class MonitorMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let apiResponses: [String: Counter]
     private let pendingRuns: Gauge
+    private let historyRowsSkipped: Counter
     /// Per target, the probe gauges its last run set, so the next run can remove the ones it does not set.
     private let probeGauges = Mutex<[String: [ObjectIdentifier: Gauge]]>([:])
 
@@ -33,6 +36,9 @@ public final class MonitorMetrics: Sendable {
         }
         self.apiResponses = apiResponses
         self.pendingRuns = registry.makeGauge(name: "isp_checker_store_pending_runs", help: "Runs waiting in memory for the run store")
+        self.historyRowsSkipped = registry.makeCounter(
+            name: "isp_checker_history_rows_skipped_total",
+            help: "Stored runs the baseline skipped: unreadable, or a number out of range (damaged or crafted)")
     }
 
     /// Sets the series for one run: score, every probe's status and numeric details.
@@ -71,6 +77,9 @@ public final class MonitorMetrics: Sendable {
             lastSet[target] = set
         }
     }
+
+    /// Counts a stored run the history could not use.
+    public func historyRowSkipped() { historyRowsSkipped.increment() }
 
     /// Sets a target's breaker state.
     public func setCircuitBreakerState(_ state: BreakerState, target: String) {

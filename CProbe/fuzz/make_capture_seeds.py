@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""make_capture_seeds.py: writes the seed captures of fuzz_capture_replay into corpus-capture/.
+
+Small pcap and pcapng files of ICMP/ICMPv6 echo request/reply pairs, in the layouts replay
+reads: microsecond and nanosecond pcap (both byte orders), pcapng with and without if_tsresol,
+over Ethernet, Linux cooked v1 and raw IP; plus timestamps at the edges (0, the last second
+int64 nanoseconds hold, and beyond it, as a crafted pcapng can carry). Deterministic: rerun it
+and the files come out the same.
+"""
+import os
+import struct
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus-capture")
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4_echo(src, dst, kind, ident, seq):
+    body = struct.pack("!BBHHH", kind, 0, 0, ident, seq) + bytes(range(56))
+    body = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0, 64, 1, 0, bytes(src), bytes(dst))
+    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+    return header + body
+
+
+def ipv6_echo(src, dst, kind, ident, seq):
+    body = struct.pack("!BBHHH", kind, 0, 0, ident, seq) + bytes(range(56))
+    pseudo = bytes(src) + bytes(dst) + struct.pack("!I3xB", len(body), 58)
+    body = body[:2] + struct.pack("!H", checksum(pseudo + body)) + body[4:]
+    return struct.pack("!IHBB", 0x60000000, len(body), 58, 64) + bytes(src) + bytes(dst) + body
+
+
+V4_A, V4_B = [10, 99, 1, 1], [10, 99, 9, 9]
+V6_A, V6_B = [0xfd, 0, 0x99] + [0] * 12 + [1], [0xfd, 0, 0x99] + [0] * 12 + [9]
+
+
+def ethernet(packet, v6=False):
+    return bytes([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]) + struct.pack("!H", 0x86DD if v6 else 0x0800) + packet
+
+
+def sll(packet, v6=False):
+    return struct.pack("!HHH8sH", 4, 1, 6, bytes(8), 0x86DD if v6 else 0x0800) + packet
+
+
+def flows(v6=False):
+    make, a, b = (ipv6_echo, V6_A, V6_B) if v6 else (ipv4_echo, V4_A, V4_B)
+    request, reply = (128, 129) if v6 else (8, 0)
+    packets = []
+    for seq in range(3):
+        packets.append((seq * 1_000_000_000, make(a, b, request, 0x1234, seq)))
+        if seq != 1:  # one request is lost
+            packets.append((seq * 1_000_000_000 + 1_500_000, make(b, a, reply, 0x1234, seq)))
+    return packets
+
+
+def pcap(frames, linktype, nano=False, big=False, base_ns=1_700_000_000 * 10**9):
+    order = ">" if big else "<"
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    out = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 65535, linktype)
+    for offset, frame in frames:
+        ns = base_ns + offset
+        seconds, fraction = divmod(ns, 10**9)
+        out += struct.pack(order + "IIII", seconds & 0xFFFFFFFF, fraction if nano else fraction // 1000, len(frame), len(frame)) + frame
+    return out
+
+
+def pcapng(frames, linktype, tsresol=None, timestamps=None):
+    def block(kind, body):
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    options = b""
+    if tsresol is not None:
+        options += struct.pack("<HHB3x", 9, 1, tsresol)
+    options += struct.pack("<HH", 0, 0)
+    out += block(1, struct.pack("<HHI", linktype, 0, 65535) + options)
+    units = 10 ** (tsresol if tsresol is not None else 6)
+    for index, (offset, frame) in enumerate(frames):
+        if timestamps is not None:
+            ts = timestamps[index]
+        else:
+            ts = (1_700_000_000 * 10**9 + offset) * units // 10**9
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame)) + frame)
+    return out
+
+
+def main():
+    os.makedirs(HERE, exist_ok=True)
+    v4 = flows()
+    v6 = flows(v6=True)
+    seeds = {
+        "pcap-usec-en10mb-v4": pcap([(t, ethernet(p)) for t, p in v4], 1),
+        "pcap-nsec-en10mb-v6": pcap([(t, ethernet(p, True)) for t, p in v6], 1, nano=True),
+        "pcap-usec-bigendian-raw-v4": pcap(v4, 101, big=True),
+        "pcap-nsec-sll-v6": pcap([(t, sll(p, True)) for t, p in v6], 113, nano=True),
+        "pcap-epoch-zero-v4": pcap(v4, 101, base_ns=0),
+        "pcapng-usec-en10mb-v4": pcapng([(t, ethernet(p)) for t, p in v4], 1),
+        "pcapng-nsec-raw-v6": pcapng(v6, 101, tsresol=9),
+        "pcapng-seconds-raw-v4": pcapng(v4, 101, tsresol=0, timestamps=[1_700_000_000 + i for i in range(len(v4))]),
+        # Past the last second int64 nanoseconds hold whole (9223372035 s, 2262-04-11): a request
+        # there wrapped to a large negative time. Its reply at that last second is kept.
+        "pcapng-nsec-edge-of-int64-v4": pcapng(v4[:2], 101, tsresol=9,
+                                               timestamps=[9_223_372_037 * 10**9, 9_223_372_035 * 10**9]),
+        "pcapng-seconds-max-v4": pcapng(v4[:2], 101, tsresol=0, timestamps=[2**64 - 1, 2**63 - 1]),
+    }
+    for name, data in seeds.items():
+        with open(os.path.join(HERE, name), "wb") as handle:
+            handle.write(data)
+    print(f"{len(seeds)} seeds in {HERE}")
+
+
+if __name__ == "__main__":
+    main()
