@@ -17,7 +17,7 @@ command -v swift >/dev/null || { echo "demo.sh: swift not found; install a Swift
 
 bash scripts/install-deps.sh
 echo "== building isp-checker (release)"
-swift build -c release --product isp-checker 2>&1 | tail -n 1
+swift build -c release --static-swift-stdlib --product isp-checker 2>&1 | tail -n 1
 cli="$(swift build -c release --show-bin-path)/isp-checker"
 
 echo "== the lab scenarios: each builds client - r1 - r2 - r3 - r4 - destination (with DNS and HTTP)"
