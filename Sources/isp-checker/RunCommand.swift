@@ -84,20 +84,41 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Opened before the privileges go (sudo isp-checker run --output /root/report.json),
+        // written once the report is ready.
+        let outputHandle = try outputFile.map(Self.openOutput)
         let report: RunReport
         switch mode {
-        case .replay: report = try replay()
+        case .replay:
+            // Nothing here needs a privilege, and libpcap and the decoders parse a file from
+            // anywhere: the input is read as the unprivileged user.
+            if !engineOptions.keepCapabilities { do { try engineOptions.privileges.drop() } catch { throw CLIError(error) } }
+            report = try replay()
         case .live: report = try live()
         }
         let data = try RunReport.encoder.encode(report)
-        if let outputFile {
-            do { try data.write(to: URL(fileURLWithPath: outputFile)) } catch {
+        if let outputHandle, let outputFile {
+            do {
+                try outputHandle.truncate(atOffset: 0)
+                try outputHandle.write(contentsOf: data)
+                try outputHandle.close()
+            } catch {
                 FileHandle.standardError.write(Data("isp-checker: error: cannot write '\(outputFile)': \(error.localizedDescription)\n".utf8))
                 throw ExitCode(ExitStatus.noInput)
             }
         }
         output(json ? String(decoding: data, as: UTF8.self) : ReportText.render(report))
         throw ExitStatus.of(report.worstStatus)
+    }
+
+    /// The --output file, created (0644) or opened for writing; truncated when written.
+    static func openOutput(_ path: String) throws -> FileHandle {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            FileHandle.standardError.write(Data("isp-checker: error: cannot write '\(path)': \(String(cString: strerror(errno)))\n".utf8))
+            throw ExitCode(ExitStatus.noInput)
+        }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
     private func live() throws -> RunReport {

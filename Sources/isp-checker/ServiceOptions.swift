@@ -16,6 +16,8 @@ struct ServiceOutputOptions: ParsableArguments {
     @Option(name: .customLong("netns"), help: "Probe from inside this network namespace (name from 'ip netns' or a path).")
     var networkNamespace: String?
 
+    @OptionGroup var privileges: PrivilegeOptions
+
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1, got \(concurrency)") }
     }
@@ -65,6 +67,13 @@ enum ServicePrinter {
             throw ValidationError("give a target or --targets FILE")
         }
         let concurrency = options.concurrency
+        // ldns, libcurl and OpenSSL parse what the network sends: never as root or with a
+        // capability. The process enters the namespace first (its probe threads are then born
+        // inside), then drops everything, before the first thread is started.
+        do {
+            if let namespace = options.networkNamespace { try ProcessPrivileges.enterNetworkNamespace(namespace) }
+            try options.privileges.drop()
+        } catch { throw CLIError(error) }
         // A progress bar on a terminal's stderr for lists; never in pipes or logs.
         let showProgress = rows.count > 1 && isatty(STDERR_FILENO) != 0
         let outcomes = try runBlocking {

@@ -45,4 +45,6 @@ func jsonLinesEncoder() -> JSONEncoder {
     return encoder
 }
 
+// Before anything else: a set-user-ID install would run with its caller's arguments as root.
+do { try ProcessPrivileges.refuseSetUserIDInstall() } catch { ISPCheckerCommand.exit(withError: CLIError(error)) }
 ISPCheckerCommand.main()
