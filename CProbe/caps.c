@@ -93,6 +93,23 @@ int cp_caps_drop_all(void)
     return rc;
 }
 
+int cp_caps_drop_all_but_setid(void)
+{
+    int rc = drop_all_but_the_sets();
+    if (rc < 0)
+        return rc;
+    cap_t caps = cap_init();
+    if (caps == NULL)
+        return -errno;
+    const cap_value_t kept[] = { CAP_SETUID, CAP_SETGID };
+    if (cap_set_flag(caps, CAP_EFFECTIVE, 2, kept, CAP_SET) != 0 || cap_set_flag(caps, CAP_PERMITTED, 2, kept, CAP_SET) != 0)
+        rc = -errno;
+    else
+        rc = cap_set_proc(caps) == 0 ? 0 : -errno;
+    cap_free(caps);
+    return rc;
+}
+
 int cp_privileges_drop(int switch_user, uint32_t uid, uint32_t gid)
 {
     if (switch_user && (uid == 0 || gid == 0))
@@ -195,6 +212,8 @@ int cp_process_privileges_read(cp_process_privileges *out)
             (rc = status_field(text, "Gid:", 10, &gid)) < 0)
             break;
         out->threads++;
+        if ((eff & (1ULL << CAP_SETUID)) && (eff & (1ULL << CAP_SETGID)))
+            out->threads_able_to_change_ids++;
         out->effective |= eff;
         out->permitted |= prm;
         out->bounding |= bnd;

@@ -155,7 +155,7 @@ struct MonitorCommand: ParsableCommand {
         var engine: ProbeEngine?
         if !targets.isEmpty {
             do {
-                engine = try ProbeEngine(configuration: EngineConfiguration())
+                engine = try ProbeEngine(configuration: EngineConfiguration(capabilities: ProcessPrivileges.enginePolicy))
             } catch {
                 FileHandle.standardError.write(Data("isp-checker-monitor: error: cannot open the probe engine (run as root or with CAP_NET_RAW): \(error)\n".utf8))
                 throw ExitCode(77)

@@ -30,7 +30,7 @@ struct EngineOptions: ParsableArguments {
         let engine = try ProbeEngine(configuration: EngineConfiguration(
             networkNamespace: networkNamespace,
             capture: capture,
-            capabilities: keepCapabilities ? .keep : .dropOnEngineThread,
+            capabilities: keepCapabilities ? .keep : ProcessPrivileges.enginePolicy,
             allowRawSockets: !unprivileged
         ))
         if !keepCapabilities { try privileges.drop() }

@@ -95,7 +95,7 @@ struct PrivilegeLabTests {
     @Test func asRootTraceKeepsNoCapabilityAndContinuesAsNobody() async throws {
         let lab = try Lab.up("prvtrc", realistic: false)
         defer { lab.down() }
-        let process = try await start(lab, [cliPath, "trace", lab.destination4, "--rounds", "10", "--json"], settle: .milliseconds(700))
+        let process = try await start(lab, [cliPath, "trace", lab.destination4, "--rounds", "5", "--json"], settle: .milliseconds(700))
         try expectNothingLeftOfRoot(process.pid, "trace")
         #expect(process.wait() == 0, "\(process.stdout) \(process.stderr)")
     }

@@ -15,7 +15,8 @@ import Glibc
 /// 1. `refuseSetUserIDInstall()` first thing;
 /// 2. `enterNetworkNamespace(_:)` when probing from another namespace (threads created later
 ///    are born inside it);
-/// 3. open what needs privileges: a `ProbeEngine` (its own thread drops its own capabilities);
+/// 3. open what needs privileges: a `ProbeEngine` with `enginePolicy` (its own thread drops its
+///    own capabilities, but for the two that changing the user needs and clears);
 ///    `handOver(databaseFile:to:)` for a store that the new user must write;
 /// 4. `drop(to:)`: the main thread's capabilities, the user and group when started as root,
 ///    then a check of every thread in `/proc/self/task`, which fails if any thread still holds
@@ -82,6 +83,11 @@ public enum ProcessPrivileges {
         public var uid: uid_t
         public var gid: gid_t
     }
+
+    /// How a `ProbeEngine` opened before `drop(to:)` treats its own thread's capabilities:
+    /// started as root it keeps only what changing the user takes (which then clears them),
+    /// otherwise it drops everything.
+    public static var enginePolicy: EngineConfiguration.CapabilityPolicy { startedAsRoot ? .dropAllButUserChange : .dropOnEngineThread }
 
     /// Whether this process was started with uid 0 (sudo, systemd without `User=`).
     public static var startedAsRoot: Bool { getuid() == 0 || geteuid() == 0 }
@@ -191,9 +197,17 @@ public enum ProcessPrivileges {
         let root = startedAsRoot
         var ids: (uid: uid_t, gid: gid_t) = (getuid(), getgid())
         if root { ids = try account.resolve() }
+        var state = cp_process_privileges()
+        if root {
+            // glibc aborts the process when one thread may not change its ids: say why instead.
+            let read = cp_process_privileges_read(&state)
+            if read < 0 { throw .systemError(operation: "reading /proc/self/task/*/status", errno: -read) }
+            if state.threads_able_to_change_ids != state.threads {
+                throw .threadKeepsPrivileges(threads: Int(state.threads), kept: "\(state.threads - state.threads_able_to_change_ids) may not change user (open the engine with ProcessPrivileges.enginePolicy)")
+            }
+        }
         let result = cp_privileges_drop(root ? 1 : 0, ids.uid, ids.gid)
         if result < 0 { throw .systemError(operation: root ? "changing to \(account)" : "dropping capabilities", errno: -result) }
-        var state = cp_process_privileges()
         let read = cp_process_privileges_read(&state)
         if read < 0 { throw .systemError(operation: "reading /proc/self/task/*/status", errno: -read) }
         var kept: [String] = []
