@@ -144,7 +144,7 @@ public enum ProcessPrivileges {
                 let writable = info.st_uid == uid ? mode & S_IWUSR != 0 : info.st_gid == gid ? mode & S_IWGRP != 0 : mode & S_IWOTH != 0
                 guard writable else {
                     throw .storeNotWritable(path: path, account: account.description,
-                                            reason: "\(directory) holds other files too and \(account) may not write it")
+                                            reason: "\(directory) holds other files too and is not writable by \(account)")
                 }
             }
         }
@@ -157,7 +157,7 @@ public enum ProcessPrivileges {
             let mode = folder.st_mode
             let searchable = folder.st_uid == uid ? mode & S_IXUSR != 0 : folder.st_gid == gid ? mode & S_IXGRP != 0 : mode & S_IXOTH != 0
             guard searchable else {
-                throw .storeNotWritable(path: path, account: account.description, reason: "\(account) may not enter \(above)")
+                throw .storeNotWritable(path: path, account: account.description, reason: "\(above) cannot be entered by \(account)")
             }
         }
         for file in own {
