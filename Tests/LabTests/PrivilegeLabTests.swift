@@ -228,3 +228,78 @@ struct PrivilegeLabTests {
         try expectRawAndKernelTimed(process.stdout)
     }
 }
+
+/// `sudo isp-checker lab` runs lab/scenario.sh as root: only from where the binary is installed
+/// (or built), never from the working directory, and only when no one but root can change it.
+@Suite(.serialized, .enabled(if: isRoot, "runs the lab command as root"))
+struct LabScriptTrustTests {
+    /// PREFIX/bin/isp-checker and PREFIX/share/isp-checker/lab/scenario.sh, under the build
+    /// folder (root's, not world-writable, unlike /tmp).
+    struct Install {
+        let prefix: String
+        var binary: String { prefix + "/bin/isp-checker" }
+        var lab: String { prefix + "/share/isp-checker/lab" }
+        var marker: String { prefix + "/ran" }
+
+        init(_ name: String, script: Bool, base: String = repositoryRoot.appendingPathComponent(".build").path) throws {
+            prefix = "\(base)/privh-\(name)-\(getpid())"
+            let manager = FileManager.default
+            try manager.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try manager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: prefix)
+            try manager.copyItem(atPath: cliPath, toPath: binary)
+            if script { try Self.writeScript(in: lab, marker: marker) }
+        }
+
+        /// A scenario.sh that only leaves a mark that it ran, then fails.
+        static func writeScript(in folder: String, marker: String) throws {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try "#!/bin/bash\ntouch '\(marker)'\nexit 3\n".write(toFile: folder + "/scenario.sh", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/scenario.sh")
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: prefix) }
+    }
+
+    @Test func aRootOwnedScriptAtTheInstalledLocationRuns() throws {
+        let install = try Install("labok", script: true)
+        defer { install.remove() }
+        let result = try run(install.binary, ["lab"], check: false)
+        #expect(FileManager.default.fileExists(atPath: install.marker), "\(result.stderr)")
+        #expect(result.status == 69, "the script failed on purpose: \(result.stderr)")
+    }
+
+    @Test func aGroupWritableScriptIsRefused() throws {
+        let install = try Install("labgw", script: true)
+        defer { install.remove() }
+        try FileManager.default.setAttributes([.posixPermissions: 0o775], ofItemAtPath: install.lab + "/scenario.sh")
+        let result = try run(install.binary, ["lab"], check: false)
+        #expect(result.status == 77, "\(result.stderr)")
+        #expect(result.stderr.contains("refusing to run"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: install.marker))
+    }
+
+    @Test func aScriptNotOwnedByRootIsRefused() throws {
+        let install = try Install("labown", script: true)
+        defer { install.remove() }
+        #expect(chown(install.lab + "/lab-helper.sh", 65534, 65534) != 0, "no such file yet")
+        try "".write(toFile: install.lab + "/lab-helper.sh", atomically: true, encoding: .utf8)
+        #expect(chown(install.lab + "/lab-helper.sh", 65534, 65534) == 0)
+        let result = try run(install.binary, ["lab"], check: false)
+        #expect(result.status == 77, "a file beside it belongs to nobody: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: install.marker))
+    }
+
+    @Test func theWorkingDirectoryIsNeverSearched() throws {
+        // Outside the checkout, so that no lab/ is found above the binary either.
+        let install = try Install("labcwd", script: false, base: FileManager.default.temporaryDirectory.path)
+        defer { install.remove() }
+        let workingDirectory = install.prefix + "/work"
+        try Install.writeScript(in: workingDirectory + "/lab", marker: install.marker)
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(workingDirectory)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let result = try run(install.binary, ["lab"], check: false)
+        #expect(result.status == 66, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: install.marker))
+    }
+}
