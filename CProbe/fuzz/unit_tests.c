@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1393,7 +1395,12 @@ TEST(datagram_icmp_sockets_round_trip_in_a_fresh_namespace)
 static void drop_caps_body(void)
 {
     CHECK_EQ(cp_caps_have_net_raw(), 1);
+    /* A namespace of its own, so that the parent's is another one to be refused below. */
+    char parent_netns[64];
+    snprintf(parent_netns, sizeof parent_netns, "/proc/%d/ns/net", (int)getppid());
+    CHECK(unshare(CLONE_NEWNET) == 0);
     CHECK_EQ(cp_caps_drop_all(), 0);
+    CHECK_EQ(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
     CHECK_EQ(cp_caps_have_net_raw(), 0);
     uint64_t mask = 1;
     CHECK_EQ(cp_caps_effective_mask(&mask), 0);
@@ -1419,7 +1426,63 @@ static void drop_caps_body(void)
     }
     cp_capture *cap = NULL;
     CHECK_EQ(cp_capture_open("lo", NULL, 128, &cap, NULL, 0), -EPERM);
-    CHECK_EQ(cp_netns_enter("/proc/self/ns/net"), -EPERM);
+    /* Refused: opening another process's namespace (EACCES) or entering it (EPERM). */
+    int entered = cp_netns_enter(parent_netns);
+    CHECK(entered == -EPERM || entered == -EACCES);
+    /* The namespace it is in already needs no privilege: a probe thread born inside. */
+    CHECK_EQ(cp_netns_enter("/proc/self/ns/net"), 0);
+}
+
+/* A second thread that keeps only CAP_SETUID/CAP_SETGID, as the engine's does, then waits. */
+static pthread_barrier_t privileges_barrier;
+
+static void *setid_thread(void *arg)
+{
+    int *rc = arg;
+    *rc = cp_caps_drop_all_but_setid();
+    pthread_barrier_wait(&privileges_barrier); /* dropped */
+    pthread_barrier_wait(&privileges_barrier); /* the process has changed user */
+    return NULL;
+}
+
+static void privileges_drop_body(void)
+{
+    CHECK_EQ(cp_privileges_drop(1, 0, 65534), -EINVAL); /* never to root */
+    pthread_barrier_init(&privileges_barrier, NULL, 2);
+    pthread_t thread;
+    int thread_rc = -1;
+    CHECK_EQ(pthread_create(&thread, NULL, setid_thread, &thread_rc), 0);
+    pthread_barrier_wait(&privileges_barrier);
+    CHECK_EQ(thread_rc, 0);
+    cp_process_privileges before;
+    CHECK_EQ(cp_process_privileges_read(&before), 0);
+    CHECK_EQ(before.threads, 2u);
+    CHECK_EQ(before.threads_able_to_change_ids, 2u);
+    CHECK_EQ(before.threads_with_uid_0, 2u);
+
+    CHECK_EQ(cp_privileges_drop(1, 65534, 65534), 0);
+    cp_process_privileges after;
+    CHECK_EQ(cp_process_privileges_read(&after), 0);
+    CHECK_EQ(after.threads, 2u);
+    CHECK(after.effective == 0 && after.permitted == 0 && after.bounding == 0 && after.ambient == 0);
+    CHECK_EQ(after.threads_without_no_new_privs, 0u);
+    CHECK_EQ(after.threads_with_uid_0, 0u);
+    CHECK_EQ(after.threads_with_gid_0, 0u);
+    CHECK_EQ(getuid(), 65534u);
+    CHECK_EQ(getgroups(0, NULL), 0);
+    CHECK(setuid(0) != 0);
+    pthread_barrier_wait(&privileges_barrier);
+    pthread_join(thread, NULL);
+    pthread_barrier_destroy(&privileges_barrier);
+}
+
+TEST(privileges_drop_leaves_root_on_every_thread)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    in_child(privileges_drop_body);
 }
 
 TEST(caps_drop_all_leaves_nothing)
@@ -1604,6 +1667,7 @@ int main(void)
     RUN(datagram_icmp_sockets_round_trip_in_a_fresh_namespace);
     RUN(caps_drop_all_leaves_nothing);
     RUN(netns_enter_moves_the_thread);
+    RUN(privileges_drop_leaves_root_on_every_thread);
     RUN(realtime_clock_is_the_epoch_clock);
     if (skipped > 0)
         printf("%d skipped (need root)\n", skipped);

@@ -282,14 +282,54 @@ int cp_frame_decode(int linktype, const uint8_t *frame, size_t len, cp_frame *ou
 int cp_caps_have_net_raw(void);
 /**
  * Drops every capability of the calling thread (effective, permitted,
- * inheritable, ambient) so that it cannot be regained. Linux capabilities are
- * per thread: threads created afterwards by this thread inherit the empty set.
- * 0 or -errno.
+ * inheritable, ambient, and the bounding set when CAP_SETPCAP allows) and sets
+ * PR_SET_NO_NEW_PRIVS, so that nothing can be regained, not even through
+ * execve(). Linux capabilities are per thread: threads created afterwards by
+ * this thread inherit the empty sets. 0 or -errno.
  */
 int cp_caps_drop_all(void);
+/**
+ * cp_caps_drop_all, except that CAP_SETUID and CAP_SETGID stay effective: a
+ * thread that will be taken along when the process leaves root (glibc runs
+ * setresuid on every thread and aborts the process if one of them fails).
+ * Leaving uid 0 then clears them. 0 or -errno.
+ */
+int cp_caps_drop_all_but_setid(void);
+/**
+ * cp_caps_drop_all for the calling thread, and with switch_user also changes
+ * the user and group of the whole process to uid/gid (neither may be 0) with
+ * no supplementary groups: glibc applies setgroups/setresgid/setresuid to
+ * every thread, and the kernel clears the capability sets of every thread as
+ * it leaves uid 0. Capabilities and NO_NEW_PRIVS of other threads are not
+ * touched: call this before any other thread exists, or once each of them has
+ * dropped its own (cp_process_privileges_read tells); with switch_user every
+ * other thread must still hold CAP_SETUID and CAP_SETGID
+ * (cp_caps_drop_all_but_setid), or glibc aborts the process. 0 or -errno (-EPERM
+ * when the new ids did not stick).
+ */
+int cp_privileges_drop(int switch_user, uint32_t uid, uint32_t gid);
+
+/** What the threads of this process hold, from /proc/self/task/N/status. */
+typedef struct cp_process_privileges {
+    uint32_t threads;
+    uint64_t effective;  /* CapEff of every thread, OR-ed */
+    uint64_t permitted;  /* CapPrm, OR-ed */
+    uint64_t bounding;   /* CapBnd, OR-ed */
+    uint64_t ambient;    /* CapAmb, OR-ed */
+    uint32_t threads_without_no_new_privs;
+    uint32_t threads_with_uid_0; /* real uid 0 */
+    uint32_t threads_with_gid_0; /* real gid 0 */
+    uint32_t threads_able_to_change_ids; /* CAP_SETUID and CAP_SETGID effective */
+} cp_process_privileges;
+
+/** Reads the privileges of every thread of this process. 0 or -errno. */
+int cp_process_privileges_read(cp_process_privileges *out);
 /** Reads CapEff of the calling thread from /proc/thread-self/status. 0 or -errno. */
 int cp_caps_effective_mask(uint64_t *mask_out);
-/** Moves the calling thread into the network namespace at path (setns). 0 or -errno. */
+/**
+ * Moves the calling thread into the network namespace at path (setns). A
+ * thread already in it stays, without needing CAP_SYS_ADMIN. 0 or -errno.
+ */
 int cp_netns_enter(const char *path);
 
 /* ------------------------------------------------------------------------ */

@@ -20,6 +20,7 @@ import Yams
 ///   host: 127.0.0.1
 ///   port: 9464
 ///   api_key: secret              # optional
+/// user: nobody                   # started as root: continue as this user (USER or USER:GROUP)
 /// ```
 public struct MonitorConfiguration: Sendable, Equatable {
     /// One target of the scheduler.
@@ -73,17 +74,23 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public var targets: [Target]
     public var store: Store
     public var http: HTTP
+    /// Started as root, the user (`USER` or `USER:GROUP`) the monitor continues as once its
+    /// sockets, capture and store are open; `nil` when the file does not set it (nobody).
+    public var user: String?
 
-    public init(resilience: ResilienceSettings = .default, targets: [Target] = [], store: Store = Store(), http: HTTP = HTTP()) {
+    public init(resilience: ResilienceSettings = .default, targets: [Target] = [], store: Store = Store(), http: HTTP = HTTP(),
+                user: String? = nil) {
         self.resilience = resilience
         self.targets = targets
         self.store = store
         self.http = http
+        self.user = user
     }
 
     static let targetsKey = "targets"
     static let storeKey = "store"
     static let httpKey = "http"
+    static let userKey = "user"
 
     /// Reads `yaml`. Every problem (unknown key, wrong type, negative interval, bad target …) is
     /// reported at once with its key path and line, in one `ConfigurationError`.
@@ -92,13 +99,13 @@ public struct MonitorConfiguration: Sendable, Equatable {
         var configuration = MonitorConfiguration()
         do {
             configuration.resilience = try ResilienceConfiguration.load(
-                yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey])
+                yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey, userKey])
         } catch {
             // The resilience loader names only its own sections in an unknown top-level key's reason.
             problems += error.problems.map { problem in
                 guard !problem.key.contains("."), problem.reason.hasPrefix("unknown key") else { return problem }
                 var named = problem
-                named.reason = "unknown key; the sections are targets, store, http, retry_policy, circuit_breaker, probe_intervals"
+                named.reason = "unknown key; the sections are targets, store, http, user, retry_policy, circuit_breaker, probe_intervals"
                 return named
             }
             // A syntax error leaves nothing else to read.
@@ -119,6 +126,14 @@ public struct MonitorConfiguration: Sendable, Equatable {
         var http = MappingReader(reader.node(httpKey), path: httpKey)
         configuration.http = readHTTP(&http)
         problems += http.problems
+        configuration.user = reader.string(userKey)
+        if let user = configuration.user {
+            do { _ = try ProcessPrivileges.Account(parsing: user) } catch {
+                let mark = reader.mark(of: userKey)
+                reader.addProblem(ConfigurationProblem(key: userKey, line: mark?.line, column: mark?.column, reason: error.description))
+            }
+        }
+        problems += reader.problems
         if !problems.isEmpty { throw ConfigurationError(source: source, problems: problems) }
         return configuration
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import ISPChecker
 import ISPCheckerConfig
@@ -11,7 +12,7 @@ import ServiceLifecycle
 /// Prints `listening HOST:PORT` once serving and `stored ID` for every run once it is durable
 /// (the acknowledgement tests rely on). Flags override the file.
 @main
-struct MonitorCommand: AsyncParsableCommand {
+struct MonitorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "isp-checker-monitor",
         abstract: "Check the configured targets and serve /metrics, /health and /api/v1/runs over a SQLite or PostgreSQL run history.",
@@ -50,6 +51,9 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(name: .customLong("retention-interval-seconds"), help: "How often the retention job runs.")
     var retentionIntervalSeconds: Int = 3600
 
+    @Option(help: "Started as root: the user (USER or USER:GROUP) to continue as once the sockets, capture and store are open (default nobody, with its group nogroup).")
+    var user: String?
+
     /// The settings after merging the file and the flags (flags win).
     struct Settings {
         var file = MonitorConfiguration()
@@ -59,9 +63,15 @@ struct MonitorCommand: AsyncParsableCommand {
         var port = 9464
         var apiKey: String?
         var retentionDays = 30
+        var account = ProcessPrivileges.Account.default
     }
 
     func validate() throws {
+        // First, before the configuration is read: a set-user-ID install reads as root what its caller names.
+        do { try ProcessPrivileges.refuseSetUserIDInstall() } catch {
+            FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
+            throw ExitCode(77)
+        }
         let settings = try resolve()
         if (settings.sqlitePath == nil) == (settings.postgresURL == nil) {
             throw ValidationError("give exactly one of --sqlite PATH or --postgres URL (or store: in --config)")
@@ -109,6 +119,9 @@ struct MonitorCommand: AsyncParsableCommand {
         settings.port = port ?? file.http.port ?? settings.port
         settings.apiKey = apiKey ?? file.http.apiKey
         settings.retentionDays = retentionDays ?? file.store.retentionDays ?? settings.retentionDays
+        if let user = user ?? file.user {
+            do { settings.account = try ProcessPrivileges.Account(parsing: user) } catch { throw ValidationError("--user: \(error)") }
+        }
         return settings
     }
 
@@ -138,21 +151,37 @@ struct MonitorCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        var logger = Logger(label: "isp-checker-monitor")
-        logger.logLevel = .info
+    /// Opens what needs privileges on the main thread while it is the only one (the engine's
+    /// sockets and capture; the SQLite store handed to the account it continues as), drops
+    /// every privilege of the process, and only then starts the concurrency pool, the HTTP
+    /// server and the store: no thread of it ever holds a capability or, started as root, uid 0.
+    func run() throws {
         let settings = try resolve()
         let targets = try monitoredTargets(settings.file)
-        // One engine per process, opened first: it needs root or CAP_NET_RAW, and drops them after.
+        // One engine per process, opened first: it needs root or CAP_NET_RAW.
         var engine: ProbeEngine?
         if !targets.isEmpty {
             do {
-                engine = try ProbeEngine(configuration: EngineConfiguration())
+                engine = try ProbeEngine(configuration: EngineConfiguration(capabilities: ProcessPrivileges.enginePolicy))
             } catch {
                 FileHandle.standardError.write(Data("isp-checker-monitor: error: cannot open the probe engine (run as root or with CAP_NET_RAW): \(error)\n".utf8))
                 throw ExitCode(77)
             }
         }
+        do {
+            if let sqlitePath = settings.sqlitePath { try ProcessPrivileges.handOver(databaseFile: sqlitePath, to: settings.account) }
+            try ProcessPrivileges.drop(to: settings.account)
+        } catch {
+            FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
+            throw ExitCode(77)
+        }
+        let opened = engine
+        try runBlocking { try await serve(settings: settings, targets: targets, engine: opened) }
+    }
+
+    func serve(settings: Settings, targets: [MonitoredTarget], engine: ProbeEngine?) async throws {
+        var logger = Logger(label: "isp-checker-monitor")
+        logger.logLevel = .info
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let store: any RunStore
@@ -209,6 +238,20 @@ struct MonitorCommand: AsyncParsableCommand {
         try await group.run()
         engine?.shutdown()
     }
+}
+
+/// Runs the monitor's async work from the synchronous `run`, which must stay the only thread
+/// until every privilege is gone (threads inherit their creator's capabilities).
+func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    let done = DispatchSemaphore(value: 0)
+    // Written by the task before `signal`, read after `wait`: the semaphore orders the two.
+    nonisolated(unsafe) var failure: (any Error)?
+    Task.detached {
+        do { try await body() } catch { failure = error }
+        done.signal()
+    }
+    done.wait()
+    if let failure { throw failure }
 }
 
 extension BreakerState {

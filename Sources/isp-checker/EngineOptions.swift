@@ -18,13 +18,17 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Use the unprivileged datagram ICMP socket even when a raw socket is allowed.")
     var unprivileged = false
 
-    @Flag(help: "Keep capabilities after setup (by default every capability is dropped once the sockets are open).")
+    @Flag(help: "Keep capabilities and the user after setup (by default every privilege is dropped once the sockets are open).")
     var keepCapabilities = false
+
+    @OptionGroup var privileges: PrivilegeOptions
 
     func validate() throws {
         if capture && noCapture { throw ValidationError("--capture and --no-capture exclude each other") }
     }
 
+    /// Opens the engine, then drops every privilege of the process (unless
+    /// --keep-capabilities): from here on no thread holds a capability, or uid 0.
     /// - Parameter captureByDefault: whether the command opens a packet capture when neither
     ///   `--capture`, `--capture-interface` nor `--no-capture` says. A capture times every packet
     ///   at the interface's tap, exact to the nanosecond, but opening and closing an AF_PACKET
@@ -35,12 +39,34 @@ struct EngineOptions: ParsableArguments {
     func makeEngine(captureByDefault: Bool = true) throws -> ProbeEngine {
         let wantsCapture = !noCapture && (capture || captureInterface != nil || captureByDefault)
         let capture: EngineConfiguration.Capture = !wantsCapture ? .disabled : captureInterface.map { .interface($0) } ?? .automatic
-        return try ProbeEngine(configuration: EngineConfiguration(
+        // The whole process moves, before any other thread exists: the DNS and HTTP probe
+        // threads of `run` are then born inside, with no privilege needed to get there.
+        if let networkNamespace { try ProcessPrivileges.enterNetworkNamespace(networkNamespace) }
+        let engine = try ProbeEngine(configuration: EngineConfiguration(
             networkNamespace: networkNamespace,
             capture: capture,
-            capabilities: keepCapabilities ? .keep : .dropOnEngineAndCallingThread,
+            capabilities: keepCapabilities ? .keep : ProcessPrivileges.enginePolicy,
             allowRawSockets: !unprivileged
         ))
+        if !keepCapabilities { try privileges.drop() }
+        return engine
+    }
+}
+
+/// `--user`, and the drop every subcommand that probes or parses makes before it does.
+struct PrivilegeOptions: ParsableArguments {
+    @Option(help: "Started as root: the user (USER or USER:GROUP) to continue as once the sockets are open (default nobody, with its group nogroup).")
+    var user: String?
+
+    func validate() throws {
+        if let user { do { _ = try ProcessPrivileges.Account(parsing: user) } catch { throw ValidationError("--user: \(error)") } }
+    }
+
+    /// Drops every privilege of the process (ProcessPrivileges.drop). Call on the main thread
+    /// before any task runs.
+    func drop() throws {
+        let account = try user.map { try ProcessPrivileges.Account(parsing: $0) } ?? .default
+        try ProcessPrivileges.drop(to: account)
     }
 }
 

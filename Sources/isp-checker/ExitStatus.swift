@@ -41,6 +41,7 @@ extension ExitStatus {
     /// The exit status for a library error.
     static func code(for error: any Error) -> Int32 {
         if let serviceError = error as? ServiceProbeError { return code(for: serviceError) }
+        if let privilegeError = error as? PrivilegeError { return code(for: privilegeError) }
         guard let probeError = error as? ProbeError else { return software }
         return code(for: probeError)
     }
@@ -52,6 +53,14 @@ extension ExitStatus {
         case .unreadableTargets: return noInput
         case .namespaceUnavailable, .systemError: return unavailable
         case .cancelled: return software
+        }
+    }
+
+    static func code(for error: PrivilegeError) -> Int32 {
+        switch error {
+        case .invalidAccount, .unknownUser, .unknownGroup, .rootAccount: return usage
+        case .setUserIDInstall, .storeNotWritable: return noPermission
+        case .threadKeepsPrivileges, .systemError: return software
         }
     }
 

@@ -13,7 +13,7 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Builds a namespace lab with a chosen fault, checks it, prints the diagnosis, tears it down (root).",
-        discussion: "Scenarios: \(LabCommand.scenarios.map(\.name).joined(separator: ", ")), or all. The lab keeps the kernel's default ICMP rate limits in every node and checksum offload on its links, as real hosts, routers and containers do; --idealised turns both off. The lab scripts are found next to the binary's source tree (lab/scenario.sh) or in $ISPC_LAB_DIR."
+        discussion: "Scenarios: \(LabCommand.scenarios.map(\.name).joined(separator: ", ")), or all. The lab keeps the kernel's default ICMP rate limits in every node and checksum offload on its links, as real hosts, routers and containers do; --idealised turns both off. The lab scripts are run from $ISPC_LAB_DIR, PREFIX/share/isp-checker/lab, or the checkout the binary was built in (never the working directory), and only when root owns them and no one else may write them."
     )
 
     struct Scenario {
@@ -111,20 +111,57 @@ struct LabCommand: ParsableCommand {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    /// lab/scenario.sh: from $ISPC_LAB_DIR, or up the tree from the binary (a SwiftPM build
-    /// lives in .build/… inside the checkout), or from the working directory.
+    /// lab/scenario.sh, which root runs: from $ISPC_LAB_DIR, from the installed location
+    /// (PREFIX/share/isp-checker/lab next to PREFIX/bin/isp-checker), or from the checkout the
+    /// binary was built in (a SwiftPM build lives in .build/… inside it). Never from the
+    /// working directory. The script, everything else in its folder (lab.sh, relay.c, …) and
+    /// every folder above it must be owned by root and writable by no one else, or anyone who
+    /// could change them would run code as root.
     static func findScript() throws -> String {
         var candidates: [String] = []
         if let directory = ProcessInfo.processInfo.environment["ISPC_LAB_DIR"] { candidates.append(directory + "/scenario.sh") }
         var directory = URL(fileURLWithPath: executablePath).deletingLastPathComponent()
+        candidates.append(directory.deletingLastPathComponent().appendingPathComponent("share/isp-checker/lab/scenario.sh").path)
         for _ in 0..<6 {
             candidates.append(directory.appendingPathComponent("lab/scenario.sh").path)
             directory.deleteLastPathComponent()
         }
-        candidates.append(FileManager.default.currentDirectoryPath + "/lab/scenario.sh")
-        if let found = candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) { return found }
-        errorOutput("isp-checker: error: lab/scenario.sh not found; run from the isp-checker checkout or set ISPC_LAB_DIR to its lab/ folder\n")
-        throw ExitCode(ExitStatus.noInput)
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            errorOutput("isp-checker: error: lab/scenario.sh not found next to \(executablePath) (PREFIX/share/isp-checker/lab or the checkout it was built in); set ISPC_LAB_DIR to the lab/ folder\n")
+            throw ExitCode(ExitStatus.noInput)
+        }
+        if let reason = untrustedReason(script: found) {
+            errorOutput("isp-checker: error: refusing to run \(found) as root: \(reason); it and its folder must be owned by root and writable by no one else (chown root, chmod go-w)\n")
+            throw ExitCode(ExitStatus.noPermission)
+        }
+        return found
+    }
+
+    /// Why root must not run `script`, or nil when only root can change it: the resolved
+    /// script, the other files of its folder, and every folder up to `/`.
+    static func untrustedReason(script: String) -> String? {
+        guard let resolved = realpath(script, nil) else { return "cannot resolve it: \(String(cString: strerror(errno)))" }
+        let path = String(cString: resolved)
+        free(resolved)
+        func problem(_ path: String) -> String? {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+            if info.st_uid != 0 { return "\(path) is owned by uid \(info.st_uid)" }
+            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 { return "\(path) is writable by its group or by others" }
+            return nil
+        }
+        let folder = parentFolder(of: path)
+        var files = [path]
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) {
+            files += entries.map { folder + "/" + $0 }.filter { $0 != path }
+        }
+        for file in files { if let reason = problem(file) { return reason } }
+        var directory = folder
+        while true {
+            if let reason = problem(directory) { return reason }
+            if directory == "/" || directory.isEmpty { return nil }
+            directory = parentFolder(of: directory)
+        }
     }
 
     /// Runs a command to its end. With `captureOutput`, its stdout and stderr are returned;
@@ -162,4 +199,11 @@ struct LabCommand: ParsableCommand {
         let text = captureOutput ? ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "") : ""
         return (code, text)
     }
+}
+
+/// The folder that holds `path` ("/" for a file at the root), as NSString's
+/// deletingLastPathComponent gives it for the absolute paths realpath returns.
+private func parentFolder(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
 }

@@ -85,20 +85,35 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Opened before the privileges go (sudo isp-checker run --output /root/report.json),
+        // written once the report is ready.
+        let outputHandle = try outputFile.map(Self.openOutput)
         let report: RunReport
         switch mode {
-        case .replay: report = try replay()
+        case .replay:
+            // Nothing here needs a privilege, and libpcap and the decoders parse a file from
+            // anywhere: the input is read as the unprivileged user.
+            if !engineOptions.keepCapabilities { do { try engineOptions.privileges.drop() } catch { throw CLIError(error) } }
+            report = try replay()
         case .live: report = try live()
         }
         let data = try RunReport.encoder.encode(report)
-        if let outputFile {
-            do { try TextFile.write(String(decoding: data, as: UTF8.self), to: outputFile) } catch {
+        if let outputHandle, let outputFile {
+            do { try TextFile.write(String(decoding: data, as: UTF8.self), toDescriptor: outputHandle, path: outputFile) } catch {
                 errorOutput("isp-checker: error: cannot write '\(outputFile)': \(error.reason)\n")
                 throw ExitCode(ExitStatus.noInput)
             }
         }
         output(json ? String(decoding: data, as: UTF8.self) : ReportText.render(report))
         throw ExitStatus.of(report.worstStatus)
+    }
+
+    /// The --output file, created (0644) or opened for writing; truncated when written.
+    static func openOutput(_ path: String) throws -> Int32 {
+        do { return try TextFile.openForWriting(path) } catch {
+            errorOutput("isp-checker: error: cannot write '\(path)': \(error.reason)\n")
+            throw ExitCode(ExitStatus.noInput)
+        }
     }
 
     private func live() throws -> RunReport {

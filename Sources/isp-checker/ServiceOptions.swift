@@ -19,6 +19,8 @@ struct ServiceOutputOptions: ParsableArguments {
     @Option(name: .customLong("netns"), help: "Probe from inside this network namespace (name from 'ip netns' or a path).")
     var networkNamespace: String?
 
+    @OptionGroup var privileges: PrivilegeOptions
+
     func validate() throws {
         try OptionRange.integer(concurrency, flag: "--concurrency", 1...4096)
     }
@@ -68,6 +70,13 @@ enum ServicePrinter {
             throw ValidationError("give a target or --targets FILE")
         }
         let concurrency = options.concurrency
+        // ldns, libcurl and OpenSSL parse what the network sends: never as root or with a
+        // capability. The process enters the namespace first (its probe threads are then born
+        // inside), then drops everything, before the first thread is started.
+        do {
+            if let namespace = options.networkNamespace { try ProcessPrivileges.enterNetworkNamespace(namespace) }
+            try options.privileges.drop()
+        } catch { throw CLIError(error) }
         // A progress bar on a terminal's stderr for lists; never in pipes or logs.
         let showProgress = rows.count > 1 && standardErrorIsTerminal
         let outcomes = try runBlocking {

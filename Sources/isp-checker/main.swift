@@ -3,9 +3,9 @@ import Dispatch
 import FoundationEssentials
 import ISPChecker
 
-/// Runs async library work from a synchronous command. The CLI stays synchronous until its
-/// engine has dropped capabilities on the main thread, so that every thread created after
-/// that (the concurrency pool's included) starts unprivileged.
+/// Runs async library work from a synchronous command. The CLI stays synchronous until it has
+/// dropped every privilege on the main thread (`ProcessPrivileges.drop`), so that every thread
+/// created after that (the concurrency pool's included) starts unprivileged.
 func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let done = DispatchSemaphore(value: 0)
     nonisolated(unsafe) var outcome: Result<T, any Error>?
@@ -39,4 +39,6 @@ func jsonLinesEncoder() -> JSONEncoder {
     return encoder
 }
 
+// Before anything else: a set-user-ID install would run with its caller's arguments as root.
+do { try ProcessPrivileges.refuseSetUserIDInstall() } catch { ISPCheckerCommand.exit(withError: CLIError(error)) }
 ISPCheckerCommand.main()

@@ -26,6 +26,9 @@ struct ConfiguredMonitorLabTests {
 
         let directory = try makeTemporaryDirectory("mn-config")
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Started as root, the monitor continues as nobody: its store goes in a folder of its own
+        // (which it hands to nobody), reachable through this one.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
         let config = "\(directory)/checker.yaml"
         try """
         targets:
@@ -48,7 +51,7 @@ struct ConfiguredMonitorLabTests {
         let port = Int.random(in: 20000...40000)
 
         let process = try Subprocess("/usr/sbin/ip", ["netns", "exec", Self.client, monitorExecutable,
-                                                      "--config", config, "--sqlite", "\(directory)/runs.sqlite", "--port", "\(port)"])
+                                                      "--config", config, "--sqlite", "\(directory)/store/runs.sqlite", "--port", "\(port)"])
         defer { if process.isRunning { kill(process.pid, SIGKILL); _ = process.wait() } }
         #expect(try await eventually(timeout: .seconds(60)) { process.stdout.contains("stored ") }, "no run stored: \(process.stderr)")
 

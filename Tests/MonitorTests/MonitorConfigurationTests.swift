@@ -34,6 +34,19 @@ struct MonitorConfigurationTests {
         #expect(configuration.resilience.probeIntervals.critical == .seconds(2))
     }
 
+    @Test("user: is the account a monitor started as root continues as; a malformed one is refused with its line")
+    func readsTheUser() throws {
+        let configuration = try MonitorConfiguration.load(yaml: "user: isp-checker:nogroup\ntargets:\n  - host: 10.99.5.2\n")
+        #expect(configuration.user == "isp-checker:nogroup")
+        #expect(try MonitorConfiguration.load(yaml: "targets: []\n").user == nil)
+        do {
+            _ = try MonitorConfiguration.load(yaml: "targets: []\nuser: \"nobody:\"\n")
+            Issue.record("an empty group was accepted")
+        } catch {
+            #expect(error.problems.contains { $0.key == "user" && $0.line == 2 && $0.reason.contains("USER:GROUP") }, "\(error)")
+        }
+    }
+
     @Test("an unknown key in a target is refused with its key path and line")
     func unknownTargetKey() {
         let error = #expect(throws: ConfigurationError.self) {

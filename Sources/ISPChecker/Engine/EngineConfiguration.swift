@@ -20,6 +20,11 @@ public struct EngineConfiguration: Sendable {
         /// Linux and new threads inherit their creator's: call from `main` before any task runs
         /// to leave the whole process unprivileged (the `isp-checker` CLI does).
         case dropOnEngineAndCallingThread
+        /// Drop every capability on the engine's I/O thread but CAP_SETUID and CAP_SETGID, for a
+        /// process started as root that leaves root afterwards with `ProcessPrivileges.drop(to:)`:
+        /// glibc changes the user on every thread, and aborts if one of them may not; leaving
+        /// uid 0 then clears those two as well. `ProcessPrivileges.enginePolicy` picks this.
+        case dropAllButUserChange
         /// Keep them (tests that build namespaces need root in the same process).
         case keep
     }

@@ -48,13 +48,14 @@ struct EngineState: ~Copyable {
     }
 }
 
-/// The part of a `ProbeEngine` both sides touch. Mutable state lives behind one `Mutex`;
-/// continuations are always resumed outside it.
+/// The part of a `ProbeEngine` both sides touch. Mutable state lives behind `Locked` (pthread
+/// mutexes, which ThreadSanitizer sees, unlike Synchronization's `Mutex` on Linux: scripts/test.sh
+/// runs the engine under TSan); continuations are always resumed outside them.
 final class EngineCore: Sendable {
-    let state = Mutex(EngineState())
-    let traces = Mutex(TraceRegistry())
+    let state = Locked(EngineState())
+    let traces = Locked(TraceRegistry())
     /// How far recently traced or pinged destinations are (where traces stop probing).
-    let pathLengths = Mutex(PathLengthMemory())
+    let pathLengths = Locked(PathLengthMemory())
     let sockets: [IPFamily: ICMPSocket]
     /// Present for the families whose ICMP socket is raw: traceroute needs raw sockets.
     let traceSockets: [IPFamily: TraceSockets]
@@ -145,7 +146,7 @@ final class EngineCore: Sendable {
 
     /// Sends one echo request and waits for its reply, its timeout, or cancellation.
     func echo(to destination: IPAddress, socket: ICMPSocket, timeout: Duration, payloadSize: Int) async -> EchoOutcome {
-        let ticket = Mutex<ProbeKey?>(nil)
+        let ticket = Locked<ProbeKey?>(nil)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<EchoOutcome, Never>) in
                 let token = UInt64.random(in: 1...UInt64.max)

@@ -29,7 +29,7 @@ func startEngineThread(_ body: @escaping @Sendable () -> Void) throws(ProbeError
 /// A one-shot hand-over of a value from the engine thread to the thread waiting in `init`.
 final class SetupHandOff<Value: Sendable>: Sendable {
     private let semaphore = UnsafeSemaphore()
-    private let slot = Mutex<Value?>(nil)
+    private let slot = Locked<Value?>(nil)
 
     func fulfil(_ value: Value) {
         slot.withLock { $0 = value }

@@ -172,7 +172,7 @@ enum EngineSetup {
 
         var dropped = false
         if configuration.capabilities != .keep {
-            let result = cp_caps_drop_all()
+            let result = configuration.capabilities == .dropAllButUserChange ? cp_caps_drop_all_but_setid() : cp_caps_drop_all()
             if result < 0 {
                 if let capture { cp_capture_close(capture) }
                 return .failure(.systemError(operation: "dropping capabilities", errno: -result))

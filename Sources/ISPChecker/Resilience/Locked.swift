@@ -8,7 +8,7 @@ import Glibc
 /// in the kernel (`FUTEX_LOCK_PI`), which ThreadSanitizer cannot see, so under contention TSan
 /// reports false races on everything such a lock protects. pthread mutexes are intercepted by
 /// TSan, and the resilience tests run under it (scripts/test.sh).
-final class Locked<Value: Sendable>: @unchecked Sendable {
+final class Locked<Value: ~Copyable & Sendable>: @unchecked Sendable {
     // @unchecked Sendable is sound: `value` is private and only touched inside `withLock`, between
     // pthread_mutex_lock and pthread_mutex_unlock of `mutex`, which lives (at a fixed address, as
     // pthreads require) as long as the object; `Value` itself is Sendable.
@@ -18,7 +18,7 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     // thread-local lookup, a third of the breaker's closed-state cost) on every access.
     private let value: UnsafeMutablePointer<Value>
 
-    init(_ value: Value) {
+    init(_ value: consuming Value) {
         self.value = .allocate(capacity: 1)
         self.value.initialize(to: value)
         mutex = .allocate(capacity: 1)
@@ -37,7 +37,7 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
 
     /// Runs `body` with the value, holding the lock. `body` must not suspend or re-enter.
     @inline(__always)
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value.pointee)

@@ -43,11 +43,22 @@ public enum TextFile {
 
     /// Replaces the file at `path` with `text` (created with mode 0644 when missing).
     public static func write(_ text: String, to path: String) throws(Failure) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        try write(text, toDescriptor: try openForWriting(path), path: path)
+    }
+
+    /// Opens (creating it with mode 0644) the file at `path` for `write(_:toDescriptor:path:)`
+    /// later: a process that gives up its privileges opens its output first.
+    public static func openForWriting(_ path: String) throws(Failure) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure(path: path, reason: ProbeError.describe(errno: errno)) }
-        var failure: Int32 = 0
+        return fd
+    }
+
+    /// Replaces the contents of the open file `fd` with `text` and closes it.
+    public static func write(_ text: String, toDescriptor fd: Int32, path: String) throws(Failure) {
+        var failure: Int32 = ftruncate(fd, 0) == 0 ? 0 : errno
         var utf8 = Array(text.utf8)[...]
-        while !utf8.isEmpty {
+        while failure == 0 && !utf8.isEmpty {
             let n = utf8.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -8,7 +8,7 @@ final class SharedPacer: Sendable {
     private let interval: Duration
     /// How far ahead of the slot schedule a probe may leave: the burst.
     private let tolerance: Duration
-    private let nextSlot: Mutex<ContinuousClock.Instant?> = Mutex(nil)
+    private let nextSlot = Locked<ContinuousClock.Instant?>(nil)
 
     /// - Precondition: `probesPerSecond` ≥ 1 and `burst` ≥ 1 (the options validate both).
     init(probesPerSecond: Int, burst: Int) {

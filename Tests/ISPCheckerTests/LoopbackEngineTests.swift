@@ -1,0 +1,31 @@
+import ISPChecker
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The engine's whole path, sockets to results, over loopback (127.0.0.1, nothing leaves the
+/// host): ping, traceroute and sweep running at once on one engine. scripts/test.sh runs this
+/// suite under ThreadSanitizer with the rest of the unit tests, so the engine thread, the
+/// receive loop and concurrent callers are checked for data races, not only the results.
+@Suite(.serialized, .enabled(if: getuid() == 0, "raw sockets and capture need root"))
+struct LoopbackEngineTests {
+    @Test func pingTraceAndSweepShareOneEngineConcurrently() async throws {
+        let engine = try ProbeEngine(configuration: EngineConfiguration(capabilities: .keep))
+        defer { engine.shutdown() }
+        async let ping = engine.ping("127.0.0.1", count: 20, interval: .milliseconds(5), timeout: .milliseconds(500))
+        async let trace = engine.traceroute("127.0.0.1", options: TraceOptions(method: .udp, rounds: 2, timeout: .milliseconds(300), roundInterval: .milliseconds(50)))
+        // 127.0.0.0/8 is all local: every address answers.
+        let targets = (1...32).map { "127.0.0.\($0)" }
+        var swept: [SweepResult] = []
+        for try await result in try engine.sweep(targets, options: SweepOptions(probesPerTarget: 2, packetsPerSecond: 2000, timeout: .milliseconds(500))) {
+            swept.append(result)
+        }
+        let (pinged, traced) = try await (ping, trace)
+        #expect(pinged.received == 20, "\(pinged.probes.map(\.status))")
+        #expect(traced.destinationReached, "\(traced.stop)")
+        #expect(swept.count == 32 && swept.allSatisfy { $0.received == 2 }, "\(swept.map(\.received))")
+        #expect(engine.inFlightProbes == 0)
+    }
+}
