@@ -146,7 +146,7 @@ struct SweepLabTests {
         }
         let rateZero = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--rate", "0"], check: false)
         #expect(rateZero.status == 64, "usage errors exit 64 (ExitStatus)")
-        #expect(rateZero.stderr.contains("invalid packets per second"))
+        #expect(rateZero.stderr.contains("--rate must be 1 ... 10000000 packets per second"), "\(rateZero.stderr)")
         let badPrefix = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/33"], check: false)
         #expect(badPrefix.status == 64)
         #expect(badPrefix.stderr.contains("prefix length"))
