@@ -20,6 +20,16 @@ echo "== building isp-checker (release)"
 swift build -c release --static-swift-stdlib --product isp-checker 2>&1 | tail -n 1
 cli="$(swift build -c release --show-bin-path)/isp-checker"
 
+# `isp-checker lab` runs lab/scenario.sh as root only when root owns it and its folder and no one
+# else can write them or any folder above (a sticky one like /tmp aside). A checkout cloned by
+# another user is not like that, so the demo runs a root-owned copy of lab/.
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+cp -r lab "$stage/lab"
+chown -R root:root "$stage"
+chmod -R go-w "$stage"
+export ISPC_LAB_DIR="$stage/lab"
+
 echo "== the lab scenarios: each builds client - r1 - r2 - r3 - r4 - destination (with DNS and HTTP)"
 echo "   in network namespaces, adds one fault, checks it as 'isp-checker run' would, and tears it down"
 echo

@@ -143,11 +143,15 @@ struct LabCommand: ParsableCommand {
         guard let resolved = realpath(script, nil) else { return "cannot resolve it: \(String(cString: strerror(errno)))" }
         let path = String(cString: resolved)
         free(resolved)
-        func problem(_ path: String) -> String? {
+        /// `stickyAllowed`: a folder above the script's may be writable by others when it has the
+        /// sticky bit (like /tmp): there only an entry's owner may rename or remove it, so the
+        /// root-owned folder below cannot be swapped.
+        func problem(_ path: String, stickyAllowed: Bool = false) -> String? {
             var info = stat()
             guard lstat(path, &info) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
             if info.st_uid != 0 { return "\(path) is owned by uid \(info.st_uid)" }
-            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 { return "\(path) is writable by its group or by others" }
+            let sticky = stickyAllowed && (info.st_mode & S_IFMT) == S_IFDIR && info.st_mode & S_ISVTX != 0
+            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && !sticky { return "\(path) is writable by its group or by others" }
             return nil
         }
         let folder = parentFolder(of: path)
@@ -156,9 +160,10 @@ struct LabCommand: ParsableCommand {
             files += entries.map { folder + "/" + $0 }.filter { $0 != path }
         }
         for file in files { if let reason = problem(file) { return reason } }
-        var directory = folder
+        if let reason = problem(folder) { return reason }
+        var directory = parentFolder(of: folder)
         while true {
-            if let reason = problem(directory) { return reason }
+            if let reason = problem(directory, stickyAllowed: true) { return reason }
             if directory == "/" || directory.isEmpty { return nil }
             directory = parentFolder(of: directory)
         }

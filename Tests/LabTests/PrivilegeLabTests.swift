@@ -268,6 +268,26 @@ struct LabScriptTrustTests {
         #expect(result.status == 69, "the script failed on purpose: \(result.stderr)")
     }
 
+    @Test func aFolderAboveThatIsStickyLikeTmpIsAcceptedAndOneThatIsNotIsRefused() throws {
+        // /tmp (1777): others may write there but not replace root's folder inside it.
+        let sticky = try Install("labtmp", script: true, base: FileManager.default.temporaryDirectory.path)
+        defer { sticky.remove() }
+        let accepted = try run(sticky.binary, ["lab"], check: false)
+        #expect(FileManager.default.fileExists(atPath: sticky.marker), "\(accepted.stderr)")
+        #expect(accepted.status == 69, "the script failed on purpose: \(accepted.stderr)")
+
+        // A world-writable folder without the sticky bit above the install: anyone could rename it.
+        let open = repositoryRoot.appendingPathComponent(".build/privh-open-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: open) }
+        #expect(chmod(open, 0o777) == 0)
+        let unsafe = try Install("labopen", script: true, base: open)
+        let refused = try run(unsafe.binary, ["lab"], check: false)
+        #expect(refused.status == 77, "\(refused.stderr)")
+        #expect(refused.stderr.contains("writable by its group or by others"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: unsafe.marker))
+    }
+
     @Test func aGroupWritableScriptIsRefused() throws {
         let install = try Install("labgw", script: true)
         defer { install.remove() }
