@@ -11,6 +11,8 @@ import Synchronization
 /// - `isp_checker_circuit_breaker_state{target}`: 0 closed, 1 half-open, 2 open
 /// - `isp_checker_runs_total{target}`: runs recorded
 /// - `isp_checker_store_pending_runs`: runs waiting in memory for the store
+/// - `isp_checker_store_rejected_runs_total`: runs the store refused for good, set aside
+/// - `isp_checker_store_dropped_runs_total`: runs dropped because the queue was full
 ///
 /// A target's probe series are those of its last run only: a detail the last run did not report
 /// (a ping that lost every packet has no `latency_avg_ms`) or a probe it did not run is removed,
@@ -19,6 +21,8 @@ public final class MonitorMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let apiResponses: [String: Counter]
     private let pendingRuns: Gauge
+    private let rejectedRuns: Counter
+    private let droppedRuns: Counter
     /// Per target, the probe gauges its last run set, so the next run can remove the ones it does not set.
     private let probeGauges = Mutex<[String: [ObjectIdentifier: Gauge]]>([:])
 
@@ -33,6 +37,10 @@ public final class MonitorMetrics: Sendable {
         }
         self.apiResponses = apiResponses
         self.pendingRuns = registry.makeGauge(name: "isp_checker_store_pending_runs", help: "Runs waiting in memory for the run store")
+        self.rejectedRuns = registry.makeCounter(name: "isp_checker_store_rejected_runs_total",
+                                                 help: "Runs the run store refused for good (set aside, logged)")
+        self.droppedRuns = registry.makeCounter(name: "isp_checker_store_dropped_runs_total",
+                                                help: "Runs dropped because the queue for the run store was full")
     }
 
     /// Sets the series for one run: score, every probe's status and numeric details.
@@ -92,6 +100,16 @@ public final class MonitorMetrics: Sendable {
     /// Sets the number of runs waiting in memory for the store.
     public func setPendingRuns(_ count: Int) {
         pendingRuns.set(Double(count))
+    }
+
+    /// Counts runs the store refused for good.
+    public func countRejectedRuns(_ count: Int) {
+        rejectedRuns.increment(by: Int64(count))
+    }
+
+    /// Counts runs dropped from a full queue.
+    public func countDroppedRuns(_ count: Int) {
+        droppedRuns.increment(by: Int64(count))
     }
 
     /// The Prometheus text exposition (format 0.0.4).
