@@ -85,7 +85,7 @@ struct MonitorConfigurationTests {
         #expect(configuration.http == .init(apiKeyFile: "/etc/isp-checker/api-key"))
 
         let error = #expect(throws: ConfigurationError.self) {
-            try MonitorConfiguration.load(yaml: "store:\n  sqlite: a\n  postgres_url_file: b\nhttp:\n  api_key: \"\"\n  api_key_file: c\n")
+            try MonitorConfiguration.load(yaml: "store:\n  sqlite: a\n  postgres_url_file: b\nhttp:\n  api_key: \"  \"\n  api_key_file: c\n")
         }
         #expect(error?.problem(at: "store.postgres_url_file")?.line == 3, "\(String(describing: error))")
         #expect(error?.problem(at: "http.api_key")?.reason.contains("empty API key") == true)
