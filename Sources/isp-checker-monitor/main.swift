@@ -72,12 +72,10 @@ struct MonitorCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        let settings = try resolve()
+        let settings = try resolve(warnings: false)
         if (settings.sqlitePath == nil) == (settings.postgresURL == nil) {
             throw ValidationError("give exactly one of --sqlite PATH, --postgres URL, --postgres-url-file PATH (or ISP_CHECKER_POSTGRES_URL, or store: in --config)")
         }
-        if let postgresURL, PostgresRunStore.redacted(url: postgresURL) != postgresURL { MonitorSecrets.warnOnCommandLine("--postgres", instead: "--postgres-url-file or ISP_CHECKER_POSTGRES_URL") }
-        if apiKey != nil { MonitorSecrets.warnOnCommandLine("--api-key", instead: "--api-key-file or ISP_CHECKER_API_KEY") }
         guard (0...65535).contains(settings.port) else { throw ValidationError("--port must be 0...65535") }
         guard settings.retentionDays > 0 else { throw ValidationError("--retention-days must be at least 1") }
         guard retentionIntervalSeconds > 0 else { throw ValidationError("--retention-interval-seconds must be at least 1") }
@@ -87,8 +85,9 @@ struct MonitorCommand: AsyncParsableCommand {
         _ = try monitoredTargets(settings.file)
     }
 
-    /// Reads `--config` (an invalid file: its problems on standard error, exit 64) and applies the flags.
-    func resolve() throws -> Settings {
+    /// Reads `--config` (an invalid file: its problems on standard error, exit 64) and applies the
+    /// flags. `warnings`: print the warnings about secrets (once, from `run`).
+    func resolve(warnings: Bool = true) throws -> Settings {
         var settings = Settings()
         if let configPath {
             do {
@@ -109,13 +108,13 @@ struct MonitorCommand: AsyncParsableCommand {
         if sqlitePath != nil || postgresURL != nil || postgresURLFile != nil {
             // A store flag replaces the file's store.
             settings.sqlitePath = sqlitePath
-            settings.postgresURL = try postgresURL ?? postgresURLFile.map { try MonitorSecrets.read($0, for: "--postgres-url-file") }
+            settings.postgresURL = try postgresURL ?? postgresURLFile.map { try MonitorSecrets.read($0, for: "--postgres-url-file", warn: warnings) }
         } else if let url = try MonitorSecrets.environment(MonitorSecrets.postgresURLVariable) {
             settings.postgresURL = url
         } else {
             settings.sqlitePath = file.store.sqlitePath
             settings.postgresURL = try file.store.postgresURL
-                ?? file.store.postgresURLFile.map { try MonitorSecrets.read($0, for: "store.postgres_url_file") }
+                ?? file.store.postgresURLFile.map { try MonitorSecrets.read($0, for: "store.postgres_url_file", warn: warnings) }
         }
         if let url = settings.postgresURL { try MonitorSecrets.checkPostgresURL(url, from: "the PostgreSQL URL") }
         settings.spoolPath = spoolPath ?? file.store.spoolPath
@@ -124,11 +123,15 @@ struct MonitorCommand: AsyncParsableCommand {
         if apiKey != nil && apiKeyFile != nil { throw ValidationError("give either --api-key or --api-key-file, not both") }
         try MonitorSecrets.checkAPIKey(apiKey, from: "--api-key")
         settings.apiKey = try apiKey
-            ?? apiKeyFile.map { try MonitorSecrets.read($0, for: "--api-key-file") }
+            ?? apiKeyFile.map { try MonitorSecrets.read($0, for: "--api-key-file", warn: warnings) }
             ?? MonitorSecrets.environment(MonitorSecrets.apiKeyVariable)
             ?? file.http.apiKey
-            ?? file.http.apiKeyFile.map { try MonitorSecrets.read($0, for: "http.api_key_file") }
+            ?? file.http.apiKeyFile.map { try MonitorSecrets.read($0, for: "http.api_key_file", warn: warnings) }
         settings.retentionDays = retentionDays ?? file.store.retentionDays ?? settings.retentionDays
+        if warnings, let postgresURL, PostgresRunStore.redacted(url: postgresURL) != postgresURL {
+            MonitorSecrets.warnOnCommandLine("--postgres with a password", instead: "--postgres-url-file or ISP_CHECKER_POSTGRES_URL")
+        }
+        if warnings, apiKey != nil { MonitorSecrets.warnOnCommandLine("--api-key", instead: "--api-key-file or ISP_CHECKER_API_KEY") }
         return settings
     }
 
@@ -304,17 +307,29 @@ enum MonitorSecrets {
         return trimmed
     }
 
-    /// The secret in `path` (surrounding whitespace and the final newline removed). An empty
-    /// or unreadable file is a usage error naming the option; a file other users may read is
-    /// used, with a warning.
-    static func read(_ path: String, for option: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("\(option) \(path): cannot read the file (check it exists and this user may read it)")
+    /// Longest secret file read: a URL or a key, not a data file.
+    static let maximumFileBytes = 64 * 1024
+
+    /// The secret in `path` (surrounding whitespace and the final newline removed). Only a
+    /// regular file of at most 64 KiB is read (a FIFO or a device would never end). An empty,
+    /// unreadable or oversized file is a usage error naming the option; a file every user may
+    /// read is used, with a warning when `warn`.
+    static func read(_ path: String, for option: String, warn: Bool) throws -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw ValidationError("\(option) \(path): \(String(cString: strerror(errno)))")
         }
+        guard status.st_mode & S_IFMT == S_IFREG, status.st_size <= maximumFileBytes else {
+            throw ValidationError("\(option) \(path): expected a regular file of at most \(maximumFileBytes) bytes")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path),
+              let data = try? handle.read(upToCount: maximumFileBytes) ?? Data() else {
+            throw ValidationError("\(option) \(path): cannot read the file (check this user may read it)")
+        }
+        try? handle.close()
         let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !value.isEmpty else { throw ValidationError("\(option) \(path): the file is empty") }
-        var status = stat()
-        if stat(path, &status) == 0, status.st_mode & 0o004 != 0 {
+        if warn, status.st_mode & 0o004 != 0 {
             FileHandle.standardError.write(Data(
                 "isp-checker-monitor: warning: \(option) \(path) is readable by every user; chmod o-r it\n".utf8))
         }

@@ -90,7 +90,7 @@ struct ExecutableSecretsTests {
         return try #require(port, "monitor did not start: \(process.stderr)")
     }
 
-    @Test("an empty API key is refused from the flag, a file or the environment (exit 64)")
+    @Test("an empty API key is refused from the flag, a file or the environment, and a key file that is a device (exit 64)")
     func emptyKeyRefused() throws {
         let directory = try makeTemporaryDirectory("mn-key")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -105,6 +105,10 @@ struct ExecutableSecretsTests {
         let environment = try monitor(base, environment: ["ISP_CHECKER_API_KEY": " "])
         #expect(environment.wait() == 64)
         #expect(environment.stderr.contains("ISP_CHECKER_API_KEY"))
+        // A device that never ends is refused, not read forever.
+        let device = try monitor(base + ["--api-key-file", "/dev/zero"])
+        #expect(device.wait() == 64)
+        #expect(device.stderr.contains("regular file"))
     }
 
     @Test("an invalid PostgreSQL URL is reported without its password, from the flag, a file or the environment")
