@@ -10,7 +10,7 @@ import Synchronization
 /// - `isp_checker_api_requests_total{status}`: API responses by class (2xx, 4xx, 5xx)
 /// - `isp_checker_circuit_breaker_state{target}`: 0 closed, 1 half-open, 2 open
 /// - `isp_checker_runs_total{target}`: runs recorded
-/// - `isp_checker_store_pending_runs`: runs waiting in memory for the store
+/// - `isp_checker_store_pending_runs`: runs waiting for the store (queued in memory, and in the spool file if any)
 /// - `isp_checker_store_rejected_runs_total`: runs the store refused for good, set aside
 /// - `isp_checker_store_dropped_runs_total`: runs dropped because the queue was full
 ///
@@ -36,7 +36,7 @@ public final class MonitorMetrics: Sendable {
                 help: "API responses by status class")
         }
         self.apiResponses = apiResponses
-        self.pendingRuns = registry.makeGauge(name: "isp_checker_store_pending_runs", help: "Runs waiting in memory for the run store")
+        self.pendingRuns = registry.makeGauge(name: "isp_checker_store_pending_runs", help: "Runs waiting for the run store")
         self.rejectedRuns = registry.makeCounter(name: "isp_checker_store_rejected_runs_total",
                                                  help: "Runs the run store refused for good (set aside, logged)")
         self.droppedRuns = registry.makeCounter(name: "isp_checker_store_dropped_runs_total",
