@@ -75,6 +75,32 @@ struct StoreDrainTests {
         }
     }
 
+    @Test("after failing longer than its renewal period the store replaces its client, and works on the new one once the server is back")
+    func clientRenewedAfterLongOutage() async throws {
+        let cluster = try await PostgresCluster.make()
+        defer { cluster.destroy() }
+        let store = try PostgresRunStore(url: cluster.url, operationTimeout: .milliseconds(500), clientRenewal: .seconds(1),
+                                         logger: quietLogger())
+        let pool = Task { try await store.run() }
+        defer { pool.cancel() }
+        try await store.migrate()
+        let first = ObjectIdentifier(store.client)
+        try await cluster.stop()
+        let outageEnd = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < outageEnd {
+            try? await store.ping()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let renewed = ObjectIdentifier(store.client)
+        #expect(renewed != first)
+        try await cluster.restart()
+        let restarted = ContinuousClock.now
+        #expect(try await eventually(timeout: .seconds(20)) { (try? await store.ping()) != nil })
+        print("first ping after restart: \(ContinuousClock.now - restarted)")
+        try await store.insert(sampleRun(1, timestamp: Date()))
+        #expect(try await store.runs(matching: RunQuery()).total == 1)
+    }
+
     @Test("runs PostgreSQL refuses (a NUL byte in the target) are set aside and counted; the runs around them are written")
     func refusedRunIsSetAside() async throws {
         try await withStore(.postgresql) { store, cluster in

@@ -11,10 +11,13 @@ import ServiceLifecycle
 ///
 /// The connection pool must run: add the store to the `ServiceGroup` (it is a `Service`), or
 /// call `run()` in a task. When the server goes away, operations fail (after
-/// `operationTimeout` at most) and the pool reconnects on the next attempt.
+/// `operationTimeout` at most) and the pool reconnects on a later attempt; after 30 s of
+/// failures the client is replaced so that its reconnect backoff starts again.
 public struct PostgresRunStore: RunStore, Service {
     public var backendName: String { "postgresql" }
-    public let client: PostgresClient
+    /// The client operations use now (replaced after a long outage, see `RenewingPostgresClient`).
+    public var client: PostgresClient { clients.current }
+    private let clients: RenewingPostgresClient
     /// Longest a single store operation may take before it counts as failed.
     public let operationTimeout: Duration
     private let logger: Logger
@@ -27,9 +30,12 @@ public struct PostgresRunStore: RunStore, Service {
     /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=CA.pem]`.
     ///   `sslmode` as libpq's: `disable`, `prefer` (default: TLS when offered, certificate not
     ///   checked), `require`, `verify-ca`, `verify-full` (see `PostgresURL.SSLMode`).
+    /// - Parameter clientRenewal: after operations have failed this long, the next failure
+    ///   replaces the client (postgres-nio's reconnect backoff grows to 60 s otherwise).
     /// - Throws: `RunStoreError.invalidURL` (the URL quoted without its password), or when the
     ///   `sslrootcert` file cannot be read.
-    public init(url: String, operationTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "isp-checker.store")) throws {
+    public init(url: String, operationTimeout: Duration = .seconds(5), clientRenewal: Duration = .seconds(30),
+                logger: Logger = Logger(label: "isp-checker.store")) throws {
         let parsed = try PostgresURL(url)
         var configuration = PostgresClient.Configuration(
             host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
@@ -37,7 +43,7 @@ public struct PostgresRunStore: RunStore, Service {
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         configuration.options.maximumConnections = 8
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.clients = RenewingPostgresClient(configuration: configuration, renewal: clientRenewal, logger: logger)
         self.operationTimeout = operationTimeout
         self.logger = logger
     }
@@ -82,7 +88,7 @@ public struct PostgresRunStore: RunStore, Service {
 
     /// Runs the connection pool until cancelled or shut down.
     public func run() async throws {
-        await client.run()
+        await clients.run()
     }
 
     public func migrate() async throws {
@@ -230,17 +236,22 @@ public struct PostgresRunStore: RunStore, Service {
     }
 
     private func timed<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let failure: RunStoreError
         do {
-            return try await withTimeout(operationTimeout, operation)
+            let result = try await withTimeout(operationTimeout, operation)
+            clients.noteSuccess()
+            return result
         } catch let error as RunStoreError {
-            throw error
+            failure = error
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as PSQLError {
-            throw Self.classify(error)
+            failure = Self.classify(error)
         } catch {
-            throw RunStoreError.unavailable(String(describing: error))
+            failure = RunStoreError.unavailable(String(describing: error))
         }
+        if case .rejected = failure { clients.noteSuccess() } else { clients.noteUnavailable() }
+        throw failure
     }
 
     /// The server refusing the data itself (SQLSTATE class 22 "data exception", 23 "integrity
