@@ -23,7 +23,7 @@ struct ExecutablePostgresTests {
         return ids
     }
 
-    @Test("kill -9 during an outage: every run acknowledged as spooled or stored reaches PostgreSQL after the next start")
+    @Test("kill -9 during an outage: every run acknowledged as spooled or stored reaches PostgreSQL after the next start; SIGTERM then exits 0")
     func spoolSurvivesKillNine() async throws {
         let cluster = try await PostgresCluster.make()
         defer { cluster.destroy() }
@@ -45,7 +45,7 @@ struct ExecutablePostgresTests {
         try await cluster.restart()
         let second = try Subprocess("/usr/bin/env", ["ISP_CHECKER_POSTGRES_URL=\(cluster.url)", monitorExecutable,
                                                      "--spool", spool, "--port", "0", "--demo-runs", "1"])
-        defer { second.terminate(); _ = second.wait() }
+        defer { if second.isRunning { kill(second.pid, SIGKILL) }; _ = second.wait() }
         var stored = Set<String>()
         #expect(try await eventually(timeout: .seconds(60)) {
             stored = try await storedIDs(cluster.url)
@@ -55,5 +55,9 @@ struct ExecutablePostgresTests {
         #expect(try await eventually {
             ((try? FileManager.default.attributesOfItem(atPath: spool)[.size] as? Int) ?? -1) == 0
         })
+        // SIGTERM stops the PostgreSQL client too: the process exits 0, promptly.
+        second.terminate()
+        #expect(try await eventually(timeout: .seconds(20)) { !second.isRunning })
+        #expect(second.wait() == 0)
     }
 }

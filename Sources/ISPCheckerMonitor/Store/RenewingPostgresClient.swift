@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The store's `PostgresClient`, replaced by a fresh one after a long outage.
@@ -43,8 +44,13 @@ final class RenewingPostgresClient: Sendable {
     /// The client operations use now.
     var current: PostgresClient { state.withLock { $0.client } }
 
-    /// Runs each client until it is replaced, until cancelled.
+    /// Runs each client until it is replaced, until cancelled or graceful shutdown (as
+    /// `PostgresClient.run()` itself does).
     func run() async {
+        await cancelWhenGracefulShutdown { await self.runClients() }
+    }
+
+    private func runClients() async {
         await withDiscardingTaskGroup { group in
             for await (client, retired) in clients {
                 group.addTask {
