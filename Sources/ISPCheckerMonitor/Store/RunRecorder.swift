@@ -182,7 +182,8 @@ public actor RunRecorder {
         drainedRuns += result.written.count
         if !result.written.isEmpty { onDurable(result.written) }
         if let failure = result.failure {
-            noteFailure(failure)
+            // Cancelled (shutdown): not the store's fault; the final flush retries.
+            if !(failure is CancellationError) { noteFailure(failure) }
         } else {
             noteSuccess()
         }
