@@ -37,7 +37,8 @@ struct ExecutablePostgresTests {
         #expect(try await eventually { lines(first, "stored ").count >= 20 })
         try await cluster.stop()
         let spooledBefore = lines(first, "spooled ").count
-        #expect(try await eventually(timeout: .seconds(60)) { lines(first, "spooled ").count >= spooledBefore + 200 })
+        #expect(try await eventually(timeout: .seconds(60)) { lines(first, "spooled ").count >= spooledBefore + 200 },
+                "\(first.stdout.suffix(300)) \(first.stderr.split(separator: "\n").filter { !$0.contains("Connection creation") }.suffix(15).joined(separator: "\n"))")
         kill(first.pid, SIGKILL)
         #expect(first.wait() == 128 + SIGKILL)
         // The outage's runs are in the file, not in the database.

@@ -199,3 +199,24 @@ extension MonitorMetrics {
     /// The exposition as text.
     func renderText() -> String { String(decoding: render(), as: UTF8.self) }
 }
+
+@Suite("Store operation timeout")
+struct StoreTimeoutTests {
+    @Test("withTimeout returns at the deadline even when the operation ignores cancellation")
+    func timeoutDoesNotWaitForStuckOperation() async throws {
+        let started = ContinuousClock.now
+        await #expect(throws: RunStoreError.timedOut(.milliseconds(200))) {
+            try await withTimeout(.milliseconds(200)) {
+                // A driver call that does not honour cancellation, for 3 s.
+                let end = ContinuousClock.now + .seconds(3)
+                while ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(20)) }
+                return 1
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(try await withTimeout(.seconds(5)) { 7 } == 7)
+        await #expect(throws: RunStoreError.unavailable("x")) {
+            try await withTimeout(.seconds(5)) { () async throws -> Int in throw RunStoreError.unavailable("x") }
+        }
+    }
+}
