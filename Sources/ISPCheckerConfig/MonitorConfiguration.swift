@@ -14,12 +14,13 @@ import Yams
 ///     resolvers: [10.99.5.2]     # optional; the runbook's public resolvers by default
 ///     url: http://10.99.5.2/     # optional HTTP probe
 /// store:
-///   sqlite: /var/lib/isp-checker/runs.sqlite   # or postgres: postgres://user@host/db
+///   sqlite: /var/lib/isp-checker/runs.sqlite   # or postgres: postgres://user@host/db, or postgres_url_file: PATH
 ///   retention_days: 30
+///   spool: /var/lib/isp-checker/queue.jsonl   # optional: the queue on disk during a store outage
 /// http:
 ///   host: 127.0.0.1
 ///   port: 9464
-///   api_key: secret              # optional
+///   api_key_file: /etc/isp-checker/api-key   # optional (or api_key: KEY)
 /// user: nobody                   # started as root: continue as this user (USER or USER:GROUP)
 /// ```
 public struct MonitorConfiguration: Sendable, Equatable {
@@ -48,13 +49,20 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public struct Store: Sendable, Equatable {
         public var sqlitePath: String?
         public var postgresURL: String?
+        /// File holding the PostgreSQL URL (keeps its password out of the configuration file).
+        public var postgresURLFile: String?
         public var retentionDays: Int?
         /// Days runs may be kept: 1 … 36,500 (100 years; more overflows the retention job's clock).
         public static let retentionDaysRange = 1...36_500
-        public init(sqlitePath: String? = nil, postgresURL: String? = nil, retentionDays: Int? = nil) {
+        /// File keeping the queue of runs not yet written, so a crash during an outage loses none.
+        public var spoolPath: String?
+        public init(sqlitePath: String? = nil, postgresURL: String? = nil, postgresURLFile: String? = nil,
+                    retentionDays: Int? = nil, spoolPath: String? = nil) {
             self.sqlitePath = sqlitePath
             self.postgresURL = postgresURL
+            self.postgresURLFile = postgresURLFile
             self.retentionDays = retentionDays
+            self.spoolPath = spoolPath
         }
     }
 
@@ -63,10 +71,13 @@ public struct MonitorConfiguration: Sendable, Equatable {
         public var host: String?
         public var port: Int?
         public var apiKey: String?
-        public init(host: String? = nil, port: Int? = nil, apiKey: String? = nil) {
+        /// File holding the API key (keeps it out of the configuration file).
+        public var apiKeyFile: String?
+        public init(host: String? = nil, port: Int? = nil, apiKey: String? = nil, apiKeyFile: String? = nil) {
             self.host = host
             self.port = port
             self.apiKey = apiKey
+            self.apiKeyFile = apiKeyFile
         }
     }
 
@@ -189,11 +200,15 @@ public struct MonitorConfiguration: Sendable, Equatable {
         var store = Store()
         store.sqlitePath = reader.string("sqlite")
         store.postgresURL = reader.string("postgres")
+        store.postgresURLFile = reader.string("postgres_url_file")
         store.retentionDays = reader.int("retention_days")
-        if store.sqlitePath != nil && store.postgresURL != nil {
-            let mark = reader.mark(of: "postgres")
-            reader.addProblem(ConfigurationProblem(key: reader.full("postgres"), line: mark?.line, column: mark?.column,
-                                                   reason: "give either sqlite or postgres, not both"))
+        store.spoolPath = reader.string("spool")
+        let databases = [("sqlite", store.sqlitePath), ("postgres", store.postgresURL), ("postgres_url_file", store.postgresURLFile)]
+            .filter { $0.1 != nil }.map(\.0)
+        if databases.count > 1 {
+            let mark = reader.mark(of: databases[1])
+            reader.addProblem(ConfigurationProblem(key: reader.full(databases[1]), line: mark?.line, column: mark?.column,
+                                                   reason: "give one of sqlite, postgres or postgres_url_file, not \(databases.joined(separator: " and "))"))
         }
         if let days = store.retentionDays, !Store.retentionDaysRange.contains(days) {
             let mark = reader.mark(of: "retention_days")
@@ -201,7 +216,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
                                                    reason: days < 1 ? "must be at least 1, got \(days)"
                                                        : "must be at most \(Store.retentionDaysRange.upperBound) (100 years), got \(days)"))
         }
-        reader.rejectUnknownKeys(known: "store takes sqlite, postgres, retention_days")
+        reader.rejectUnknownKeys(known: "store takes sqlite, postgres, postgres_url_file, retention_days, spool")
         return store
     }
 
@@ -210,12 +225,23 @@ public struct MonitorConfiguration: Sendable, Equatable {
         http.host = reader.string("host")
         http.port = reader.int("port")
         http.apiKey = reader.string("api_key")
+        http.apiKeyFile = reader.string("api_key_file")
+        if let key = http.apiKey, key.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            let mark = reader.mark(of: "api_key")
+            reader.addProblem(ConfigurationProblem(key: reader.full("api_key"), line: mark?.line, column: mark?.column,
+                                                   reason: "an empty API key would protect nothing; remove the key or set one"))
+        }
+        if http.apiKey != nil && http.apiKeyFile != nil {
+            let mark = reader.mark(of: "api_key_file")
+            reader.addProblem(ConfigurationProblem(key: reader.full("api_key_file"), line: mark?.line, column: mark?.column,
+                                                   reason: "give either api_key or api_key_file, not both"))
+        }
         if let port = http.port, !(0...65535).contains(port) {
             let mark = reader.mark(of: "port")
             reader.addProblem(ConfigurationProblem(key: reader.full("port"), line: mark?.line, column: mark?.column,
                                                    reason: "must be 0...65535, got \(port)"))
         }
-        reader.rejectUnknownKeys(known: "http takes host, port, api_key")
+        reader.rejectUnknownKeys(known: "http takes host, port, api_key, api_key_file")
         return http
     }
 }

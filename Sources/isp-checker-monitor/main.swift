@@ -24,8 +24,14 @@ struct MonitorCommand: ParsableCommand {
     @Option(name: .customLong("sqlite"), help: "SQLite database file (the default store).")
     var sqlitePath: String?
 
-    @Option(name: .customLong("postgres"), help: "PostgreSQL URL postgres://user[:password]@host[:port]/database.")
+    @Option(name: .customLong("postgres"), help: "PostgreSQL URL postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=CA.pem].")
     var postgresURL: String?
+
+    @Option(name: .customLong("postgres-url-file"), help: "File holding the PostgreSQL URL (keeps its password out of ps). Env: ISP_CHECKER_POSTGRES_URL.")
+    var postgresURLFile: String?
+
+    @Option(name: .customLong("spool"), help: "File keeping the queue of runs not yet written, so a crash during a store outage loses none.")
+    var spoolPath: String?
 
     @Option(help: "Address to listen on (default 127.0.0.1).")
     var host: String?
@@ -35,6 +41,9 @@ struct MonitorCommand: ParsableCommand {
 
     @Option(name: .customLong("api-key"), help: "Require this key for /api/* (X-API-Key or Authorization: Bearer).")
     var apiKey: String?
+
+    @Option(name: .customLong("api-key-file"), help: "File holding the API key (keeps it out of ps). Env: ISP_CHECKER_API_KEY.")
+    var apiKeyFile: String?
 
     @Option(name: .customLong("demo-runs"), help: "Synthetic runs to record (0: until stopped). No packets are sent.")
     var demoRuns: Int?
@@ -62,6 +71,7 @@ struct MonitorCommand: ParsableCommand {
         var host = "127.0.0.1"
         var port = 9464
         var apiKey: String?
+        var spoolPath: String?
         var retentionDays = 30
         var account = ProcessPrivileges.Account.default
     }
@@ -72,9 +82,9 @@ struct MonitorCommand: ParsableCommand {
             FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
             throw ExitCode(77)
         }
-        let settings = try resolve()
+        let settings = try resolve(warnings: false)
         if (settings.sqlitePath == nil) == (settings.postgresURL == nil) {
-            throw ValidationError("give exactly one of --sqlite PATH or --postgres URL (or store: in --config)")
+            throw ValidationError("give exactly one of --sqlite PATH, --postgres URL, --postgres-url-file PATH (or ISP_CHECKER_POSTGRES_URL, or store: in --config)")
         }
         guard (0...65535).contains(settings.port) else { throw ValidationError("--port must be 0 ... 65535, got \(settings.port)") }
         let days = MonitorConfiguration.Store.retentionDaysRange
@@ -92,8 +102,9 @@ struct MonitorCommand: ParsableCommand {
         _ = try monitoredTargets(settings.file)
     }
 
-    /// Reads `--config` (an invalid file: its problems on standard error, exit 64) and applies the flags.
-    func resolve() throws -> Settings {
+    /// Reads `--config` (an invalid file: its problems on standard error, exit 64) and applies the
+    /// flags. `warnings`: print the warnings about secrets (once, from `run`).
+    func resolve(warnings: Bool = true) throws -> Settings {
         var settings = Settings()
         if let configPath {
             do {
@@ -107,21 +118,40 @@ struct MonitorCommand: ParsableCommand {
             }
         }
         let file = settings.file
-        if sqlitePath != nil || postgresURL != nil {
+        // Secrets: flag, then flag's file, then environment, then the configuration file.
+        if postgresURL != nil && postgresURLFile != nil {
+            throw ValidationError("give either --postgres or --postgres-url-file, not both")
+        }
+        if sqlitePath != nil || postgresURL != nil || postgresURLFile != nil {
             // A store flag replaces the file's store.
             settings.sqlitePath = sqlitePath
-            settings.postgresURL = postgresURL
+            settings.postgresURL = try postgresURL ?? postgresURLFile.map { try MonitorSecrets.read($0, for: "--postgres-url-file", warn: warnings) }
+        } else if let url = try MonitorSecrets.environment(MonitorSecrets.postgresURLVariable) {
+            settings.postgresURL = url
         } else {
             settings.sqlitePath = file.store.sqlitePath
-            settings.postgresURL = file.store.postgresURL
+            settings.postgresURL = try file.store.postgresURL
+                ?? file.store.postgresURLFile.map { try MonitorSecrets.read($0, for: "store.postgres_url_file", warn: warnings) }
         }
+        if let url = settings.postgresURL { try MonitorSecrets.checkPostgresURL(url, from: "the PostgreSQL URL") }
+        settings.spoolPath = spoolPath ?? file.store.spoolPath
         settings.host = host ?? file.http.host ?? settings.host
         settings.port = port ?? file.http.port ?? settings.port
-        settings.apiKey = apiKey ?? file.http.apiKey
+        if apiKey != nil && apiKeyFile != nil { throw ValidationError("give either --api-key or --api-key-file, not both") }
+        try MonitorSecrets.checkAPIKey(apiKey, from: "--api-key")
+        settings.apiKey = try apiKey
+            ?? apiKeyFile.map { try MonitorSecrets.read($0, for: "--api-key-file", warn: warnings) }
+            ?? MonitorSecrets.environment(MonitorSecrets.apiKeyVariable)
+            ?? file.http.apiKey
+            ?? file.http.apiKeyFile.map { try MonitorSecrets.read($0, for: "http.api_key_file", warn: warnings) }
         settings.retentionDays = retentionDays ?? file.store.retentionDays ?? settings.retentionDays
         if let user = user ?? file.user {
             do { settings.account = try ProcessPrivileges.Account(parsing: user) } catch { throw ValidationError("--user: \(error)") }
         }
+        if warnings, let postgresURL, PostgresRunStore.redacted(url: postgresURL) != postgresURL {
+            MonitorSecrets.warnOnCommandLine("--postgres with a password", instead: "--postgres-url-file or ISP_CHECKER_POSTGRES_URL")
+        }
+        if warnings, apiKey != nil { MonitorSecrets.warnOnCommandLine("--api-key", instead: "--api-key-file or ISP_CHECKER_API_KEY") }
         return settings
     }
 
@@ -196,8 +226,17 @@ struct MonitorCommand: ParsableCommand {
         let metrics = MonitorMetrics()
         let state = MonitorState(metrics: metrics)
         // The store reconnects with the configured retry_policy's backoff (the runbook's 1 s ×2 up to 30 s).
-        let recorder = RunRecorder(store: store, backoff: RetryPolicyBackoff(settings.file.resilience.retryPolicy), logger: logger) { ids in
-            emitLine(ids.map { "stored \($0)" }.joined(separator: "\n"))
+        let recorder = RunRecorder(
+            store: store, backoff: RetryPolicyBackoff(settings.file.resilience.retryPolicy), metrics: metrics, logger: logger,
+            onDurable: { ids in emitLine(ids.map { "stored \($0)" }.joined(separator: "\n")) },
+            onSpooled: { ids in emitLine(ids.map { "spooled \($0)" }.joined(separator: "\n")) })
+        if let spoolPath = settings.spoolPath {
+            do {
+                try await recorder.openSpool(at: spoolPath)
+            } catch {
+                FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
+                throw ExitCode(73)  // EX_CANTCREAT
+            }
         }
         let host = settings.host
         let app = MonitorHTTPServer.makeApplication(
@@ -297,5 +336,73 @@ func emitLine(_ text: String) {
         if n < 0 && errno == EINTR { continue }
         guard n > 0 else { return }
         written += n
+    }
+}
+
+/// Where the monitor takes its two secrets from, besides the command line (which every local
+/// user can read in `ps`): a file (`--postgres-url-file`, `--api-key-file`, or the
+/// configuration's `postgres_url_file`/`api_key_file`) or the environment.
+enum MonitorSecrets {
+    /// The PostgreSQL URL, when neither `--sqlite` nor `--postgres*` is given.
+    static let postgresURLVariable = "ISP_CHECKER_POSTGRES_URL"
+    /// The API key, when neither `--api-key` nor `--api-key-file` is given.
+    static let apiKeyVariable = "ISP_CHECKER_API_KEY"
+
+    /// The environment variable's value; an empty value counts as a mistake, not as unset.
+    static func environment(_ name: String) throws -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name] else { return nil }
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw ValidationError("\(name) is set but empty: unset it or give a value") }
+        return trimmed
+    }
+
+    /// Longest secret file read: a URL or a key, not a data file.
+    static let maximumFileBytes = 64 * 1024
+
+    /// The secret in `path` (surrounding whitespace and the final newline removed). Only a
+    /// regular file of at most 64 KiB is read (a FIFO or a device would never end). An empty,
+    /// unreadable or oversized file is a usage error naming the option; a file every user may
+    /// read is used, with a warning when `warn`.
+    static func read(_ path: String, for option: String, warn: Bool) throws -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw ValidationError("\(option) \(path): \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG, status.st_size <= maximumFileBytes else {
+            throw ValidationError("\(option) \(path): expected a regular file of at most \(maximumFileBytes) bytes")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path),
+              let data = try? handle.read(upToCount: maximumFileBytes) ?? Data() else {
+            throw ValidationError("\(option) \(path): cannot read the file (check this user may read it)")
+        }
+        try? handle.close()
+        let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !value.isEmpty else { throw ValidationError("\(option) \(path): the file is empty") }
+        if warn, status.st_mode & 0o004 != 0 {
+            FileHandle.standardError.write(Data(
+                "isp-checker-monitor: warning: \(option) \(path) is readable by every user; chmod o-r it\n".utf8))
+        }
+        return value
+    }
+
+    /// Refuses an empty or blank key: it would protect nothing.
+    static func checkAPIKey(_ key: String?, from source: String) throws {
+        if let key, key.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw ValidationError("\(source): an empty API key would protect nothing; give a key or none")
+        }
+    }
+
+    /// Checks the URL as the store will read it; the error quotes it without its password.
+    static func checkPostgresURL(_ url: String, from source: String) throws {
+        do {
+            try PostgresRunStore.validate(url: url)
+        } catch {
+            throw ValidationError("\(source): \(error)")
+        }
+    }
+
+    static func warnOnCommandLine(_ option: String, instead: String) {
+        FileHandle.standardError.write(Data(
+            "isp-checker-monitor: warning: \(option) on the command line is visible to every local user (ps, /proc); use \(instead)\n".utf8))
     }
 }

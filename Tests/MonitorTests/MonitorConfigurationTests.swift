@@ -84,4 +84,24 @@ struct MonitorConfigurationTests {
         #expect(error?.problem(at: "targets[0].class")?.line == 2)
         #expect(error?.problem(at: "http.port")?.line == 4)
     }
+
+    @Test("secrets by file and the spool are read; an empty key, two databases and key with key file are refused with their lines")
+    func secretFilesAndSpool() throws {
+        let configuration = try MonitorConfiguration.load(yaml: """
+        store:
+          postgres_url_file: /etc/isp-checker/postgres-url
+          spool: /var/lib/isp-checker/queue.jsonl
+        http:
+          api_key_file: /etc/isp-checker/api-key
+        """)
+        #expect(configuration.store == .init(postgresURLFile: "/etc/isp-checker/postgres-url", spoolPath: "/var/lib/isp-checker/queue.jsonl"))
+        #expect(configuration.http == .init(apiKeyFile: "/etc/isp-checker/api-key"))
+
+        let error = #expect(throws: ConfigurationError.self) {
+            try MonitorConfiguration.load(yaml: "store:\n  sqlite: a\n  postgres_url_file: b\nhttp:\n  api_key: \"  \"\n  api_key_file: c\n")
+        }
+        #expect(error?.problem(at: "store.postgres_url_file")?.line == 3, "\(String(describing: error))")
+        #expect(error?.problem(at: "http.api_key")?.reason.contains("empty API key") == true)
+        #expect(error?.problem(at: "http.api_key_file")?.line == 6)
+    }
 }

@@ -10,7 +10,8 @@ public struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let presented = Self.presentedKey(request), Self.constantTimeEqual(presented, apiKey) else {
+        // An empty configured key fails closed: an empty header must not match it.
+        guard !apiKey.isEmpty, let presented = Self.presentedKey(request), Self.constantTimeEqual(presented, apiKey) else {
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"],
                             message: "missing or wrong API key: send X-API-Key or Authorization: Bearer")
         }

@@ -3,10 +3,13 @@ import Hummingbird
 import NIOCore
 
 /// `/health` (liveness: 200 while the process serves) and `/health/detailed`: store
-/// reachability, the last run's age, breaker states.
+/// reachability, the last run's age, breaker states. Both stay open for probes; the store's
+/// error text (which may name hosts, ports, paths) is shown only to a request that could read
+/// `/api/*` (no key configured, or the key presented).
 struct HealthController<Context: RequestContext> {
     let recorder: RunRecorder
     let state: MonitorState
+    let apiKey: String?
     /// Longest the store ping may take before the store counts as unreachable.
     let pingTimeout: Duration
 
@@ -17,10 +20,12 @@ struct HealthController<Context: RequestContext> {
             var error: String?
             var pendingRuns: Int
             var droppedRuns: Int
+            var rejectedRuns: Int
             var pingMilliseconds: Double?
             enum CodingKeys: String, CodingKey {
                 case backend, reachable, error
-                case pendingRuns = "pending_runs", droppedRuns = "dropped_runs", pingMilliseconds = "ping_ms"
+                case pendingRuns = "pending_runs", droppedRuns = "dropped_runs", rejectedRuns = "rejected_runs"
+                case pingMilliseconds = "ping_ms"
             }
         }
         struct LastRun: Encodable {
@@ -57,10 +62,15 @@ struct HealthController<Context: RequestContext> {
         router.get("health") { _, _ in
             RunsController<Context>.json("{\"status\":\"ok\"}")
         }
-        router.get("health/detailed") { _, _ in try await detailed() }
+        router.get("health/detailed") { request, context in
+            let authorized = apiKey.map { key in
+                !key.isEmpty && (APIKeyMiddleware<Context>.presentedKey(request).map { APIKeyMiddleware<Context>.constantTimeEqual($0, key) } ?? false)
+            } ?? true
+            return try await detailed(showingErrors: authorized, context: context)
+        }
     }
 
-    func detailed() async throws -> Response {
+    func detailed(showingErrors: Bool, context: Context) async throws -> Response {
         let store = recorder.store
         let started = ContinuousClock.now
         var reachable = true
@@ -69,7 +79,8 @@ struct HealthController<Context: RequestContext> {
             try await withTimeout(pingTimeout) { try await store.ping() }
         } catch {
             reachable = false
-            pingError = String(describing: error)
+            context.logger.warning("/health/detailed: run store ping failed", metadata: ["error": "\(error)"])
+            pingError = showingErrors ? String(describing: error) : nil
         }
         let pingMilliseconds = reachable ? (ContinuousClock.now - started).seconds * 1000 : nil
         let now = Date()
@@ -78,7 +89,7 @@ struct HealthController<Context: RequestContext> {
             uptimeSeconds: now.timeIntervalSince(state.startedAt),
             store: .init(backend: store.backendName, reachable: reachable, error: pingError,
                          pendingRuns: await recorder.pendingCount, droppedRuns: await recorder.droppedCount,
-                         pingMilliseconds: pingMilliseconds),
+                         rejectedRuns: await recorder.rejectedCount, pingMilliseconds: pingMilliseconds),
             lastRun: state.lastRun.map {
                 .init(id: $0.id, target: $0.target, timestamp: $0.timestamp, ageSeconds: now.timeIntervalSince($0.timestamp))
             },

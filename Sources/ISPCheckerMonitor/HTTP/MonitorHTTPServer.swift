@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -9,12 +10,34 @@ public struct MonitorHTTPConfiguration: Sendable {
     /// TCP port; 0 picks a free one (reported through `onServerRunning`).
     public var port: Int
     /// When set, `/api/*` requires it (`X-API-Key` or `Authorization: Bearer`); 401 otherwise.
-    /// `/metrics` and `/health*` stay open for scrapers and probes.
+    /// `/metrics` and `/health*` stay open for scrapers and probes (`/health/detailed` shows the
+    /// store's error text only with the key). An empty key admits nobody (refuse it earlier).
     public var apiKey: String?
     /// Longest `/health/detailed` waits for the store's ping.
     public var healthPingTimeout: Duration
 
     public static let `default` = MonitorHTTPConfiguration()
+
+    /// Whether `host` only accepts connections from this machine: `localhost`, 127.0.0.0/8, `::1`.
+    public static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare.lowercased() == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, bare, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, bare, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.dropLast().allSatisfy { $0 == 0 } && bytes.last == 1 }
+        }
+        return false
+    }
+
+    /// The warning to log at start when the run history is open to the network: listening on a
+    /// non-loopback address without an API key. `nil` otherwise.
+    public var exposureWarning: String? {
+        guard apiKey == nil, !Self.isLoopback(host) else { return nil }
+        return "listening on \(host) without an API key: /api/v1/runs (the whole run history) is open to every host that can reach it; "
+            + "set an API key (--api-key-file, ISP_CHECKER_API_KEY or http.api_key_file) or listen on 127.0.0.1"
+    }
 
     public init(host: String = "127.0.0.1", port: Int = 9464, apiKey: String? = nil, healthPingTimeout: Duration = .seconds(2)) {
         self.host = host
@@ -37,6 +60,7 @@ public enum MonitorHTTPServer {
         logger: Logger = Logger(label: "isp-checker.http"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        if let warning = configuration.exposureWarning { logger.warning("\(warning)") }
         let router = makeRouter(configuration: configuration, recorder: recorder, metrics: metrics, state: state)
         return Application(
             responder: CountingResponder(inner: router.buildResponder(), metrics: metrics),
@@ -53,7 +77,8 @@ public enum MonitorHTTPServer {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
-        HealthController<BasicRequestContext>(recorder: recorder, state: state, pingTimeout: configuration.healthPingTimeout)
+        HealthController<BasicRequestContext>(recorder: recorder, state: state, apiKey: configuration.apiKey,
+                                              pingTimeout: configuration.healthPingTimeout)
             .register(on: router)
         let api = router.group("api/v1")
         if let apiKey = configuration.apiKey {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// `/api/v1/runs` and `/api/v1/runs/{id}`: the history as JSON.
@@ -7,19 +8,19 @@ struct RunsController<Context: RequestContext> {
     let store: any RunStore
 
     func register(on group: RouterGroup<Context>) {
-        group.get("runs") { request, _ in try await list(request) }
+        group.get("runs") { request, context in try await list(request, context: context) }
         group.get("runs/:id") { _, context in try await one(context) }
     }
 
     /// Query parameters: `target`, `since`, `until` (ISO 8601, inclusive), `limit` (1…1000,
     /// default 50), `offset`. Body: `{"limit","next_offset","offset","runs":[…],"total"}`.
-    func list(_ request: Request) async throws -> Response {
+    func list(_ request: Request, context: Context) async throws -> Response {
         let query = try Self.parseQuery(request.uri.queryParameters)
         let page: RunPage
         do {
             page = try await store.runs(matching: query)
         } catch {
-            throw HTTPError(.internalServerError, message: "run store unavailable: \(error)")
+            throw Self.storeFailure(error, context: context)
         }
         let nextOffset = query.offset + page.runs.count < page.total ? "\(query.offset + page.runs.count)" : "null"
         var body = "{\"limit\":\(query.limit),\"next_offset\":\(nextOffset),\"offset\":\(query.offset),\"runs\":["
@@ -38,11 +39,20 @@ struct RunsController<Context: RequestContext> {
         do {
             run = try await store.run(id: id)
         } catch {
-            throw HTTPError(.internalServerError, message: "run store unavailable: \(error)")
+            throw Self.storeFailure(error, context: context)
         }
         guard let run else { throw HTTPError(.notFound, message: "no run with id \(id)") }
         return Self.json(run.json)
     }
+
+    /// A store failure as the client sees it: 500 with a fixed message. The error itself (which
+    /// may name hosts, ports, SQL or file paths) goes to the log only, under the request's id.
+    static func storeFailure(_ error: any Error, context: Context) -> HTTPError {
+        context.logger.error("run store request failed", metadata: ["error": "\(error)"])
+        return HTTPError(.internalServerError, message: genericStoreFailure)
+    }
+
+    static var genericStoreFailure: String { "run store unavailable (details in the monitor's log)" }
 
     static func parseQuery(_ parameters: Parameters) throws -> RunQuery {
         func integer(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

@@ -10,7 +10,9 @@ import Synchronization
 /// - `isp_checker_api_requests_total{status}`: API responses by class (2xx, 4xx, 5xx)
 /// - `isp_checker_circuit_breaker_state{target}`: 0 closed, 1 half-open, 2 open
 /// - `isp_checker_runs_total{target}`: runs recorded
-/// - `isp_checker_store_pending_runs`: runs waiting in memory for the store
+/// - `isp_checker_store_pending_runs`: runs waiting for the store (queued in memory, and in the spool file if any)
+/// - `isp_checker_store_rejected_runs_total`: runs the store refused for good, set aside
+/// - `isp_checker_store_dropped_runs_total`: runs dropped because the queue was full
 /// - `isp_checker_history_rows_skipped_total`: stored runs the baseline could not use (not a
 ///   run report this version reads, or a number out of range: a damaged or crafted row)
 ///
@@ -22,6 +24,8 @@ public final class MonitorMetrics: Sendable {
     private let apiResponses: [String: Counter]
     private let pendingRuns: Gauge
     private let historyRowsSkipped: Counter
+    private let rejectedRuns: Counter
+    private let droppedRuns: Counter
     /// Per target, the probe gauges its last run set, so the next run can remove the ones it does not set.
     private let probeGauges = Mutex<[String: [ObjectIdentifier: Gauge]]>([:])
 
@@ -35,7 +39,11 @@ public final class MonitorMetrics: Sendable {
                 help: "API responses by status class")
         }
         self.apiResponses = apiResponses
-        self.pendingRuns = registry.makeGauge(name: "isp_checker_store_pending_runs", help: "Runs waiting in memory for the run store")
+        self.pendingRuns = registry.makeGauge(name: "isp_checker_store_pending_runs", help: "Runs waiting for the run store")
+        self.rejectedRuns = registry.makeCounter(name: "isp_checker_store_rejected_runs_total",
+                                                 help: "Runs the run store refused for good (set aside, logged)")
+        self.droppedRuns = registry.makeCounter(name: "isp_checker_store_dropped_runs_total",
+                                                help: "Runs dropped because the queue for the run store was full")
         self.historyRowsSkipped = registry.makeCounter(
             name: "isp_checker_history_rows_skipped_total",
             help: "Stored runs the baseline skipped: unreadable, or a number out of range (damaged or crafted)")
@@ -101,6 +109,16 @@ public final class MonitorMetrics: Sendable {
     /// Sets the number of runs waiting in memory for the store.
     public func setPendingRuns(_ count: Int) {
         pendingRuns.set(Double(count))
+    }
+
+    /// Counts runs the store refused for good.
+    public func countRejectedRuns(_ count: Int) {
+        rejectedRuns.increment(by: Int64(count))
+    }
+
+    /// Counts runs dropped from a full queue.
+    public func countDroppedRuns(_ count: Int) {
+        droppedRuns.increment(by: Int64(count))
     }
 
     /// The Prometheus text exposition (format 0.0.4).

@@ -1,6 +1,7 @@
 import Foundation
 import ISPChecker
 import Logging
+import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
 
@@ -10,31 +11,84 @@ import ServiceLifecycle
 ///
 /// The connection pool must run: add the store to the `ServiceGroup` (it is a `Service`), or
 /// call `run()` in a task. When the server goes away, operations fail (after
-/// `operationTimeout` at most) and the pool reconnects on the next attempt.
+/// `operationTimeout` at most) and the pool reconnects on a later attempt; after 30 s of
+/// failures the client is replaced so that its reconnect backoff starts again.
 public struct PostgresRunStore: RunStore, Service {
     public var backendName: String { "postgresql" }
-    public let client: PostgresClient
+    /// The client operations use now (replaced after a long outage, see `RenewingPostgresClient`).
+    public var client: PostgresClient { clients.current }
+    private let clients: RenewingPostgresClient
     /// Longest a single store operation may take before it counts as failed.
     public let operationTimeout: Duration
     private let logger: Logger
 
-    /// - Parameter url: `postgres://user[:password]@host[:port]/database`.
-    public init(url: String, operationTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "isp-checker.store")) throws {
+    /// Most rows in one `INSERT` statement (6 bind parameters each; PostgreSQL takes at most
+    /// 65,535 per statement). `insert` splits a longer batch into several statements in one
+    /// transaction.
+    public static let maximumRowsPerStatement = 10_000
+
+    /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=CA.pem]`.
+    ///   `sslmode` as libpq's: `disable`, `prefer` (default: TLS when offered, certificate not
+    ///   checked), `require`, `verify-ca`, `verify-full` (see `PostgresURL.SSLMode`).
+    /// - Parameter clientRenewal: after operations have failed this long, the next failure
+    ///   replaces the client (postgres-nio's reconnect backoff grows to 60 s otherwise).
+    /// - Throws: `RunStoreError.invalidURL` (the URL quoted without its password), or when the
+    ///   `sslrootcert` file cannot be read.
+    public init(url: String, operationTimeout: Duration = .seconds(5), clientRenewal: Duration = .seconds(30),
+                logger: Logger = Logger(label: "isp-checker.store")) throws {
         let parsed = try PostgresURL(url)
         var configuration = PostgresClient.Configuration(
             host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
-            database: parsed.database, tls: .disable)
+            database: parsed.database, tls: try Self.tls(for: parsed))
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         configuration.options.maximumConnections = 8
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.clients = RenewingPostgresClient(configuration: configuration, renewal: clientRenewal, logger: logger)
         self.operationTimeout = operationTimeout
         self.logger = logger
     }
 
+    /// Checks a URL the way `init(url:)` does, without creating a client (for argument validation).
+    public static func validate(url: String) throws {
+        _ = try tls(for: try PostgresURL(url))
+    }
+
+    /// `url` with its password replaced by `***`, for messages and logs.
+    public static func redacted(url: String) -> String {
+        PostgresURL.redacted(url)
+    }
+
+    /// The client's TLS for the URL's `sslmode`/`sslrootcert`, as libpq reads them.
+    static func tls(for url: PostgresURL) throws -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let path = url.sslRootCertificatePath {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+            } catch {
+                throw RunStoreError.invalidURL("sslrootcert=\(path): cannot read a PEM certificate from it (\(error))")
+            }
+        }
+        switch url.sslMode {
+        case .disable:
+            return .disable
+        case .prefer:
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            tls.certificateVerification = url.sslRootCertificatePath == nil ? .none : .noHostnameVerification
+            return .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(tls)
+        }
+    }
+
     /// Runs the connection pool until cancelled or shut down.
     public func run() async throws {
-        await client.run()
+        await clients.run()
     }
 
     public func migrate() async throws {
@@ -74,23 +128,55 @@ public struct PostgresRunStore: RunStore, Service {
         }
     }
 
+    /// One multi-row `INSERT … ON CONFLICT (id) DO NOTHING` per `maximumRowsPerStatement`
+    /// rows (one round trip each), all in one transaction when there are several.
     public func insert(_ reports: [RunReport]) async throws {
         guard !reports.isEmpty else { return }
-        let rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0)) }
+        let rows: [(score: Double, severity: String, run: StoredRun)]
+        do {
+            rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0)) }
+        } catch {
+            throw RunStoreError.rejected("cannot encode the report: \(error)")
+        }
+        var statements: [PostgresQuery] = []
+        var start = 0
+        while start < rows.count {
+            let end = min(start + Self.maximumRowsPerStatement, rows.count)
+            statements.append(Self.insertStatement(rows[start..<end]))
+            start = end
+        }
         let logger = self.logger
-        try await timed { [client] in
-            try await client.withTransaction(logger: logger) { connection in
-                for (score, severity, row) in rows {
-                    try await connection.query(
-                        """
-                        INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json)
-                        VALUES (\(row.id), \(row.target), \(row.timestampMilliseconds), \(score), \(severity), \(row.json))
-                        ON CONFLICT (id) DO NOTHING
-                        """,
-                        logger: logger)
+        try await timed { [client, statements] in
+            if statements.count == 1 {
+                // One statement is its own transaction.
+                for try await _ in try await client.query(statements[0], logger: logger) {}
+            } else {
+                try await client.withTransaction(logger: logger) { connection in
+                    for statement in statements {
+                        for try await _ in try await connection.query(statement, logger: logger) {}
+                    }
                 }
             }
         }
+    }
+
+    static func insertStatement(_ rows: ArraySlice<(score: Double, severity: String, run: StoredRun)>) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: rows.count * 6)
+        var sql = "INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json) VALUES "
+        sql.reserveCapacity(sql.utf8.count + rows.count * 48 + 32)
+        for (index, row) in rows.enumerated() {
+            let first = index * 6
+            if index > 0 { sql += ", " }
+            sql += "($\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5), $\(first + 6))"
+            binds.append(row.run.id)
+            binds.append(row.run.target)
+            binds.append(row.run.timestampMilliseconds)
+            binds.append(row.score)
+            binds.append(row.severity)
+            binds.append(row.run.json)
+        }
+        sql += " ON CONFLICT (id) DO NOTHING"
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
     public func run(id: String) async throws -> StoredRun? {
@@ -150,14 +236,36 @@ public struct PostgresRunStore: RunStore, Service {
     }
 
     private func timed<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let failure: RunStoreError
         do {
-            return try await withTimeout(operationTimeout, operation)
+            let result = try await withTimeout(operationTimeout, operation)
+            clients.noteSuccess()
+            return result
         } catch let error as RunStoreError {
-            throw error
+            failure = error
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as PSQLError {
+            failure = Self.classify(error)
         } catch {
-            throw RunStoreError.unavailable(String(describing: error))
+            failure = RunStoreError.unavailable(String(describing: error))
         }
+        if case .rejected = failure { clients.noteSuccess() } else { clients.noteUnavailable() }
+        throw failure
+    }
+
+    /// The server refusing the data itself (SQLSTATE class 22 "data exception", 23 "integrity
+    /// constraint violation") is `rejected`: the same rows fail again. Everything else (connection
+    /// lost, server shutting down, table not migrated yet …) is `unavailable`: retry later.
+    static func classify(_ error: PSQLError) -> RunStoreError {
+        let state = error.serverInfo?[.sqlState]
+        let message = error.serverInfo?[.message]
+        if error.code == .server, let state, state.hasPrefix("22") || state.hasPrefix("23") {
+            return .rejected("SQLSTATE \(state): \(message ?? "no message")")
+        }
+        if let state {
+            return .unavailable("SQLSTATE \(state): \(message ?? "no message")")
+        }
+        return .unavailable("\(error.code)\(error.underlying.map { " (\($0))" } ?? "")")
     }
 }

@@ -14,7 +14,9 @@ public protocol RunStore: Sendable {
     /// Brings the schema up to the newest version (idempotent; safe with several monitors).
     func migrate() async throws
 
-    /// Writes the runs in one transaction; returns once they are durable.
+    /// Writes the runs in one transaction; returns once they are durable. Throws
+    /// `RunStoreError.rejected` when the database refuses the data itself (a value it cannot
+    /// store): retrying that batch will not help, a smaller one without the bad run will.
     func insert(_ reports: [RunReport]) async throws
 
     /// The stored run with this id, or `nil`.
@@ -119,16 +121,23 @@ public enum RunStoreError: Error, CustomStringConvertible, Equatable {
     /// The database could not be reached or answered with an error; the monitor keeps runs in
     /// memory and retries. Check the database is running and the URL/path is right.
     case unavailable(String)
-    /// The URL given for PostgreSQL is not `postgres://user[:password]@host[:port]/database`.
+    /// The URL given for PostgreSQL is not `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
+    /// The reason quotes the URL with its password replaced by `***`.
     case invalidURL(String)
     /// The operation took longer than the configured timeout.
     case timedOut(Duration)
+    /// The database answered but refused the runs themselves (PostgreSQL SQLSTATE class 22
+    /// "data exception" or 23 "integrity constraint violation", SQLite constraint/size errors,
+    /// or a report that cannot be encoded). Retrying the same runs fails the same way: the
+    /// recorder sets the refused run aside (logged, `isp_checker_store_rejected_runs_total`).
+    case rejected(String)
 
     public var description: String {
         switch self {
         case .unavailable(let reason): return "run store unavailable: \(reason) (check the database is running and reachable)"
-        case .invalidURL(let url): return "invalid PostgreSQL URL '\(url)': expected postgres://user[:password]@host[:port]/database"
+        case .invalidURL(let reason): return "invalid PostgreSQL URL: \(reason)"
         case .timedOut(let limit): return "run store operation timed out after \(limit)"
+        case .rejected(let reason): return "run store refused the run: \(reason) (retrying will not help; the run is set aside)"
         }
     }
 }

@@ -48,7 +48,20 @@ public struct SQLiteRunStore: RunStore {
 
     public func insert(_ reports: [RunReport]) async throws {
         guard !reports.isEmpty else { return }
-        let rows = try reports.map { ($0, try StoredRun($0)) }
+        let rows: [(RunReport, StoredRun)]
+        do {
+            rows = try reports.map { ($0, try StoredRun($0)) }
+        } catch {
+            throw RunStoreError.rejected("cannot encode the report: \(error)")
+        }
+        do {
+            try await write(rows)
+        } catch let error as DatabaseError where [.SQLITE_CONSTRAINT, .SQLITE_TOOBIG, .SQLITE_MISMATCH].contains(error.resultCode) {
+            throw RunStoreError.rejected("SQLite \(error.resultCode): \(error.message ?? "no message")")
+        }
+    }
+
+    private func write(_ rows: [(RunReport, StoredRun)]) async throws {
         try await pool.write { db in
             for (report, row) in rows {
                 try db.execute(

@@ -24,7 +24,7 @@ final class InProcessMonitor: Sendable {
         self.store = store
         metrics = MonitorMetrics()
         state = MonitorState(metrics: metrics)
-        recorder = RunRecorder(store: store, backoff: backoff, logger: logger)
+        recorder = RunRecorder(store: store, backoff: backoff, metrics: metrics, logger: logger)
         let (runs, feed) = AsyncStream<RunReport>.makeStream()
         self.feed = feed
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
