@@ -165,7 +165,7 @@ import Testing
         let ranges = seeds.map(Self.valueRanges)
         #expect(ranges.allSatisfy { $0.count > 10 }, "values per seed: \(ranges.map(\.count))")
         let runs = Self.runs
-        let results = Mutex([ShardResult](repeating: ShardResult(), count: Self.shards))
+        let results = Locked([ShardResult](repeating: ShardResult(), count: Self.shards)) // TSan sees pthread locks, not Mutex
         DispatchQueue.concurrentPerform(iterations: Self.shards) { shard in
             let share = runs / Self.shards + (shard < runs % Self.shards ? 1 : 0)
             let result = Self.runShard(shard, runs: share, seeds: seeds, ranges: ranges)
