@@ -200,6 +200,8 @@ struct MonitorCommand: ParsableCommand {
         }
         do {
             if let sqlitePath = settings.sqlitePath { try ProcessPrivileges.handOver(databaseFile: sqlitePath, to: settings.account) }
+            // The spool is rewritten beside itself (a file renamed over it): its folder too.
+            if let spoolPath = settings.spoolPath { try ProcessPrivileges.handOver(databaseFile: spoolPath, to: settings.account) }
             try ProcessPrivileges.drop(to: settings.account)
         } catch {
             FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))

@@ -29,7 +29,10 @@ struct ExecutablePostgresTests {
         defer { cluster.destroy() }
         let directory = try makeTemporaryDirectory("mn-spoolx")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let spool = "\(directory)/queue.jsonl"
+        // Started as root, the monitor continues as nobody: the spool gets a folder of its own,
+        // handed over like a SQLite store's, below one nobody may enter.
+        #expect(chmod(directory, 0o711) == 0)
+        let spool = "\(directory)/spool/queue.jsonl"
         try cluster.url.write(toFile: "\(directory)/url", atomically: true, encoding: .utf8)
         let arguments = ["--postgres-url-file", "\(directory)/url", "--spool", spool, "--port", "0"]
 
