@@ -56,18 +56,26 @@ public enum TextFile {
 
     /// Replaces the contents of the open file `fd` with `text` and closes it.
     public static func write(_ text: String, toDescriptor fd: Int32, path: String) throws(Failure) {
-        var failure: Int32 = ftruncate(fd, 0) == 0 ? 0 : errno
-        var utf8 = Array(text.utf8)[...]
-        while failure == 0 && !utf8.isEmpty {
-            let n = utf8.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                break
-            }
-            utf8 = utf8.dropFirst(n)
-        }
+        var failure = replaceContents(ofDescriptor: fd, with: text)
         if close(fd) != 0 && failure == 0 { failure = errno }
         if failure != 0 { throw Failure(path: path, reason: ProbeError.describe(errno: failure)) }
+    }
+
+    /// Truncates the open file `fd` and writes `text` from its start, whatever its offset (a
+    /// file read to its end first is rewritten in place, not after a hole). 0, or the errno.
+    public static func replaceContents(ofDescriptor fd: Int32, with text: String) -> Int32 {
+        guard ftruncate(fd, 0) == 0 else { return errno }
+        var utf8 = Array(text.utf8)[...]
+        var offset: off_t = 0
+        while !utf8.isEmpty {
+            let n = utf8.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            utf8 = utf8.dropFirst(n)
+            offset += off_t(n)
+        }
+        return 0
     }
 }

@@ -68,16 +68,8 @@ public final class PathLengthFile {
         for (address, ttl) in measured where (1...255).contains(ttl) { entries[address] = (ttl, now) }
         let kept = entries.sorted { $0.value.seenAt > $1.value.seenAt }.prefix(Self.capacity)
         let text = kept.map { "\($0.key) \($0.value.ttl) \($0.value.seenAt)\n" }.joined()
-        guard ftruncate(descriptor, 0) == 0 else { return }
-        var bytes = Array(text.utf8)[...]
-        var offset: off_t = 0
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
-            bytes = bytes.dropFirst(n)
-            offset += off_t(n)
-        }
+        // Losing the file costs one slower trace: a failed write is not worth an error.
+        _ = TextFile.replaceContents(ofDescriptor: descriptor, with: text)
     }
 
     private static func makeDirectories(_ path: String) {

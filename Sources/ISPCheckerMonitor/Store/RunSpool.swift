@@ -52,13 +52,7 @@ final class RunSpool {
     /// Appends the runs and syncs the file: once this returns they survive a crash.
     func append(_ runs: [RunReport]) throws(RunSpoolError) {
         guard !runs.isEmpty else { return }
-        var bytes: [UInt8] = []
-        for run in runs {
-            guard let json = try? StoredRun.encoder.encode(run) else { continue }
-            bytes += json
-            bytes.append(UInt8(ascii: "\n"))
-        }
-        try writeAll(bytes, to: descriptor)
+        try writeAll(Self.lines(runs), to: descriptor)
         guard fdatasync(descriptor) == 0 else { throw .cannotWrite(path: path, errno: errno) }
         lineCount += runs.count
     }
@@ -76,13 +70,7 @@ final class RunSpool {
         let fresh = open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
         guard fresh >= 0 else { throw .cannotOpen(path: temporary, errno: errno) }
         do throws(RunSpoolError) {
-            var bytes: [UInt8] = []
-            for run in runs {
-                guard let json = try? StoredRun.encoder.encode(run) else { continue }
-                bytes += json
-                bytes.append(UInt8(ascii: "\n"))
-            }
-            try writeAll(bytes, to: fresh)
+            try writeAll(Self.lines(runs), to: fresh)
             guard fsync(fresh) == 0 else { throw .cannotWrite(path: temporary, errno: errno) }
             guard rename(temporary, path) == 0 else { throw .cannotWrite(path: path, errno: errno) }
         } catch {
@@ -97,6 +85,18 @@ final class RunSpool {
         close(descriptor)
         descriptor = fresh
         lineCount = runs.count
+    }
+
+    /// The spool's lines for `runs`: one JSON run report each (a run that cannot be encoded is
+    /// left out; the store would refuse it too).
+    private static func lines(_ runs: [RunReport]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for run in runs {
+            guard let json = try? StoredRun.encoder.encode(run) else { continue }
+            bytes += json
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        return bytes
     }
 
     private func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(RunSpoolError) {
