@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ISPChecker", targets: ["ISPChecker"]),
+        .library(name: "ISPCheckerTestKit", targets: ["ISPCheckerTestKit"]),
         .executable(name: "isp-checker", targets: ["isp-checker"]),
         // YAML loading of the resilience settings; kept apart so the core library needs no Yams.
         .library(name: "ISPCheckerConfig", targets: ["ISPCheckerConfig"]),
@@ -37,15 +38,55 @@ let package = Package(
             // Not linked: libs_loader.c opens libcurl, OpenSSL and ldns at the first HTTP or DNS
             // probe (see cs_libs.h), so a process that only pings or traces never maps them.
         ),
+        // The layers, lowest first; each may import only those above it in this list, so the
+        // compiler keeps data flowing one way: C -> engine and probes -> typed results ->
+        // report, score, diagnosis -> outputs. docs/architecture.md draws it.
+        // Generic primitives: locks TSan can see, a semaphore, Duration helpers, whole-file I/O.
+        .target(name: "ISPCheckerPrimitives"),
+        // What probes measure and how they fail, as types: ping, trace, DNS, HTTP, TCP and sweep
+        // results, addresses, outcomes, `ProbeError`. Pure Swift: no C, no engine.
+        .target(name: "ISPCheckerResults", dependencies: ["ISPCheckerPrimitives"]),
+        // The C wrappers, the engine and every probe (ping, trace, sweep, DNS, HTTP, TCP),
+        // privileges. The only Swift target that imports CProbe or CServiceProbe.
         .target(
-            name: "ISPChecker",
+            name: "ISPCheckerCore",
             dependencies: [
                 "CProbe",
                 "CServiceProbe",
+                "ISPCheckerPrimitives",
+                "ISPCheckerResults",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Report, grading, score, diagnosis, baseline: typed results in, the runbook's report out.
+        .target(name: "ISPCheckerAnalysis", dependencies: ["ISPCheckerResults"]),
+        // Retry, circuit breaker, the probe scheduler (which schedules by a report's score); which
+        // probe errors are worth a retry.
+        .target(
+            name: "ISPCheckerResilience",
+            dependencies: [
+                "ISPCheckerPrimitives",
+                "ISPCheckerResults",
+                "ISPCheckerAnalysis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // The umbrella a user imports: a health check of a target, from the check plan to the
+        // report; re-exports the layers above.
+        .target(
+            name: "ISPChecker",
+            dependencies: [
+                "ISPCheckerPrimitives",
+                "ISPCheckerResults",
+                "ISPCheckerCore",
+                "ISPCheckerAnalysis",
+                "ISPCheckerResilience",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test helpers for users' tests, as swift-metrics has MetricsTestKit: a manual clock.
+        .target(name: "ISPCheckerTestKit", dependencies: ["ISPCheckerPrimitives"]),
         .target(
             name: "ISPCheckerConfig",
             dependencies: [
@@ -60,16 +101,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ISPCheckerTests", dependencies: ["ISPChecker", "CProbe", "CServiceProbe"]),
+        .testTarget(
+            name: "ISPCheckerTests",
+            dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "ISPCheckerTestKit", "CProbe", "CServiceProbe"]
+        ),
         // Helpers the test targets share: child processes, commands, the repository root. No
         // product: only the test targets depend on it, in both configurations (see below).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "CProbe", "TestSupport"]),
+        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "CProbe", "TestSupport"]),
         .testTarget(
             name: "ResilienceTests",
             dependencies: [
                 "ISPChecker",
+                "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience",
                 "ISPCheckerConfig",
+                "ISPCheckerTestKit",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

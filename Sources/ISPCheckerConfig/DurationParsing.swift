@@ -1,3 +1,4 @@
+import ISPCheckerPrimitives
 /// Durations as the runbook writes them: a number and a unit, `500ms`, `1s`, `30s`, `5m`, `1h`,
 /// `1.5s`, or several together (`1m30s`). A bare number is refused: say which unit.
 public enum DurationParsing {
@@ -48,8 +49,3 @@ public struct DurationSyntaxError: Error, Sendable, Equatable, CustomStringConve
     public var description: String { "'\(text)' is not a duration: \(reason)" }
 }
 
-extension String {
-    func trimmingWhitespace() -> String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
-    }
-}

@@ -1,5 +1,10 @@
 import Foundation
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// Hand-written probe results for the report, score and diagnosis tests: a path is a list of
 /// hops with their loss and average RTT, the way an mtr report line reads.

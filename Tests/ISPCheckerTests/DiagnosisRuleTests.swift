@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// Every diagnosis rule on hand-written runs: a 4-router path (hop 1 the gateway, hops 2–3 the
 /// ISP's access network by default, hop 4 beyond it) to the destination at hop 5.

@@ -1,5 +1,10 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// Where loss starts, from the echo requests the health check sends to each hop
 /// (`PathAnalysis.echoLocatedLoss`), and what the diagnosis makes of it when the trace's own

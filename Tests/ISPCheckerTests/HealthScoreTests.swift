@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// The score runs the runbook's way, 0 healthy … 100 complete outage, inside its bands.
 @Suite struct HealthScoreTests {

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// A saved run report is input: replay reads it, and the monitor reads every stored run for its
 /// baseline. A crafted number must be refused when the report is decoded, by the name of its

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// The file of path lengths a trace process leaves for the next one: real files in a temporary
 /// folder, no network.

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 @Suite struct PingResultTests {
     func probe(_ index: Int, ms: Double?, clock: ClockSource = .pcap) -> PingProbe {

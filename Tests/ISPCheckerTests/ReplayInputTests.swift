@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// What `run --mode replay --input FILE` opens: only regular files (a FIFO or /dev/zero never
 /// ends), a report of bounded size, and captures whose timestamps, however crafted, never

@@ -2,6 +2,11 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// A seeded fuzzer of the run report decoder (`RunReport.decoder`: what `run --mode replay` and
 /// the monitor's history read). Each input is a valid report with one to three of its JSON

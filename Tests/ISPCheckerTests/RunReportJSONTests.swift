@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// The run report's JSON: the runbook's snake_case keys, a snake_case trace, and a lossless round trip.
 @Suite struct RunReportJSONTests {

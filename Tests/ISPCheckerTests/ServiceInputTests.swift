@@ -5,6 +5,11 @@ import Testing
 import Glibc
 #endif
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// Bad input to the dns, http and tcp probes gives a typed error before anything is sent.
 @Suite struct ServiceInputTests {

@@ -1,5 +1,10 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// The send rate a sweep's traces share, with the instants given: no sleeping, no network.
 struct SharedPacerTests {

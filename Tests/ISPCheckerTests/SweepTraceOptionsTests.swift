@@ -1,5 +1,10 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// What a sweep of traces accepts, and how its per-target summary reads a trace, without any network.
 struct SweepTraceOptionsTests {

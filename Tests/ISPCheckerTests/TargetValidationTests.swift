@@ -1,5 +1,10 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// Bad input must give a clear typed error before any packet or DNS query leaves.
 @Suite struct TargetValidationTests {

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// Run-report JSON conforms to docs/report.schema.json, and the check is real: JSON that
 /// breaks the schema is caught. Needs python3 with jsonschema, not root.

@@ -2,6 +2,12 @@ import MetricsTestKit
 
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
+import ISPCheckerTestKit
 
 /// Many callers at once: the half-open limit holds, and every outcome is counted exactly once.
 /// These run under the thread sanitizer in scripts/test.sh.

@@ -1,6 +1,12 @@
 import MetricsTestKit
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
+import ISPCheckerTestKit
 
 @Suite struct CircuitBreakerMetricsAndRegistryTests {
     func stateGauge(_ metrics: TestMetrics, _ target: String, _ state: CircuitState) throws -> Double? {

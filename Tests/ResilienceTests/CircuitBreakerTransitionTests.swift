@@ -1,5 +1,11 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
+import ISPCheckerTestKit
 
 /// Every transition of the breaker, on a manual clock, with the runbook's defaults
 /// (failure_threshold 5, recovery_timeout 60 s, half_open_max_calls 3, success_threshold 2).

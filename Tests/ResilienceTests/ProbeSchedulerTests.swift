@@ -1,5 +1,11 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
+import ISPCheckerTestKit
 
 @Suite struct AdaptiveIntervalTests {
     @Test func theDefaultIntervalsAreTheRunbooks() {

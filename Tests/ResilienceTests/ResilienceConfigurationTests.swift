@@ -2,6 +2,11 @@ import Foundation
 import ISPCheckerConfig
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// YAML with the runbook's keys: what loads, and how each kind of mistake is reported.
 @Suite struct ResilienceConfigurationTests {

@@ -1,5 +1,11 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
+import ISPCheckerTestKit
 
 /// `RetryPolicy.run` over an async operation, on a manual clock: it sleeps the delays, stops on
 /// what it must not retry, and returns at once when cancelled.

@@ -1,5 +1,10 @@
 import Testing
 @testable import ISPChecker
+@testable import ISPCheckerAnalysis
+@testable import ISPCheckerCore
+@testable import ISPCheckerPrimitives
+@testable import ISPCheckerResilience
+@testable import ISPCheckerResults
 
 /// SplitMix64: a small seeded generator, so every random test replays exactly from its seed.
 struct SeededRandom: RandomNumberGenerator, Sendable {

@@ -1,0 +1,234 @@
+import CProbe
+import Logging
+import ISPCheckerPrimitives
+import ISPCheckerResults
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What an engine managed to open, and how it will time probes.
+public struct EngineStatus: Sendable, Codable, Equatable {
+    /// The socket kind per family that could be opened.
+    public var sockets: [IPFamily: SocketKind]
+    /// The interface the capture listens on ("any" for all), nil without a capture.
+    public var captureDevice: String?
+    /// Why no capture is running, when there is none.
+    public var captureUnavailableReason: String?
+    /// The best clock probes of this engine can get.
+    public var bestClock: ClockSource
+    /// Whether the engine thread dropped every capability after opening its descriptors.
+    public var capabilitiesDropped: Bool
+    public var networkNamespace: String?
+}
+
+/// Sends probes and receives their replies for any number of concurrent callers.
+///
+/// One engine owns one ICMP socket per address family, one packet capture for kernel
+/// timestamps, and one thread that receives every reply and hands it to the probe it
+/// belongs to (matched by identifier, sequence number and a per-probe token). Create one per
+/// process (or per network namespace) and share it; it shuts down when released.
+public final class ProbeEngine: Sendable {
+    let core: EngineCore
+    public let status: EngineStatus
+    let logger: Logger
+
+    public init(configuration: EngineConfiguration = .default) throws(ProbeError) {
+        let handOff = SetupHandOff<Result<(EngineCore, EngineStatus), ProbeError>>()
+        let settings = configuration
+        try startEngineThread {
+            switch EngineSetup.open(settings) {
+            case .failure(let error):
+                handOff.fulfil(.failure(error))
+            case .success(let opened):
+                let loop = ReceiveLoop(core: opened.core, capture: opened.capture)
+                handOff.fulfil(.success((opened.core, opened.status)))
+                loop.run()
+            }
+        }
+        (core, status) = try handOff.wait().get()
+        logger = configuration.logger
+        if configuration.capabilities == .dropOnEngineAndCallingThread {
+            let result = cp_caps_drop_all()
+            if result < 0 {
+                core.shutDown()
+                throw .systemError(operation: "dropping capabilities", errno: -result)
+            }
+        }
+        logger.debug("probe engine ready", metadata: [
+            "sockets": "\(status.sockets.map { "\($0.key)=\($0.value)" }.sorted())",
+            "capture": "\(status.captureDevice ?? "none")",
+            "clock": "\(status.bestClock)",
+        ])
+    }
+
+    deinit { core.shutDown() }
+
+    /// Stops the engine: outstanding probes complete with `engineShutDown`, new ones fail.
+    public func shutdown() { core.shutDown() }
+
+    /// The TTL at which this engine's traces reached each destination, for a caller that keeps
+    /// them between processes (`PathLengthFile`).
+    public var measuredPathLengths: [IPAddress: Int] { core.pathLengths.withLock { $0.measuredDistances } }
+
+    /// Seeds the engine with distances measured earlier (by another process): a first trace to
+    /// one of them probes straight up to it, as a second trace in one process does.
+    public func rememberPathLengths(_ lengths: [IPAddress: Int]) {
+        core.pathLengths.withLock { $0.seed(lengths) }
+    }
+
+    /// Probes waiting for an answer right now, pings and trace probes (0 once every probe has
+    /// finished or been cancelled).
+    public var inFlightProbes: Int {
+        core.inFlightCount + core.traces.withLock { $0.routes.count } + core.sweepInFlight.load(ordering: .relaxed)
+    }
+
+    /// The most sweep probes this engine has had waiting for an answer at once since it started.
+    public var peakSweepInFlightProbes: Int { core.sweepPeakInFlight.load(ordering: .relaxed) }
+
+    func socket(for family: IPFamily) throws(ProbeError) -> ICMPSocket {
+        if let socket = core.sockets[family] { return socket }
+        throw core.unavailableFamilies[family] ?? .addressFamilyUnavailable(family, hint: "no ICMP socket could be opened for it")
+    }
+}
+
+/// Opens everything an engine needs, on the engine's own thread.
+enum EngineSetup {
+    struct Opened {
+        var core: EngineCore
+        var status: EngineStatus
+        var capture: OpaquePointer?
+    }
+
+    static func open(_ configuration: EngineConfiguration) -> Result<Opened, ProbeError> {
+        let logger = configuration.logger
+        if let path = configuration.namespacePath {
+            let result = cp_netns_enter(path)
+            if result < 0 { return .failure(.namespaceUnavailable(configuration.networkNamespace ?? path, errno: -result)) }
+        }
+        let rawIdentifier = UInt16.random(in: 1...UInt16.max)
+        // Sweeps get an identifier of their own, so their 65,536 sequence numbers are all theirs.
+        var sweepIdentifier = UInt16.random(in: 1...UInt16.max)
+        while sweepIdentifier == rawIdentifier { sweepIdentifier = UInt16.random(in: 1...UInt16.max) }
+        var sockets: [IPFamily: ICMPSocket] = [:]
+        var unavailable: [IPFamily: ProbeError] = [:]
+        for family in [IPFamily.ipv4, .ipv6] {
+            var kind: Int32 = 0
+            // Errors pass the raw socket's filter too: traceroute reads them from it.
+            let descriptor = cp_icmp_socket_open(family.posixValue, configuration.allowRawSockets ? 1 : 0, 1, &kind)
+            guard descriptor >= 0 else {
+                unavailable[family] = openError(family: family, errno: -descriptor)
+                continue
+            }
+            var identifier = rawIdentifier
+            if kind == CP_SOCK_DGRAM {
+                let result = cp_socket_local_ident(descriptor, &identifier)
+                if result < 0 {
+                    close(descriptor)
+                    unavailable[family] = .systemError(operation: "getsockname on the ICMP socket", errno: -result)
+                    continue
+                }
+            }
+            if kind == CP_SOCK_RAW {
+                // A sweep's burst of replies and send timestamps shares this receive buffer;
+                // the default (~200 KiB, a few hundred packets) would drop them. Best effort.
+                _ = cp_socket_grow_buffers(descriptor, 8 << 20)
+            }
+            sockets[family] = ICMPSocket(descriptor: descriptor, family: family, kind: kind == CP_SOCK_RAW ? .raw : .datagram, identifier: identifier)
+        }
+        if sockets.isEmpty {
+            let error = unavailable[.ipv4].flatMap { if case .permissionDenied = $0 { $0 } else { nil } }
+                ?? unavailable[.ipv6] ?? unavailable[.ipv4] ?? .permissionDenied(hint: ProbeError.icmpPermissionHint)
+            return .failure(error)
+        }
+
+        var traceSockets: [IPFamily: TraceSockets] = [:]
+        for (family, socket) in sockets where socket.kind == .raw {
+            switch TraceSockets.open(family) {
+            case .success(let opened): traceSockets[family] = opened
+            case .failure(let error): logger.notice("no \(family) traceroute sockets", metadata: ["error": "\(error)"])
+            }
+        }
+
+        var capture: OpaquePointer?
+        var captureDevice: String?
+        var captureReason: String?
+        switch configuration.capture {
+        case .disabled:
+            captureReason = "capture disabled by configuration"
+        case .automatic, .interface:
+            let device: String? = if case .interface(let name) = configuration.capture { name } else { nil }
+            let hasRaw = sockets.values.contains { $0.kind == .raw }
+            let filter = captureFilter(sockets: sockets, traceSockets: traceSockets, extraIdentifiers: hasRaw ? [sweepIdentifier] : [])
+            var errorText = [CChar](repeating: 0, count: 512)
+            let result = cp_capture_open(device, filter, 256, &capture, &errorText, errorText.count)
+            if result == 0 {
+                captureDevice = device ?? "any"
+            } else {
+                capture = nil
+                let message = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                captureReason = "pcap: \(message.isEmpty ? ProbeError.describe(errno: -result) : message)"
+                logger.notice("no packet capture; RTTs fall back to socket timestamps", metadata: ["reason": "\(captureReason ?? "")"])
+            }
+        }
+
+        var dropped = false
+        if configuration.capabilities != .keep {
+            let result = configuration.capabilities == .dropAllButUserChange ? cp_caps_drop_all_but_setid() : cp_caps_drop_all()
+            if result < 0 {
+                if let capture { cp_capture_close(capture) }
+                return .failure(.systemError(operation: "dropping capabilities", errno: -result))
+            }
+            dropped = true
+        }
+
+        let wake = cp_wake_open()
+        guard wake >= 0 else {
+            if let capture { cp_capture_close(capture) }
+            return .failure(.systemError(operation: "eventfd", errno: -wake))
+        }
+        let core = EngineCore(
+            sockets: sockets, traceSockets: traceSockets, unavailableFamilies: unavailable, captureActive: capture != nil,
+            captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake,
+            sweepIdentifier: sockets.values.contains { $0.kind == .raw } ? sweepIdentifier : nil)
+        let status = EngineStatus(
+            sockets: sockets.mapValues(\.kind), captureDevice: captureDevice, captureUnavailableReason: captureReason,
+            bestClock: capture != nil ? .pcap : .kernelSocket, capabilitiesDropped: dropped,
+            networkNamespace: configuration.networkNamespace)
+        return .success(Opened(core: core, status: status, capture: capture))
+    }
+
+    /// A BPF filter admitting only what the engine's probes send and what answers them: echo
+    /// requests/replies with our identifiers, our UDP and TCP trace probes and the segments
+    /// back to their ports, and ICMP errors (which quote our probes; the loop checks the quote).
+    static func captureFilter(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], extraIdentifiers: [UInt16] = []) -> String {
+        var clauses = Set(sockets.values.map(\.identifier) + extraIdentifiers).sorted().map { identifier -> String in
+            var text = [CChar](repeating: 0, count: 512)
+            _ = cp_echo_filter(identifier, &text, text.count)
+            return "(" + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ")"
+        }
+        if let v4 = traceSockets[.ipv4] {
+            clauses.append("(icmp and (icmp[0] = 3 or icmp[0] = 11 or icmp[0] = 12))")
+            clauses.append("(ip and udp and port \(v4.udpPort))")
+            clauses.append("(ip and tcp and port \(v4.tcpPort))")
+        }
+        if let v6 = traceSockets[.ipv6] {
+            // ICMPv6 destination unreachable, packet too big, time exceeded, parameter problem.
+            clauses.append("(icmp6 and ip6[40] >= 1 and ip6[40] <= 4)")
+            clauses.append("(ip6 and udp and port \(v6.udpPort))")
+            clauses.append("(ip6 and tcp and port \(v6.tcpPort))")
+        }
+        return clauses.joined(separator: " or ")
+    }
+
+    static func openError(family: IPFamily, errno code: Int32) -> ProbeError {
+        switch code {
+        case EPERM, EACCES:
+            return .permissionDenied(hint: ProbeError.icmpPermissionHint)
+        case EAFNOSUPPORT, EPROTONOSUPPORT:
+            return .addressFamilyUnavailable(family, hint: "the kernel has no \(family) stack, or it is disabled")
+        default:
+            return .systemError(operation: "opening an \(family) ICMP socket", errno: code)
+        }
+    }
+}

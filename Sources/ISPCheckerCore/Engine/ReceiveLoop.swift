@@ -1,0 +1,299 @@
+import CProbe
+import ISPCheckerPrimitives
+import ISPCheckerResults
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs on the engine's own thread: one loop that reads every answer to every probe of the
+/// engine, from the sockets and from the capture, and hands each to the probe it belongs to
+/// (pings by identifier, sequence and token; trace probes by what the ICMP error quotes).
+/// It is created on that thread and never leaves it, so it needs no locking of its own.
+final class ReceiveLoop {
+    private let core: EngineCore
+    private let capture: OpaquePointer?
+    private var buffer = [UInt8](repeating: 0, count: 65_536)
+    private let sweeps: SweepScheduler
+
+    init(core: EngineCore, capture: OpaquePointer?) {
+        self.core = core
+        self.capture = capture
+        sweeps = SweepScheduler(core: core)
+    }
+
+    deinit {
+        if let capture { cp_capture_close(capture) }
+    }
+
+    func run() {
+        let sockets = Array(core.sockets.values)
+        let traceSockets = Array(core.traceSockets.values)
+        // Descriptor order: the eventfd, the echo sockets, each trace family's TCP and UDP
+        // sockets, the capture.
+        var fds = [core.wakeDescriptor] + sockets.map(\.descriptor)
+        // Nothing is expected on a trace UDP socket, but it is drained so it can never fill up.
+        for trace in traceSockets { fds += [trace.tcpDescriptor, trace.udpDescriptor] }
+        let traceBase = 1 + sockets.count
+        let captureIndex = fds.count
+        if let capture { fds.append(cp_capture_fd(capture)) }
+        var waiter = ReadinessWait(fds)
+        while !core.isShutDown {
+            // A short timeout bounds how late a probe's deadline or capture grace is noticed;
+            // shorter when a sweep has its next probe due sooner.
+            waiter.wait(timeoutMilliseconds: sweeps.pollTimeoutMilliseconds())
+            let readiness = waiter.readiness
+            if readiness[0] != 0 { _ = cp_wake_drain(core.wakeDescriptor) }
+            // The capture first: the kernel's packet tap sees an answer before the socket gets
+            // it, so by the time an answer is on a socket its capture frame is in the ring and
+            // the capture is reported ready with it. Only when ready: an empty capture costs
+            // libpcap a poll() of its own, and at low sweep rates most turns are timeouts. A
+            // frame that comes in during the turn makes the next wait return at once.
+            if capture != nil, readiness[captureIndex] != 0 { drainCapture() }
+            // Sockets with nothing readable are skipped; the error queue (send timestamps) is
+            // read only when it has an entry, which shows as POLLERR.
+            for (offset, socket) in sockets.enumerated() where readiness[1 + offset] != 0 {
+                drainICMP(socket, errorQueue: readiness[1 + offset] & Int16(POLLERR) != 0)
+            }
+            for (offset, trace) in traceSockets.enumerated() {
+                if readiness[traceBase + 2 * offset] != 0 { drainTCP(trace) }
+                if readiness[traceBase + 2 * offset + 1] != 0 { drainDiscarding(trace.udpDescriptor) }
+            }
+            core.expire(now: .now)
+            for job in core.takeJobs() { job() }
+            sweeps.handle(core.takeSweepCommands())
+            if !sweeps.isIdle {
+                sweeps.expire()
+                sweeps.flush()
+                // Last, so that the next poll finds their answers.
+                sweeps.sendDue()
+            }
+        }
+        // Jobs queued before the shutdown still run here, on this thread.
+        for job in core.takeJobs() { job() }
+        sweeps.handle(core.takeSweepCommands())
+        sweeps.shutDown()
+    }
+
+    // MARK: - Capture
+
+    private func drainCapture() {
+        guard let capture else { return }
+        var frame = cp_frame()
+        // Bounded so that a flood of matching frames cannot starve the sockets.
+        for _ in 0..<4096 {
+            guard cp_capture_next(capture, &frame) == 1, let l3 = frame.l3, let family = IPFamily(posix: frame.family) else { return }
+            if !captureEcho(frame, l3: l3, family: family) {
+                captureTrace(frame, l3: l3, family: family)
+            }
+        }
+    }
+
+    /// A captured ping request or reply; false when the frame is no ping of ours.
+    private func captureEcho(_ frame: cp_frame, l3: UnsafePointer<UInt8>, family: IPFamily) -> Bool {
+        var info = cp_echo_info()
+        guard cp_echo_parse(frame.family, 1, l3, frame.l3_len, nil, nil, &info) == 0 else { return false }
+        if let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+            sweeps.captured(info, family: family, timestamp: frame.ts_ns, direction: frame.direction)
+            return true
+        }
+        guard let socket = core.sockets[family], info.ident == socket.identifier else { return false }
+        let isRequest = info.type == UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
+        let timestamp = frame.ts_ns
+        let direction = frame.direction
+        core.update(ProbeKey(family: family, sequence: info.seq), token: info.token, now: .now) { entry in
+            if isRequest {
+                // libpcap keeps only the arriving copy of a loopback packet, so a request may
+                // show as inbound there; on every other interface it shows as outbound once.
+                guard entry.captureSendNanoseconds == nil, IPAddress(info.dst) == entry.destination else { return }
+                entry.captureSendNanoseconds = timestamp
+            } else {
+                guard direction != CP_DIR_OUT, entry.captureReceiveNanoseconds == nil,
+                      IPAddress(info.src) == entry.destination else { return }
+                entry.captureReceiveNanoseconds = timestamp
+            }
+        }
+        return true
+    }
+
+    /// A captured trace probe leaving, or an answer to one arriving.
+    private func captureTrace(_ frame: cp_frame, l3: UnsafePointer<UInt8>, family: IPFamily) {
+        guard let identity = traceIdentity(family) else { return }
+        let traceSockets = core.traceSockets[family]
+        let answerProto = UInt8(family == .ipv4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)
+        var probe = cp_trace_packet()
+        guard cp_trace_parse_probe(l3, frame.l3_len, &probe) == 0 else { return }
+
+        // Only our own probes carry our source ports or an echo request with our identifier, so
+        // a match is a probe leaving (on loopback libpcap shows it as arriving: direction is
+        // no help there).
+        if let key = TraceProbeKey.matching(probe, family: family, identity: identity) {
+            deliver(key, destination: IPAddress(probe.dst), event: .captureSent(key.probeID, nanoseconds: frame.ts_ns))
+            return
+        }
+        guard frame.direction != CP_DIR_OUT else { return }
+        if probe.proto == answerProto {
+            var reply = cp_trace_reply()
+            guard cp_trace_parse_icmp(frame.family, 1, l3, frame.l3_len, nil, nil, &reply) == 0,
+                  let (key, destination) = traceKey(for: reply, family: family) else { return }
+            deliver(key, destination: destination, event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
+        } else if Int(probe.proto) == Int(IPPROTO_TCP), let sockets = traceSockets {
+            var segment = cp_trace_tcp_reply()
+            // A damaged segment's capture time is no answer's either (see drainTCP).
+            guard cp_trace_parse_tcp(frame.family, 1, l3, frame.l3_len, nil, nil, &segment) == 0,
+                  segment.checksum_state != CP_TRACE_CHECKSUM_WRONG,
+                  let key = tcpKey(for: segment, sockets: sockets, family: family) else { return }
+            deliver(key, destination: IPAddress(segment.src), event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
+        }
+    }
+
+    // MARK: - Sockets
+
+    /// Send timestamps the kernel queued for our echo requests: the clock when there is no capture.
+    private func drainSendTimestamps(_ socket: ICMPSocket) {
+        for _ in 0..<4096 {
+            var timestamp: Int64 = 0
+            let count = cp_recv_send_timestamp(socket.descriptor, &buffer, buffer.count, &timestamp)
+            if count == -EAGAIN || count == -EWOULDBLOCK { return }
+            if count < 0 { continue }
+            var info = cp_echo_info()
+            guard cp_echo_parse(socket.family.posixValue, 1, buffer, Int(count), nil, nil, &info) == 0,
+                  info.type == UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
+            else { continue }
+            if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+                sweeps.sendTimestamp(info, family: socket.family, timestamp: timestamp)
+                continue
+            }
+            core.update(ProbeKey(family: socket.family, sequence: info.seq), token: info.token, now: .now) { entry in
+                if entry.socketSendKernelNanoseconds == nil { entry.socketSendKernelNanoseconds = timestamp }
+            }
+        }
+    }
+
+    private func drainICMP(_ socket: ICMPSocket, errorQueue: Bool) {
+        // Before the replies: a reply must find its request's send timestamp already recorded.
+        if errorQueue { drainSendTimestamps(socket) }
+        for _ in 0..<4096 {
+            var meta = cp_recv_meta()
+            let count = cp_recv(socket.descriptor, &buffer, buffer.count, &meta)
+            if count == -EAGAIN || count == -EWOULDBLOCK { return }
+            // -EINTR, or -EMSGSIZE for a truncated datagram (consumed): go on with the next one.
+            if count < 0 { continue }
+            let withHeader: Int32 = socket.family == .ipv4 && socket.kind == .raw ? 1 : 0
+            let haveAddresses = socket.family == .ipv6 && meta.has_to != 0
+            var info = cp_echo_info()
+            let parsed: Int32 = buffer.withUnsafeBufferPointer { bytes in
+                haveAddresses
+                    ? cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), &meta.from, &meta.to, &info)
+                    : cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &info)
+            }
+            if parsed == 0 {
+                if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+                    sweeps.reply(info, meta: meta, family: socket.family)
+                } else {
+                    pingReply(info, meta: meta, socket: socket)
+                }
+                continue
+            }
+            guard socket.kind == .raw else { continue }
+            var reply = cp_trace_reply()
+            let traceParsed: Int32 = buffer.withUnsafeBufferPointer { bytes in
+                haveAddresses
+                    ? cp_trace_parse_icmp(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), &meta.from, &meta.to, &reply)
+                    : cp_trace_parse_icmp(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &reply)
+            }
+            guard traceParsed == 0, let (key, destination) = traceKey(for: reply, family: socket.family),
+                  let from = reply.has_outer != 0 ? IPAddress(reply.outer_src) : IPAddress(meta.from),
+                  let answer = TraceAnswer(reply, from: from, kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
+                                         replyTTL: meta.ttl >= 0 ? Int(meta.ttl) : nil)
+            else { continue }
+            deliver(key, destination: destination, event: .answer(key.probeID, answer))
+        }
+    }
+
+    private func pingReply(_ info: cp_echo_info, meta: cp_recv_meta, socket: ICMPSocket) {
+        let replyType = UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REPLY : CP_ICMP6_ECHO_REPLY)
+        guard info.type == replyType, socket.kind == .datagram || info.ident == socket.identifier,
+              let from = IPAddress(meta.from) else { return }
+        let now = ContinuousClock.now
+        let grace = now.advanced(by: core.captureGrace)
+        let ttl = meta.ttl >= 0 ? Int(meta.ttl) : (info.ttl > 0 ? Int(info.ttl) : nil)
+        core.update(ProbeKey(family: socket.family, sequence: info.seq), token: info.token, now: now) { entry in
+            guard !entry.replied, from == entry.destination else { return }
+            entry.socketReceiveKernelNanoseconds = meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil
+            entry.socketReceiveUserNanoseconds = meta.user_ts_ns
+            entry.ttl = ttl
+            entry.captureGraceDeadline = grace
+        }
+    }
+
+    private func drainTCP(_ sockets: TraceSockets) {
+        for _ in 0..<4096 {
+            var meta = cp_recv_meta()
+            let count = cp_recv(sockets.tcpDescriptor, &buffer, buffer.count, &meta)
+            if count == -EAGAIN || count == -EWOULDBLOCK { return }
+            if count < 0 { continue }
+            var segment = cp_trace_tcp_reply()
+            let withHeader: Int32 = sockets.family == .ipv4 ? 1 : 0
+            // A segment whose checksum is wrong was damaged (or forged) on the way: its flags and
+            // ack cannot be trusted, so it never answers a probe. (Correct, partial under
+            // checksum offload, or IPv6 verified by the kernel all pass.)
+            guard cp_trace_parse_tcp(sockets.family.posixValue, withHeader, buffer, Int(count), nil, nil, &segment) == 0,
+                  segment.checksum_state != CP_TRACE_CHECKSUM_WRONG,
+                  let key = tcpKey(for: segment, sockets: sockets, family: sockets.family),
+                  let from = IPAddress(meta.from) else { continue }
+            let answer = TraceAnswer(
+                kind: .tcpReply(flags: segment.flags), from: from,
+                kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
+                mpls: [], quotedTTL: nil, replyTTL: meta.ttl >= 0 ? Int(meta.ttl) : nil)
+            deliver(key, destination: from, event: .answer(key.probeID, answer))
+        }
+    }
+
+    private func drainDiscarding(_ descriptor: Int32) {
+        for _ in 0..<64 {
+            var meta = cp_recv_meta()
+            if cp_recv(descriptor, &buffer, buffer.count, &meta) == -EAGAIN { return }
+        }
+    }
+
+    // MARK: - Matching
+
+    /// The trace probe an ICMP answer belongs to, with the destination that probe was sent to
+    /// (from the quote, or for an echo reply its source).
+    private func traceKey(for reply: cp_trace_reply, family: IPFamily) -> (TraceProbeKey, IPAddress?)? {
+        if reply.kind == CP_TRACE_ECHO_REPLY {
+            // The destination echoes the probe's payload back whole: its probe id must be the
+            // sequence number, as we sent it (a reply with another payload is not an echo of ours).
+            guard reply.echo_has_magic != 0, reply.echo_probe_id == reply.echo_seq,
+                  let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
+            return (TraceProbeKey(family: family, method: .icmp, probeID: reply.echo_seq), reply.has_outer != 0 ? IPAddress(reply.outer_src) : nil)
+        }
+        guard reply.has_quote != 0, let identity = traceIdentity(family),
+              let key = TraceProbeKey.matching(reply.quote, family: family, identity: identity)
+        else { return nil }
+        return (key, IPAddress(reply.quote.dst))
+    }
+
+    private func traceIdentity(_ family: IPFamily) -> TraceFlowIdentity? {
+        core.traceSockets[family]?.identity(echoIdentifier: core.sockets[family]?.identifier)
+    }
+
+    /// The TCP probe a segment from the destination answers: our port, ack = our seq + 1.
+    private func tcpKey(for segment: cp_trace_tcp_reply, sockets: TraceSockets, family: IPFamily) -> TraceProbeKey? {
+        guard segment.dport == sockets.tcpPort else { return nil }
+        let acknowledged = segment.ack &- 1
+        guard acknowledged & 0xffff_0000 == sockets.tcpSequenceSalt else { return nil }
+        return TraceProbeKey(family: family, method: .tcp, probeID: UInt16(truncatingIfNeeded: acknowledged))
+    }
+
+    /// Hands an event to the trace that owns `key`, when the packet went to (or came from) that
+    /// trace's destination. Echo replies from the loop carry no outer header on IPv6, so a nil
+    /// destination is checked by the trace against the answer's source instead.
+    private func deliver(_ key: TraceProbeKey, destination: IPAddress?, event: TraceEvent) {
+        let route = core.traces.withLock { $0.routes[key] }
+        guard let route else { return }
+        if let destination, destination != route.destination { return }
+        route.sink.yield(event)
+    }
+}

@@ -1,0 +1,58 @@
+import CProbe
+import CServiceProbe
+import ISPCheckerPrimitives
+import ISPCheckerResults
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The cancel descriptor of one blocking C call: an eventfd that the task's cancellation
+/// handler makes readable. Closed exactly once, in deinit, after the handler and the probe
+/// thread (which both hold a reference) are done with it.
+final class CancelSignal: Sendable {
+    let descriptor: Int32
+
+    init() throws(ServiceProbeError) {
+        let fd = cs_cancel_open()
+        guard fd >= 0 else { throw .systemError(operation: "eventfd", errno: -fd) }
+        descriptor = fd
+    }
+
+    func fire() { _ = cs_cancel_fire(descriptor) }
+
+    deinit { close(descriptor) }
+}
+
+/// Runs a blocking C call on a POSIX thread of its own, never on the Swift cooperative pool:
+/// it may block for seconds, and it may `setns()` into a network namespace, which is a
+/// per-thread attribute that must not leak into the pool. Cancelling the calling task makes
+/// `cancelDescriptor` readable; every C call polls it and returns `-ECANCELED`.
+func runOnProbeThread<T: Sendable>(
+    namespace: String?, _ body: @escaping @Sendable (_ cancelDescriptor: Int32) -> Result<T, ServiceProbeError>
+) async throws(ServiceProbeError) -> T {
+    if Task.isCancelled { throw .cancelled }
+    let signal = try CancelSignal()
+    let path = namespace.map { $0.hasPrefix("/") ? $0 : "/var/run/netns/\($0)" }
+    let result = await withTaskCancellationHandler {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, ServiceProbeError>, Never>) in
+            do {
+                try startEngineThread {
+                    if let path {
+                        let entered = cp_netns_enter(path)
+                        if entered < 0 {
+                            continuation.resume(returning: .failure(.namespaceUnavailable(namespace ?? path, errno: -entered)))
+                            return
+                        }
+                    }
+                    continuation.resume(returning: body(signal.descriptor))
+                }
+            } catch {
+                continuation.resume(returning: .failure(.systemError(operation: "pthread_create", errno: EAGAIN)))
+            }
+        }
+    } onCancel: {
+        signal.fire()
+    }
+    return try result.get()
+}
