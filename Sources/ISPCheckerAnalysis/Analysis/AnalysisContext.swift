@@ -26,10 +26,10 @@ struct AnalysisContext: Sendable {
     /// End-to-end loss from ping, percent (100 when the ping failed without details).
     var pingLossPercent: Double? {
         guard let ping else { return nil }
-        return ping.details["packet_loss"]?.number ?? (ping.error != nil ? 100 : 0)
+        return ping.measurement.ping?.lossPercent ?? (ping.error != nil ? 100 : 0)
     }
 
-    var pingLatencyMilliseconds: Double? { ping?.details["latency_avg_ms"]?.number }
+    var pingLatencyMilliseconds: Double? { ping?.measurement.ping?.latencyAvgMilliseconds }
 
     /// The target answers ICMP end to end with at most crit-level loss.
     var pingReachesTarget: Bool {
@@ -56,8 +56,8 @@ struct AnalysisContext: Sendable {
         if pingReachesTarget { return true }
         if trace?.destinationReached == true { return true }
         return (probes(named: ProbeName.tcp) + probes(named: ProbeName.http)).contains { probe in
-            if case .string(let outcome) = probe.details["outcome"] { return outcome == "ok" || outcome == "http_error" || outcome == "refused" }
-            return false
+            guard case .known(let outcome) = probe.measurement.outcome else { return false }
+            return outcome == .ok || outcome == .httpError || outcome == .refused
         }
     }
 

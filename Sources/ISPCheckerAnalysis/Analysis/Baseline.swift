@@ -21,8 +21,8 @@ enum BaselineComparison {
         let runs = sameTime ? window : earlier
         let pings = runs.compactMap { run in run.probes.first { $0.name == ProbeName.ping } }
         return Baseline(runs: runs.count, sameTimeOfDay: sameTime,
-                        medianLatencyMilliseconds: median(pings.compactMap { $0.details["latency_avg_ms"]?.number }),
-                        medianLossPercent: median(pings.compactMap { $0.details["packet_loss"]?.number }))
+                        medianLatencyMilliseconds: median(pings.compactMap { $0.measurement.ping?.latencyAvgMilliseconds }),
+                        medianLossPercent: median(pings.compactMap { $0.measurement.ping?.lossPercent }))
     }
 
     /// Informational notes when the run's ping latency or loss deviates from the baseline.
@@ -31,7 +31,7 @@ enum BaselineComparison {
         let window = baseline.sameTimeOfDay ? "\(baseline.runs) earlier runs at this time of day" : "\(baseline.runs) earlier runs"
         let confidence = min(0.9, 0.5 + 0.05 * Double(baseline.runs))
         var notes: [Diagnosis] = []
-        if let latency = ping.details["latency_avg_ms"]?.number, let usual = baseline.medianLatencyMilliseconds,
+        if let latency = ping.measurement.ping?.latencyAvgMilliseconds, let usual = baseline.medianLatencyMilliseconds,
            latency > usual * thresholds.latencyFactor, latency - usual >= thresholds.latencyMarginMilliseconds {
             notes.append(Diagnosis(component: DiagnosisComponent.baseline, confidence: confidence,
                                    explanation: "Latency \(DiagnosisEngine.format(latency)) ms is above the usual \(DiagnosisEngine.format(usual)) ms (median of \(window))",
@@ -39,7 +39,7 @@ enum BaselineComparison {
                                    evidence: [Evidence(probe: ProbeName.ping, detail: "latency_avg_ms \(DiagnosisEngine.format(latency)) against a median of \(DiagnosisEngine.format(usual))")],
                                    informational: true))
         }
-        if let loss = ping.details["packet_loss"]?.number, let usual = baseline.medianLossPercent, loss - usual >= thresholds.lossMarginPercent {
+        if let loss = ping.measurement.ping?.lossPercent, let usual = baseline.medianLossPercent, loss - usual >= thresholds.lossMarginPercent {
             notes.append(Diagnosis(component: DiagnosisComponent.baseline, confidence: confidence,
                                    explanation: "Packet loss \(DiagnosisEngine.format(loss)) % is above the usual \(DiagnosisEngine.format(usual)) % (median of \(window))",
                                    suggestedAction: "Check whether the loss recurs at this time of day (congestion) or started with a change",

@@ -184,7 +184,7 @@ enum DiagnosisEngine {
         let failing = (context.probes(named: ProbeName.http) + context.probes(named: ProbeName.tcp)).filter { $0.status == .crit }
         guard !failing.isEmpty, context.pingReachesTarget || context.trace?.destinationReached == true else { return [] }
         var evidence = failing.map { probe in
-            let what = probe.details["status_code"].map { "HTTP \($0)" } ?? probe.details["outcome"]?.description ?? "failed"
+            let what = probe.measurement.http?.statusCode.map { "HTTP \($0)" } ?? probe.measurement.outcome?.description ?? "failed"
             return Evidence(probe: probe.name, detail: probe.error.map { "\(what): \($0)" } ?? what)
         }
         if let loss = context.pingLossPercent { evidence.append(Evidence(probe: ProbeName.ping, detail: "ping reaches the target with \(format(loss)) % loss")) }
@@ -212,7 +212,7 @@ enum DiagnosisEngine {
         guard !completeOutage else { return [] }
         let dnsProbes = context.probes(named: ProbeName.dns)
         if let failed = dnsProbes.first(where: { $0.status == .crit }) {
-            var evidence = [Evidence(probe: ProbeName.dns, detail: failed.error ?? failed.details["outcome"]?.description ?? "crit")]
+            var evidence = [Evidence(probe: ProbeName.dns, detail: failed.error ?? failed.measurement.outcome?.description ?? "crit")]
             // A lossy path loses DNS datagrams too: then the resolver is a suspect, not the cause.
             let reachable = context.ipReachable && !context.endToEndLossConfirmed
             if reachable { evidence.append(Evidence(probe: context.pingReachesTarget ? ProbeName.ping : ProbeName.traceroute, detail: "IP connectivity to \(context.target) works")) }
@@ -226,11 +226,10 @@ enum DiagnosisEngine {
                                   : "Fix the packet loss first; if DNS still fails, switch to alternative DNS resolvers",
                               evidence: evidence)]
         }
-        if let partial = dnsProbes.first(where: { probe in
-            if probe.status == .warn, case .strings(let failed) = probe.details["failed_resolvers"] { return !failed.isEmpty }
-            return false
-        }), case .strings(let failed) = partial.details["failed_resolvers"] {
-            let answered = partial.details["resolver"]?.description ?? "another resolver"
+        if let partial = dnsProbes.first(where: { $0.status == .warn && $0.measurement.dns?.failedResolvers.isEmpty == false }),
+           let measured = partial.measurement.dns {
+            let failed = measured.failedResolvers
+            let answered = measured.resolver ?? "another resolver"
             return [Diagnosis(component: DiagnosisComponent.dns, confidence: 0.6,
                               explanation: "Resolver \(failed.joined(separator: ", ")) failed; \(answered) answered",
                               suggestedAction: "Switch to alternative DNS resolvers",

@@ -51,9 +51,10 @@ public enum HealthScore {
         for probe in probes {
             switch probe.name {
             case ProbeName.ping:
-                let loss = probe.details["packet_loss"]?.number ?? (probe.status == .crit && probe.error != nil ? 100 : 0)
+                let measured = probe.measurement.ping
+                let loss = measured?.lossPercent ?? (probe.status == .crit && probe.error != nil ? 100 : 0)
                 penalties.append(lossPenalty(percent: loss, thresholds: thresholds.ping))
-                if let latency = probe.details["latency_avg_ms"]?.number {
+                if let latency = measured?.latencyAvgMilliseconds {
                     penalties.append(latencyPenalty(averageMilliseconds: latency, thresholds: thresholds.ping))
                 }
             case ProbeName.traceroute where hasPing:

@@ -31,14 +31,14 @@ public struct HealthThresholds: Sendable, Equatable {
     public struct DNS: Sendable, Equatable {
         /// Outcomes that are `crit` for a name that must resolve (details `must_resolve`, true when
         /// absent). For a name that need not resolve, `nxdomain` is `ok`.
-        public var critOutcomes: Set<String>
+        public var critOutcomes: Set<ServiceOutcome>
         /// `warn` when the answer took longer than this many milliseconds.
         public var latencyWarnMilliseconds: Double
         /// `warn` when some resolvers failed although another one answered.
         public var warnOnFailedResolvers: Bool
 
-        public init(critOutcomes: Set<String> = ["timeout", "nxdomain", "servfail", "refused_query", "refused",
-                                                 "network_unreachable", "host_unreachable", "error"],
+        public init(critOutcomes: Set<ServiceOutcome> = [.timeout, .nxdomain, .servfail, .refusedQuery, .refused,
+                                                         .networkUnreachable, .hostUnreachable, .error],
                     latencyWarnMilliseconds: Double = 300, warnOnFailedResolvers: Bool = true) {
             self.critOutcomes = critOutcomes
             self.latencyWarnMilliseconds = latencyWarnMilliseconds

@@ -12,62 +12,61 @@ extension HealthThresholds {
         return .ok
     }
 
-    /// A report's status under these thresholds, from its details. Ping, DNS, HTTP and TCP reports
-    /// are graded from their detail keys (see `ProbeReport`); a report whose details lack the keys
+    /// A report's status under these thresholds, from its measurement. Ping, DNS, HTTP and TCP
+    /// entries are graded from their numbers (see `ProbeMeasurement`); an entry that lacks them
     /// (or a probe these rules do not know, or the traceroute, graded when it was made) keeps the
     /// status it came with. Used when a run is analysed and when a saved run is re-scored.
     public func grade(_ report: ProbeReport) -> ProbeStatus {
-        switch report.name {
-        case ProbeName.ping: return gradePing(report) ?? report.status
-        case ProbeName.dns: return gradeDNS(report) ?? report.status
-        case ProbeName.http: return gradeHTTP(report) ?? report.status
-        case ProbeName.tcp: return gradeTCP(report) ?? report.status
-        default: return report.status
+        switch report.measurement {
+        case .ping(let ping): return grade(ping) ?? report.status
+        case .dns(let dns): return grade(dns) ?? report.status
+        case .http(let http): return grade(http) ?? report.status
+        case .tcp(let tcp): return grade(tcp) ?? report.status
+        case .other: return report.status
         }
     }
 
-    private func gradePing(_ report: ProbeReport) -> ProbeStatus? {
-        guard let loss = report.details["packet_loss"]?.number else { return nil }
-        return pingStatus(lossPercent: loss, latencyAvgMilliseconds: report.details["latency_avg_ms"]?.number)
+    private func grade(_ measured: ProbeMeasurement.Ping) -> ProbeStatus? {
+        guard let loss = measured.lossPercent else { return nil }
+        return pingStatus(lossPercent: loss, latencyAvgMilliseconds: measured.latencyAvgMilliseconds)
     }
 
-    private func gradeDNS(_ report: ProbeReport) -> ProbeStatus? {
-        guard case .string(let outcome) = report.details["outcome"] else { return nil }
-        let mustResolve: Bool
-        if case .bool(let value) = report.details["must_resolve"] { mustResolve = value } else { mustResolve = true }
-        if outcome != "ok" {
-            if outcome == "nxdomain" && !mustResolve { return .ok }
-            return dns.critOutcomes.contains(outcome) ? .crit : .warn
+    private func grade(_ measured: ProbeMeasurement.DNS) -> ProbeStatus? {
+        guard let outcome = measured.outcome else { return nil }
+        if !outcome.isOK {
+            if outcome == .known(.nxdomain) && !measured.mustResolve { return .ok }
+            guard case .known(let known) = outcome else { return .warn }
+            return dns.critOutcomes.contains(known) ? .crit : .warn
         }
-        if let latency = report.details["latency_ms"]?.number, latency > dns.latencyWarnMilliseconds { return .warn }
-        if dns.warnOnFailedResolvers, case .strings(let failed) = report.details["failed_resolvers"], !failed.isEmpty { return .warn }
+        if let latency = measured.latencyMilliseconds, latency > dns.latencyWarnMilliseconds { return .warn }
+        if dns.warnOnFailedResolvers, !measured.failedResolvers.isEmpty { return .warn }
         return .ok
     }
 
-    private func gradeHTTP(_ report: ProbeReport) -> ProbeStatus? {
-        let outcome: String? = if case .string(let value) = report.details["outcome"] { value } else { nil }
-        // Int(exactly:): a report built in code is not range-checked like a decoded one, and
-        // Int(_:) traps on a number no Int holds (1e300, NaN).
-        let code = report.details["status_code"]?.number.flatMap { Int(exactly: $0.rounded(.towardZero)) }
+    private func grade(_ measured: ProbeMeasurement.HTTP) -> ProbeStatus? {
+        let outcome = measured.outcome
+        let code = measured.statusCode
         guard outcome != nil || code != nil else { return nil }
-        if let outcome, outcome != "ok", outcome != "http_error" { return .crit }
+        if let outcome, !outcome.isOK, outcome != .known(.httpError) { return .crit }
         if let code, http.critStatusCodes.contains(code) { return .crit }
-        if let total = report.details["total_ms"]?.number, total > http.totalCritMilliseconds { return .crit }
-        if let days = report.details["cert_days_left"]?.number, days <= 0 { return .crit }
-        if outcome == "http_error" && code == nil { return .crit }
+        if let total = measured.totalMilliseconds, total > http.totalCritMilliseconds { return .crit }
+        if let days = measured.certificateDaysLeft, days <= 0 { return .crit }
+        if outcome == .known(.httpError) && code == nil { return .crit }
         var status = ProbeStatus.ok
         if let code, http.warnStatusCodes.contains(code) { status = .warn }
-        let phases: [(String, Double)] = [("connect_ms", http.connectWarnMilliseconds), ("tls_ms", http.tlsWarnMilliseconds),
-                                          ("ttfb_ms", http.ttfbWarnMilliseconds), ("total_ms", http.totalWarnMilliseconds)]
-        for (key, limit) in phases where (report.details[key]?.number ?? 0) > limit { status = .warn }
-        if let days = report.details["cert_days_left"]?.number, days < http.certificateWarnDays { status = .warn }
+        let phases: [(Double?, Double)] = [(measured.connectMilliseconds, http.connectWarnMilliseconds),
+                                           (measured.tlsMilliseconds, http.tlsWarnMilliseconds),
+                                           (measured.timeToFirstByteMilliseconds, http.ttfbWarnMilliseconds),
+                                           (measured.totalMilliseconds, http.totalWarnMilliseconds)]
+        for (value, limit) in phases where (value ?? 0) > limit { status = .warn }
+        if let days = measured.certificateDaysLeft, days < http.certificateWarnDays { status = .warn }
         return status
     }
 
-    private func gradeTCP(_ report: ProbeReport) -> ProbeStatus? {
-        guard case .string(let outcome) = report.details["outcome"] else { return nil }
-        if outcome != "ok" { return .crit }
-        if let connect = report.details["connect_ms"]?.number, connect > tcp.connectWarnMilliseconds { return .warn }
+    private func grade(_ measured: ProbeMeasurement.TCP) -> ProbeStatus? {
+        guard let outcome = measured.outcome else { return nil }
+        if !outcome.isOK { return .crit }
+        if let connect = measured.connectMilliseconds, connect > tcp.connectWarnMilliseconds { return .warn }
         return .ok
     }
 }

@@ -18,8 +18,11 @@ extension ProbeReport {
         if let value = ping.mdevMilliseconds { details["latency_mdev_ms"] = .double(value.roundedToMicro) }
         if let clock = ping.clockSource { details["clock"] = .string(clock.rawValue) }
         let lostEverything = ping.received == 0 && !ping.probes.isEmpty
+        // What analysis reads, as the details carry it (rounded), so a saved run re-analyses alike.
+        let measured = ProbeMeasurement.Ping(lossPercent: ping.lossPercent.roundedToMicro,
+                                             latencyAvgMilliseconds: ping.avgMilliseconds?.roundedToMicro)
         self.init(name: ProbeName.ping, status: thresholds.pingStatus(lossPercent: ping.lossPercent, latencyAvgMilliseconds: ping.avgMilliseconds),
-                  details: details, error: lostEverything ? "100% packet loss" : nil)
+                  measurement: .ping(measured), details: details, error: lostEverything ? "100% packet loss" : nil)
     }
 }
 

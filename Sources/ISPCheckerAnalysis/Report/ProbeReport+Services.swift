@@ -34,7 +34,10 @@ extension DNSResult {
         if let code = (answer ?? attempts.first { $0.outcome == outcome && $0.responseCode != nil })?.responseCode {
             details["rcode"] = .string(code.description)
         }
-        return ProbeReport(name: "dns", status: status, details: details, error: errorText)
+        let measured = ProbeMeasurement.DNS(outcome: .known(outcome), latencyMilliseconds: answer?.latencyMilliseconds,
+                                            failedResolvers: failedResolvers.map(\.description),
+                                            resolver: answer?.resolver.description)
+        return ProbeReport(name: ProbeName.dns, status: status, measurement: .dns(measured), details: details, error: errorText)
     }
 
     private var errorText: String? {
@@ -94,7 +97,13 @@ extension HTTPResult {
             errorText = "certificate expires in \(days) days (warning below \(certificateWarningDays))"
         }
         if outcome == .ok, status == .crit { errorText = "certificate has expired" }
-        return ProbeReport(name: "http", status: status, details: details, error: errorText)
+        func milliseconds(_ us: Int64?) -> Double? { us.map { Double($0) / 1_000 } }
+        let measured = ProbeMeasurement.HTTP(outcome: .known(outcome), statusCode: statusCode,
+                                             connectMilliseconds: milliseconds(connectMicroseconds),
+                                             tlsMilliseconds: milliseconds(tlsMicroseconds),
+                                             timeToFirstByteMilliseconds: milliseconds(timeToFirstByteMicroseconds),
+                                             totalMilliseconds: milliseconds(totalMicroseconds), certificateDaysLeft: certificateDaysLeft.map(Double.init))
+        return ProbeReport(name: ProbeName.http, status: status, measurement: .http(measured), details: details, error: errorText)
     }
 }
 
@@ -109,7 +118,8 @@ extension TCPResult {
             "outcome": .string(outcome.rawValue),
         ]
         if let ms = connectMilliseconds { details["connect_ms"] = .double(ms) }
-        return ProbeReport(name: "tcp", status: status, details: details,
+        let measured = ProbeMeasurement.TCP(outcome: .known(outcome), connectMilliseconds: connectMilliseconds)
+        return ProbeReport(name: ProbeName.tcp, status: status, measurement: .tcp(measured), details: details,
                            error: error.map { "\(outcome.rawValue): \($0)" })
     }
 }

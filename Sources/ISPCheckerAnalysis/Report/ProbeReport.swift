@@ -101,14 +101,52 @@ public enum DetailValue: Sendable, Equatable, Codable, CustomStringConvertible {
 public struct ProbeReport: Sendable, Codable, Equatable {
     public var name: String
     public var status: ProbeStatus
-    public var details: [String: DetailValue]
+    /// The entry's numbers and words as the report's JSON carries them. Setting them sets
+    /// `measurement` from them.
+    public var details: [String: DetailValue] {
+        didSet { measurement = ProbeMeasurement(name: name, details: details) }
+    }
     /// What went wrong, in the runbook's words (`"100% packet loss"`, `"timeout: no nameservers responded"`).
     public var error: String?
+    /// What analysis reads of the entry, typed (not encoded: `details` carry it).
+    public private(set) var measurement: ProbeMeasurement
 
+    /// An entry from its encoded form, as a saved report or a user's code gives it: the
+    /// measurement is read from `details`.
     public init(name: String, status: ProbeStatus, details: [String: DetailValue] = [:], error: String? = nil) {
         self.name = name
         self.status = status
         self.details = details
         self.error = error
+        measurement = ProbeMeasurement(name: name, details: details)
+    }
+
+    /// An entry a probe's typed result made: `details` are what the report will carry,
+    /// `measurement` what analysis reads, both written from the same values.
+    package init(name: String, status: ProbeStatus, measurement: ProbeMeasurement, details: [String: DetailValue],
+                 error: String? = nil) {
+        self.name = name
+        self.status = status
+        self.details = details
+        self.error = error
+        self.measurement = measurement
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, status, details, error }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try container.decode(String.self, forKey: .name),
+                  status: try container.decode(ProbeStatus.self, forKey: .status),
+                  details: try container.decode([String: DetailValue].self, forKey: .details),
+                  error: try container.decodeIfPresent(String.self, forKey: .error))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(status, forKey: .status)
+        try container.encode(details, forKey: .details)
+        try container.encodeIfPresent(error, forKey: .error)
     }
 }

@@ -1,0 +1,149 @@
+import ISPCheckerResults
+
+/// What grading, scoring and diagnosis read of a probe's entry, typed.
+///
+/// A check fills it from the probe's typed result as it writes the entry's `details`; a saved
+/// report gets it from its `details` (``init(name:details:)``, the one place that reads detail
+/// keys back). Analysis never looks details up by key, so a renamed key or a misspelt outcome is
+/// a compile error here, not a silent misgrade.
+public enum ProbeMeasurement: Sendable, Equatable {
+    case ping(Ping)
+    case dns(DNS)
+    case http(HTTP)
+    case tcp(TCP)
+    /// The traceroute (analysed from the report's `trace`) and probes analysis does not grade.
+    case other
+
+    /// Loss and latency of the echo requests to the target.
+    public struct Ping: Sendable, Equatable {
+        /// Percent; nil when the entry does not say (a ping that could not run).
+        public var lossPercent: Double?
+        public var latencyAvgMilliseconds: Double?
+
+        public init(lossPercent: Double?, latencyAvgMilliseconds: Double?) {
+            self.lossPercent = lossPercent
+            self.latencyAvgMilliseconds = latencyAvgMilliseconds
+        }
+    }
+
+    /// How a name resolved.
+    public struct DNS: Sendable, Equatable {
+        public var outcome: ReportedOutcome?
+        /// False for a name whose NXDOMAIN is the expected answer (details `must_resolve`).
+        public var mustResolve: Bool
+        public var latencyMilliseconds: Double?
+        /// The resolvers that failed before one answered (or all of them).
+        public var failedResolvers: [String]
+        /// The resolver that answered.
+        public var resolver: String?
+
+        public init(outcome: ReportedOutcome?, mustResolve: Bool = true, latencyMilliseconds: Double? = nil,
+                    failedResolvers: [String] = [], resolver: String? = nil) {
+            self.outcome = outcome
+            self.mustResolve = mustResolve
+            self.latencyMilliseconds = latencyMilliseconds
+            self.failedResolvers = failedResolvers
+            self.resolver = resolver
+        }
+    }
+
+    /// How a fetch went, phase by phase.
+    public struct HTTP: Sendable, Equatable {
+        public var outcome: ReportedOutcome?
+        public var statusCode: Int?
+        public var connectMilliseconds: Double?
+        public var tlsMilliseconds: Double?
+        public var timeToFirstByteMilliseconds: Double?
+        public var totalMilliseconds: Double?
+        public var certificateDaysLeft: Double?
+
+        public init(outcome: ReportedOutcome?, statusCode: Int? = nil, connectMilliseconds: Double? = nil,
+                    tlsMilliseconds: Double? = nil, timeToFirstByteMilliseconds: Double? = nil,
+                    totalMilliseconds: Double? = nil, certificateDaysLeft: Double? = nil) {
+            self.outcome = outcome
+            self.statusCode = statusCode
+            self.connectMilliseconds = connectMilliseconds
+            self.tlsMilliseconds = tlsMilliseconds
+            self.timeToFirstByteMilliseconds = timeToFirstByteMilliseconds
+            self.totalMilliseconds = totalMilliseconds
+            self.certificateDaysLeft = certificateDaysLeft
+        }
+    }
+
+    /// How a connection went.
+    public struct TCP: Sendable, Equatable {
+        public var outcome: ReportedOutcome?
+        public var connectMilliseconds: Double?
+
+        public init(outcome: ReportedOutcome?, connectMilliseconds: Double? = nil) {
+            self.outcome = outcome
+            self.connectMilliseconds = connectMilliseconds
+        }
+    }
+
+    /// The `outcome` of a service probe: one of ``ServiceOutcome``, or, in a report from
+    /// elsewhere, a word this version does not know (graded as a failure, never as `ok`).
+    public enum ReportedOutcome: Sendable, Equatable, CustomStringConvertible {
+        case known(ServiceOutcome)
+        case unrecognized(String)
+
+        public init(_ text: String) {
+            self = ServiceOutcome(rawValue: text).map(ReportedOutcome.known) ?? .unrecognized(text)
+        }
+
+        public var description: String {
+            switch self {
+            case .known(let outcome): return outcome.rawValue
+            case .unrecognized(let text): return text
+            }
+        }
+
+        /// The exchange completed (`ok`).
+        public var isOK: Bool { self == .known(.ok) }
+    }
+}
+
+extension ProbeMeasurement {
+    /// What a saved entry's `details` say, by the runbook's keys (`ProbeReport` lists them). The
+    /// only reader of detail keys: everything else takes the typed measurement.
+    public init(name: String, details: [String: DetailValue]) {
+        func number(_ key: String) -> Double? { details[key]?.number }
+        func text(_ key: String) -> String? { if case .string(let value) = details[key] { value } else { nil } }
+        func texts(_ key: String) -> [String]? { if case .strings(let value) = details[key] { value } else { nil } }
+        let outcome = text("outcome").map(ReportedOutcome.init)
+        switch name {
+        case ProbeName.ping:
+            self = .ping(Ping(lossPercent: number("packet_loss"), latencyAvgMilliseconds: number("latency_avg_ms")))
+        case ProbeName.dns:
+            let mustResolve: Bool = if case .bool(let value) = details["must_resolve"] { value } else { true }
+            self = .dns(DNS(outcome: outcome, mustResolve: mustResolve, latencyMilliseconds: number("latency_ms"),
+                            failedResolvers: texts("failed_resolvers") ?? [], resolver: details["resolver"]?.description))
+        case ProbeName.http:
+            // Int(exactly:): a report built in code is not range-checked like a decoded one, and
+            // Int(_:) traps on a number no Int holds (1e300, NaN).
+            self = .http(HTTP(outcome: outcome, statusCode: number("status_code").flatMap { Int(exactly: $0.rounded(.towardZero)) },
+                              connectMilliseconds: number("connect_ms"), tlsMilliseconds: number("tls_ms"),
+                              timeToFirstByteMilliseconds: number("ttfb_ms"), totalMilliseconds: number("total_ms"),
+                              certificateDaysLeft: number("cert_days_left")))
+        case ProbeName.tcp:
+            self = .tcp(TCP(outcome: outcome, connectMilliseconds: number("connect_ms")))
+        default:
+            self = .other
+        }
+    }
+
+    public var ping: Ping? { if case .ping(let value) = self { value } else { nil } }
+    public var dns: DNS? { if case .dns(let value) = self { value } else { nil } }
+    public var http: HTTP? { if case .http(let value) = self { value } else { nil } }
+    public var tcp: TCP? { if case .tcp(let value) = self { value } else { nil } }
+
+    /// The service outcome of a DNS, HTTP or TCP entry.
+    public var outcome: ReportedOutcome? {
+        switch self {
+        case .dns(let value): return value.outcome
+        case .http(let value): return value.outcome
+        case .tcp(let value): return value.outcome
+        case .ping, .other: return nil
+        }
+    }
+}
