@@ -40,16 +40,6 @@ public enum ServiceOutcome: String, Sendable, Codable, CaseIterable {
     }
 }
 
-extension Duration {
-    /// Whole milliseconds for a C timeout, at least 1.
-    package var clampedMilliseconds: Int32 {
-        let ms = components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
-        return Int32(clamping: max(1, ms))
-    }
-
-    package var isPositive: Bool { self > .zero }
-}
-
 /// Milliseconds with three decimals, for report details.
 func roundedMilliseconds(nanoseconds: Int64) -> Double {
     (Double(nanoseconds) / 1_000).rounded() / 1_000

@@ -1,3 +1,4 @@
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -52,4 +53,10 @@ func padRight(_ text: String, _ width: Int) -> String {
 /// `text` padded with spaces on the left to `width` characters.
 func padLeft(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}
+
+/// This program's file, from /proc/self/exe (argv[0] when /proc is not mounted): where `lab`
+/// looks for the lab scripts and `monitor` for `isp-checker-monitor`.
+var ownExecutablePath: String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ISPCheckerPrimitives
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -107,9 +108,7 @@ struct LabCommand: ParsableCommand {
         return try Self.spawn("/usr/sbin/ip", arguments, captureOutput: false).status
     }
 
-    static var executablePath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
+    static var executablePath: String { ownExecutablePath }
 
     /// lab/scenario.sh, which root runs: from $ISPC_LAB_DIR, from the installed location
     /// (PREFIX/share/isp-checker/lab next to PREFIX/bin/isp-checker), or from the checkout the
@@ -120,11 +119,11 @@ struct LabCommand: ParsableCommand {
     static func findScript() throws -> String {
         var candidates: [String] = []
         if let directory = ProcessInfo.processInfo.environment["ISPC_LAB_DIR"] { candidates.append(directory + "/scenario.sh") }
-        var directory = URL(fileURLWithPath: executablePath).deletingLastPathComponent()
-        candidates.append(directory.deletingLastPathComponent().appendingPathComponent("share/isp-checker/lab/scenario.sh").path)
+        var directory = parentFolder(of: executablePath)
+        candidates.append(parentFolder(of: directory) + "/share/isp-checker/lab/scenario.sh")
         for _ in 0..<6 {
-            candidates.append(directory.appendingPathComponent("lab/scenario.sh").path)
-            directory.deleteLastPathComponent()
+            candidates.append((directory == "/" ? "" : directory) + "/lab/scenario.sh")
+            directory = parentFolder(of: directory)
         }
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             errorOutput("isp-checker: error: lab/scenario.sh not found next to \(executablePath) (PREFIX/share/isp-checker/lab or the checkout it was built in); set ISPC_LAB_DIR to the lab/ folder\n")
@@ -204,11 +203,4 @@ struct LabCommand: ParsableCommand {
         let text = captureOutput ? ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "") : ""
         return (code, text)
     }
-}
-
-/// The folder that holds `path` ("/" for a file at the root), as NSString's
-/// deletingLastPathComponent gives it for the absolute paths realpath returns.
-private func parentFolder(of path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "" }
-    return slash == path.startIndex ? "/" : String(path[..<slash])
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ISPCheckerPrimitives
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,6 @@ struct MonitorCommand: ParsableCommand {
 
     /// `isp-checker-monitor` in the directory of the running executable (/proc/self/exe).
     static func monitorExecutablePath() -> String {
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("isp-checker-monitor").path
+        parentFolder(of: ownExecutablePath) + "/isp-checker-monitor"
     }
 }

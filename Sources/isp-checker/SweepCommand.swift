@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import ISPChecker
+import ISPCheckerPrimitives
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -188,8 +189,4 @@ final class SweepProgress: @unchecked Sendable {
     }
 
     func finish() { errorOutput("\r\u{1B}[K") }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

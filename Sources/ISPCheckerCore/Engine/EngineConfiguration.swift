@@ -63,6 +63,6 @@ public struct EngineConfiguration: Sendable {
 
     var namespacePath: String? {
         guard let networkNamespace else { return nil }
-        return networkNamespace.hasPrefix("/") ? networkNamespace : "/var/run/netns/\(networkNamespace)"
+        return networkNamespacePath(networkNamespace)
     }
 }

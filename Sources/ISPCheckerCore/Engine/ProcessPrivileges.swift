@@ -108,7 +108,7 @@ public enum ProcessPrivileges {
     /// other thread exists; probes that ask for the same namespace later find themselves in
     /// it already and need no privilege for it.
     public static func enterNetworkNamespace(_ name: String) throws(ProbeError) {
-        let path = name.hasPrefix("/") ? name : "/var/run/netns/\(name)"
+        let path = networkNamespacePath(name)
         let result = cp_netns_enter(path)
         if result < 0 { throw .namespaceUnavailable(name, errno: -result) }
     }
@@ -121,9 +121,8 @@ public enum ProcessPrivileges {
     public static func handOver(databaseFile path: String, to account: Account) throws(PrivilegeError) {
         guard startedAsRoot else { return }
         let (uid, gid) = try account.resolve()
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let directory = parentFolder(of: path)
+        let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
         let own = Set([name, name + "-wal", name + "-shm", name + "-journal"])
         var info = stat()
         if stat(directory, &info) != 0 {
@@ -152,8 +151,8 @@ public enum ProcessPrivileges {
         }
         // The user must be able to reach it: every folder above must let it in.
         var above = directory
-        while let cut = above.lastIndex(of: "/"), above != "/" {
-            above = cut == above.startIndex ? "/" : String(above[..<cut])
+        while above.contains("/"), above != "/" {
+            above = parentFolder(of: above)
             var folder = stat()
             guard stat(above, &folder) == 0 else { break }
             let mode = folder.st_mode

@@ -33,7 +33,7 @@ func runOnProbeThread<T: Sendable>(
 ) async throws(ServiceProbeError) -> T {
     if Task.isCancelled { throw .cancelled }
     let signal = try CancelSignal()
-    let path = namespace.map { $0.hasPrefix("/") ? $0 : "/var/run/netns/\($0)" }
+    let path = namespace.map(networkNamespacePath)
     let result = await withTaskCancellationHandler {
         await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, ServiceProbeError>, Never>) in
             do {

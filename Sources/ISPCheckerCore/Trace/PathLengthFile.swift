@@ -40,9 +40,8 @@ public final class PathLengthFile {
     /// Opens (creating it and its folder when missing) and reads the file at `path`; nil when it
     /// cannot be opened: a trace then simply starts cold.
     public init?(path: String, now: Int = Int(time(nil))) {
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            Self.makeDirectories(String(path[..<slash]))
-        }
+        let folder = parentFolder(of: path)
+        if folder != "." && folder != "/" { Self.makeDirectories(folder) }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return nil }
         var info = stat()

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ISPCheckerPrimitives
 import ServiceLifecycle
 
 /// Deletes runs older than the retention period (runbook: 30 days), at start and then every
@@ -42,12 +43,5 @@ public struct RetentionJob: Service {
                 try await Task.sleep(for: interval)
             }
         }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, with fractions.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ISPChecker
+import ISPCheckerPrimitives
 
 /// The recorder's queue on local disk: one run per line (its stored JSON), appended and
 /// `fdatasync`ed before the run counts as queued, so a crash or `kill -9` while the store is
@@ -79,8 +80,7 @@ final class RunSpool {
             throw error
         }
         // The rename itself is durable once the directory is synced.
-        let directory = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
-                             O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let directory = open(parentFolder(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 { fsync(directory); close(directory) }
         close(descriptor)
         descriptor = fresh

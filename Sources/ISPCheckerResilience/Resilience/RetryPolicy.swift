@@ -188,15 +188,3 @@ public struct SettingProblem: Sendable, Equatable, CustomStringConvertible {
     /// The same problem with its key under `section`.
     public func inSection(_ section: String) -> SettingProblem { SettingProblem(key: "\(section).\(key)", reason: reason) }
 }
-
-extension Duration {
-    /// The whole duration in nanoseconds, saturating at `Int64.max`.
-    var totalNanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (fromSeconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? Int64.min : Int64.max }
-        let (total, overflow2) = fromSeconds.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if overflow2 { return seconds < 0 ? Int64.min : Int64.max }
-        return total
-    }
-}
