@@ -33,45 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 /* ------------------------------------------------------------------------ */
-/* Harness                                                                  */
+/* Fuzzer seeds                                                             */
 /* ------------------------------------------------------------------------ */
 
-static int passed, failed, current_failed;
 static const char *corpus_dir;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            printf("    check failed at line %d: %s\n", __LINE__, #cond);              \
-            current_failed = 1;                                                        \
-        }                                                                              \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                 \
-    do {                                                                               \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                          \
-        if (va_ != vb_) {                                                              \
-            printf("    check failed at line %d: %s == %s (%lld != %lld)\n", __LINE__,  \
-                   #a, #b, va_, vb_);                                                  \
-            current_failed = 1;                                                        \
-        }                                                                              \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-    current_failed = 0;
-    fn();
-    if (current_failed) {
-        failed++;
-        printf("FAIL %s\n", name);
-    } else {
-        passed++;
-        printf("ok   %s\n", name);
-    }
-    fflush(stdout);
-}
-#define RUN(fn) run(#fn, fn)
 
 /* Fuzzer seed: one mode byte (see fuzz_trace_parse.c) and the packet. */
 #define SEED_V6 0x01
@@ -1044,7 +1012,7 @@ static void truncated_quotes(int family, int method, size_t quote_opts)
         if (r.quote.has_transport)
             check_quote_of_probe(family, method, &r, 42);
         CHECK_EQ(r.quote.has_probe_id, method != M_TCP && L >= h + 14);
-        if (current_failed) {
+        if (CHECK_FAILED) {
             printf("    (family %d method %d quote length %zu)\n", family, method, L);
             return;
         }
@@ -1784,7 +1752,7 @@ static void live_udp_kernel_checksum(int family)
         uint16_t back = 0;
         cp_trace_udp_probe_id_from_checksum(r.quote.udp_checksum, &back);
         CHECK_EQ(back, id);
-        if (current_failed)
+        if (CHECK_FAILED)
             break;
     }
     pcap_close(cap);
@@ -2007,7 +1975,7 @@ int main(int argc, char **argv)
         printf("skip: live loopback tests need root (CAP_NET_RAW, CAP_SYS_ADMIN)\n");
     } else if (enter_private_loopback() != 0) {
         printf("FAIL could not bring up loopback\n");
-        failed++;
+        check_counts.tests_failed++;
     } else {
         RUN(test_live_udp_probe_socket_never_on_dport);
         RUN(test_live_udp_v4_ttl_cmsg_payload_and_port_unreachable);
@@ -2024,6 +1992,5 @@ int main(int argc, char **argv)
         RUN(test_live_tcp_v6_syn_ack_from_listener);
     }
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

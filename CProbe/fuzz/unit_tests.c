@@ -32,6 +32,8 @@
 
 #include <pcap/pcap.h>
 
+#include "check.h"
+
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
 #endif
@@ -41,47 +43,6 @@
 #ifndef DLT_IPV6
 #define DLT_IPV6 229
 #endif
-
-static int passed, failed, skipped;
-static const char *current_test = "";
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "FAIL %s (%s:%d): %s\n", current_test, __FILE__, __LINE__, \
-                    #cond);                                                            \
-        }                                                                              \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                       \
-    do {                                                                                     \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                                \
-        if (va_ == vb_) {                                                                    \
-            passed++;                                                                        \
-        } else {                                                                             \
-            failed++;                                                                        \
-            fprintf(stderr, "FAIL %s (%s:%d): %s == %s (%lld != %lld)\n", current_test,      \
-                    __FILE__, __LINE__, #a, #b, va_, vb_);                                   \
-        }                                                                                    \
-    } while (0)
-
-static void skip(const char *why)
-{
-    skipped++;
-    printf("SKIP %s: %s\n", current_test, why);
-}
-
-#define TEST(name) static void name(void)
-#define RUN(name)                    \
-    do {                             \
-        current_test = #name;        \
-        int failed_before_ = failed; \
-        name();                      \
-        printf("%s %s\n", failed == failed_before_ ? "ok  " : "FAIL", #name); \
-    } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -1313,9 +1274,9 @@ static void in_child(void (*body)(void))
     pid_t pid = fork();
     if (pid == 0) {
         close(pipefd[0]);
-        passed = failed = skipped = 0;
+        check_counts.checks = check_counts.checks_failed = check_counts.test_skipped = 0;
         body();
-        int counts[3] = { passed, failed, skipped };
+        int counts[3] = { check_counts.checks, check_counts.checks_failed, check_counts.test_skipped };
         ssize_t w = write(pipefd[1], counts, sizeof counts);
         fflush(stdout);
         fflush(stderr);
@@ -1328,9 +1289,13 @@ static void in_child(void (*body)(void))
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(r == (ssize_t)sizeof counts && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    passed += counts[0];
-    failed += counts[1];
-    skipped += counts[2];
+    /* The child's checks count as this test's: a failed one fails it. */
+    check_counts.checks += counts[0];
+    check_counts.checks_failed += counts[1];
+    if (counts[1] > 0)
+        check_counts.test_failed = 1;
+    if (counts[2] > 0)
+        check_counts.test_skipped = 1;
 }
 
 static void datagram_sockets_body(void)
@@ -1669,8 +1634,5 @@ int main(void)
     RUN(netns_enter_moves_the_thread);
     RUN(privileges_drop_leaves_root_on_every_thread);
     RUN(realtime_clock_is_the_epoch_clock);
-    if (skipped > 0)
-        printf("%d skipped (need root)\n", skipped);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }
