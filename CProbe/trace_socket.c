@@ -58,17 +58,8 @@ int cp_trace_local_port(int fd, uint16_t *port_out)
 {
     if (port_out == NULL)
         return -EINVAL;
-    struct sockaddr_storage ss;
-    socklen_t ss_len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) != 0)
-        return -errno;
-    if (ss.ss_family == AF_INET)
-        *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    else if (ss.ss_family == AF_INET6)
-        *port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    else
-        return -EAFNOSUPPORT;
-    return 0;
+    cp_addr local;
+    return cp_local_address(fd, &local, port_out);
 }
 
 /*
