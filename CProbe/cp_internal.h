@@ -35,6 +35,14 @@ int cp_from_sockaddr(const struct sockaddr *sa, cp_addr *a, uint16_t *port);
 /** The local address and port of a bound socket (getsockname). 0 or -errno. */
 int cp_local_address(int fd, cp_addr *a, uint16_t *port);
 
+/* Not in the API (Swift has no use for them); the C unit tests call them. */
+/** The link type (DLT_*) of the capture (capture.c). */
+int cp_capture_linktype(const cp_capture *cap);
+/** Packets the kernel dropped for this capture (pcap_stats ps_drop), or -errno (capture.c). */
+int64_t cp_capture_drops(cp_capture *cap);
+/** 1 when the calling thread has CAP_NET_RAW effective, 0 when not, -errno on error (caps.c). */
+int cp_caps_have_net_raw(void);
+
 /** The RFC 768 / RFC 8200 §8.1 pseudo-header of an upper-layer segment of len
  * bytes, as an unfolded 32-bit sum (trace_build.c). */
 uint32_t cp_pseudo_header_sum(const cp_addr *src, const cp_addr *dst, uint8_t proto, size_t len);

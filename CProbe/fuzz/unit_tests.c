@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "cprobe.h"
+#include "cp_internal.h" /* cp_capture_linktype, cp_capture_drops, cp_caps_have_net_raw */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -748,13 +749,20 @@ static int filter_matches(pcap_t *p, const char *filter, const uint8_t *frame, s
     return match;
 }
 
+/* The capture filter admitting the echoes with one identifier. */
+static int echo_filter(uint16_t ident, char *buf, size_t cap)
+{
+    return cp_capture_filter(&ident, 1, NULL, 0, buf, cap);
+}
+
 TEST(echo_filter_compiles_and_matches_only_our_identifier)
 {
     char filter[512];
-    CHECK_EQ(cp_echo_filter(0xabcd, filter, sizeof filter), 0);
+    CHECK_EQ(echo_filter(0xabcd, filter, sizeof filter), 0);
     CHECK(strstr(filter, "43981") != NULL);
     char tiny[16];
-    CHECK_EQ(cp_echo_filter(1, tiny, sizeof tiny), -ENOSPC);
+    CHECK_EQ(echo_filter(1, tiny, sizeof tiny), -ENOSPC);
+    CHECK_EQ(tiny[0], '\0'); /* never a truncated expression */
 
     const int linktypes[] = { DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW };
     uint8_t v4[128], v6[128], other4[128], other6[128], frame[256];
@@ -804,7 +812,7 @@ TEST(echo_filter_compiles_without_privileges)
     if (geteuid() != 0) {
         /* Already unprivileged: compile right here. */
         char filter[512];
-        cp_echo_filter(7, filter, sizeof filter);
+        echo_filter(7, filter, sizeof filter);
         pcap_t *p = pcap_open_dead(DLT_LINUX_SLL2, 65535);
         struct bpf_program prog;
         CHECK_EQ(pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN), 0);
@@ -818,7 +826,7 @@ TEST(echo_filter_compiles_without_privileges)
             cp_caps_have_net_raw() != 0)
             _exit(2);
         char filter[512];
-        cp_echo_filter(7, filter, sizeof filter);
+        echo_filter(7, filter, sizeof filter);
         int bad = 0;
         const int linktypes[] = { DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2 };
         for (int i = 0; i < 3; i++) {
@@ -1057,7 +1065,7 @@ TEST(capture_on_loopback_sees_request_and_reply_with_timestamps)
     }
     uint16_t ident = (uint16_t)(test_ident() ^ 0x2000);
     char filter[512], err[PCAP_ERRBUF_SIZE];
-    CHECK_EQ(cp_echo_filter(ident, filter, sizeof filter), 0);
+    CHECK_EQ(echo_filter(ident, filter, sizeof filter), 0);
     cp_capture *cap = NULL;
     int rc = cp_capture_open("lo", filter, 256, &cap, err, sizeof err);
     CHECK_EQ(rc, 0);
