@@ -33,16 +33,6 @@
 /* LINKTYPE_RAW as written in capture files; DLT_RAW is 12 on Linux. */
 #define LINKTYPE_RAW_NUMBER 101
 
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
-
 struct cp_capture {
     pcap_t *pcap;
     int linktype;

@@ -32,18 +32,9 @@
 #include <unistd.h>
 
 #include <pcap/pcap.h>
+#include "cp_pcap.h" /* DLT_* numbers older libpcap headers lack */
 
 #include "check.h"
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
