@@ -1,6 +1,6 @@
 /*
  * capture.c — libpcap capture for kernel timestamps of our own probes, link
- * layer decoding down to the IP header, and the BPF filter for our echoes.
+ * layer decoding down to the IP header (the filter: capture_filter.c).
  *
  * The capture is opened non-blocking in immediate mode with nanosecond
  * timestamps where the platform offers them; timestamps are CLOCK_REALTIME,
@@ -32,16 +32,6 @@
 
 /* LINKTYPE_RAW as written in capture files; DLT_RAW is 12 on Linux. */
 #define LINKTYPE_RAW_NUMBER 101
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
 
 struct cp_capture {
     pcap_t *pcap;
@@ -299,26 +289,6 @@ void cp_capture_close(cp_capture *cap)
         return;
     cp_pcap.close(cap->pcap);
     free(cap);
-}
-
-int cp_echo_filter(uint16_t ident, char *buf, size_t cap)
-{
-    /* icmp[] is relative to the ICMP header whatever the IPv4 options, and
-     * libpcap makes it match first fragments only. ip6[40] assumes ICMPv6
-     * directly after the fixed header, which "icmp6" (next header 58) ensures. */
-    if (buf == NULL || cap == 0)
-        return -ENOSPC;
-    int n = snprintf(buf, cap,
-                     "(icmp and (icmp[0] = 8 or icmp[0] = 0) and icmp[4:2] = %u)"
-                     " or (icmp6 and (ip6[40] = 128 or ip6[40] = 129) and ip6[44:2] = %u)",
-                     (unsigned)ident, (unsigned)ident);
-    if (n < 0)
-        return -EIO;
-    if ((size_t)n >= cap) {
-        buf[0] = '\0';
-        return -ENOSPC;
-    }
-    return 0;
 }
 
 static int family_of_ethertype(uint16_t ethertype)

@@ -13,6 +13,17 @@
 #include <stdio.h>
 #include <pcap/pcap.h>
 
+/* Link types that older libpcap headers do not name yet (the numbers are fixed by tcpdump.org). */
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
 /* Every libpcap function CProbe uses: X(return type, name without "pcap_", parameters). */
 #define CP_PCAP_FUNCTIONS(X)                                                              \
     X(int, activate, (pcap_t *))                                                          \

@@ -6,14 +6,12 @@
  * every read, trims link-layer padding to the IP length, refuses fragments and
  * verifies the ICMP checksum whenever the addresses it covers are known.
  */
-#include "cp_internal.h"
+#include "cp_ip.h"
 
 #include <errno.h>
 #include <sys/socket.h>
 
 #define ICMP_HEADER_LEN 8
-#define IPV4_MIN_HEADER_LEN 20
-#define IPV6_HEADER_LEN 40
 #define IPPROTO_ICMP_NUMBER 1
 #define IPPROTO_ICMPV6_NUMBER 58
 
@@ -55,63 +53,38 @@ int cp_echo_build(int family, uint16_t ident, uint16_t seq, uint64_t token,
     return 0;
 }
 
-static void set_addr(cp_addr *a, int family, const uint8_t *bytes, size_t n)
-{
-    memset(a, 0, sizeof *a);
-    a->family = family;
-    memcpy(a->bytes, bytes, n);
-}
+/*
+ * The header policy of echo parsing: strict. An echo reply answers a packet
+ * we sent whole, so nothing about its header needs forgiving: the total /
+ * payload length must cover the header and fit in the buffer (bytes after it
+ * are link padding and are dropped), a fragment is malformed because it
+ * cannot be checked on its own, and IPv6 extension headers are not walked
+ * (echo traffic carries none, so next header must be 58 directly).
+ */
+static const cp_ip_policy echo_ip_policy = {
+    .strict_length = 1,
+    .ipv6_zero_length_unstated = 0,
+    .fragment_result = -EBADMSG,
+    .walk_ipv6_extensions = 0,
+};
 
-/* Validates the IPv4 header (RFC 791 §3.1) and narrows *icmp / *icmp_len to
- * the ICMP message it carries. */
-static int parse_ipv4_header(const uint8_t *buf, size_t len, cp_echo_info *info,
-                             const uint8_t **icmp, size_t *icmp_len)
+/* Validates the IP header and narrows *icmp / *icmp_len to the ICMP message
+ * it carries. Well-formed but not ICMP: "not ours" (-ENOMSG) rather than
+ * malformed. */
+static int parse_ip_header(int family, const uint8_t *buf, size_t len, cp_echo_info *info,
+                           const uint8_t **icmp, size_t *icmp_len)
 {
-    if (len < IPV4_MIN_HEADER_LEN)
-        return -EBADMSG;
-    if ((buf[0] >> 4) != 4)
-        return -EBADMSG;
-    size_t header_len = (size_t)(buf[0] & 0x0fu) * 4;
-    if (header_len < IPV4_MIN_HEADER_LEN || header_len > len)
-        return -EBADMSG;
-    size_t total_len = cp_be16(buf + 2);
-    if (total_len < header_len || total_len > len)
-        return -EBADMSG;
-    /* A fragment cannot be checked on its own: refuse any with a non-zero
-     * offset or More Fragments set. */
-    if ((cp_be16(buf + 6) & 0x3fffu) != 0)
-        return -EBADMSG;
-    /* Well-formed but not ICMP: "not ours" rather than malformed, as for
-     * IPv6 below. */
-    if (buf[9] != IPPROTO_ICMP_NUMBER)
+    cp_ip_header h;
+    int rc = cp_ip_parse(buf, len, family, &echo_ip_policy, &h);
+    if (rc != 0)
+        return rc;
+    if (h.proto != (family == AF_INET ? IPPROTO_ICMP_NUMBER : IPPROTO_ICMPV6_NUMBER))
         return -ENOMSG;
-    info->ttl = buf[8];
-    set_addr(&info->src, AF_INET, buf + 12, 4);
-    set_addr(&info->dst, AF_INET, buf + 16, 4);
-    *icmp = buf + header_len;
-    *icmp_len = total_len - header_len; /* trailing link padding dropped */
-    return 0;
-}
-
-/* Validates the fixed IPv6 header (RFC 8200 §3). Extension headers are not
- * walked: echo traffic does not carry them, so next header must be 58. */
-static int parse_ipv6_header(const uint8_t *buf, size_t len, cp_echo_info *info,
-                             const uint8_t **icmp, size_t *icmp_len)
-{
-    if (len < IPV6_HEADER_LEN)
-        return -EBADMSG;
-    if ((buf[0] >> 4) != 6)
-        return -EBADMSG;
-    size_t payload_len = cp_be16(buf + 4);
-    if (payload_len > len - IPV6_HEADER_LEN)
-        return -EBADMSG;
-    if (buf[6] != IPPROTO_ICMPV6_NUMBER)
-        return -ENOMSG;
-    info->ttl = buf[7];
-    set_addr(&info->src, AF_INET6, buf + 8, 16);
-    set_addr(&info->dst, AF_INET6, buf + 24, 16);
-    *icmp = buf + IPV6_HEADER_LEN;
-    *icmp_len = payload_len;
+    info->ttl = h.ttl;
+    info->src = h.src;
+    info->dst = h.dst;
+    *icmp = buf + h.l4_off;
+    *icmp_len = h.end - h.l4_off;
     return 0;
 }
 
@@ -126,8 +99,7 @@ static int parse_echo(int family, int with_ip_header, const uint8_t *buf, size_t
     info->family = family;
     info->has_ip_header = with_ip_header ? 1 : 0;
     if (with_ip_header) {
-        rc = family == AF_INET ? parse_ipv4_header(buf, len, info, &icmp, &icmp_len)
-                               : parse_ipv6_header(buf, len, info, &icmp, &icmp_len);
+        rc = parse_ip_header(family, buf, len, info, &icmp, &icmp_len);
         if (rc != 0)
             return rc;
     }

@@ -187,17 +187,11 @@ int cp_socket_local_ident(int fd, uint16_t *ident_out)
         return -EINVAL; /* raw sockets: the caller chooses the identifier */
 
     for (int attempt = 0; attempt < 2; attempt++) {
-        struct sockaddr_storage ss;
-        socklen_t ss_len = sizeof ss;
-        if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) != 0)
-            return -errno;
+        cp_addr local;
         uint16_t port;
-        if (ss.ss_family == AF_INET)
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        else if (ss.ss_family == AF_INET6)
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        else
-            return -EAFNOSUPPORT;
+        int rc = cp_local_address(fd, &local, &port);
+        if (rc != 0)
+            return rc;
         if (port != 0) {
             *ident_out = port;
             return 0;
@@ -207,53 +201,17 @@ int cp_socket_local_ident(int fd, uint16_t *ident_out)
         /* Not bound yet (the kernel binds on the first send): bind to the
          * wildcard with identifier 0 so that the kernel picks a free one now,
          * exactly as the implicit bind would. */
-        struct sockaddr_storage any;
+        cp_addr any;
         memset(&any, 0, sizeof any);
-        socklen_t any_len;
-        any.ss_family = ss.ss_family;
-        any_len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                          : sizeof(struct sockaddr_in6);
-        if (bind(fd, (struct sockaddr *)&any, any_len) != 0)
+        any.family = local.family;
+        struct sockaddr_storage ss;
+        int ss_len = cp_to_sockaddr(&any, 0, &ss);
+        if (ss_len < 0)
+            return ss_len;
+        if (bind(fd, (struct sockaddr *)&ss, (socklen_t)ss_len) != 0)
             return -errno;
     }
     return -EADDRNOTAVAIL;
-}
-
-/* cp_addr → sockaddr; returns the length or -EINVAL. */
-int cp_to_sockaddr(const cp_addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (a->family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        memcpy(&sin->sin_addr, a->bytes, 4);
-        return (int)sizeof *sin;
-    }
-    if (a->family == AF_INET6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        memcpy(&sin6->sin6_addr, a->bytes, 16);
-        sin6->sin6_scope_id = a->scope_id;
-        return (int)sizeof *sin6;
-    }
-    return -EINVAL;
-}
-
-static void from_sockaddr(const struct sockaddr *sa, cp_addr *a)
-{
-    memset(a, 0, sizeof *a);
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-        a->family = AF_INET;
-        memcpy(a->bytes, &sin->sin_addr, 4);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-        a->family = AF_INET6;
-        memcpy(a->bytes, &sin6->sin6_addr, 16);
-        a->scope_id = sin6->sin6_scope_id;
-    }
 }
 
 int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
@@ -347,9 +305,7 @@ static void read_control(struct msghdr *msg, cp_recv_meta *meta)
             } else if (c->cmsg_type == IP_PKTINFO && data_len >= sizeof(struct in_pktinfo)) {
                 struct in_pktinfo info;
                 memcpy(&info, data, sizeof info);
-                memset(&meta->to, 0, sizeof meta->to);
-                meta->to.family = AF_INET;
-                memcpy(meta->to.bytes, &info.ipi_addr, 4);
+                cp_addr_load(&meta->to, AF_INET, &info.ipi_addr, 0);
                 meta->has_to = 1;
             }
         } else if (c->cmsg_level == IPPROTO_IPV6) {
@@ -360,12 +316,10 @@ static void read_control(struct msghdr *msg, cp_recv_meta *meta)
             } else if (c->cmsg_type == IPV6_PKTINFO && data_len >= sizeof(struct in6_pktinfo)) {
                 struct in6_pktinfo info;
                 memcpy(&info, data, sizeof info);
-                memset(&meta->to, 0, sizeof meta->to);
-                meta->to.family = AF_INET6;
-                memcpy(meta->to.bytes, &info.ipi6_addr, 16);
-                if (IN6_IS_ADDR_LINKLOCAL(&info.ipi6_addr) ||
-                    IN6_IS_ADDR_MC_LINKLOCAL(&info.ipi6_addr))
-                    meta->to.scope_id = info.ipi6_ifindex;
+                int link_local = IN6_IS_ADDR_LINKLOCAL(&info.ipi6_addr) ||
+                                 IN6_IS_ADDR_MC_LINKLOCAL(&info.ipi6_addr);
+                cp_addr_load(&meta->to, AF_INET6, &info.ipi6_addr,
+                             link_local ? (uint32_t)info.ipi6_ifindex : 0);
                 meta->has_to = 1;
             }
         }
@@ -409,7 +363,7 @@ int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta)
         meta->ttl = -1;
         meta->user_ts_ns = after;
         if (msg.msg_namelen > 0)
-            from_sockaddr((struct sockaddr *)&from, &meta->from);
+            cp_from_sockaddr((struct sockaddr *)&from, &meta->from, NULL);
         read_control(&msg, meta);
     }
     return (int)n;
@@ -502,7 +456,7 @@ static int interface_of(const cp_addr *a, char *ifname, size_t cap)
         if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a->family)
             continue;
         cp_addr candidate;
-        from_sockaddr(i->ifa_addr, &candidate);
+        cp_from_sockaddr(i->ifa_addr, &candidate, NULL);
         size_t n = a->family == AF_INET ? 4 : 16;
         if (memcmp(candidate.bytes, a->bytes, n) != 0)
             continue;
@@ -543,7 +497,7 @@ int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t i
     close(fd);
 
     cp_addr src;
-    from_sockaddr((struct sockaddr *)&local, &src);
+    cp_from_sockaddr((struct sockaddr *)&local, &src, NULL);
     if (src.family != dst->family)
         return -EAFNOSUPPORT;
     /* The interface only when asked: getifaddrs dumps every link and address over netlink. */

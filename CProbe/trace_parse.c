@@ -9,26 +9,18 @@
  * not hold together is reported as no quote at all, so that the caller never
  * attributes it to a probe.
  */
-#include "cp_internal.h"
+#include "cp_ip.h"
 #include "cprobe_trace.h"
 
 #include <errno.h>
 #include <sys/socket.h>
 
-#define IPV4_MIN_HEADER_LEN 20
-#define IPV6_HEADER_LEN 40
 #define ICMP_HEADER_LEN 8
 #define TCP_MIN_HEADER_LEN 20
 #define PROTO_ICMP 1
 #define PROTO_TCP 6
 #define PROTO_UDP 17
 #define PROTO_ICMPV6 58
-/* IPv6 extension headers with the generic (next header, length) layout that
- * the outer header may carry before ICMPv6 / TCP (RFC 8200 §4.3-4.6). */
-#define IPV6_HOP_BY_HOP 0
-#define IPV6_ROUTING 43
-#define IPV6_DEST_OPTS 60
-#define IPV6_MAX_EXT_HEADERS 8
 /* RFC 4884 §4.1/§5: the original datagram field is at least 128 octets when
  * extensions follow; legacy (pre-4884) senders put them right there. */
 #define RFC4884_MIN_ORIGINAL 128
@@ -37,89 +29,46 @@
 #define MPLS_CLASS_NUM 1   /* RFC 4950 §7 */
 #define MPLS_CTYPE_INCOMING 1
 
-static void load_addr(cp_addr *a, int family, const uint8_t *p)
-{
-    memset(a, 0, sizeof *a);
-    a->family = family;
-    memcpy(a->bytes, p, family == AF_INET ? 4 : 16);
-}
-
-/* The outer IP header of a received packet. */
-typedef struct outer_header {
-    cp_addr src, dst;
-    uint8_t ttl;
-    uint8_t proto;       /* upper-layer protocol after IPv6 extension headers */
-    size_t l4_off;       /* where the upper-layer message starts */
-    size_t l4_len;       /* its length after trimming to the IP length */
-} outer_header;
+/*
+ * The policy for the outer IP header of a received packet (an ICMP error,
+ * an echo reply or a TCP answer): lenient about length. The packet is
+ * trimmed to its claimed length when that is consistent; otherwise the
+ * buffer length is used (a truncated capture then fails the checksum;
+ * BSD-style raw sockets alter ip_len), and an IPv6 payload length of 0 is
+ * taken as unstated. A fragment is -ENOMSG, not ours rather than malformed:
+ * raw sockets deliver reassembled packets, so only a capture sees one, and
+ * its upper-layer header is incomplete or absent. IPv6 hop-by-hop, routing
+ * and destination options headers before ICMPv6 / TCP are skipped.
+ */
+static const cp_ip_policy outer_ip_policy = {
+    .strict_length = 0,
+    .ipv6_zero_length_unstated = 1,
+    .fragment_result = -ENOMSG,
+    .walk_ipv6_extensions = 1,
+};
 
 /*
- * Parses the outer header. Returns 0, -EBADMSG (malformed) or -ENOMSG (a
- * fragment: raw sockets deliver reassembled packets, so only a capture sees
- * one, and its upper-layer header is incomplete or absent).
- * The packet is trimmed to the IP length when that length is consistent;
- * otherwise the buffer length is used (a truncated capture then fails the
- * checksum; BSD-style raw sockets alter ip_len).
+ * The policy for a quoted packet (and a captured probe, cp_trace_parse_probe):
+ * the most lenient, because routers truncate quotes, pad them (RFC 4884 zero
+ * fill) and byte-swap their length. A claimed length is used only when it is
+ * plausible (covers the header, within what is present); a payload length of
+ * 0 is taken at its word (the quote then holds no transport bytes). Fragments
+ * are parsed and reported (is_fragment); extension headers are not walked:
+ * our probes carry none (RFC 8200 §4), so an extension header number in next
+ * header means "not one of ours".
  */
-static int parse_outer(int family, const uint8_t *buf, size_t len, outer_header *o)
-{
-    memset(o, 0, sizeof *o);
-    if (family == AF_INET) {
-        if (len < IPV4_MIN_HEADER_LEN || (buf[0] >> 4) != 4)
-            return -EBADMSG;
-        size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
-        if (ihl < IPV4_MIN_HEADER_LEN || ihl > len)
-            return -EBADMSG;
-        size_t end = len;
-        size_t total = cp_be16(buf + 2);
-        if (total >= ihl && total <= len)
-            end = total;
-        if ((cp_be16(buf + 6) & 0x3fff) != 0) /* MF or fragment offset (RFC 791) */
-            return -ENOMSG;
-        o->ttl = buf[8];
-        o->proto = buf[9];
-        load_addr(&o->src, AF_INET, buf + 12);
-        load_addr(&o->dst, AF_INET, buf + 16);
-        o->l4_off = ihl;
-        o->l4_len = end - ihl;
-        return 0;
-    }
-
-    if (len < IPV6_HEADER_LEN || (buf[0] >> 4) != 6)
-        return -EBADMSG;
-    size_t end = len;
-    size_t payload = cp_be16(buf + 4);
-    if (payload != 0 && IPV6_HEADER_LEN + payload <= len)
-        end = IPV6_HEADER_LEN + payload;
-    o->ttl = buf[7];
-    load_addr(&o->src, AF_INET6, buf + 8);
-    load_addr(&o->dst, AF_INET6, buf + 24);
-    uint8_t nh = buf[6];
-    size_t off = IPV6_HEADER_LEN;
-    /* A fragment header (44) ends the walk like any other: the caller then
-     * finds no ICMPv6 / TCP and answers -ENOMSG. */
-    for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
-        if (nh != IPV6_HOP_BY_HOP && nh != IPV6_ROUTING && nh != IPV6_DEST_OPTS)
-            break;
-        if (end - off < 2)
-            return -EBADMSG;
-        size_t ext_len = ((size_t)buf[off + 1] + 1) * 8; /* RFC 8200 §4.3 */
-        if (ext_len > end - off)
-            return -EBADMSG;
-        nh = buf[off];
-        off += ext_len;
-    }
-    o->proto = nh;
-    o->l4_off = off;
-    o->l4_len = end - off;
-    return 0;
-}
+static const cp_ip_policy quote_ip_policy = {
+    .strict_length = 0,
+    .ipv6_zero_length_unstated = 0,
+    .fragment_result = 0,
+    .walk_ipv6_extensions = 0,
+};
 
 /* The upper-layer message of a received packet, and the addresses its
  * checksum covers when they are known. */
 typedef struct received {
     int has_outer;
-    outer_header outer;      /* valid when has_outer */
+    cp_ip_header outer;      /* valid when has_outer */
     const uint8_t *l4;
     size_t l4_len;
     int has_addrs;
@@ -140,14 +89,14 @@ static int locate_upper_layer(int family, int with_ip_header, const uint8_t *buf
     rx->l4 = buf;
     rx->l4_len = len;
     if (with_ip_header) {
-        int rc = parse_outer(family, buf, len, &rx->outer);
+        int rc = cp_ip_parse(buf, len, family, &outer_ip_policy, &rx->outer);
         if (rc < 0)
             return rc;
         if (rx->outer.proto != proto)
             return -ENOMSG;
         rx->has_outer = 1;
         rx->l4 = buf + rx->outer.l4_off;
-        rx->l4_len = rx->outer.l4_len;
+        rx->l4_len = rx->outer.end - rx->outer.l4_off;
         rx->has_addrs = 1;
         rx->src = rx->outer.src;
         rx->dst = rx->outer.dst;
@@ -177,60 +126,31 @@ static void read_payload_id(const uint8_t *payload, size_t len, cp_trace_packet 
 static int parse_packet(const uint8_t *buf, size_t len, int expect_family, cp_trace_packet *p)
 {
     memset(p, 0, sizeof *p);
-    if (len < 1)
+    cp_ip_header h;
+    if (cp_ip_parse(buf, len, expect_family, &quote_ip_policy, &h) != 0)
         return -EBADMSG;
-    int version = buf[0] >> 4;
-    int family = version == 4 ? AF_INET : version == 6 ? AF_INET6 : 0;
-    if (family == 0 || (expect_family != 0 && family != expect_family))
-        return -EBADMSG;
-
-    size_t hlen;
-    int later_fragment = 0;
-    if (family == AF_INET) {
-        if (len < IPV4_MIN_HEADER_LEN)
-            return -EBADMSG;
-        hlen = (size_t)(buf[0] & 0x0f) * 4;
-        if (hlen < IPV4_MIN_HEADER_LEN || hlen > len)
-            return -EBADMSG;
-        uint16_t frag = cp_be16(buf + 6);
-        p->tos = buf[1];
-        p->total_len = cp_be16(buf + 2);
-        p->ip_id = cp_be16(buf + 4);
-        p->is_fragment = (frag & 0x3fff) != 0;
-        later_fragment = (frag & 0x1fff) != 0;
-        p->ttl = buf[8];
-        p->proto = buf[9];
-        load_addr(&p->src, AF_INET, buf + 12);
-        load_addr(&p->dst, AF_INET, buf + 16);
-    } else {
-        if (len < IPV6_HEADER_LEN)
-            return -EBADMSG;
-        hlen = IPV6_HEADER_LEN;
-        uint32_t first = cp_be32(buf);
-        p->tos = (uint8_t)(first >> 20);
-        p->flow_label = first & 0xfffffu;
-        p->total_len = IPV6_HEADER_LEN + (uint32_t)cp_be16(buf + 4);
-        p->proto = buf[6];
-        p->ttl = buf[7];
-        load_addr(&p->src, AF_INET6, buf + 8);
-        load_addr(&p->dst, AF_INET6, buf + 24);
-    }
+    int family = h.family;
+    size_t hlen = h.header_len;
     p->family = family;
+    p->src = h.src;
+    p->dst = h.dst;
+    p->proto = h.proto;
+    p->ttl = h.ttl;
+    p->tos = h.tos;
+    p->ip_id = h.ip_id;
+    p->flow_label = h.flow_label;
+    p->is_fragment = h.is_fragment;
+    p->total_len = h.claimed_len;
     p->header_len = hlen;
     p->quoted_len = len;
 
-    /* Bytes past a plausible claimed length are padding (RFC 4884 zero fill,
-     * link padding), not transport header. A claimed length below the header
-     * length is impossible (some routers quote it byte-swapped): ignore it
-     * and trust only what is present. */
-    size_t limit = len;
-    if (p->total_len >= hlen && p->total_len < len)
-        limit = p->total_len;
-    /* A later fragment carries no transport header; in IPv6 an extension
-     * header number in next header means the same for us (our probes carry
-     * none, RFC 8200 §4). */
-    if (later_fragment)
+    /* Bytes past a plausible claimed length are padding, not transport
+     * header (quote_ip_policy). A later fragment carries no transport header;
+     * in IPv6 an extension header number in next header means the same for
+     * us. */
+    if (h.later_fragment)
         return 0;
+    size_t limit = h.end;
     const uint8_t *t = buf + hlen;
     size_t tlen = limit - hlen;
 

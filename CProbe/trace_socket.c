@@ -1,18 +1,15 @@
 /*
  * trace_socket.c — sockets for traceroute probes (UDP, raw TCP), sending with
- * a per-packet TTL / hop limit, and the capture filter for one trace.
+ * a per-packet TTL / hop limit.
  */
 #define _GNU_SOURCE
 #include "cp_internal.h"
 #include "cprobe_trace.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,17 +55,8 @@ int cp_trace_local_port(int fd, uint16_t *port_out)
 {
     if (port_out == NULL)
         return -EINVAL;
-    struct sockaddr_storage ss;
-    socklen_t ss_len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) != 0)
-        return -errno;
-    if (ss.ss_family == AF_INET)
-        *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    else if (ss.ss_family == AF_INET6)
-        *port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    else
-        return -EAFNOSUPPORT;
-    return 0;
+    cp_addr local;
+    return cp_local_address(fd, &local, port_out);
 }
 
 /*
@@ -215,85 +203,4 @@ int cp_trace_send(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
     if (user_ts_ns != NULL)
         *user_ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     return (int)n;
-}
-
-/* Appends to the filter being built; *used >= cap afterwards means it did not fit. */
-__attribute__((format(printf, 4, 5)))
-static void append(char *buf, size_t cap, size_t *used, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = *used < cap ? cap - *used : 0;
-    int n = vsnprintf(room > 0 ? buf + *used : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *used += (size_t)n;
-}
-
-int cp_trace_filter(int method, const cp_addr *dst, uint16_t sport, uint16_t dport,
-                    uint16_t ident, char *buf, size_t cap)
-{
-    if (dst == NULL || buf == NULL || cap == 0)
-        return -EINVAL;
-    if (method != CP_TRACE_METHOD_UDP && method != CP_TRACE_METHOD_ICMP &&
-        method != CP_TRACE_METHOD_TCP)
-        return -EINVAL;
-    char host[INET6_ADDRSTRLEN];
-    if (dst->family != AF_INET && dst->family != AF_INET6)
-        return -EINVAL;
-    if (inet_ntop(dst->family, dst->bytes, host, sizeof host) == NULL)
-        return -EINVAL;
-
-    int v4 = dst->family == AF_INET;
-    size_t used = 0;
-    append(buf, cap, &used, "(%s and (", v4 ? "ip" : "ip6");
-    switch (method) {
-    case CP_TRACE_METHOD_UDP:
-        append(buf, cap, &used,
-               "(udp and dst host %s and src port %u) or (udp and src host %s and dst port %u)",
-               host, sport, host, sport);
-        break;
-    case CP_TRACE_METHOD_TCP:
-        append(buf, cap, &used, "(tcp and dst host %s and src port %u", host, sport);
-        if (dport != 0)
-            append(buf, cap, &used, " and dst port %u", dport);
-        append(buf, cap, &used, ") or (tcp and src host %s and dst port %u", host, sport);
-        if (dport != 0)
-            append(buf, cap, &used, " and src port %u", dport);
-        append(buf, cap, &used, ")");
-        break;
-    default: /* ICMP echo: the identifier sits at ICMP offset 4 */
-        if (v4)
-            append(buf, cap, &used,
-                   "(icmp and icmp[0] == 8 and icmp[4:2] == %u and dst host %s) or "
-                   "(icmp and icmp[0] == 0 and icmp[4:2] == %u and src host %s)",
-                   ident, host, ident, host);
-        else
-            append(buf, cap, &used,
-                   "(icmp6 and ip6[40] == 128 and ip6[44:2] == %u and dst host %s) or "
-                   "(icmp6 and ip6[40] == 129 and ip6[44:2] == %u and src host %s)",
-                   ident, host, ident, host);
-        break;
-    }
-    /* ICMP errors whose quoted packet went to dst: the quoted IPv4
-     * destination is at ICMP offset 8 + 16 (RFC 792), the quoted IPv6 one at
-     * ICMPv6 offset 8 + 24 (RFC 4443), i.e. ip6[72..87] without extension
-     * headers. */
-    if (v4) {
-        append(buf, cap, &used,
-               " or (icmp and (icmp[0] == 3 or icmp[0] == 11 or icmp[0] == 12) and "
-               "icmp[24:4] == 0x%08x)",
-               (unsigned)cp_be32(dst->bytes));
-    } else {
-        append(buf, cap, &used,
-               " or (icmp6 and (ip6[40] == 1 or ip6[40] == 2 or ip6[40] == 3 or ip6[40] == 4) and "
-               "ip6[72:4] == 0x%08x and ip6[76:4] == 0x%08x and ip6[80:4] == 0x%08x and "
-               "ip6[84:4] == 0x%08x)",
-               (unsigned)cp_be32(dst->bytes), (unsigned)cp_be32(dst->bytes + 4),
-               (unsigned)cp_be32(dst->bytes + 8), (unsigned)cp_be32(dst->bytes + 12));
-    }
-    append(buf, cap, &used, "))");
-    if (used >= cap)
-        return -ENOSPC;
-    return 0;
 }

@@ -16,7 +16,8 @@ OUT="$(mktemp -d "${TMPDIR:-/tmp}/c-checks-services.XXXXXX")"
 trap 'rm -rf "$OUT"' EXIT
 
 LIBS=(-lldns -lcurl -lssl -lcrypto -lpthread)
-INCLUDES=(-I"$SRC/include" -I"$SRC")
+# CProbe/fuzz holds check.h, the harness every C unit test shares.
+INCLUDES=(-I"$SRC/include" -I"$SRC" -I"$ROOT/CProbe/fuzz")
 mapfile -t CORE < <(find "$SRC" -maxdepth 1 -name '*.c' | sort)
 
 echo "== gcc -Wall -Wextra -Werror (CServiceProbe)"

@@ -15,19 +15,10 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include "cp_pcap.h" /* DLT_* numbers older libpcap headers lack */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
 
 #define REQUIRE(cond) \
     do {              \

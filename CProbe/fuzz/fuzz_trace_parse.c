@@ -15,7 +15,7 @@
  * any read past its end.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -ICProbe/include -ICProbe
- *        CProbe/fuzz/fuzz_trace_parse.c CProbe/trace_*.c CProbe/checksum.c
+ *        CProbe/fuzz/fuzz_trace_parse.c and every CProbe source, -lpcap -lcap (see scripts/fuzz.sh)
  */
 #include "cp_internal.h"
 #include "cprobe_trace.h"

@@ -33,45 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 /* ------------------------------------------------------------------------ */
-/* Harness                                                                  */
+/* Fuzzer seeds                                                             */
 /* ------------------------------------------------------------------------ */
 
-static int passed, failed, current_failed;
 static const char *corpus_dir;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            printf("    check failed at line %d: %s\n", __LINE__, #cond);              \
-            current_failed = 1;                                                        \
-        }                                                                              \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                 \
-    do {                                                                               \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                          \
-        if (va_ != vb_) {                                                              \
-            printf("    check failed at line %d: %s == %s (%lld != %lld)\n", __LINE__,  \
-                   #a, #b, va_, vb_);                                                  \
-            current_failed = 1;                                                        \
-        }                                                                              \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-    current_failed = 0;
-    fn();
-    if (current_failed) {
-        failed++;
-        printf("FAIL %s\n", name);
-    } else {
-        passed++;
-        printf("ok   %s\n", name);
-    }
-    fflush(stdout);
-}
-#define RUN(fn) run(#fn, fn)
 
 /* Fuzzer seed: one mode byte (see fuzz_trace_parse.c) and the packet. */
 #define SEED_V6 0x01
@@ -233,6 +201,18 @@ static size_t ip6_header(uint8_t *out, uint8_t nh, uint8_t hlim, const cp_addr *
 #define M_UDP CP_TRACE_METHOD_UDP
 #define M_ICMP CP_TRACE_METHOD_ICMP
 #define M_TCP CP_TRACE_METHOD_TCP
+
+/* A buffer cp_capture_filter always fills for one trace. */
+#define TRACE_FILTER_SIZE (1 + CP_CAPTURE_FILTER_TRACE_MAX)
+
+/* The capture filter of one trace to dst (cp_capture_filter with that trace alone). */
+static int trace_filter(int method, const cp_addr *dst, uint16_t sport, uint16_t dport,
+                        uint16_t ident, char *buf, size_t cap)
+{
+    cp_capture_trace t = { .method = method, .family = dst->family, .dst = *dst,
+                           .sport = sport, .dport = dport, .ident = ident };
+    return cp_capture_filter(NULL, 0, &t, 1, buf, cap);
+}
 
 /* One of our probes as it left the host (US -> TARGET), IP header included,
  * with the TTL the quoting router saw. Returns its length. */
@@ -1044,7 +1024,7 @@ static void truncated_quotes(int family, int method, size_t quote_opts)
         if (r.quote.has_transport)
             check_quote_of_probe(family, method, &r, 42);
         CHECK_EQ(r.quote.has_probe_id, method != M_TCP && L >= h + 14);
-        if (current_failed) {
+        if (CHECK_FAILED) {
             printf("    (family %d method %d quote length %zu)\n", family, method, L);
             return;
         }
@@ -1356,17 +1336,17 @@ static int filter_admits(const char *expr, const uint8_t *pkt, size_t len)
 
 static void test_filter_compiles_for_sll2_and_ethernet(void)
 {
-    char f[CP_TRACE_FILTER_MAX];
+    char f[TRACE_FILTER_SIZE];
     const cp_addr *dsts[2] = { &TARGET4, &TARGET6 };
     for (int d = 0; d < 2; d++)
         for (int m = M_UDP; m <= M_TCP; m++)
             for (int dport = 0; dport < 2; dport++) {
-                CHECK_EQ(cp_trace_filter(m, dsts[d], 65535, dport ? 443 : 0, 65535, f, sizeof f), 0);
+                CHECK_EQ(trace_filter(m, dsts[d], 65535, dport ? 443 : 0, 65535, f, sizeof f), 0);
                 CHECK(filter_compiles(DLT_LINUX_SLL2, f));
                 CHECK(filter_compiles(DLT_EN10MB, f));
             }
-    CHECK_EQ(cp_trace_filter(M_UDP, &TARGET6, 1, 2, 3, f, 40), -ENOSPC);
-    CHECK_EQ(cp_trace_filter(9, &TARGET6, 1, 2, 3, f, sizeof f), -EINVAL);
+    CHECK_EQ(trace_filter(M_UDP, &TARGET6, 1, 2, 3, f, 40), -ENOSPC);
+    CHECK_EQ(trace_filter(9, &TARGET6, 1, 2, 3, f, sizeof f), -EINVAL);
 }
 
 static void test_filter_admits_probes_and_their_errors_only(void)
@@ -1374,8 +1354,8 @@ static void test_filter_admits_probes_and_their_errors_only(void)
     for (int fam = 0; fam < 2; fam++) {
         int family = fam ? AF_INET6 : AF_INET;
         for (int m = M_UDP; m <= M_TCP; m++) {
-            char f[CP_TRACE_FILTER_MAX];
-            CHECK_EQ(cp_trace_filter(m, target(family), SPORT, m == M_TCP ? 443 : 0, IDENT, f,
+            char f[TRACE_FILTER_SIZE];
+            CHECK_EQ(trace_filter(m, target(family), SPORT, m == M_TCP ? 443 : 0, IDENT, f,
                                      sizeof f), 0);
             uint8_t probe[512], icmp[1024], pkt[2048];
             size_t plen = make_probe(family, m, 0, 5, 1, probe);
@@ -1395,8 +1375,8 @@ static void test_filter_admits_probes_and_their_errors_only(void)
             CHECK_EQ(filter_admits(f, pkt, n), 0);
         }
         /* Echo replies: our ident only. */
-        char f[CP_TRACE_FILTER_MAX];
-        cp_trace_filter(M_ICMP, target(family), 0, 0, IDENT, f, sizeof f);
+        char f[TRACE_FILTER_SIZE];
+        trace_filter(M_ICMP, target(family), 0, 0, IDENT, f, sizeof f);
         uint8_t msg[64], pkt[128];
         size_t n;
         cp_trace_build_icmp_echo(family, us(family), target(family), IDENT, 1, FIXED_CSUM, 8, msg,
@@ -1409,6 +1389,167 @@ static void test_filter_admits_probes_and_their_errors_only(void)
         put16(pkt + h + 4, IDENT + 1);
         CHECK_EQ(filter_admits(f, pkt, h + n), 0);
     }
+}
+
+/* An IP packet from src to dst carrying the upper-layer bytes l4 (checksums
+ * are irrelevant to a filter). Returns its length. */
+static size_t filter_packet(int family, uint8_t proto, const cp_addr *src, const cp_addr *dst,
+                            const uint8_t *l4, size_t l4_len, uint8_t *out)
+{
+    size_t h = family == AF_INET ? ip4_header(out, 0, proto, 64, 1, src, dst, l4_len, -1)
+                                 : ip6_header(out, proto, 64, src, dst, l4_len, 0);
+    memcpy(out + h, l4, l4_len);
+    return h + l4_len;
+}
+
+/* What the engine's capture admitted when Swift wrote the filter itself: echo
+ * identifiers a and b, and per family the trace sockets' UDP and TCP ports
+ * with every ICMP error of the family. Kept as the reference the one builder
+ * must agree with. */
+static void engine_reference_filter(uint16_t a, uint16_t b, uint16_t udp4, uint16_t tcp4,
+                                    uint16_t udp6, uint16_t tcp6, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "((icmp and (icmp[0] = 8 or icmp[0] = 0) and icmp[4:2] = %u) or (icmp6 and (ip6[40] = 128 or ip6[40] = 129) and ip6[44:2] = %u))"
+             " or ((icmp and (icmp[0] = 8 or icmp[0] = 0) and icmp[4:2] = %u) or (icmp6 and (ip6[40] = 128 or ip6[40] = 129) and ip6[44:2] = %u))"
+             " or (icmp and (icmp[0] = 3 or icmp[0] = 11 or icmp[0] = 12))"
+             " or (ip and udp and port %u) or (ip and tcp and port %u)"
+             " or (icmp6 and ip6[40] >= 1 and ip6[40] <= 4)"
+             " or (ip6 and udp and port %u) or (ip6 and tcp and port %u)",
+             a, a, b, b, udp4, tcp4, udp6, tcp6);
+}
+
+static void test_filter_engine_form_admits_what_the_swift_builder_admitted(void)
+{
+    const uint16_t idents[2] = { IDENT, 0x0101 };
+    const uint16_t udp4 = 40001, tcp4 = 40002, udp6 = 40003, tcp6 = 40004;
+    cp_capture_trace traces[4];
+    memset(traces, 0, sizeof traces);
+    const int families[2] = { AF_INET, AF_INET6 };
+    for (int i = 0; i < 2; i++) {
+        traces[2 * i] = (cp_capture_trace){ .method = M_UDP, .family = families[i],
+                                            .sport = i ? udp6 : udp4 };
+        traces[2 * i + 1] = (cp_capture_trace){ .method = M_TCP, .family = families[i],
+                                                .sport = i ? tcp6 : tcp4 };
+    }
+    char f[1 + 2 * CP_CAPTURE_FILTER_ECHO_MAX + 4 * CP_CAPTURE_FILTER_TRACE_MAX], ref[2048];
+    CHECK_EQ(cp_capture_filter(idents, 2, traces, 4, f, sizeof f), 0);
+    engine_reference_filter(idents[0], idents[1], udp4, tcp4, udp6, tcp6, ref, sizeof ref);
+    CHECK(filter_compiles(DLT_LINUX_SLL2, f));
+    CHECK(filter_compiles(DLT_EN10MB, f));
+
+    for (int i = 0; i < 2; i++) {
+        int family = families[i];
+        uint16_t udp = i ? udp6 : udp4, tcp = i ? tcp6 : tcp4;
+        uint8_t icmp_proto = family == AF_INET ? 1 : 58;
+        uint8_t echo_request = family == AF_INET ? 8 : 128, echo_reply = family == AF_INET ? 0 : 129;
+        /* ICMP types: v4 unreachable, time exceeded, parameter problem, redirect;
+         * v6 unreachable, too big, time exceeded, parameter problem, neighbor solicitation. */
+        const uint8_t errors4[] = { 3, 11, 12 }, errors6[] = { 1, 2, 3, 4 };
+        struct { uint8_t proto; uint8_t l4[16]; int from_target; int admit; const char *what; } cases[32];
+        size_t n = 0;
+#define CASE(p, b0, b1, b2, b3, b4, b5, from, adm, w)                                       \
+    cases[n++] = (__typeof__(cases[0])){ p, { b0, b1, b2, b3, b4, b5, 0, 0 }, from, adm, w }
+        CASE(17, udp >> 8, udp & 0xff, 0x82, 0x9a, 0, 16, 0, 1, "UDP probe from our port");
+        CASE(17, 0x82, 0x9a, udp >> 8, udp & 0xff, 0, 16, 1, 1, "UDP answer to our port");
+        CASE(17, 0x9c, 0x50, 0x82, 0x9a, 0, 16, 0, 0, "UDP from another port");
+        CASE(6, tcp >> 8, tcp & 0xff, 1, 0xbb, 0, 0, 0, 1, "TCP SYN from our port");
+        CASE(6, 1, 0xbb, tcp >> 8, tcp & 0xff, 0, 0, 1, 1, "TCP answer to our port");
+        CASE(6, udp >> 8, udp & 0xff, 1, 0xbb, 0, 0, 0, 0, "TCP from the UDP port");
+        CASE(icmp_proto, echo_request, 0, 0, 0, IDENT >> 8, IDENT & 0xff, 0, 1, "echo request, ident a");
+        CASE(icmp_proto, echo_reply, 0, 0, 0, 0x01, 0x01, 1, 1, "echo reply, ident b");
+        CASE(icmp_proto, echo_reply, 0, 0, 0, 0x01, 0x02, 1, 0, "echo reply, another ident");
+        if (family == AF_INET) {
+            for (size_t e = 0; e < sizeof errors4; e++)
+                CASE(1, errors4[e], 0, 0, 0, 0, 0, 1, 1, "ICMP error");
+            CASE(1, 5, 0, 0, 0, 0, 0, 1, 0, "ICMP redirect");
+        } else {
+            for (size_t e = 0; e < sizeof errors6; e++)
+                CASE(58, errors6[e], 0, 0, 0, 0, 0, 1, 1, "ICMPv6 error");
+            CASE(58, 135, 0, 0, 0, 0, 0, 1, 0, "ICMPv6 neighbor solicitation");
+        }
+#undef CASE
+        for (size_t c = 0; c < n; c++) {
+            uint8_t pkt[128];
+            const cp_addr *src = cases[c].from_target ? target(family) : us(family);
+            const cp_addr *dst = cases[c].from_target ? us(family) : target(family);
+            size_t len = filter_packet(family, cases[c].proto, src, dst, cases[c].l4, 16, pkt);
+            int admitted = filter_admits(f, pkt, len), reference = filter_admits(ref, pkt, len);
+            if (admitted != cases[c].admit || admitted != reference)
+                printf("    family %d: %s: admitted %d, reference %d\n", family, cases[c].what,
+                       admitted, reference);
+            CHECK_EQ(admitted, cases[c].admit);
+            CHECK_EQ(admitted, reference);
+        }
+    }
+}
+
+static void test_filter_fits_the_documented_size_for_the_longest_values(void)
+{
+    cp_addr far4 = addr("255.255.255.254"), far6 = addr("ffff:fffe:ffff:fffe:ffff:fffe:ffff:fffe");
+    char f[1 + 3 * CP_CAPTURE_FILTER_ECHO_MAX + 6 * CP_CAPTURE_FILTER_TRACE_MAX];
+    uint16_t longest = 65535;
+    CHECK_EQ(cp_capture_filter(&longest, 1, NULL, 0, f, 1 + CP_CAPTURE_FILTER_ECHO_MAX), 0);
+    CHECK(strlen(f) + strlen(" or ") <= CP_CAPTURE_FILTER_ECHO_MAX);
+    cp_capture_trace all[6];
+    size_t n = 0;
+    for (int m = M_UDP; m <= M_TCP; m++)
+        for (int d = 0; d < 2; d++) {
+            const cp_addr *dst = d ? &far6 : &far4;
+            cp_capture_trace t = { .method = m, .family = dst->family, .dst = *dst,
+                                   .sport = 65535, .dport = 65535, .ident = 65535 };
+            all[n++] = t;
+            CHECK_EQ(cp_capture_filter(NULL, 0, &t, 1, f, TRACE_FILTER_SIZE), 0);
+            CHECK(strlen(f) + strlen(" or ") <= CP_CAPTURE_FILTER_TRACE_MAX);
+            CHECK(filter_compiles(DLT_LINUX_SLL2, f));
+            /* One byte short: nothing, never a truncated expression. */
+            size_t need = strlen(f) + 1;
+            CHECK_EQ(cp_capture_filter(NULL, 0, &t, 1, f, need - 1), -ENOSPC);
+            CHECK_EQ(f[0], '\0');
+        }
+    uint16_t idents[3] = { 65535, 65534, 65533 };
+    CHECK_EQ(cp_capture_filter(idents, 3, all, 6, f, sizeof f), 0);
+    CHECK(filter_compiles(DLT_EN10MB, f));
+}
+
+/* Occurrences of needle in haystack. */
+static int count_of(const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void test_filter_admits_each_destinations_errors_once_and_refuses_bad_input(void)
+{
+    char f[1 + 3 * CP_CAPTURE_FILTER_TRACE_MAX];
+    cp_capture_trace t[3] = {
+        { .method = M_UDP, .family = AF_INET, .dst = TARGET4, .sport = SPORT },
+        { .method = M_TCP, .family = AF_INET, .dst = TARGET4, .sport = SPORT, .dport = 443 },
+        { .method = M_ICMP, .family = AF_INET, .dst = OTHER4, .ident = IDENT },
+    };
+    CHECK_EQ(cp_capture_filter(NULL, 0, t, 3, f, sizeof f), 0);
+    CHECK_EQ(count_of(f, "icmp[24:4]"), 2); /* TARGET4 once, OTHER4 once */
+    CHECK(filter_compiles(DLT_RAW, f));
+    cp_capture_trace shared[2] = {
+        { .method = M_UDP, .family = AF_INET6, .sport = SPORT },
+        { .method = M_TCP, .family = AF_INET6, .sport = SPORT + 1 },
+    };
+    CHECK_EQ(cp_capture_filter(NULL, 0, shared, 2, f, sizeof f), 0);
+    CHECK_EQ(count_of(f, "ip6[40] == 4"), 1);
+    CHECK_EQ(count_of(f, " host "), 0);
+
+    /* An empty expression admits every packet: nothing to admit is an error. */
+    CHECK_EQ(cp_capture_filter(NULL, 0, NULL, 0, f, sizeof f), -EINVAL);
+    uint16_t ident = 1;
+    CHECK_EQ(cp_capture_filter(&ident, 1, NULL, 0, NULL, 64), -EINVAL);
+    CHECK_EQ(cp_capture_filter(NULL, 1, NULL, 0, f, sizeof f), -EINVAL);
+    cp_capture_trace bad = { .method = M_UDP, .family = AF_INET, .dst = TARGET6, .sport = 1 };
+    CHECK_EQ(cp_capture_filter(NULL, 0, &bad, 1, f, sizeof f), -EINVAL); /* dst of another family */
+    bad.dst.family = 0;
+    bad.family = 0;
+    CHECK_EQ(cp_capture_filter(NULL, 0, &bad, 1, f, sizeof f), -EINVAL); /* no family */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1595,8 +1736,8 @@ static void live_udp_via_trace_send(int family)
     CHECK_EQ(cp_trace_local_port(fd, &sport), 0);
     int icmp = raw_icmp(family);
     CHECK(icmp >= 0);
-    char f[CP_TRACE_FILTER_MAX];
-    CHECK_EQ(cp_trace_filter(M_UDP, &l, sport, 0, 0, f, sizeof f), 0);
+    char f[TRACE_FILTER_SIZE];
+    CHECK_EQ(trace_filter(M_UDP, &l, sport, 0, 0, f, sizeof f), 0);
     pcap_t *cap = open_lo_capture(f);
     CHECK(cap != NULL);
     if (cap == NULL || icmp < 0) {
@@ -1667,8 +1808,8 @@ static void live_raw_udp_checksum_complete(int family)
     uint16_t sport = 0;
     CHECK(hold >= 0 && fd >= 0 && icmp >= 0);
     CHECK_EQ(cp_trace_local_port(hold, &sport), 0);
-    char f[CP_TRACE_FILTER_MAX];
-    CHECK_EQ(cp_trace_filter(M_UDP, &l, sport, 0, 0, f, sizeof f), 0);
+    char f[TRACE_FILTER_SIZE];
+    CHECK_EQ(trace_filter(M_UDP, &l, sport, 0, 0, f, sizeof f), 0);
     pcap_t *cap = hold >= 0 && fd >= 0 && icmp >= 0 ? open_lo_capture(f) : NULL;
     CHECK(cap != NULL);
     if (cap == NULL) {
@@ -1735,8 +1876,8 @@ static void live_udp_kernel_checksum(int family)
     uint16_t sport = 0;
     cp_trace_local_port(fd, &sport);
     int icmp = raw_icmp(family);
-    char f[CP_TRACE_FILTER_MAX];
-    cp_trace_filter(M_UDP, &l, sport, 0, 0, f, sizeof f);
+    char f[TRACE_FILTER_SIZE];
+    trace_filter(M_UDP, &l, sport, 0, 0, f, sizeof f);
     pcap_t *cap = open_lo_capture(f);
     CHECK(cap != NULL && icmp >= 0);
     if (cap == NULL || icmp < 0) {
@@ -1784,7 +1925,7 @@ static void live_udp_kernel_checksum(int family)
         uint16_t back = 0;
         cp_trace_udp_probe_id_from_checksum(r.quote.udp_checksum, &back);
         CHECK_EQ(back, id);
-        if (current_failed)
+        if (CHECK_FAILED)
             break;
     }
     pcap_close(cap);
@@ -1809,8 +1950,8 @@ static void live_icmp_echo(int family)
     CHECK(fd >= 0);
     if (fd < 0)
         return;
-    char f[CP_TRACE_FILTER_MAX];
-    cp_trace_filter(M_ICMP, &l, 0, 0, IDENT, f, sizeof f);
+    char f[TRACE_FILTER_SIZE];
+    trace_filter(M_ICMP, &l, 0, 0, IDENT, f, sizeof f);
     pcap_t *cap = open_lo_capture(f);
     CHECK(cap != NULL);
     if (cap == NULL) {
@@ -2002,12 +2143,15 @@ int main(int argc, char **argv)
 
     RUN(test_filter_compiles_for_sll2_and_ethernet);
     RUN(test_filter_admits_probes_and_their_errors_only);
+    RUN(test_filter_engine_form_admits_what_the_swift_builder_admitted);
+    RUN(test_filter_fits_the_documented_size_for_the_longest_values);
+    RUN(test_filter_admits_each_destinations_errors_once_and_refuses_bad_input);
 
     if (geteuid() != 0) {
         printf("skip: live loopback tests need root (CAP_NET_RAW, CAP_SYS_ADMIN)\n");
     } else if (enter_private_loopback() != 0) {
         printf("FAIL could not bring up loopback\n");
-        failed++;
+        check_counts.tests_failed++;
     } else {
         RUN(test_live_udp_probe_socket_never_on_dport);
         RUN(test_live_udp_v4_ttl_cmsg_payload_and_port_unreachable);
@@ -2024,6 +2168,5 @@ int main(int argc, char **argv)
         RUN(test_live_tcp_v6_syn_ack_from_listener);
     }
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "cprobe.h"
+#include "cp_internal.h" /* cp_capture_linktype, cp_capture_drops, cp_caps_have_net_raw */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,57 +32,9 @@
 #include <unistd.h>
 
 #include <pcap/pcap.h>
+#include "cp_pcap.h" /* DLT_* numbers older libpcap headers lack */
 
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
-
-static int passed, failed, skipped;
-static const char *current_test = "";
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "FAIL %s (%s:%d): %s\n", current_test, __FILE__, __LINE__, \
-                    #cond);                                                            \
-        }                                                                              \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                       \
-    do {                                                                                     \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                                \
-        if (va_ == vb_) {                                                                    \
-            passed++;                                                                        \
-        } else {                                                                             \
-            failed++;                                                                        \
-            fprintf(stderr, "FAIL %s (%s:%d): %s == %s (%lld != %lld)\n", current_test,      \
-                    __FILE__, __LINE__, #a, #b, va_, vb_);                                   \
-        }                                                                                    \
-    } while (0)
-
-static void skip(const char *why)
-{
-    skipped++;
-    printf("SKIP %s: %s\n", current_test, why);
-}
-
-#define TEST(name) static void name(void)
-#define RUN(name)                    \
-    do {                             \
-        current_test = #name;        \
-        int failed_before_ = failed; \
-        name();                      \
-        printf("%s %s\n", failed == failed_before_ ? "ok  " : "FAIL", #name); \
-    } while (0)
+#include "check.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -787,13 +740,20 @@ static int filter_matches(pcap_t *p, const char *filter, const uint8_t *frame, s
     return match;
 }
 
+/* The capture filter admitting the echoes with one identifier. */
+static int echo_filter(uint16_t ident, char *buf, size_t cap)
+{
+    return cp_capture_filter(&ident, 1, NULL, 0, buf, cap);
+}
+
 TEST(echo_filter_compiles_and_matches_only_our_identifier)
 {
     char filter[512];
-    CHECK_EQ(cp_echo_filter(0xabcd, filter, sizeof filter), 0);
+    CHECK_EQ(echo_filter(0xabcd, filter, sizeof filter), 0);
     CHECK(strstr(filter, "43981") != NULL);
     char tiny[16];
-    CHECK_EQ(cp_echo_filter(1, tiny, sizeof tiny), -ENOSPC);
+    CHECK_EQ(echo_filter(1, tiny, sizeof tiny), -ENOSPC);
+    CHECK_EQ(tiny[0], '\0'); /* never a truncated expression */
 
     const int linktypes[] = { DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW };
     uint8_t v4[128], v6[128], other4[128], other6[128], frame[256];
@@ -843,7 +803,7 @@ TEST(echo_filter_compiles_without_privileges)
     if (geteuid() != 0) {
         /* Already unprivileged: compile right here. */
         char filter[512];
-        cp_echo_filter(7, filter, sizeof filter);
+        echo_filter(7, filter, sizeof filter);
         pcap_t *p = pcap_open_dead(DLT_LINUX_SLL2, 65535);
         struct bpf_program prog;
         CHECK_EQ(pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN), 0);
@@ -857,7 +817,7 @@ TEST(echo_filter_compiles_without_privileges)
             cp_caps_have_net_raw() != 0)
             _exit(2);
         char filter[512];
-        cp_echo_filter(7, filter, sizeof filter);
+        echo_filter(7, filter, sizeof filter);
         int bad = 0;
         const int linktypes[] = { DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2 };
         for (int i = 0; i < 3; i++) {
@@ -1096,7 +1056,7 @@ TEST(capture_on_loopback_sees_request_and_reply_with_timestamps)
     }
     uint16_t ident = (uint16_t)(test_ident() ^ 0x2000);
     char filter[512], err[PCAP_ERRBUF_SIZE];
-    CHECK_EQ(cp_echo_filter(ident, filter, sizeof filter), 0);
+    CHECK_EQ(echo_filter(ident, filter, sizeof filter), 0);
     cp_capture *cap = NULL;
     int rc = cp_capture_open("lo", filter, 256, &cap, err, sizeof err);
     CHECK_EQ(rc, 0);
@@ -1313,9 +1273,9 @@ static void in_child(void (*body)(void))
     pid_t pid = fork();
     if (pid == 0) {
         close(pipefd[0]);
-        passed = failed = skipped = 0;
+        check_counts.checks = check_counts.checks_failed = check_counts.test_skipped = 0;
         body();
-        int counts[3] = { passed, failed, skipped };
+        int counts[3] = { check_counts.checks, check_counts.checks_failed, check_counts.test_skipped };
         ssize_t w = write(pipefd[1], counts, sizeof counts);
         fflush(stdout);
         fflush(stderr);
@@ -1328,9 +1288,13 @@ static void in_child(void (*body)(void))
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(r == (ssize_t)sizeof counts && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    passed += counts[0];
-    failed += counts[1];
-    skipped += counts[2];
+    /* The child's checks count as this test's: a failed one fails it. */
+    check_counts.checks += counts[0];
+    check_counts.checks_failed += counts[1];
+    if (counts[1] > 0)
+        check_counts.test_failed = 1;
+    if (counts[2] > 0)
+        check_counts.test_skipped = 1;
 }
 
 static void datagram_sockets_body(void)
@@ -1669,8 +1633,5 @@ int main(void)
     RUN(netns_enter_moves_the_thread);
     RUN(privileges_drop_leaves_root_on_every_thread);
     RUN(realtime_clock_is_the_epoch_clock);
-    if (skipped > 0)
-        printf("%d skipped (need root)\n", skipped);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

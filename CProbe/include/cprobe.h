@@ -245,8 +245,6 @@ int cp_capture_open_offline_fd(int fd, const char *filter,
 #define CP_CAPTURE_MAX_TS_SECONDS 9223372035LL
 /** The selectable descriptor to poll for readability. */
 int cp_capture_fd(const cp_capture *cap);
-/** The link type (DLT_*) of the capture. */
-int cp_capture_linktype(const cp_capture *cap);
 /**
  * Reads the next frame without blocking. Returns 1 and fills out, 0 when no
  * frame is waiting (or only undecodable ones were skipped: call again),
@@ -255,15 +253,42 @@ int cp_capture_linktype(const cp_capture *cap);
  * CP_CAPTURE_MAX_TS_SECONDS), are skipped.
  */
 int cp_capture_next(cp_capture *cap, cp_frame *out);
-/** Packets the kernel dropped for this capture (pcap_stats ps_drop), or -errno. */
-int64_t cp_capture_drops(cp_capture *cap);
 void cp_capture_close(cp_capture *cap);
 
+/** One trace's traffic for cp_capture_filter. */
+typedef struct cp_capture_trace {
+    int method;          /* CP_TRACE_METHOD_UDP, _ICMP or _TCP (cprobe_trace.h) */
+    int family;          /* AF_INET or AF_INET6 */
+    cp_addr dst;         /* the trace's destination, of family; family 0: any
+                            destination (sockets shared by every trace) */
+    uint16_t sport;      /* UDP / TCP: our source port */
+    uint16_t dport;      /* TCP: the destination port, 0 for any (UDP: ignored) */
+    uint16_t ident;      /* ICMP: the echo identifier */
+} cp_capture_trace;
+
+/* cp_capture_filter never writes more than this per echo identifier and per
+ * trace, plus 1 for the terminating NUL. */
+#define CP_CAPTURE_FILTER_ECHO_MAX 160
+#define CP_CAPTURE_FILTER_TRACE_MAX 1024
+
 /**
- * Writes a BPF filter admitting only ICMP echo requests/replies with identifier
- * ident (IPv4 and IPv6) into buf. 0 or -ENOSPC.
+ * Writes into buf the pcap filter expression of a capture: it admits only
+ * - ICMP and ICMPv6 echo requests and replies whose identifier is one of
+ *   echo_idents[0 .. echo_count), to or from any host;
+ * - for each of traces[0 .. trace_count): our outgoing probes (UDP / TCP from
+ *   sport, TCP to dport unless 0, echo requests with ident) and the direct
+ *   answers to them (UDP / TCP back to sport, echo replies with ident), to and
+ *   from dst when it is set; and the ICMP errors (unreachable, time exceeded,
+ *   parameter problem, packet too big) whose quoted packet went to dst, or
+ *   every one of the family when dst is unset. Assumes no IPv6 extension
+ *   headers (our probes carry none).
+ * Returns 0, -EINVAL (nothing to admit: an empty filter would admit all; a
+ * bad method or family, a dst of another family) or -ENOSPC (buf then holds
+ * ""). 1 + CP_CAPTURE_FILTER_ECHO_MAX * echo_count + CP_CAPTURE_FILTER_TRACE_MAX
+ * * trace_count bytes always suffice.
  */
-int cp_echo_filter(uint16_t ident, char *buf, size_t cap);
+int cp_capture_filter(const uint16_t *echo_idents, size_t echo_count,
+                      const cp_capture_trace *traces, size_t trace_count, char *buf, size_t cap);
 
 /**
  * Decodes one link-layer frame of type linktype (DLT_EN10MB with VLAN tags,
@@ -278,8 +303,6 @@ int cp_frame_decode(int linktype, const uint8_t *frame, size_t len, cp_frame *ou
 /* Privileges and namespaces                                                */
 /* ------------------------------------------------------------------------ */
 
-/** 1 when the calling thread has CAP_NET_RAW effective, 0 when not, -errno on error. */
-int cp_caps_have_net_raw(void);
 /**
  * Drops every capability of the calling thread (effective, permitted,
  * inheritable, ambient, and the bounding set when CAP_SETPCAP allows) and sets

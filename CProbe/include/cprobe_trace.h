@@ -49,7 +49,7 @@ extern "C" {
 /* Probe ids that fit the UDP checksum: 0 .. CP_TRACE_UDP_MAX_PROBE_ID. */
 #define CP_TRACE_UDP_MAX_PROBE_ID 0xfffdu
 
-/** Methods, for cp_trace_filter. */
+/** Methods, for cp_capture_trace (cprobe.h). */
 #define CP_TRACE_METHOD_UDP 1
 #define CP_TRACE_METHOD_ICMP 2
 #define CP_TRACE_METHOD_TCP 3
@@ -364,25 +364,6 @@ typedef struct cp_trace_tcp_reply {
  */
 int cp_trace_parse_tcp(int family, int with_ip_header, const uint8_t *buf, size_t len,
                        const cp_addr *v6_src, const cp_addr *v6_dst, cp_trace_tcp_reply *out);
-
-/* ------------------------------------------------------------------------ */
-/* Capture filter                                                           */
-/* ------------------------------------------------------------------------ */
-
-#define CP_TRACE_FILTER_MAX 1024
-
-/**
- * Writes a pcap filter for one trace to dst (family from dst) into buf:
- * our outgoing probes (UDP from sport; ICMP echo requests with ident; TCP
- * from sport, to dport unless dport is 0), the destination's direct answers
- * (UDP / TCP back to sport, echo replies with ident) and every ICMP error
- * (unreachable, time exceeded, parameter problem, packet too big) whose quoted
- * packet went to dst. Assumes no IPv6 extension headers (ours carry none).
- * Unused arguments (ident for UDP/TCP, sport/dport for ICMP) are ignored.
- * Returns 0, -EINVAL or -ENOSPC (CP_TRACE_FILTER_MAX always suffices).
- */
-int cp_trace_filter(int method, const cp_addr *dst, uint16_t sport, uint16_t dport,
-                    uint16_t ident, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

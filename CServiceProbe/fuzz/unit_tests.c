@@ -2,7 +2,7 @@
  * Unit tests for CServiceProbe against loopback servers run in this process's threads: the
  * UDP exchange ignores answers with a foreign ID, a truncated answer is fetched again over
  * TCP, a silent server times out, a closed port is refused, cancellation is prompt, and the
- * TCP connect probe tells open from closed. Only 127.0.0.1 is used.
+ * TCP connect probe tells open from closed. Only 127.0.0.1 is used. Harness: CProbe/fuzz/check.h.
  */
 #define _GNU_SOURCE
 #include "cservice_probe.h"
@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); failures++; } } while (0)
+#include "check.h" /* CProbe/fuzz/check.h */
+
 
 static int bound_socket(int type, uint16_t *port) {
     int fd = socket(AF_INET, type, 0);
@@ -72,7 +72,9 @@ static void test_truncation_and_foreign_ids(void) {
     int on = 1;
     setsockopt(s.tcp, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     if (bind(s.tcp, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(s.tcp, 1) < 0) {
-        fprintf(stderr, "skipping truncation test: TCP port %u busy\n", port);
+        char why[64];
+        snprintf(why, sizeof why, "TCP port %u busy", port);
+        skip(why);
         close(s.udp);
         close(s.tcp);
         return;
@@ -255,17 +257,13 @@ static void test_wire_limits(void) {
 }
 
 int main(void) {
-    test_wire_limits();
-    test_a_signed_response_is_refused();
-    test_record_fields_ldns_cannot_print_are_shown_generically();
-    test_a_lost_datagram_is_sent_again();
-    test_tcp_connect();
-    test_silence_refusal_and_cancel();
-    test_truncation_and_foreign_ids();
-    if (failures) {
-        fprintf(stderr, "cservice unit tests: %d failures\n", failures);
-        return 1;
-    }
-    printf("cservice unit tests: all passed\n");
-    return 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    RUN(test_wire_limits);
+    RUN(test_a_signed_response_is_refused);
+    RUN(test_record_fields_ldns_cannot_print_are_shown_generically);
+    RUN(test_a_lost_datagram_is_sent_again);
+    RUN(test_tcp_connect);
+    RUN(test_silence_refusal_and_cancel);
+    RUN(test_truncation_and_foreign_ids);
+    return check_summary();
 }

@@ -201,24 +201,21 @@ enum EngineSetup {
     /// A BPF filter admitting only what the engine's probes send and what answers them: echo
     /// requests/replies with our identifiers, our UDP and TCP trace probes and the segments
     /// back to their ports, and ICMP errors (which quote our probes; the loop checks the quote).
+    /// cp_capture_filter writes it: the one builder, which the C tests check against pcap.
     static func captureFilter(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], extraIdentifiers: [UInt16] = []) -> String {
-        var clauses = Set(sockets.values.map(\.identifier) + extraIdentifiers).sorted().map { identifier -> String in
-            var text = [CChar](repeating: 0, count: 512)
-            _ = cp_echo_filter(identifier, &text, text.count)
-            return "(" + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + ")"
+        let identifiers = Set(sockets.values.map(\.identifier) + extraIdentifiers).sorted()
+        // The trace sockets serve every trace: no destination, so every ICMP error of the family.
+        let traces = [IPFamily.ipv4, .ipv6].flatMap { family -> [cp_capture_trace] in
+            guard let trace = traceSockets[family] else { return [] }
+            return [(CP_TRACE_METHOD_UDP, trace.udpPort), (CP_TRACE_METHOD_TCP, trace.tcpPort)].map { method, port in
+                cp_capture_trace(method: method, family: family.posixValue, dst: cp_addr(), sport: port, dport: 0, ident: 0)
+            }
         }
-        if let v4 = traceSockets[.ipv4] {
-            clauses.append("(icmp and (icmp[0] = 3 or icmp[0] = 11 or icmp[0] = 12))")
-            clauses.append("(ip and udp and port \(v4.udpPort))")
-            clauses.append("(ip and tcp and port \(v4.tcpPort))")
-        }
-        if let v6 = traceSockets[.ipv6] {
-            // ICMPv6 destination unreachable, packet too big, time exceeded, parameter problem.
-            clauses.append("(icmp6 and ip6[40] >= 1 and ip6[40] <= 4)")
-            clauses.append("(ip6 and udp and port \(v6.udpPort))")
-            clauses.append("(ip6 and tcp and port \(v6.tcpPort))")
-        }
-        return clauses.joined(separator: " or ")
+        var text = [CChar](repeating: 0, count: 1 + Int(CP_CAPTURE_FILTER_ECHO_MAX) * identifiers.count + Int(CP_CAPTURE_FILTER_TRACE_MAX) * traces.count)
+        let result = cp_capture_filter(identifiers, identifiers.count, traces, traces.count, &text, text.count)
+        // open() returns before this without an ICMP socket, and the buffer has the size cprobe.h promises.
+        precondition(result == 0, "cp_capture_filter: \(ProbeError.describe(errno: -result))")
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func openError(family: IPFamily, errno code: Int32) -> ProbeError {
