@@ -25,15 +25,6 @@ int cs_cancel_fire(int fd) {
     return 0;
 }
 
-int cs_address_family(const char *text) {
-    struct in_addr v4;
-    struct in6_addr v6;
-    if (text == NULL) return -EINVAL;
-    if (inet_pton(AF_INET, text, &v4) == 1) return 4;
-    if (inet_pton(AF_INET6, text, &v6) == 1) return 6;
-    return -EINVAL;
-}
-
 int64_t cs_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -52,7 +52,6 @@
     X(int, buffer_printf, (ldns_buffer *, const char *, ...))                                 \
     X(int, dname_compare, (const ldns_rdf *, const ldns_rdf *))                               \
     X(ldns_rdf *, dname_new_frm_str, (const char *))                                          \
-    X(ldns_rr_type, get_rr_type_by_name, (const char *))                                      \
     X(ldns_status, pkt2wire, (uint8_t **, const ldns_pkt *, size_t *))                        \
     X(bool, pkt_aa, (const ldns_pkt *))                                                       \
     X(uint16_t, pkt_ancount, (const ldns_pkt *))                                              \

@@ -207,29 +207,3 @@ int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_nam
     cs_ldns.pkt_free(pkt);
     return rc;
 }
-
-int cs_dns_type_name(uint16_t qtype, char *out, size_t cap) {
-    if (out == NULL || cap == 0) return -ENOBUFS;
-    int loaded = cs_ldns_load();
-    if (loaded != 0) return loaded;
-    char *name = cs_ldns.rr_type2str((ldns_rr_type)qtype);
-    if (name == NULL) return -ENOMEM;
-    int rc = 0;
-    if (strlen(name) + 1 > cap) {
-        rc = -ENOBUFS;
-    } else {
-        memcpy(out, name, strlen(name) + 1);
-    }
-    free(name);
-    return rc;
-}
-
-int cs_dns_type_number(const char *name, uint16_t *qtype) {
-    if (name == NULL || qtype == NULL || name[0] == '\0') return -EINVAL;
-    int loaded = cs_ldns_load();
-    if (loaded != 0) return loaded;
-    ldns_rr_type type = cs_ldns.get_rr_type_by_name(name);
-    if (type == 0) return -EINVAL;
-    *qtype = (uint16_t)type;
-    return 0;
-}

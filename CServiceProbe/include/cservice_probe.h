@@ -38,8 +38,6 @@ int cs_cancel_fire(int fd);
 /* Addresses                                                                */
 /* ------------------------------------------------------------------------ */
 
-/** 4 (IPv4), 6 (IPv6) when text is a numeric address literal, else -EINVAL. */
-int cs_address_family(const char *text);
 
 /* ------------------------------------------------------------------------ */
 /* TCP connect                                                              */
@@ -129,10 +127,6 @@ typedef struct cs_dns_response_info {
 int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
                           cs_dns_response_info *info, char *records, size_t records_cap, size_t *records_len);
 
-/** The mnemonic of a record type ("A", "TXT", "TYPE65280") into out[0..cap). 0 or -ENOBUFS. */
-int cs_dns_type_name(uint16_t qtype, char *out, size_t cap);
-/** The number of a type mnemonic ("AAAA" -> 28, "TYPE99" -> 99). 0 and *qtype, or -EINVAL. */
-int cs_dns_type_number(const char *name, uint16_t *qtype);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP(S) with libcurl                                                     */
