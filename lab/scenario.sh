@@ -18,15 +18,9 @@ ROUTERS=4
 DEST=10.99.$((ROUTERS + 1)).2
 DNS_NAME=check.lab
 
+# The scenarios and their summaries: lab/scenarios.txt, which `isp-checker lab` reads too.
 scenarios() {
-    cat <<'EOF'
-healthy           nothing is wrong: every probe passes and no fault is diagnosed
-transit-loss      r3 drops 40 % of what it forwards: loss from hop 4 to the destination
-rate-limited-hop  r2 answers at most 1 ICMP error a second: loss at hop 2 only, the path is clean
-transit-latency   the link into r4 holds every frame 90 ms each way: a 180 ms step at hop 4
-dns-down          the destination's DNS server is unreachable (dropped); IP reachability is fine
-outage            r1 forwards nothing: everything past the gateway is gone
-EOF
+    cat "$LAB_DIR/scenarios.txt"
 }
 
 die() {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ISPChecker
 import ISPCheckerPrimitives
 import FoundationEssentials
 
@@ -14,7 +15,7 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Builds a namespace lab with a chosen fault, checks it, prints the diagnosis, tears it down (root).",
-        discussion: "Scenarios: \(LabCommand.scenarios.map(\.name).joined(separator: ", ")), or all. The lab keeps the kernel's default ICMP rate limits in every node and checksum offload on its links, as real hosts, routers and containers do; --idealised turns both off. The lab scripts are run from $ISPC_LAB_DIR, PREFIX/share/isp-checker/lab, or the checkout the binary was built in (never the working directory), and only when root owns them and no one else may write them."
+        discussion: "Scenarios: see --list (lab/scenarios.txt), or all. The lab keeps the kernel's default ICMP rate limits in every node and checksum offload on its links, as real hosts, routers and containers do; --idealised turns both off. The lab scripts are run from $ISPC_LAB_DIR, PREFIX/share/isp-checker/lab, or the checkout the binary was built in (never the working directory), and only when root owns them and no one else may write them."
     )
 
     struct Scenario {
@@ -22,14 +23,16 @@ struct LabCommand: ParsableCommand {
         var summary: String
     }
 
-    static let scenarios: [Scenario] = [
-        Scenario(name: "healthy", summary: "nothing is wrong"),
-        Scenario(name: "transit-loss", summary: "r3 drops 40 % of what it forwards: loss from hop 4 to the destination"),
-        Scenario(name: "rate-limited-hop", summary: "r2 rate-limits its ICMP errors: loss at hop 2 only, the path is clean"),
-        Scenario(name: "transit-latency", summary: "the link into r4 adds 90 ms each way: a latency step at hop 4, in transit"),
-        Scenario(name: "dns-down", summary: "the DNS server is unreachable while IP reachability is fine"),
-        Scenario(name: "outage", summary: "r1 forwards nothing: everything past the gateway is gone"),
-    ]
+    /// The scenarios lab/scenario.sh builds, from the list it reads itself (lab/scenarios.txt:
+    /// a name, spaces, a summary per line). Empty when the lab folder is not found.
+    static func scenarios() -> [Scenario] {
+        guard let folder = labFolder(), let text = try? TextFile.read(folder + "/scenarios.txt") else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let name = line.prefix { $0 != " " }
+            guard !name.isEmpty else { return nil }
+            return Scenario(name: String(name), summary: String(line.dropFirst(name.count).drop { $0 == " " }))
+        }
+    }
 
     @Option(help: "Which fault to build: a scenario name, or all.")
     var scenario = "healthy"
@@ -47,15 +50,19 @@ struct LabCommand: ParsableCommand {
     var outputFile: String?
 
     func validate() throws {
-        guard list || scenario == "all" || Self.scenarios.contains(where: { $0.name == scenario }) else {
-            throw ValidationError("unknown scenario '\(scenario)'; one of: \(Self.scenarios.map(\.name).joined(separator: ", ")), all")
+        // Without the lab folder there is nothing to check against: run() says where it looked.
+        let known = Self.scenarios()
+        guard list || scenario == "all" || known.isEmpty || known.contains(where: { $0.name == scenario }) else {
+            throw ValidationError("unknown scenario '\(scenario)'; one of: \(known.map(\.name).joined(separator: ", ")), all")
         }
         if scenario == "all" && outputFile != nil { throw ValidationError("--output takes one scenario, not all") }
     }
 
     func run() throws {
+        let known = Self.scenarios()
         if list {
-            for scenario in Self.scenarios { output("\(padRight(scenario.name, 18))\(scenario.summary)") }
+            guard !known.isEmpty else { _ = try Self.findScript(); return }
+            for scenario in known { output("\(padRight(scenario.name, 18))\(scenario.summary)") }
             return
         }
         guard getuid() == 0 else {
@@ -63,13 +70,13 @@ struct LabCommand: ParsableCommand {
             throw ExitCode(ExitStatus.noPermission)
         }
         let script = try Self.findScript()
-        let chosen = scenario == "all" ? Self.scenarios.map(\.name) : [scenario]
+        let chosen = scenario == "all" ? known.map(\.name) : [scenario]
         var worst: Int32 = 0
         // The child check gets ^C from the terminal and stops; this process must live on to
         // tear the lab down.
         signal(SIGINT, SIG_IGN)
         for name in chosen {
-            if chosen.count > 1 || !json { output("== lab scenario: \(name): \(Self.scenarios.first { $0.name == name }?.summary ?? "")") }
+            if chosen.count > 1 || !json { output("== lab scenario: \(name): \(known.first { $0.name == name }?.summary ?? "")") }
             let status = try check(scenario: name, script: script)
             if chosen.count > 1 && !json { output("") }
             worst = max(worst, status)
@@ -117,6 +124,21 @@ struct LabCommand: ParsableCommand {
     /// every folder above it must be owned by root and writable by no one else, or anyone who
     /// could change them would run code as root.
     static func findScript() throws -> String {
+        guard let folder = labFolder() else {
+            errorOutput("isp-checker: error: lab/scenario.sh not found next to \(executablePath) (PREFIX/share/isp-checker/lab or the checkout it was built in); set ISPC_LAB_DIR to the lab/ folder\n")
+            throw ExitCode(ExitStatus.noInput)
+        }
+        let found = folder + "/scenario.sh"
+        if let reason = untrustedReason(script: found) {
+            errorOutput("isp-checker: error: refusing to run \(found) as root: \(reason); it and its folder must be owned by root and writable by no one else (chown root, chmod go-w)\n")
+            throw ExitCode(ExitStatus.noPermission)
+        }
+        return found
+    }
+
+    /// The folder of lab/scenario.sh (see `findScript`), without the trust check: reading its
+    /// scenario list needs none.
+    static func labFolder() -> String? {
         var candidates: [String] = []
         if let directory = ProcessInfo.processInfo.environment["ISPC_LAB_DIR"] { candidates.append(directory + "/scenario.sh") }
         var directory = parentFolder(of: executablePath)
@@ -125,15 +147,7 @@ struct LabCommand: ParsableCommand {
             candidates.append((directory == "/" ? "" : directory) + "/lab/scenario.sh")
             directory = parentFolder(of: directory)
         }
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            errorOutput("isp-checker: error: lab/scenario.sh not found next to \(executablePath) (PREFIX/share/isp-checker/lab or the checkout it was built in); set ISPC_LAB_DIR to the lab/ folder\n")
-            throw ExitCode(ExitStatus.noInput)
-        }
-        if let reason = untrustedReason(script: found) {
-            errorOutput("isp-checker: error: refusing to run \(found) as root: \(reason); it and its folder must be owned by root and writable by no one else (chown root, chmod go-w)\n")
-            throw ExitCode(ExitStatus.noPermission)
-        }
-        return found
+        return candidates.first(where: { FileManager.default.fileExists(atPath: $0) }).map { parentFolder(of: $0) }
     }
 
     /// Why root must not run `script`, or nil when only root can change it: the resolved
