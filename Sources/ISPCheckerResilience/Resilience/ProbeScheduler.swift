@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import ISPCheckerAnalysis
 import ISPCheckerPrimitives
 
@@ -100,24 +101,27 @@ public struct ProbeScheduler<C: Clock>: AsyncSequence, Sendable where C.Duration
     }
 
     public func makeAsyncIterator() -> Iterator {
-        let channel = ReportChannel()
+        // AsyncChannel: `send` returns once the consumer has taken the report (back-pressure),
+        // `finish()` ends the iteration and releases every waiting sender.
+        let channel = AsyncChannel<RunReport>()
         let driver = Task {
             await run { report in await channel.send(report) }
             channel.finish()
         }
-        return Iterator(stopper: Stopper(channel: channel, driver: driver))
+        return Iterator(base: channel.makeAsyncIterator(), stopper: Stopper(channel: channel, driver: driver))
     }
 
     /// Hands over reports as checks complete. A check's target waits until its report has been
     /// taken before scheduling its next check, so a slow consumer slows the schedule. Dropping the
     /// iterator (breaking out of the loop) or cancelling the iterating task stops every check.
     public struct Iterator: AsyncIteratorProtocol {
+        fileprivate var base: AsyncChannel<RunReport>.Iterator
         fileprivate let stopper: Stopper
 
         public mutating func next() async -> RunReport? {
             let stopper = self.stopper
             return await withTaskCancellationHandler {
-                await stopper.channel.next()
+                await base.next()
             } onCancel: {
                 stopper.stop()
             }
@@ -127,10 +131,10 @@ public struct ProbeScheduler<C: Clock>: AsyncSequence, Sendable where C.Duration
 
 /// Stops the checks behind an iterator when it is cancelled or goes away.
 private final class Stopper: Sendable {
-    let channel: ReportChannel
+    let channel: AsyncChannel<RunReport>
     let driver: Task<Void, Never>
 
-    init(channel: ReportChannel, driver: Task<Void, Never>) {
+    init(channel: AsyncChannel<RunReport>, driver: Task<Void, Never>) {
         self.channel = channel
         self.driver = driver
     }
