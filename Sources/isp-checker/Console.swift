@@ -1,4 +1,5 @@
 import FoundationEssentials
+import ISPCheckerPrimitives
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -23,15 +24,7 @@ func errorOutput(_ text: String) {
 var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
 private func writeAll(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return // a closed pipe: nothing more can be said
-        }
-        bytes = bytes.dropFirst(n)
-    }
+    writeAll(Array(text.utf8), to: fd)  // a closed pipe: nothing more can be said
 }
 
 /// `value` with `digits` decimals, right-aligned in `width` characters (printf's `%W.Df`).

@@ -100,13 +100,8 @@ final class RunSpool {
     }
 
     private func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(RunSpoolError) {
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw .cannotWrite(path: path, errno: errno) }
-            written += count
-        }
+        let failure = ISPCheckerPrimitives.writeAll(bytes, to: descriptor)
+        if failure != 0 { throw .cannotWrite(path: path, errno: failure) }
     }
 }
 
