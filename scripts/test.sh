@@ -60,6 +60,19 @@ TSAN_OPTIONS=halt_on_error=1 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize
 stage "Swift build"
 swift build --build-tests
 
+stage "Layering: targets, C only in ISPCheckerCore, details read back in one place"
+# The package graph: the layers exist and only ISPCheckerCore reaches CProbe/CServiceProbe
+# (docs/architecture.md). The check is shown to fail on a graph that breaks the rule.
+swift package dump-package > .build/package.json
+python3 scripts/check-layers.py < .build/package.json
+python3 -c 'import json,sys; d=json.load(open(".build/package.json")); [t["dependencies"].append({"byName": ["ISPCheckerCore", None]}) for t in d["targets"] if t["name"] == "ISPCheckerAnalysis"]; json.dump(d, sys.stdout)' \
+  | python3 scripts/check-layers.py 2>/dev/null && { echo "test.sh: check-layers.py passed a graph where ISPCheckerAnalysis reaches C" >&2; exit 1; }
+# A probe entry's details are read by key only where a saved report is decoded
+# (ProbeMeasurement(name:details:)); analysis and outputs read the typed measurement.
+if grep -rn 'details\[' Sources --include=*.swift | grep -v 'details\["[a-z_]*"\] = ' | grep -v '/ProbeMeasurement.swift:'; then
+  echo "test.sh: a detail is read by key outside ProbeMeasurement (above)" >&2; exit 1
+fi
+
 stage "Swift tests: unit and lab"
 # One test at a time: the lab tests start lab.sh and servers with blocking waits, and on two
 # cores two such waits fill Swift's cooperative pool, stalling a concurrent test's trace or ping

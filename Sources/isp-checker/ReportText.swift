@@ -41,36 +41,35 @@ enum ReportText {
         return lines
     }
 
-    /// The few details worth a glance, per probe kind.
+    /// The few details worth a glance, per probe kind (from the entry's typed measurement).
     static func summary(of probe: ProbeReport) -> String {
-        let d = probe.details
-        func value(_ key: String) -> String? { d[key]?.description }
-        func ms(_ key: String) -> String? { d[key]?.number.map { format($0) + " ms" } }
+        func ms(_ value: Double?) -> String? { value.map { format($0) + " ms" } }
         var parts: [String] = []
-        switch probe.name {
-        case "ping":
-            if let avg = ms("latency_avg_ms") { parts.append("avg \(avg)") }
-            if let max = ms("latency_max_ms") { parts.append("max \(max)") }
-            if let loss = d["packet_loss"]?.number { parts.append("loss \(format(loss, digits: 1)) %") }
-            if let sent = value("packets_sent"), let received = value("packets_received") { parts.append("\(received)/\(sent) replies") }
-        case "traceroute":
-            if let hops = value("hops") { parts.append("\(hops) hops") }
-            if let stop = value("stop") { parts.append(stop) }
-        case "dns":
-            if let query = value("query") { parts.append(query) }
-            if let rcode = value("rcode") { parts.append(rcode) }
-            if let resolver = value("resolver") { parts.append("via \(resolver)") }
-            if let latency = ms("latency_ms") { parts.append(latency) }
-            if let failed = value("failed_resolvers"), !failed.isEmpty { parts.append("failed: \(failed)") }
-        case "http":
-            if let code = value("status_code") { parts.append("HTTP \(code)") }
-            if let total = ms("total_ms") { parts.append("total \(total)") }
-            if let days = value("cert_days_left") { parts.append("cert \(days) days left") }
-        default:
+        switch probe.measurement {
+        case .ping(let ping):
+            if let avg = ms(ping.latencyAvgMilliseconds) { parts.append("avg \(avg)") }
+            if let max = ms(ping.latencyMaxMilliseconds) { parts.append("max \(max)") }
+            if let loss = ping.lossPercent { parts.append("loss \(format(loss, digits: 1)) %") }
+            if let sent = ping.sent, let received = ping.received { parts.append("\(received)/\(sent) replies") }
+        case .trace(let trace):
+            if let hops = trace.hops { parts.append("\(hops) hops") }
+            if let stop = trace.stop { parts.append(stop) }
+        case .dns(let dns):
+            if let query = dns.query { parts.append(query) }
+            if let code = dns.responseCode { parts.append(code) }
+            if let resolver = dns.resolver { parts.append("via \(resolver)") }
+            if let latency = ms(dns.latencyMilliseconds) { parts.append(latency) }
+            if !dns.failedResolvers.isEmpty { parts.append("failed: \(dns.failedResolvers.joined(separator: ","))") }
+        case .http(let http):
+            if let code = http.statusCode { parts.append("HTTP \(code)") }
+            if let total = ms(http.totalMilliseconds) { parts.append("total \(total)") }
+            if let days = http.certificateDaysLeft { parts.append("cert \(format(days, digits: 0)) days left") }
+        case .tcp, .other:
             break
         }
         if parts.isEmpty {
-            parts = d.keys.sorted().prefix(4).map { "\($0)=\(d[$0]!.description)" }
+            // A probe without a typed summary: its first few details as they are.
+            parts = probe.details.sorted { $0.key < $1.key }.prefix(4).map { "\($0.key)=\($0.value)" }
         }
         return parts.joined(separator: ", ")
     }

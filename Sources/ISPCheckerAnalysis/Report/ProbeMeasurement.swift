@@ -11,7 +11,8 @@ public enum ProbeMeasurement: Sendable, Equatable {
     case dns(DNS)
     case http(HTTP)
     case tcp(TCP)
-    /// The traceroute (analysed from the report's `trace`) and probes analysis does not grade.
+    case trace(Trace)
+    /// A probe analysis does not know.
     case other
 
     /// Loss and latency of the echo requests to the target.
@@ -19,16 +20,39 @@ public enum ProbeMeasurement: Sendable, Equatable {
         /// Percent; nil when the entry does not say (a ping that could not run).
         public var lossPercent: Double?
         public var latencyAvgMilliseconds: Double?
+        public var latencyMaxMilliseconds: Double?
+        public var sent: Int?
+        public var received: Int?
 
-        public init(lossPercent: Double?, latencyAvgMilliseconds: Double?) {
+        public init(lossPercent: Double?, latencyAvgMilliseconds: Double?, latencyMaxMilliseconds: Double? = nil,
+                    sent: Int? = nil, received: Int? = nil) {
             self.lossPercent = lossPercent
             self.latencyAvgMilliseconds = latencyAvgMilliseconds
+            self.latencyMaxMilliseconds = latencyMaxMilliseconds
+            self.sent = sent
+            self.received = received
+        }
+    }
+
+    /// The traceroute's summary (its hops travel in the report's `trace`, which path analysis reads).
+    public struct Trace: Sendable, Equatable {
+        public var hops: Int?
+        /// `destination_reached`, `unreachable !N`, `max_hops_reached`.
+        public var stop: String?
+
+        public init(hops: Int?, stop: String?) {
+            self.hops = hops
+            self.stop = stop
         }
     }
 
     /// How a name resolved.
     public struct DNS: Sendable, Equatable {
+        /// The name asked for.
+        public var query: String?
         public var outcome: ReportedOutcome?
+        /// The response code behind the outcome ("NOERROR", "NXDOMAIN").
+        public var responseCode: String?
         /// False for a name whose NXDOMAIN is the expected answer (details `must_resolve`).
         public var mustResolve: Bool
         public var latencyMilliseconds: Double?
@@ -37,9 +61,11 @@ public enum ProbeMeasurement: Sendable, Equatable {
         /// The resolver that answered.
         public var resolver: String?
 
-        public init(outcome: ReportedOutcome?, mustResolve: Bool = true, latencyMilliseconds: Double? = nil,
-                    failedResolvers: [String] = [], resolver: String? = nil) {
+        public init(query: String? = nil, outcome: ReportedOutcome?, responseCode: String? = nil, mustResolve: Bool = true,
+                    latencyMilliseconds: Double? = nil, failedResolvers: [String] = [], resolver: String? = nil) {
+            self.query = query
             self.outcome = outcome
+            self.responseCode = responseCode
             self.mustResolve = mustResolve
             self.latencyMilliseconds = latencyMilliseconds
             self.failedResolvers = failedResolvers
@@ -110,18 +136,24 @@ extension ProbeMeasurement {
         func number(_ key: String) -> Double? { details[key]?.number }
         func text(_ key: String) -> String? { if case .string(let value) = details[key] { value } else { nil } }
         func texts(_ key: String) -> [String]? { if case .strings(let value) = details[key] { value } else { nil } }
+        func whole(_ key: String) -> Int? { number(key).flatMap { Int(exactly: $0.rounded(.towardZero)) } }
         let outcome = text("outcome").map(ReportedOutcome.init)
         switch name {
         case ProbeName.ping:
-            self = .ping(Ping(lossPercent: number("packet_loss"), latencyAvgMilliseconds: number("latency_avg_ms")))
+            self = .ping(Ping(lossPercent: number("packet_loss"), latencyAvgMilliseconds: number("latency_avg_ms"),
+                              latencyMaxMilliseconds: number("latency_max_ms"), sent: whole("packets_sent"),
+                              received: whole("packets_received")))
+        case ProbeName.traceroute:
+            self = .trace(Trace(hops: whole("hops"), stop: text("stop")))
         case ProbeName.dns:
             let mustResolve: Bool = if case .bool(let value) = details["must_resolve"] { value } else { true }
-            self = .dns(DNS(outcome: outcome, mustResolve: mustResolve, latencyMilliseconds: number("latency_ms"),
-                            failedResolvers: texts("failed_resolvers") ?? [], resolver: details["resolver"]?.description))
+            self = .dns(DNS(query: text("query"), outcome: outcome, responseCode: text("rcode"), mustResolve: mustResolve,
+                            latencyMilliseconds: number("latency_ms"), failedResolvers: texts("failed_resolvers") ?? [],
+                            resolver: details["resolver"]?.description))
         case ProbeName.http:
             // Int(exactly:): a report built in code is not range-checked like a decoded one, and
             // Int(_:) traps on a number no Int holds (1e300, NaN).
-            self = .http(HTTP(outcome: outcome, statusCode: number("status_code").flatMap { Int(exactly: $0.rounded(.towardZero)) },
+            self = .http(HTTP(outcome: outcome, statusCode: whole("status_code"),
                               connectMilliseconds: number("connect_ms"), tlsMilliseconds: number("tls_ms"),
                               timeToFirstByteMilliseconds: number("ttfb_ms"), totalMilliseconds: number("total_ms"),
                               certificateDaysLeft: number("cert_days_left")))
@@ -143,7 +175,7 @@ extension ProbeMeasurement {
         case .dns(let value): return value.outcome
         case .http(let value): return value.outcome
         case .tcp(let value): return value.outcome
-        case .ping, .other: return nil
+        case .ping, .trace, .other: return nil
         }
     }
 }

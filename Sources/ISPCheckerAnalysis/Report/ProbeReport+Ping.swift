@@ -20,7 +20,9 @@ extension ProbeReport {
         let lostEverything = ping.received == 0 && !ping.probes.isEmpty
         // What analysis reads, as the details carry it (rounded), so a saved run re-analyses alike.
         let measured = ProbeMeasurement.Ping(lossPercent: ping.lossPercent.roundedToMicro,
-                                             latencyAvgMilliseconds: ping.avgMilliseconds?.roundedToMicro)
+                                             latencyAvgMilliseconds: ping.avgMilliseconds?.roundedToMicro,
+                                             latencyMaxMilliseconds: ping.maxMilliseconds?.roundedToMicro,
+                                             sent: ping.sent, received: ping.received)
         self.init(name: ProbeName.ping, status: thresholds.pingStatus(lossPercent: ping.lossPercent, latencyAvgMilliseconds: ping.avgMilliseconds),
                   measurement: .ping(measured), details: details, error: lostEverything ? "100% packet loss" : nil)
     }

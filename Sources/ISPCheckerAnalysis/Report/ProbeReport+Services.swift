@@ -31,10 +31,10 @@ extension DNSResult {
         // The RCODE behind the reported outcome: the answer's, or the first failed attempt's
         // with that outcome.
         let outcome = outcome
-        if let code = (answer ?? attempts.first { $0.outcome == outcome && $0.responseCode != nil })?.responseCode {
-            details["rcode"] = .string(code.description)
-        }
-        let measured = ProbeMeasurement.DNS(outcome: .known(outcome), latencyMilliseconds: answer?.latencyMilliseconds,
+        let responseCode = (answer ?? attempts.first { $0.outcome == outcome && $0.responseCode != nil })?.responseCode
+        if let responseCode { details["rcode"] = .string(responseCode.description) }
+        let measured = ProbeMeasurement.DNS(query: name, outcome: .known(outcome), responseCode: responseCode?.description,
+                                            latencyMilliseconds: answer?.latencyMilliseconds,
                                             failedResolvers: failedResolvers.map(\.description),
                                             resolver: answer?.resolver.description)
         return ProbeReport(name: ProbeName.dns, status: status, measurement: .dns(measured), details: details, error: errorText)

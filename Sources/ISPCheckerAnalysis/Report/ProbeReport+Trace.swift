@@ -28,7 +28,8 @@ extension ProbeReport {
             default: error = "destination not reached within \(trace.hops.last?.ttl ?? 0) hops"
             }
         }
-        self.init(name: ProbeName.traceroute, status: status, measurement: .other, details: details, error: error)
+        self.init(name: ProbeName.traceroute, status: status, measurement: .trace(.init(hops: trace.hops.count, stop: trace.stop.reportName)),
+                  details: details, error: error)
     }
 }
 

@@ -70,8 +70,9 @@ public final class MonitorMetrics: Sendable {
                         help: "1 for the probe's current status, 0 for the others"
                     ), to: Double(status == probe.status ? 1 : 0))
                 }
-                for key in probe.details.keys.sorted() {
-                    guard let value = probe.details[key]?.number else { continue }
+                // Every numeric detail, as the report carries it (an export, not a reading).
+                for (key, detail) in probe.details.sorted(by: { $0.key < $1.key }) {
+                    guard let value = detail.number else { continue }
                     update(registry.makeGauge(
                         name: "isp_checker_probe_details",
                         labels: [("target", target), ("probe", probe.name), ("key", key)],
