@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import ISPChecker
 
 #if canImport(Glibc)
 import Glibc
