@@ -43,6 +43,12 @@ public struct MonitorConfiguration: Sendable, Equatable {
             self.resolvers = resolvers
             self.url = url
         }
+
+        /// The check of this target, as `run` would check it: ping and traceroute, DNS when a
+        /// name is known, HTTP with a URL.
+        public var checkPlan: CheckPlan {
+            CheckPlan(host: host, targetClass: targetClass, dnsName: dnsName, resolvers: resolvers, url: url)
+        }
     }
 
     /// Where runs are kept; each field `nil` when the file does not set it.

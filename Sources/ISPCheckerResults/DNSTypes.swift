@@ -123,7 +123,7 @@ public struct DNSResolverAddress: Sendable, Hashable, Codable, CustomStringConve
     }
 
     /// Parses `IP`, `IP:port`, `[IPv6]` or `[IPv6]:port`.
-    public init(parsing text: String) throws(ServiceProbeError) {
+    public init(parsing text: String) throws(ProbeError) {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .invalidResolver(text, reason: "empty") }
         var host = trimmed
@@ -196,7 +196,7 @@ public struct DNSRecord: Sendable, Codable, Equatable {
 /// without spaces. Underscores and other printable characters are allowed (SRV, TXT owners);
 /// "." alone is the root.
 package enum DNSNameSyntax {
-    package static func validate(_ name: String) throws(ServiceProbeError) -> String {
+    package static func validate(_ name: String) throws(ProbeError) -> String {
         let trimmed = name.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .emptyName }
         if trimmed == "." { return trimmed }

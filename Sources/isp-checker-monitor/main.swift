@@ -80,7 +80,7 @@ struct MonitorCommand: ParsableCommand {
         // First, before the configuration is read: a set-user-ID install reads as root what its caller names.
         do { try ProcessPrivileges.refuseSetUserIDInstall() } catch {
             FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
-            throw ExitCode(77)
+            throw ExitCode(ExitStatus.noPermission)
         }
         let settings = try resolve(warnings: false)
         if (settings.sqlitePath == nil) == (settings.postgresURL == nil) {
@@ -111,7 +111,7 @@ struct MonitorCommand: ParsableCommand {
                 settings.file = try MonitorConfiguration.load(contentsOfFile: configPath)
             } catch {
                 FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
-                throw ExitCode(64)
+                throw ExitCode(ExitStatus.usage)
             }
             if settings.file.targets.isEmpty && demoRuns == nil {
                 throw ValidationError("\(configPath) lists no targets (add a targets: section, or use --demo-runs)")
@@ -155,29 +155,10 @@ struct MonitorCommand: ParsableCommand {
         return settings
     }
 
-    /// The file's targets as checks: ping + traceroute, DNS when a name is known, HTTP with a URL.
+    /// The file's targets as checks (`CheckPlan`): ping + traceroute, DNS when a name is known, HTTP with a URL.
     func monitoredTargets(_ file: MonitorConfiguration) throws -> [MonitoredTarget] {
         try file.targets.enumerated().map { index, target in
-            let place = "targets[\(index)]"
-            var probes: [AdditionalProbe] = []
-            let name = target.dnsName ?? (IPAddress(target.host) == nil ? target.host : nil)
-            if let name {
-                let resolvers: [DNSResolverAddress]
-                do {
-                    resolvers = try target.resolvers.isEmpty ? DNSResolverAddress.runbookDefault
-                        : target.resolvers.map { try DNSResolverAddress(parsing: $0) }
-                    try DNSProbe.validate(name: name)
-                } catch {
-                    throw ValidationError("\(place): \(error)")
-                }
-                probes.append(.dns(name, options: DNSProbeOptions(resolvers: resolvers)))
-            }
-            if let url = target.url {
-                do { try HTTPProbe.validate(url: url) } catch { throw ValidationError("\(place).url: \(error)") }
-                probes.append(.http(url))
-            }
-            return MonitoredTarget(target: ProbeTarget(target.host, class: target.targetClass),
-                                   options: HealthCheckOptions(target: target.host, additionalProbes: probes))
+            do { return try MonitoredTarget(target.checkPlan) } catch { throw ValidationError("targets[\(index)]: \(error)") }
         }
     }
 
@@ -195,7 +176,7 @@ struct MonitorCommand: ParsableCommand {
                 engine = try ProbeEngine(configuration: EngineConfiguration(capabilities: ProcessPrivileges.enginePolicy))
             } catch {
                 FileHandle.standardError.write(Data("isp-checker-monitor: error: cannot open the probe engine (run as root or with CAP_NET_RAW): \(error)\n".utf8))
-                throw ExitCode(77)
+                throw ExitCode(ExitStatus.noPermission)
             }
         }
         do {
@@ -205,7 +186,7 @@ struct MonitorCommand: ParsableCommand {
             try ProcessPrivileges.drop(to: settings.account)
         } catch {
             FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
-            throw ExitCode(77)
+            throw ExitCode(ExitStatus.noPermission)
         }
         let opened = engine
         try runBlocking { try await serve(settings: settings, targets: targets, engine: opened) }
@@ -229,7 +210,7 @@ struct MonitorCommand: ParsableCommand {
         let state = MonitorState(metrics: metrics)
         // The store reconnects with the configured retry_policy's backoff (the runbook's 1 s ×2 up to 30 s).
         let recorder = RunRecorder(
-            store: store, backoff: RetryPolicyBackoff(settings.file.resilience.retryPolicy), metrics: metrics, logger: logger,
+            store: store, backoff: settings.file.resilience.retryPolicy, metrics: metrics, logger: logger,
             onDurable: { ids in emitLine(ids.map { "stored \($0)" }.joined(separator: "\n")) },
             onSpooled: { ids in emitLine(ids.map { "spooled \($0)" }.joined(separator: "\n")) })
         if let spoolPath = settings.spoolPath {
@@ -237,7 +218,7 @@ struct MonitorCommand: ParsableCommand {
                 try await recorder.openSpool(at: spoolPath)
             } catch {
                 FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
-                throw ExitCode(73)  // EX_CANTCREAT
+                throw ExitCode(ExitStatus.cannotCreate)
             }
         }
         let host = settings.host
@@ -258,7 +239,7 @@ struct MonitorCommand: ParsableCommand {
                 targets: targets, checker: HealthChecker(engine: engine), settings: settings.file.resilience,
                 onBreakerChange: { change in
                     breakerLogger.warning("\(change)")
-                    state.setCircuitBreakerState(BreakerState(change.to), target: change.target)
+                    state.setCircuitBreakerState(change.to, target: change.target)
                 },
                 history: { [history = RunHistory(store: store, metrics: metrics, logger: logger)] target in
                     await history.recentRuns(of: target)
@@ -293,39 +274,6 @@ func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
     }
     done.wait()
     if let failure { throw failure }
-}
-
-extension BreakerState {
-    /// The monitor's name for a library breaker state.
-    init(_ state: CircuitState) {
-        switch state {
-        case .closed: self = .closed
-        case .halfOpen: self = .halfOpen
-        case .open: self = .open
-        }
-    }
-}
-
-/// Migrates a PostgreSQL store once its pool runs, retrying until the server answers
-/// (SQLite migrates when opened). Then waits for shutdown.
-struct MigratingStarter: Service {
-    let store: any RunStore
-    let logger: Logger
-
-    func run() async throws {
-        var failures = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await store.migrate()
-                break
-            } catch {
-                failures += 1
-                logger.warning("cannot migrate the run store yet, retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: ExponentialReconnectBackoff.default.delay(afterFailures: failures))
-            }
-        }
-        try? await gracefulShutdown()
-    }
 }
 
 /// Writes a line to standard output at once (one write(2), unbuffered), so a reader sees each

@@ -46,7 +46,7 @@ struct DNSCommand: ParsableCommand {
                                       ednsUDPPayloadBytes: ednsSize == 0 ? nil : UInt16(ednsSize), recursionDesired: !norecurse,
                                       failoverOnNXDOMAIN: failoverOnNxdomain, networkNamespace: common.networkNamespace)
         let defaultType = DNSRecordType(type) ?? .a
-        try ServicePrinter.run(single: name, options: common, report: { $0.report }) { (row: ServiceTargets.Row) async throws(ServiceProbeError) -> DNSResult in
+        try ServicePrinter.run(single: name, options: common, report: { $0.report }) { (row: ServiceTargets.Row) async throws(ProbeError) -> DNSResult in
             var queryType = defaultType
             if let column = row.columns.first, !column.isEmpty {
                 guard let parsed = DNSRecordType(column) else { throw .invalidArgument(name: "type", reason: "unknown record type '\(column)'") }

@@ -53,7 +53,7 @@ struct HTTPCommand: ParsableCommand {
             connectTimeout: .seconds(min(timeout, 5)), verifyCertificate: !insecure, caFile: cacert,
             expectedStatusCodes: expectStatus.isEmpty ? nil : Set(expectStatus), bodyContains: bodyContains,
             family: family.preference, certificateWarningDays: certWarnDays, networkNamespace: common.networkNamespace)
-        try ServicePrinter.run(single: url, options: common, report: { $0.report }) { (row: ServiceTargets.Row) async throws(ServiceProbeError) -> HTTPResult in
+        try ServicePrinter.run(single: url, options: common, report: { $0.report }) { (row: ServiceTargets.Row) async throws(ProbeError) -> HTTPResult in
             var rowOptions = options
             if let column = row.columns.first, !column.isEmpty {
                 guard let code = Int(column) else { throw .invalidArgument(name: "expected status", reason: "'\(column)' is not a number") }

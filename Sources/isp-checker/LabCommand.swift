@@ -2,6 +2,7 @@ import ArgumentParser
 import ISPChecker
 import ISPCheckerPrimitives
 import FoundationEssentials
+import ISPChecker
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ISPCheckerPrimitives
 import FoundationEssentials
+import ISPChecker
 #if canImport(Glibc)
 import Glibc
 #endif

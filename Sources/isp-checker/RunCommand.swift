@@ -119,51 +119,31 @@ struct RunCommand: ParsableCommand {
     private func live() throws -> RunReport {
         let engine: ProbeEngine
         do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
-        let options = try checkOptions()
+        // Bad names, resolvers and URLs are usage errors here, before anything is sent.
+        let options: HealthCheckOptions
+        do { options = try checkPlan().healthCheckOptions() } catch { throw CLIError(error) }
         let checker = HealthChecker(engine: engine)
         do {
             return try runBlocking { () async throws -> RunReport in try await checker.check(options) }
         } catch { throw CLIError(error) }
     }
 
-    func checkOptions() throws -> HealthCheckOptions {
-        let target = self.target ?? ""
+    /// The check the options describe: the library's plan, so `run` checks a target as the monitor does.
+    func checkPlan() -> CheckPlan {
         var trace: TraceOptions?
         if !noTrace {
-            let method: TraceMethod = switch traceMethod {
+            trace = HealthCheckOptions.defaultTrace
+            trace?.method = switch traceMethod {
             case .udp: .udp
             case .icmp: .icmp
             case .tcp: .tcp(port: tracePort)
             }
-            trace = TraceOptions(method: method, rounds: rounds, timeout: .seconds(timeout), roundInterval: .milliseconds(500))
+            trace?.rounds = rounds
         }
-        return HealthCheckOptions(
-            target: target, pingCount: count, pingInterval: .seconds(interval), pingTimeout: .seconds(timeout),
-            trace: trace, additionalProbes: try serviceProbes(target: target), family: family.preference)
-    }
-
-    /// DNS and HTTP probes, from the options. Bad names, resolvers and URLs are usage errors
-    /// here, before anything is sent.
-    func serviceProbes(target: String) throws -> [AdditionalProbe] {
-        var probes: [AdditionalProbe] = []
-        let namespace = engineOptions.networkNamespace
-        // The DNS probe resolves --dns-name, or the target itself when it is a name.
-        let name = dnsName ?? (IPAddress(target) == nil ? target : nil)
-        if !noDNS, let name {
-            let addresses: [DNSResolverAddress]
-            do {
-                addresses = try resolvers.isEmpty ? DNSResolverAddress.runbookDefault : resolvers.map { try DNSResolverAddress(parsing: $0) }
-                try DNSProbe.validate(name: name)
-            } catch { throw CLIError(error) }
-            probes.append(.dns(name, options: DNSProbeOptions(resolvers: addresses, timeoutPerResolver: .seconds(max(timeout, 0.5)),
-                                                              networkNamespace: namespace)))
-        }
-        if let url {
-            do { try HTTPProbe.validate(url: url) } catch { throw CLIError(error) }
-            probes.append(.http(url, options: HTTPProbeOptions(timeout: .seconds(max(5, timeout * 5)), family: family.preference,
-                                                               networkNamespace: namespace)))
-        }
-        return probes
+        return CheckPlan(
+            host: target ?? "", dnsName: dnsName, probesDNS: !noDNS, resolvers: resolvers, url: url,
+            pingCount: count, pingInterval: .seconds(interval), trace: trace, timeouts: CheckPlan.Timeouts(probe: .seconds(timeout)),
+            family: family.preference, networkNamespace: engineOptions.networkNamespace)
     }
 
     private func replay() throws -> RunReport {

@@ -59,7 +59,7 @@ enum ServicePrinter {
     /// 2 crit), or 64 and above when an input was rejected (`ExitStatus`).
     static func run<Value: Sendable & Encodable>(
         single: String?, options: ServiceOutputOptions, report: @escaping @Sendable (Value) -> ProbeReport,
-        probe: @escaping @Sendable (ServiceTargets.Row) async throws(ServiceProbeError) -> Value
+        probe: @escaping @Sendable (ServiceTargets.Row) async throws(ProbeError) -> Value
     ) throws {
         let rows: [ServiceTargets.Row]
         if let file = options.targets {

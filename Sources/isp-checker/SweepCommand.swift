@@ -70,8 +70,9 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         var specs = targets
         if let targetsFile {
-            guard let text = try? String(contentsOfFile: targetsFile, encoding: .utf8) else {
-                throw CLIError(ProbeError.invalidArgument(name: "--targets", reason: "cannot read '\(targetsFile)'"))
+            let text: String
+            do { text = try TextFile.read(targetsFile) } catch {
+                throw CLIError(ProbeError.unreadableTargets(path: targetsFile, reason: error.reason))
             }
             specs += Self.targetLines(text)
         }

@@ -22,7 +22,7 @@ struct TCPCommand: ParsableCommand {
 
     func run() throws {
         let options = TCPProbeOptions(timeout: .seconds(timeout), family: family.preference, networkNamespace: common.networkNamespace)
-        try ServicePrinter.run(single: target, options: common, report: { $0.report }) { (row: ServiceTargets.Row) async throws(ServiceProbeError) -> TCPResult in
+        try ServicePrinter.run(single: target, options: common, report: { $0.report }) { (row: ServiceTargets.Row) async throws(ProbeError) -> TCPResult in
             // CSV rows may give the port in the second column: host,port.
             if let port = row.columns.first, !port.isEmpty {
                 guard let number = Int(port) else { throw .malformedTarget(row.target, reason: "port '\(port)' is not a number") }

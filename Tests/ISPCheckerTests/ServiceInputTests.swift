@@ -15,7 +15,7 @@ import Glibc
 @Suite struct ServiceInputTests {
     @Test(arguments: ["", "  ", "\t"])
     func emptyDNSNameIsRejected(_ name: String) async {
-        await #expect(throws: ServiceProbeError.emptyName) {
+        await #expect(throws: ProbeError.emptyName) {
             _ = try await DNSProbe(options: DNSProbeOptions(resolvers: [DNSResolverAddress(address: IPAddress("127.0.0.1")!)])).query(name)
         }
     }
@@ -26,7 +26,7 @@ import Glibc
         #expect {
             _ = try DNSNameSyntax.validate(name)
         } throws: { error in
-            if case ServiceProbeError.malformedName = error { return true }
+            if case ProbeError.malformedName = error { return true }
             return false
         }
     }
@@ -41,7 +41,7 @@ import Glibc
         #expect {
             _ = try DNSResolverAddress(parsing: text)
         } throws: { error in
-            if case ServiceProbeError.invalidResolver = error { return true }
+            if case ProbeError.invalidResolver = error { return true }
             return false
         }
     }
@@ -61,7 +61,7 @@ import Glibc
         await #expect {
             _ = try await DNSProbe(options: DNSProbeOptions(resolvers: [])).query("example.net")
         } throws: { error in
-            if case ServiceProbeError.invalidArgument(name: "resolvers", _) = error { return true }
+            if case ProbeError.invalidArgument(name: "resolvers", _) = error { return true }
             return false
         }
     }
@@ -71,7 +71,7 @@ import Glibc
         #expect {
             _ = try HTTPURLSyntax.validate(url)
         } throws: { error in
-            if case ServiceProbeError.malformedURL = error { return true }
+            if case ProbeError.malformedURL = error { return true }
             return false
         }
     }
@@ -81,7 +81,7 @@ import Glibc
         await #expect {
             _ = try await HTTPProbe().fetch(url)
         } throws: { error in
-            if case ServiceProbeError.unsupportedScheme = error { return true }
+            if case ProbeError.unsupportedScheme = error { return true }
             return false
         }
     }
@@ -96,7 +96,7 @@ import Glibc
         #expect {
             _ = try TCPTarget.split(target)
         } throws: { error in
-            if case ServiceProbeError.malformedTarget = error { return true }
+            if case ProbeError.malformedTarget = error { return true }
             return false
         }
     }
@@ -105,7 +105,7 @@ import Glibc
         await #expect {
             _ = try await TCPProbe().connect(host: "127.0.0.1", port: 0)
         } throws: { error in
-            if case ServiceProbeError.invalidArgument(name: "port", _) = error { return true }
+            if case ProbeError.invalidArgument(name: "port", _) = error { return true }
             return false
         }
     }
@@ -141,7 +141,7 @@ extension ProbeReport {
     @Test func bulkRunKeepsInputOrderAndNeverExceedsItsBound() async {
         let counter = Locked((current: 0, highest: 0)) // pthread-based: TSan cannot see Mutex's futex
         let inputs = (0..<20).map(String.init)
-        let outcomes = await ServiceBulk.run(inputs, maxConcurrent: 3) { (input: String) async throws(ServiceProbeError) -> Int in
+        let outcomes = await ServiceBulk.run(inputs, maxConcurrent: 3) { (input: String) async throws(ProbeError) -> Int in
             counter.withLock { $0.current += 1; $0.highest = max($0.highest, $0.current) }
             try? await Task.sleep(for: .milliseconds(5))
             counter.withLock { $0.current -= 1 }

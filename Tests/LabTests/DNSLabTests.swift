@@ -155,7 +155,7 @@ struct DNSLabTests {
         try await Task.sleep(for: .milliseconds(300))
         let start = ContinuousClock.now
         task.cancel()
-        await #expect(throws: ServiceProbeError.cancelled) { try await task.value }
+        await #expect(throws: ProbeError.cancelled) { try await task.value }
         #expect(ContinuousClock.now - start < .seconds(10), "cancellation ends the 30 s wait")
     }
 }

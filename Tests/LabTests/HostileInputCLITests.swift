@@ -56,6 +56,14 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
+    @Test func sweepWithAnUnreadableTargetsFileIsANoInputError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ispc-cli-no-targets-\(getpid())").path
+        unlink(path)
+        let output = try cli(["sweep", "--targets", path])
+        #expect(output.status == 66, "\(output.stderr)")
+        #expect(output.stderr.contains("cannot read targets file '\(path)': No such file or directory"), "\(output.stderr)")
+    }
+
     @Test func replayOfAReportWithACraftedStatusCodeNamesTheField() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ispc-cli-crafted-\(getpid()).json").path
         let report = """

@@ -34,6 +34,16 @@ struct MonitorConfigurationTests {
         #expect(configuration.resilience.probeIntervals.critical == .seconds(2))
     }
 
+    @Test("a target is checked as its check plan says, the plan the CLI's run uses")
+    func aTargetIsItsCheckPlan() throws {
+        let target = MonitorConfiguration.Target(host: "10.99.5.2", targetClass: .critical, dnsName: "check.lab",
+                                                 resolvers: ["10.99.5.2"], url: "http://10.99.5.2/")
+        #expect(target.checkPlan == CheckPlan(host: "10.99.5.2", targetClass: .critical, dnsName: "check.lab",
+                                              resolvers: ["10.99.5.2"], url: "http://10.99.5.2/"))
+        #expect(try target.checkPlan.healthCheckOptions().additionalProbes.map(\.name) == ["dns", "http"])
+        #expect(try MonitorConfiguration.Target(host: "10.99.5.2").checkPlan.healthCheckOptions().additionalProbes.isEmpty)
+    }
+
     @Test("user: is the account a monitor started as root continues as; a malformed one is refused with its line")
     func readsTheUser() throws {
         let configuration = try MonitorConfiguration.load(yaml: "user: isp-checker:nogroup\ntargets:\n  - host: 10.99.5.2\n")

@@ -32,7 +32,7 @@ struct StoreDrainTests {
             let store = try #require(store as? PostgresRunStore)
             let cluster = try #require(cluster)
             let metrics = MonitorMetrics()
-            let recorder = RunRecorder(store: store, backoff: ExponentialReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1)),
+            let recorder = RunRecorder(store: store, backoff: RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1)),
                                        metrics: metrics, logger: quietLogger())
             let flusher = Task { await recorder.runFlusher() }
             defer { flusher.cancel() }
@@ -107,7 +107,7 @@ struct StoreDrainTests {
             let store = try #require(store as? PostgresRunStore)
             let cluster = try #require(cluster)
             let metrics = MonitorMetrics()
-            let recorder = RunRecorder(store: store, backoff: ExponentialReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200)),
+            let recorder = RunRecorder(store: store, backoff: RetryPolicy(initialDelay: .milliseconds(50), maxDelay: .milliseconds(200)),
                                        chunkSize: 100, metrics: metrics, logger: quietLogger())
             // With the store up, a refused run does not queue, and the next run is stored.
             #expect(await recorder.record(sampleRun(0, target: "bad\u{0}target", timestamp: Date())) == .rejected)
@@ -164,7 +164,7 @@ struct RunSpoolTests {
         let spool = "\(directory)/queue.jsonl"
         let runs = (0..<5).map { sampleRun($0, timestamp: Date()) }
         do {
-            let first = RunRecorder(store: store, backoff: ExponentialReconnectBackoff(initial: .milliseconds(10), maximum: .milliseconds(50)))
+            let first = RunRecorder(store: store, backoff: RetryPolicy(initialDelay: .milliseconds(10), maxDelay: .milliseconds(50)))
             #expect(try await first.openSpool(at: spool) == 0)
             for run in runs { #expect(await first.record(run) == .queued) }
         }  // the first recorder is gone, as after kill -9
@@ -176,7 +176,7 @@ struct RunSpoolTests {
         handle.write(Data("{\"id\":\"cut-sh".utf8))
         try handle.close()
 
-        let second = RunRecorder(store: store, backoff: ExponentialReconnectBackoff(initial: .milliseconds(10), maximum: .milliseconds(50)))
+        let second = RunRecorder(store: store, backoff: RetryPolicy(initialDelay: .milliseconds(10), maxDelay: .milliseconds(50)))
         #expect(try await second.openSpool(at: spool) == 5)
         #expect(await second.pendingCount == 5)
         await store.heal()

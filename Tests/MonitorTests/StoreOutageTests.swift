@@ -71,7 +71,7 @@ struct RunRecorderTests {
         let directory = try makeTemporaryDirectory("mn-rec")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = FlakyStore(inner: try await SQLiteRunStore(path: "\(directory)/runs.sqlite"))
-        let recorder = RunRecorder(store: store, backoff: ExponentialReconnectBackoff(initial: .milliseconds(10), maximum: .milliseconds(50)))
+        let recorder = RunRecorder(store: store, backoff: RetryPolicy(initialDelay: .milliseconds(10), maxDelay: .milliseconds(50)))
         let runs = (0..<5).map { sampleRun($0, timestamp: Date()) }
         for run in runs { #expect(await recorder.record(run) == .queued) }
         #expect(await recorder.pendingCount == 5)
@@ -83,10 +83,9 @@ struct RunRecorderTests {
         #expect(await recorder.record(sampleRun(5, timestamp: Date())) == .stored)
     }
 
-    @Test("backoff doubles from the initial pause up to the maximum")
-    func backoffDoublesToMaximum() {
-        let backoff = ExponentialReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
-        #expect((1...6).map { backoff.delay(afterFailures: $0) } ==
-                [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)])
+    @Test("the store reconnects by default after 250 ms, doubling to 10 s")
+    func defaultReconnectDoublesToTenSeconds() {
+        #expect((1...7).map { RetryPolicy.storeReconnect.backoff(afterFailures: $0) } ==
+                [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10)])
     }
 }

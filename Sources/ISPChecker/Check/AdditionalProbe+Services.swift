@@ -39,10 +39,10 @@ extension AdditionalProbe {
 
 extension DNSProbe {
     /// Checks a name as `query` would (RFC 1035 syntax), without sending anything.
-    public static func validate(name: String) throws(ServiceProbeError) { _ = try DNSNameSyntax.validate(name) }
+    public static func validate(name: String) throws(ProbeError) { _ = try DNSNameSyntax.validate(name) }
 }
 
 extension HTTPProbe {
     /// Checks a URL as `fetch` would (http or https, with a host), without sending anything.
-    public static func validate(url: String) throws(ServiceProbeError) { _ = try HTTPURLSyntax.validate(url) }
+    public static func validate(url: String) throws(ProbeError) { _ = try HTTPURLSyntax.validate(url) }
 }

@@ -14,7 +14,7 @@ public enum ServiceBulk {
     /// One target's result: the value, or the typed error its input gave.
     public struct Outcome<Value: Sendable>: Sendable {
         public var target: String
-        public var result: Result<Value, ServiceProbeError>
+        public var result: Result<Value, ProbeError>
     }
 
     /// `inputs` may be target strings, `ServiceTargets.Row`s or anything else; `name` gives
@@ -22,19 +22,19 @@ public enum ServiceBulk {
     public static func run<Input: Sendable, Value: Sendable>(
         _ inputs: [Input], maxConcurrent: Int, name: (Input) -> String = { "\($0)" },
         progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
-        _ probe: @escaping @Sendable (Input) async throws(ServiceProbeError) -> Value
+        _ probe: @escaping @Sendable (Input) async throws(ProbeError) -> Value
     ) async -> [Outcome<Value>] {
         let targets = inputs
         let bound = max(1, maxConcurrent)
         var results = [Outcome<Value>?](repeating: nil, count: targets.count)
-        await withTaskGroup(of: (Int, Result<Value, ServiceProbeError>).self) { group in
+        await withTaskGroup(of: (Int, Result<Value, ProbeError>).self) { group in
             var next = 0
             func launch() {
                 let index = next
                 let target = inputs[index]
                 next += 1
                 group.addTask {
-                    do throws(ServiceProbeError) { return (index, .success(try await probe(target))) } catch { return (index, .failure(error)) }
+                    do throws(ProbeError) { return (index, .success(try await probe(target))) } catch { return (index, .failure(error)) }
                 }
             }
             while next < targets.count && next < bound { launch() }
@@ -77,7 +77,7 @@ public enum ServiceTargets {
         return rows
     }
 
-    public static func load(path: String) throws(ServiceProbeError) -> [Row] {
+    public static func load(path: String) throws(ProbeError) -> [Row] {
         do { return parse(try TextFile.read(path)) } catch {
             throw .unreadableTargets(path: path, reason: error.reason)
         }

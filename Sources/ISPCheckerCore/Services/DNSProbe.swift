@@ -56,7 +56,7 @@ public struct DNSProbe: Sendable {
     /// Asks the resolvers in order until one answers (NOERROR, or NXDOMAIN unless
     /// `failoverOnNXDOMAIN`). A resolver that fails is a recorded attempt, not an error:
     /// errors are only for bad input and cancellation.
-    public func query(_ name: String, type: DNSRecordType = .a) async throws(ServiceProbeError) -> DNSResult {
+    public func query(_ name: String, type: DNSRecordType = .a) async throws(ProbeError) -> DNSResult {
         let name = try DNSNameSyntax.validate(name)
         guard !options.resolvers.isEmpty else { throw .invalidArgument(name: "resolvers", reason: "give at least one resolver") }
         guard options.timeoutPerResolver.isPositive else { throw .invalidArgument(name: "timeout", reason: "must be > 0") }
@@ -73,7 +73,7 @@ public struct DNSProbe: Sendable {
     }
 
     /// One query to one resolver, on a thread of its own.
-    func ask(_ resolver: DNSResolverAddress, name: String, type: DNSRecordType) async throws(ServiceProbeError) -> DNSResolverAttempt {
+    func ask(_ resolver: DNSResolverAddress, name: String, type: DNSRecordType) async throws(ProbeError) -> DNSResolverAttempt {
         let (edns, rd, timeoutMs) = (options.ednsUDPPayloadBytes ?? 0, options.recursionDesired, options.timeoutPerResolver.clampedMilliseconds)
         return try await runOnProbeThread(namespace: options.networkNamespace) { cancel in
             DNSExchange.run(resolver: resolver, name: name, type: type, edns: edns, recursionDesired: rd,
@@ -85,7 +85,7 @@ public struct DNSProbe: Sendable {
 /// The blocking part of one attempt: build, exchange, parse.
 enum DNSExchange {
     static func run(resolver: DNSResolverAddress, name: String, type: DNSRecordType, edns: UInt16, recursionDesired: Bool,
-                    timeoutMilliseconds: Int32, cancelDescriptor: Int32) -> Result<DNSResolverAttempt, ServiceProbeError> {
+                    timeoutMilliseconds: Int32, cancelDescriptor: Int32) -> Result<DNSResolverAttempt, ProbeError> {
         var query = [UInt8](repeating: 0, count: 512)
         var queryLength = 0
         let id = UInt16.random(in: 0...UInt16.max)

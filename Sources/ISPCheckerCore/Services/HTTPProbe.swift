@@ -68,7 +68,7 @@ public struct HTTPProbe: Sendable {
 
     public init(options: HTTPProbeOptions = .default) { self.options = options }
 
-    public func fetch(_ url: String) async throws(ServiceProbeError) -> HTTPResult {
+    public func fetch(_ url: String) async throws(ProbeError) -> HTTPResult {
         let url = try HTTPURLSyntax.validate(url)
         let options = options
         guard options.timeout.isPositive, options.connectTimeout.isPositive else {
@@ -87,7 +87,7 @@ public struct HTTPProbe: Sendable {
 
 /// http(s) URLs with a host; anything else is refused before curl sees it.
 package enum HTTPURLSyntax {
-    package static func validate(_ text: String) throws(ServiceProbeError) -> String {
+    package static func validate(_ text: String) throws(ProbeError) -> String {
         let url = text.trimmingWhitespace()
         guard !url.isEmpty else { throw .malformedURL(text, reason: "empty") }
         guard url.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
@@ -114,7 +114,7 @@ package enum HTTPURLSyntax {
 
 /// The blocking part: one cs_http_fetch and the checks on its result.
 enum HTTPTransfer {
-    static func run(url: String, options: HTTPProbeOptions, cancelDescriptor: Int32) -> Result<HTTPResult, ServiceProbeError> {
+    static func run(url: String, options: HTTPProbeOptions, cancelDescriptor: Int32) -> Result<HTTPResult, ProbeError> {
         var raw = cs_http_result()
         var body = [UInt8](repeating: 0, count: options.bodyContains == nil ? 0 : options.bodyCaptureLimitBytes)
         var bodyLength = 0

@@ -32,18 +32,15 @@ public struct TCPProbe: Sendable {
     public init(options: TCPProbeOptions = .default) { self.options = options }
 
     /// Connects to `host:port` (`[v6]:port` for IPv6 literals).
-    public func connect(_ target: String) async throws(ServiceProbeError) -> TCPResult {
+    public func connect(_ target: String) async throws(ProbeError) -> TCPResult {
         let (host, port) = try TCPTarget.split(target)
         return try await connect(host: host, port: port)
     }
 
-    public func connect(host: String, port: Int) async throws(ServiceProbeError) -> TCPResult {
+    public func connect(host: String, port: Int) async throws(ProbeError) -> TCPResult {
         guard (1...65535).contains(port) else { throw .invalidArgument(name: "port", reason: "must be 1-65535, got \(port)") }
         guard options.timeout.isPositive else { throw .invalidArgument(name: "timeout", reason: "must be > 0") }
-        let address: IPAddress
-        do { address = try await TargetResolver.resolve(host, preference: options.family) } catch {
-            throw ServiceProbeError(error, target: host)
-        }
+        let address = try await TargetResolver.resolve(host, preference: options.family)
         let timeoutMs = options.timeout.clampedMilliseconds
         return try await runOnProbeThread(namespace: options.networkNamespace) { cancel in
             var elapsed: Int64 = 0
@@ -60,19 +57,24 @@ public struct TCPProbe: Sendable {
 
 enum TCPTarget {
     /// `host:port`, `[v6]:port`.
-    static func split(_ target: String) throws(ServiceProbeError) -> (String, Int) {
+    static func split(_ target: String) throws(ProbeError) -> (String, Int) {
         let trimmed = target.trimmingWhitespace()
-        guard !trimmed.isEmpty else { throw .malformedTarget(target, reason: "empty") }
-        guard let colon = trimmed.lastIndex(of: ":") else { throw .malformedTarget(target, reason: "no port") }
+        guard !trimmed.isEmpty else { throw malformed(target, "empty") }
+        guard let colon = trimmed.lastIndex(of: ":") else { throw malformed(target, "no port") }
         var host = String(trimmed[..<colon])
         if host.hasPrefix("[") {
-            guard host.hasSuffix("]") else { throw .malformedTarget(target, reason: "missing ']'") }
+            guard host.hasSuffix("]") else { throw malformed(target, "missing ']'") }
             host = String(host.dropFirst().dropLast())
         } else if host.contains(":") {
-            throw .malformedTarget(target, reason: "write IPv6 addresses in brackets")
+            throw malformed(target, "write IPv6 addresses in brackets")
         }
-        guard !host.isEmpty else { throw .malformedTarget(target, reason: "no host") }
-        guard let port = Int(trimmed[trimmed.index(after: colon)...]) else { throw .malformedTarget(target, reason: "port is not a number") }
+        guard !host.isEmpty else { throw malformed(target, "no host") }
+        guard let port = Int(trimmed[trimmed.index(after: colon)...]) else { throw malformed(target, "port is not a number") }
         return (host, port)
+    }
+
+    /// A target that is not `host:port`, with the form to give instead.
+    private static func malformed(_ target: String, _ reason: String) -> ProbeError {
+        .malformedTarget(target, reason: "\(reason); give host:port, e.g. example.net:443 or [fd00::1]:443")
     }
 }

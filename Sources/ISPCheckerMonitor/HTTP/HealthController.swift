@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ISPChecker
 import NIOCore
 
 /// `/health` (liveness: 200 while the process serves) and `/health/detailed`: store
@@ -42,7 +43,7 @@ struct HealthController<Context: RequestContext> {
         var uptimeSeconds: Double
         var store: Store
         var lastRun: LastRun?
-        var circuitBreakers: [String: BreakerState]
+        var circuitBreakers: [String: CircuitState]
         enum CodingKeys: String, CodingKey {
             case status, store
             case uptimeSeconds = "uptime_seconds", lastRun = "last_run", circuitBreakers = "circuit_breakers"

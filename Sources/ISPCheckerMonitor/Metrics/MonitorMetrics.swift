@@ -91,7 +91,7 @@ public final class MonitorMetrics: Sendable {
     public func historyRowSkipped() { historyRowsSkipped.increment() }
 
     /// Sets a target's breaker state.
-    public func setCircuitBreakerState(_ state: BreakerState, target: String) {
+    public func setCircuitBreakerState(_ state: CircuitState, target: String) {
         registry.makeGauge(name: "isp_checker_circuit_breaker_state", labels: [("target", target)],
                            help: "Circuit breaker state: 0 closed, 1 half-open, 2 open").set(state.metricValue)
     }

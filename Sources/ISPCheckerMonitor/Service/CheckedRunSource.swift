@@ -11,6 +11,12 @@ public struct MonitoredTarget: Sendable {
         self.target = target
         self.options = options
     }
+
+    /// The target of `plan`, checked as it says.
+    /// - Throws: `ProbeError` for a bad DNS name, resolver or URL.
+    public init(_ plan: CheckPlan) throws(ProbeError) {
+        self.init(target: plan.probeTarget, options: try plan.healthCheckOptions())
+    }
 }
 
 /// The monitor's real runs: a `ProbeScheduler` over the targets, each check a

@@ -16,7 +16,7 @@ public final class MonitorState: Sendable {
 
     private struct Values {
         var lastRun: LastRun?
-        var breakers: [String: BreakerState] = [:]
+        var breakers: [String: CircuitState] = [:]
     }
 
     private let values = Mutex(Values())
@@ -30,7 +30,7 @@ public final class MonitorState: Sendable {
     }
 
     public var lastRun: LastRun? { values.withLock { $0.lastRun } }
-    public var breakerStates: [String: BreakerState] { values.withLock { $0.breakers } }
+    public var breakerStates: [String: CircuitState] { values.withLock { $0.breakers } }
 
     /// Notes a run as the latest.
     public func noteRun(_ report: RunReport, receivedAt: Date = Date()) {
@@ -38,7 +38,7 @@ public final class MonitorState: Sendable {
     }
 
     /// Sets a target's breaker state, for health and for `isp_checker_circuit_breaker_state`.
-    public func setCircuitBreakerState(_ state: BreakerState, target: String) {
+    public func setCircuitBreakerState(_ state: CircuitState, target: String) {
         values.withLock { $0.breakers[target] = state }
         metrics?.setCircuitBreakerState(state, target: target)
     }

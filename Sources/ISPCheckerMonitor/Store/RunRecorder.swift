@@ -15,7 +15,8 @@ public enum RecordOutcome: Sendable, Equatable {
 }
 
 /// Writes runs to a `RunStore`, and keeps them in a queue while the store is unreachable,
-/// retrying with a `ReconnectBackoff` until they are written.
+/// retrying with the backoff of a `RetryPolicy` (`backoff(afterFailures:)`: it never gives up)
+/// until they are written.
 ///
 /// The queue drains in chunks of `chunkSize` runs, oldest first, each chunk one `insert` (one
 /// multi-row statement for PostgreSQL) within the store's operation timeout; a committed chunk
@@ -29,7 +30,7 @@ public enum RecordOutcome: Sendable, Equatable {
 /// has drained: a crash or `kill -9` during an outage loses no run.
 public actor RunRecorder {
     public nonisolated let store: any RunStore
-    private let backoff: any ReconnectBackoff
+    private let backoff: RetryPolicy
     private let maximumPendingRuns: Int
     /// Runs per `insert` when the queue drains.
     public nonisolated let chunkSize: Int
@@ -54,12 +55,14 @@ public actor RunRecorder {
     public static let defaultChunkSize = 500
 
     /// - Parameters:
+    ///   - backoff: the pause after each failed write grows as this policy's backoff does, up to
+    ///     its `maxDelay`, without jitter (one store, one client); its `maxAttempts` does not apply.
     ///   - maximumPendingRuns: beyond this many queued runs the oldest are dropped (logged, counted).
     ///   - chunkSize: runs per `insert` when the queue drains (at least 1).
     ///   - metrics: when given, kept up to date: pending gauge, rejected and dropped counters.
     ///   - onDurable: called with the ids of runs once they are committed (acknowledgement).
     ///   - onSpooled: called with the ids of queued runs once they are synced to the spool file.
-    public init(store: any RunStore, backoff: any ReconnectBackoff = ExponentialReconnectBackoff.default,
+    public init(store: any RunStore, backoff: RetryPolicy = .storeReconnect,
                 maximumPendingRuns: Int = 100_000, chunkSize: Int = RunRecorder.defaultChunkSize,
                 metrics: MonitorMetrics? = nil, logger: Logger = Logger(label: "isp-checker.recorder"),
                 onDurable: @escaping @Sendable ([String]) -> Void = { _ in },
@@ -133,7 +136,7 @@ public actor RunRecorder {
         for await _ in wakeUp {
             while !pending.isEmpty && !Task.isCancelled {
                 if await writePendingChunk() { continue }
-                do { try await Task.sleep(for: backoff.delay(afterFailures: consecutiveFailures)) } catch { return }
+                do { try await Task.sleep(for: backoff.backoff(afterFailures: consecutiveFailures)) } catch { return }
             }
             if Task.isCancelled { return }
         }
@@ -146,7 +149,7 @@ public actor RunRecorder {
         let deadline = ContinuousClock.now + timeout
         while !pending.isEmpty {
             if await writePendingChunk() { continue }
-            let pause = min(backoff.delay(afterFailures: consecutiveFailures), deadline - ContinuousClock.now)
+            let pause = min(backoff.backoff(afterFailures: consecutiveFailures), deadline - ContinuousClock.now)
             guard pause > .zero else { break }
             do { try await Task.sleep(for: pause) } catch { break }
         }
@@ -271,4 +274,10 @@ public actor RunRecorder {
                            metadata: ["error": "\(error)"])
         }
     }
+}
+
+extension RetryPolicy {
+    /// How the monitor reconnects to its run store when nothing else is configured: 250 ms,
+    /// 500 ms, 1 s, … up to 10 s between attempts, never giving up.
+    public static let storeReconnect = RetryPolicy(initialDelay: .milliseconds(250), maxDelay: .seconds(10), jitter: .none)
 }

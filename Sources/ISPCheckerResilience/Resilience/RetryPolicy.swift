@@ -123,6 +123,14 @@ public struct RetryPolicy: Sendable, Equatable {
         return Self.grown(initialDelay, factor: backoffFactor, steps: retry - 1, cap: maxDelay)
     }
 
+    /// The backoff after `failures` (≥ 1) consecutive failures of something tried again for as
+    /// long as it takes (a run store reconnecting, a migration waiting for its server), before
+    /// jitter: the delay before retry `failures`, then `maxDelay` for ever once the growth has
+    /// reached it. `maxAttempts` does not apply: such a loop never gives up.
+    public func backoff(afterFailures failures: Int) -> Duration {
+        backoff(beforeRetry: max(1, failures))
+    }
+
     /// The delay before retry `retry`, with jitter drawn from `random`. `previousDelay` is the delay
     /// actually slept before the previous retry (`nil` before the first), which decorrelated jitter
     /// grows from.
@@ -151,8 +159,11 @@ public struct RetryPolicy: Sendable, Equatable {
     static func grown(_ base: Duration, factor: Double, steps: Int, cap: Duration) -> Duration {
         var value = base
         for _ in 0..<max(steps, 0) {
-            value = scaled(value, by: factor)
-            if value >= cap { return cap }
+            let next = scaled(value, by: factor)
+            if next >= cap { return cap }
+            // No growth (a zero delay, a factor of 1): it stays so however many steps follow.
+            if next == value { break }
+            value = next
         }
         return min(value, cap)
     }

@@ -36,32 +36,17 @@ public func defaultRetryableErrorKind(of error: any Error) -> RetryableErrorKind
 extension ProbeError: RetryClassifiable {
     /// System errors that pass (timeouts, refusals, exhausted buffers) and resolver failures that
     /// say "try again" are retryable; bad arguments, permissions, a shut-down engine and
-    /// cancellation are not.
+    /// cancellation are not. (A probe that ran and got no answer is a result, not an error: its
+    /// loss or its `outcome` says timeout or refused.)
     public var retryableErrorKind: RetryableErrorKind? {
         switch self {
         case .systemError(_, let code):
             return RetryableErrorKind(errno: code)
         case .unresolvableTarget(_, let reason):
             return RetryableErrorKind(resolverFailure: reason)
-        case .emptyTarget, .malformedTarget, .invalidArgument, .permissionDenied, .addressFamilyUnavailable, .unreadableCapture,
+        case .emptyTarget, .emptyName, .malformedTarget, .malformedName, .invalidResolver, .malformedURL, .unsupportedScheme,
+             .invalidArgument, .permissionDenied, .addressFamilyUnavailable, .unreadableCapture, .unreadableTargets,
              .namespaceUnavailable, .engineShutDown, .cancelled:
-            return nil
-        }
-    }
-}
-
-extension ServiceProbeError: RetryClassifiable {
-    /// A host name that did not resolve with a temporary failure, and system errors that pass,
-    /// are retryable; bad input and cancellation are not. (A probe that ran and got no answer
-    /// is a result, not an error: its `outcome` says timeout or refused.)
-    public var retryableErrorKind: RetryableErrorKind? {
-        switch self {
-        case .systemError(_, let code):
-            return RetryableErrorKind(errno: code)
-        case .unresolvableHost(_, let reason):
-            return RetryableErrorKind(resolverFailure: reason)
-        case .emptyName, .malformedName, .invalidResolver, .malformedURL, .unsupportedScheme, .malformedTarget,
-             .invalidArgument, .unreadableTargets, .namespaceUnavailable, .cancelled:
             return nil
         }
     }

@@ -18,7 +18,7 @@ final class InProcessMonitor: Sendable {
     private let task: Task<Void, any Error>
 
     init(store: any RunStore, extraServices: [any Service] = [], apiKey: String? = nil,
-         backoff: any ReconnectBackoff = ExponentialReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))) async throws {
+         backoff: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1))) async throws {
         var logger = Logger(label: "monitor-test")
         logger.logLevel = .warning
         self.store = store
