@@ -22,6 +22,13 @@ public struct PingProbe: Sendable, Codable, Equatable {
     public var error: String?
 
     public var rttMilliseconds: Double? { rttNanoseconds.map { Double($0) / 1_000_000 } }
+
+    /// snake_case, like every JSON isp-checker writes (docs/ping.schema.json).
+    enum CodingKeys: String, CodingKey {
+        case index, sequence, status, clock, error
+        case rttNanoseconds = "rtt_nanoseconds"
+        case replyTTL = "reply_ttl"
+    }
 }
 
 /// The result of one ping: every probe, and the summary iputils ping prints.
@@ -47,6 +54,18 @@ public struct PingResult: Sendable, Codable, Equatable {
     public var clockSource: ClockSource?
 
     public var family: IPFamily { address.family }
+
+    /// snake_case, like every JSON isp-checker writes (docs/ping.schema.json).
+    enum CodingKeys: String, CodingKey {
+        case target, address, probes, sent, received
+        case socketKind = "socket_kind"
+        case lossPercent = "loss_percent"
+        case minMilliseconds = "min_milliseconds"
+        case avgMilliseconds = "avg_milliseconds"
+        case maxMilliseconds = "max_milliseconds"
+        case mdevMilliseconds = "mdev_milliseconds"
+        case clockSource = "clock_source"
+    }
 
     init(target: String, address: IPAddress, socketKind: SocketKind, probes: [PingProbe]) {
         self.target = target

@@ -174,6 +174,11 @@ public struct DNSRecord: Sendable, Codable, Equatable {
     public var ttlSeconds: UInt32
     /// The RDATA as a zone file writes it: `10.0.0.1`, `"text"`, `10 mail.example.net.`.
     public var data: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, data
+        case ttlSeconds = "ttl_seconds"
+    }
 }
 
 /// RFC 1035 §2.3.4 name syntax: labels of 1-63 bytes, 253 bytes in all, printable ASCII

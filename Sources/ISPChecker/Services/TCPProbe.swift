@@ -89,6 +89,12 @@ public struct TCPResult: Sendable, Codable, Equatable {
 
     public var connectMilliseconds: Double? { connectNanoseconds.map { roundedMilliseconds(nanoseconds: $0) } }
 
+    /// snake_case, like every JSON isp-checker writes (docs/tcp.schema.json, `result`).
+    enum CodingKeys: String, CodingKey {
+        case host, port, address, outcome, error
+        case connectNanoseconds = "connect_nanoseconds"
+    }
+
     /// ok when connected, crit otherwise.
     public var status: ProbeStatus { outcome == .ok ? .ok : .crit }
 

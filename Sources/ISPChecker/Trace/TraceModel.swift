@@ -140,6 +140,12 @@ public struct MPLSLabel: Sendable, Codable, Hashable {
     public var trafficClass: UInt8
     public var bottomOfStack: Bool
     public var ttl: UInt8
+
+    enum CodingKeys: String, CodingKey {
+        case label, ttl
+        case trafficClass = "traffic_class"
+        case bottomOfStack = "bottom_of_stack"
+    }
 }
 
 /// One address seen at a hop, with how often.
@@ -181,6 +187,21 @@ public struct TraceHop: Sendable, Codable, Equatable {
 
     /// No answer in any round.
     public var isSilent: Bool { received == 0 }
+
+    /// The run report's hop keys (docs/report.schema.json, `$defs/hop`).
+    enum CodingKeys: String, CodingKey {
+        case ttl, addresses, sent, received, unreachable, clock
+        case lossPercent = "packet_loss"
+        case lastMilliseconds = "latency_last_ms"
+        case avgMilliseconds = "latency_avg_ms"
+        case bestMilliseconds = "latency_best_ms"
+        case worstMilliseconds = "latency_worst_ms"
+        case stdevMilliseconds = "latency_stdev_ms"
+        case mplsStacks = "mpls_stacks"
+        case isDestination = "is_destination"
+        case echoSent = "echo_sent"
+        case echoReceived = "echo_received"
+    }
 }
 
 /// Why a trace stopped.
@@ -191,6 +212,12 @@ public enum TraceStop: Sendable, Codable, Equatable {
     case unreachable(UnreachableCode)
     /// No answer from the destination up to the last TTL.
     case maxHopsReached
+
+    enum CodingKeys: String, CodingKey {
+        case unreachable
+        case destinationReached = "destination_reached"
+        case maxHopsReached = "max_hops_reached"
+    }
 }
 
 /// The whole result of a traceroute.
