@@ -160,8 +160,10 @@ def ours(path):
         report = json.load(f)
     result = {}
     for probe in report["ping"]["probes"]:
-        if probe.get("status") == "received" and probe.get("rttNanoseconds") is not None:
-            result[probe["sequence"]] = (int(probe["rttNanoseconds"]), probe.get("clock"))
+        # rtt_nanoseconds since the JSON dialect was unified; rttNanoseconds in older runs.
+        rtt_ns = probe.get("rtt_nanoseconds", probe.get("rttNanoseconds"))
+        if probe.get("status") == "received" and rtt_ns is not None:
+            result[probe["sequence"]] = (int(rtt_ns), probe.get("clock"))
     return result, report.get("engine", {})
 
 

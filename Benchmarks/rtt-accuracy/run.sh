@@ -11,7 +11,7 @@
 # Truth: tcpdump on the client's interface with nanosecond kernel timestamps; per (ICMP
 # identifier, sequence) the reply's timestamp minus the request's. Tools measured, one after
 # the other inside one capture per scenario:
-#   isp-checker  `isp-checker ping DEST -c COUNT -i INTERVAL --json`, per-probe rttNanoseconds
+#   isp-checker  `isp-checker ping DEST -c COUNT -i INTERVAL --json`, per-probe rtt_nanoseconds
 #                (its default: libpcap kernel timestamps on both packets)
 #   isp-checker --no-capture
 #                the same with no capture: its fallback clock (SO_TIMESTAMPNS on the reply,

@@ -13,7 +13,8 @@ same probe id in the quoted payload, same quoted IP identification and UDP sourc
 latest such probe sent before the error. Its RTT is the error's timestamp minus the probe's, its
 hop the probe's IP TTL. isp-checker reports aggregates per hop, so per hop the truth's mean, min,
 max, population standard deviation and the RTT of the last answered probe are compared with
-avgMilliseconds, bestMilliseconds, worstMilliseconds, stdevMilliseconds and lastMilliseconds.
+latency_avg_ms, latency_best_ms, latency_worst_ms, latency_stdev_ms and latency_last_ms (runs
+made before the JSON dialect was unified wrote avgMilliseconds … lastMilliseconds: both are read).
 Counts (sent, received) and reply addresses are checked too.
 
 Prints Markdown tables (medians over the repeats) and the verdict, and writes
@@ -37,8 +38,15 @@ CLIENT = bytes([10, 99, 1, 1])
 MAGIC = b"ISPT"  # CP_TRACE_MAGIC: the first four payload bytes of every isp-checker trace probe
 VARIANTS = ("capture", "no-capture")
 LABELS = {"capture": "isp-checker (pcap clock)", "no-capture": "isp-checker --no-capture (fallback clock)"}
-STATS = (("avg", "avgMilliseconds"), ("best", "bestMilliseconds"), ("worst", "worstMilliseconds"),
-         ("last", "lastMilliseconds"), ("stdev", "stdevMilliseconds"))
+STATS = (("avg", "latency_avg_ms"), ("best", "latency_best_ms"), ("worst", "latency_worst_ms"),
+         ("last", "latency_last_ms"), ("stdev", "latency_stdev_ms"))
+# The same statistics in the camelCase JSON of runs made before the dialect was unified.
+OLD_KEYS = {"latency_avg_ms": "avgMilliseconds", "latency_best_ms": "bestMilliseconds", "latency_worst_ms": "worstMilliseconds",
+            "latency_last_ms": "lastMilliseconds", "latency_stdev_ms": "stdevMilliseconds"}
+
+
+def hop_stat(hop, key):
+    return hop.get(key, hop.get(OLD_KEYS[key]))
 RTT_STATS = ("avg", "best", "worst", "last")
 GOAL_US = 5.0
 
@@ -146,7 +154,7 @@ def analyse_run(folder):
             truth = {"avg": sum(truth_ns) / len(truth_ns), "best": min(truth_ns), "worst": max(truth_ns),
                      "last": truth_ns[-1], "stdev": population_stdev(truth_ns)}
             row["truth_us"] = {k: v / 1000 for k, v in truth.items()}
-            row["ours_us"] = {k: hop[key] * 1000 if hop.get(key) is not None else None for k, key in STATS}
+            row["ours_us"] = {k: hop_stat(hop, key) * 1000 if hop_stat(hop, key) is not None else None for k, key in STATS}
             row["diff_us"] = {k: None if row["ours_us"][k] is None else row["ours_us"][k] - row["truth_us"][k]
                               for k, _ in STATS}
         per_hop.append(row)
@@ -155,7 +163,7 @@ def analyse_run(folder):
             "answers_on_wire": len(answers), "unpaired_answers": sum(1 for a in answers if a["probe_id"] is None),
             "probes_unanswered": sum(1 for p in probes if p["answer"] is None),
             "probes_beyond_destination": len(beyond), "distinct_probe_ids": len(set(ids)),
-            "udp_without_magic": other, "duration_ms": report.get("durationMilliseconds"),
+            "udp_without_magic": other, "duration_ms": report.get("duration_ms", report.get("durationMilliseconds")),
             "rounds": report.get("rounds")}
 
 

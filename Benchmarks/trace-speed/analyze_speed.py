@@ -148,7 +148,9 @@ def hops_ours(text):
     report = json.loads(text)
     hops = [set(a["address"] for a in h["addresses"]) for h in sorted(report["hops"], key=lambda h: h["ttl"])]
     last = report["hops"][-1] if report["hops"] else {}
-    return hops, {"duration_ms": report.get("durationMilliseconds"), "dest_rtt_ms": last.get("avgMilliseconds"),
+    # snake_case since the JSON dialect was unified; the camelCase keys are those of older runs.
+    return hops, {"duration_ms": report.get("duration_ms", report.get("durationMilliseconds")),
+                  "dest_rtt_ms": last.get("latency_avg_ms", last.get("avgMilliseconds")),
                   "clocks": sorted({h.get("clock") for h in report["hops"] if h.get("clock")})}
 
 
@@ -324,7 +326,7 @@ def main():
                  f"{environment.get('other_benchmarks', '?')} at the start.")
     lines.append("")
     lines.append("Process wall time in seconds, median (min–max) of the repeats; in-library = isp-checker's "
-                 "durationMilliseconds; exec→probe = exec to the first probe on the wire; wire span = first probe "
+                 "duration_ms; exec→probe = exec to the first probe on the wire; wire span = first probe "
                  "to last answer on the wire; after = last answer to exit; hops ok = runs whose hop addresses "
                  "were the expected ones.")
     lines.append("")

@@ -16,7 +16,7 @@
 # read the path length the earlier ones wrote (as when a user repeats the command);
 # `ours-udp-cold`/`ours-icmp-cold` (--no-path-cache) are cold every time, and
 # `ours-udp-capture` times with the pcap capture (--capture). Its in-library time is the
-# "in N ms" of the text output (durationMilliseconds).
+# "in N ms" of the text output (duration_ms).
 #
 # Run order (ORDER). Under the kernel's ICMP limits every tool's probes spend the routers' and the
 # destination's shared per-source budget, so the order decides what each run meets:
@@ -39,7 +39,7 @@
 # In each scenario every tool runs once per repeat, in a fixed order, REPEATS times. Process wall
 # time is taken inside the client namespace with bash's $EPOCHREALTIME around the command (so
 # `ip netns exec` itself is not counted). isp-checker also reports its in-library time
-# (durationMilliseconds) and every tool's CPU time (user+sys, bash's `times`). A tcpdump on the client's interface records every probe and answer:
+# (duration_ms) and every tool's CPU time (user+sys, bash's `times`). A tcpdump on the client's interface records every probe and answer:
 # it gives each run's on-wire span (first probe to last answer), the time from exec to the
 # first probe, and how many probes reached the destination (IP TTL >= its distance, 4).
 #
@@ -77,7 +77,7 @@ slow_tool() { [[ $2 == c && ($1 == scamper-udp-paris || $1 == scamper-icmp-paris
 run_tool() { # name bin
     local bin=$2
     case $1 in
-        # The plain default command (UDP, -W 1, text); its last line gives durationMilliseconds.
+        # The plain default command (UDP, -W 1, text); its last line gives the trace's duration.
         ours-udp) "$bin" trace "$DEST" ;;
         ours-icmp) "$bin" trace "$DEST" -M icmp ;;
         ours-udp-cold) "$bin" trace "$DEST" --no-path-cache ;;

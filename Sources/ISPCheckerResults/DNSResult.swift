@@ -24,6 +24,14 @@ public struct DNSResolverAttempt: Sendable, Codable, Equatable {
 
     public var latencyMilliseconds: Double? { latencyNanoseconds.map { roundedMilliseconds(nanoseconds: $0) } }
 
+    /// snake_case, like every JSON isp-checker writes (docs/dns.schema.json, `result`).
+    enum CodingKeys: String, CodingKey {
+        case resolver, outcome, transport, authoritative, records, error
+        case latencyNanoseconds = "latency_nanoseconds"
+        case truncatedOverUDP = "truncated_over_udp"
+        case responseCode = "response_code"
+    }
+
     package init(resolver: DNSResolverAddress, outcome: ServiceOutcome, latencyNanoseconds: Int64?, transport: Transport, truncatedOverUDP: Bool) {
         self.resolver = resolver
         self.outcome = outcome
@@ -47,6 +55,12 @@ public struct DNSResult: Sendable, Codable, Equatable {
     public var answeredBy: DNSResolverAddress?
     /// Every resolver asked before the answer that did not answer (or all, when none did).
     public var failedResolvers: [DNSResolverAddress]
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, attempts
+        case answeredBy = "answered_by"
+        case failedResolvers = "failed_resolvers"
+    }
 
     package init(name: String, type: DNSRecordType, attempts: [DNSResolverAttempt], failoverOnNXDOMAIN: Bool) {
         self.name = name

@@ -183,6 +183,11 @@ public struct DNSRecord: Sendable, Codable, Equatable {
     /// The RDATA as a zone file writes it: `10.0.0.1`, `"text"`, `10 mail.example.net.`.
     public var data: String
 
+    enum CodingKeys: String, CodingKey {
+        case name, type, data
+        case ttlSeconds = "ttl_seconds"
+    }
+
     /// Every stored property, for the probes that build one.
     package init(name: String, type: DNSRecordType, ttlSeconds: UInt32, data: String) {
         self.name = name

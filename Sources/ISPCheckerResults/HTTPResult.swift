@@ -46,6 +46,25 @@ public struct HTTPResult: Sendable, Codable, Equatable {
     /// Days before the certificate warning threshold, copied from the options for `status`.
     public var certificateWarningDays: Int
 
+    /// snake_case, like every JSON isp-checker writes (docs/http.schema.json, `result`).
+    enum CodingKeys: String, CodingKey {
+        case url, method, outcome, redirects, bytes, error
+        case effectiveURL = "effective_url"
+        case statusCode = "status_code"
+        case dnsMicroseconds = "dns_microseconds"
+        case connectMicroseconds = "connect_microseconds"
+        case tlsMicroseconds = "tls_microseconds"
+        case timeToFirstByteMicroseconds = "time_to_first_byte_microseconds"
+        case totalMicroseconds = "total_microseconds"
+        case tlsVersion = "tls_version"
+        case certificateSecondsLeft = "certificate_seconds_left"
+        case certificateNotAfter = "certificate_not_after"
+        case primaryIP = "primary_ip"
+        case statusMatched = "status_matched"
+        case bodyMatched = "body_matched"
+        case certificateWarningDays = "certificate_warning_days"
+    }
+
     /// Whole days until the leaf certificate expires, rounded to the nearest day (a
     /// certificate issued with `-days 30` reports 30).
     public var certificateDaysLeft: Int? {

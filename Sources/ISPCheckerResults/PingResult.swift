@@ -25,6 +25,13 @@ public struct PingProbe: Sendable, Codable, Equatable {
 
     public var rttMilliseconds: Double? { rttNanoseconds.map { Double($0) / 1_000_000 } }
 
+    /// snake_case, like every JSON isp-checker writes (docs/ping.schema.json).
+    enum CodingKeys: String, CodingKey {
+        case index, sequence, status, clock, error
+        case rttNanoseconds = "rtt_nanoseconds"
+        case replyTTL = "reply_ttl"
+    }
+
     /// Every stored property, for the probes that build one.
     package init(index: Int, sequence: UInt16, status: Status, rttNanoseconds: Int64? = nil, clock: ClockSource? = nil, replyTTL: Int? = nil, error: String? = nil) {
         self.index = index
@@ -60,6 +67,18 @@ public struct PingResult: Sendable, Codable, Equatable {
     public var clockSource: ClockSource?
 
     public var family: IPFamily { address.family }
+
+    /// snake_case, like every JSON isp-checker writes (docs/ping.schema.json).
+    enum CodingKeys: String, CodingKey {
+        case target, address, probes, sent, received
+        case socketKind = "socket_kind"
+        case lossPercent = "loss_percent"
+        case minMilliseconds = "min_milliseconds"
+        case avgMilliseconds = "avg_milliseconds"
+        case maxMilliseconds = "max_milliseconds"
+        case mdevMilliseconds = "mdev_milliseconds"
+        case clockSource = "clock_source"
+    }
 
     package init(target: String, address: IPAddress, socketKind: SocketKind, probes: [PingProbe]) {
         self.target = target

@@ -20,6 +20,17 @@ public struct SweepResult: Sendable, Codable, Equatable {
     /// Why the kernel refused a probe (e.g. no route), when it refused any.
     public var error: String?
 
+    /// snake_case, like every JSON isp-checker writes (docs/sweep.schema.json).
+    enum CodingKeys: String, CodingKey {
+        case index, address, sent, received, error
+        case lossPercent = "loss_percent"
+        case rttNanoseconds = "rtt_nanoseconds"
+        case minMilliseconds = "min_milliseconds"
+        case avgMilliseconds = "avg_milliseconds"
+        case maxMilliseconds = "max_milliseconds"
+        case clockSource = "clock_source"
+    }
+
     package init(index: Int, address: IPAddress, rtts: [Int64?], clock: ClockSource?, sendFailures: Int, error: String?) {
         self.index = index
         self.address = address

@@ -14,6 +14,12 @@ public struct TCPResult: Sendable, Codable, Equatable {
 
     public var connectMilliseconds: Double? { connectNanoseconds.map { roundedMilliseconds(nanoseconds: $0) } }
 
+    /// snake_case, like every JSON isp-checker writes (docs/tcp.schema.json, `result`).
+    enum CodingKeys: String, CodingKey {
+        case host, port, address, outcome, error
+        case connectNanoseconds = "connect_nanoseconds"
+    }
+
     /// Every stored property, for the probes that build one.
     package init(host: String, port: Int, address: IPAddress, outcome: ServiceOutcome, connectNanoseconds: Int64? = nil, error: String? = nil) {
         self.host = host

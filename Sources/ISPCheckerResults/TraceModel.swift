@@ -143,6 +143,12 @@ public struct MPLSLabel: Sendable, Codable, Hashable {
     public var bottomOfStack: Bool
     public var ttl: UInt8
 
+    enum CodingKeys: String, CodingKey {
+        case label, ttl
+        case trafficClass = "traffic_class"
+        case bottomOfStack = "bottom_of_stack"
+    }
+
     /// Every stored property, for the probes that build one.
     package init(label: UInt32, trafficClass: UInt8, bottomOfStack: Bool, ttl: UInt8) {
         self.label = label
@@ -199,6 +205,21 @@ public struct TraceHop: Sendable, Codable, Equatable {
     /// No answer in any round.
     public var isSilent: Bool { received == 0 }
 
+    /// The run report's hop keys (docs/report.schema.json, `$defs/hop`).
+    enum CodingKeys: String, CodingKey {
+        case ttl, addresses, sent, received, unreachable, clock
+        case lossPercent = "packet_loss"
+        case lastMilliseconds = "latency_last_ms"
+        case avgMilliseconds = "latency_avg_ms"
+        case bestMilliseconds = "latency_best_ms"
+        case worstMilliseconds = "latency_worst_ms"
+        case stdevMilliseconds = "latency_stdev_ms"
+        case mplsStacks = "mpls_stacks"
+        case isDestination = "is_destination"
+        case echoSent = "echo_sent"
+        case echoReceived = "echo_received"
+    }
+
     /// Every stored property, for the probes that build one.
     package init(ttl: Int, addresses: [HopAddress], sent: Int, received: Int, lossPercent: Double, lastMilliseconds: Double? = nil, avgMilliseconds: Double? = nil, bestMilliseconds: Double? = nil, worstMilliseconds: Double? = nil, stdevMilliseconds: Double? = nil, mplsStacks: [[MPLSLabel]], unreachable: [UnreachableCode], isDestination: Bool, clock: ClockSource? = nil, echoSent: Int? = nil, echoReceived: Int? = nil) {
         self.ttl = ttl
@@ -228,6 +249,12 @@ public enum TraceStop: Sendable, Codable, Equatable {
     case unreachable(UnreachableCode)
     /// No answer from the destination up to the last TTL.
     case maxHopsReached
+
+    enum CodingKeys: String, CodingKey {
+        case unreachable
+        case destinationReached = "destination_reached"
+        case maxHopsReached = "max_hops_reached"
+    }
 }
 
 /// The whole result of a traceroute.

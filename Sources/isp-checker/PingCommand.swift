@@ -59,10 +59,7 @@ struct PingCommand: ParsableCommand {
             }
         } catch { throw CLIError(error) }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(PingReport(ping: result, engine: engine.status))
-            output(String(decoding: data, as: UTF8.self))
+            output(try JSONOutput.document(PingReport(ping: result, engine: engine.status)))
         } else {
             output(PingText.summary(result))
         }
@@ -70,7 +67,7 @@ struct PingCommand: ParsableCommand {
     }
 }
 
-/// The JSON the CLI prints: the result and how the engine measured it.
+/// The JSON the CLI prints: the result and how the engine measured it (docs/ping.schema.json).
 struct PingReport: Codable {
     var ping: PingResult
     var engine: EngineStatus

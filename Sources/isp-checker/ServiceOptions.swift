@@ -26,7 +26,7 @@ struct ServiceOutputOptions: ParsableArguments {
     }
 }
 
-/// One probe's JSON: the report entry and the full result.
+/// One probe's JSON: the report entry and the full result (docs/dns.schema.json, http, tcp).
 struct ServiceOutput<Result: Encodable>: Encodable {
     var target: String
     var report: ProbeReport?
@@ -36,10 +36,7 @@ struct ServiceOutput<Result: Encodable>: Encodable {
 
 enum ServicePrinter {
     static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? JSONOutput.document(value)) ?? "{}"
     }
 
     /// `[#########-----------]  12/40` on one stderr line, redrawn in place.

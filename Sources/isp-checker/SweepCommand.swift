@@ -16,8 +16,8 @@ struct SweepCommand: ParsableCommand {
             With --trace, the targets that answered are traced once the pings are done (--trace-all: every target), \
             --trace-concurrency at once, and one line per target is printed as its trace finishes: hops, whether the \
             destination was reached, where loss that persists to the end starts. With --json the output is JSON lines: \
-            the sweep report first, then one object per trace (index in the sweep, address, hops, destinationReached, lossStartTTL, \
-            trace or error). The exit status is 1 when a target did not answer or a trace did not reach its target.
+            the sweep report first, then one object per trace (index in the sweep, address, hops, destination_reached, \
+            loss_start_ttl, trace or error), then {"trace_summary": …}. The exit status is 1 when a target did not answer or a trace did not reach its target.
             """
     )
 
@@ -109,7 +109,7 @@ struct SweepCommand: ParsableCommand {
         let summary = SweepSummary(results: results, seconds: (ContinuousClock.now - started).seconds, peakInFlight: engine.peakSweepInFlightProbes)
         if json {
             let report = SweepReport(summary: summary, results: results.sorted { $0.index < $1.index }, engine: engine.status)
-            output(try jsonLine(report))
+            output(try JSONOutput.line(report))
         } else {
             output(SweepText.summary(summary))
         }
@@ -134,6 +134,13 @@ struct SweepSummary: Codable {
     var seconds: Double
     var peakInFlight: Int
 
+    enum CodingKeys: String, CodingKey {
+        case targets, sent, received, seconds
+        case lossPercent = "loss_percent"
+        case targetsWithoutReply = "targets_without_reply"
+        case peakInFlight = "peak_in_flight"
+    }
+
     init(results: [SweepResult], seconds: Double, peakInFlight: Int) {
         targets = results.count
         sent = results.reduce(0) { $0 + $1.sent }
@@ -146,7 +153,8 @@ struct SweepSummary: Codable {
     }
 }
 
-/// The JSON the CLI prints: totals, every target in list order, and how the engine measured.
+/// The JSON the CLI prints: totals, every target in list order, and how the engine measured
+/// (docs/sweep.schema.json).
 struct SweepReport: Codable {
     var summary: SweepSummary
     var results: [SweepResult]

@@ -4,7 +4,7 @@ import ISPChecker
 
 /// The traces of `sweep --trace`: run them, print one line per target as it finishes.
 enum SweepTracing {
-    /// Totals over the traces of a sweep; with `--json`, the last line (`{"traceSummary": …}`).
+    /// Totals over the traces of a sweep; with `--json`, the last line (`{"trace_summary": …}`).
     struct Summary: Encodable {
         var traced = 0
         var reached = 0
@@ -29,7 +29,7 @@ enum SweepTracing {
         do {
             summary = try runBlocking { () async throws -> Summary in
                 var summary = Summary()
-                let encoder = jsonLinesEncoder()
+                let encoder = JSONOutput.linesEncoder()
                 for try await traced in stream {
                     var result = traced
                     result.index = sweepIndex[traced.index]
@@ -37,7 +37,7 @@ enum SweepTracing {
                     if result.trace?.destinationReached == true { summary.reached += 1 }
                     if result.error != nil { summary.failed += 1 }
                     if json {
-                        output(try jsonLine(SweepTraceLine(result), encoder: encoder))
+                        output(try JSONOutput.line(SweepTraceLine(result), encoder: encoder))
                     } else if !quiet {
                         output(SweepTraceText.line(for: result))
                     }
@@ -49,7 +49,7 @@ enum SweepTracing {
         progress?.finish()
         summary.seconds = (ContinuousClock.now - started).seconds
         if json {
-            do { output(try jsonLine(["traceSummary": summary])) } catch { throw CLIError(error) }
+            do { output(try JSONOutput.line(["trace_summary": summary])) } catch { throw CLIError(error) }
         } else {
             output(SweepTraceText.summary(summary))
         }
@@ -58,7 +58,7 @@ enum SweepTracing {
 }
 
 /// One JSON line of `sweep --trace --json`: the target, a summary of its trace, and the trace
-/// itself (or the error that stopped it).
+/// itself (or the error that stopped it). docs/sweep-trace.schema.json.
 struct SweepTraceLine: Codable {
     var index: Int
     var address: IPAddress
@@ -69,6 +69,12 @@ struct SweepTraceLine: Codable {
     var lossStartTTL: Int?
     var trace: TraceResult?
     var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case index, address, hops, trace, error
+        case destinationReached = "destination_reached"
+        case lossStartTTL = "loss_start_ttl"
+    }
 
     init(_ result: SweepTraceResult) {
         index = result.index

@@ -110,9 +110,7 @@ struct TraceCommand: ParsableCommand {
         } catch { throw CLIError(error) }
         pathCache?.save(engine.measuredPathLengths)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            output(String(decoding: try encoder.encode(result), as: UTF8.self))
+            output(try JSONOutput.document(result))
         } else {
             output(TraceText.report(result))
         }

@@ -27,16 +27,26 @@ struct ISPCheckerCommand: ParsableCommand {
     )
 }
 
-/// One line of JSON-lines output (`sweep --json`): compact, keys sorted.
-func jsonLine(_ value: some Encodable, encoder: JSONEncoder = jsonLinesEncoder()) throws -> String {
-    String(decoding: try encoder.encode(value), as: UTF8.self)
-}
+/// Every `--json` output of the CLI, in one dialect: the run report's (`RunReport.encoder`:
+/// sorted keys, ISO 8601 dates, slashes unescaped). The keys are snake_case because every type
+/// written spells them out in its `CodingKeys`; each output has a schema in docs/*.schema.json.
+enum JSONOutput {
+    /// One JSON document, pretty-printed (`ping`, `trace`, `dns`/`http`/`tcp`, `run`).
+    static func document(_ value: some Encodable) throws -> String {
+        String(decoding: try RunReport.encoder.encode(value), as: UTF8.self)
+    }
 
-/// The encoder of `jsonLine`, for a caller that writes many lines.
-func jsonLinesEncoder() -> JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return encoder
+    /// The encoder of JSON lines (`sweep --json`): one compact document per line.
+    static func linesEncoder() -> JSONEncoder {
+        let encoder = RunReport.encoder
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// One line of JSON-lines output.
+    static func line(_ value: some Encodable, encoder: JSONEncoder = linesEncoder()) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
 }
 
 // Before anything else: a set-user-ID install would run with its caller's arguments as root.

@@ -57,11 +57,42 @@ import Testing
         #expect(hop["is_destination"] as? Bool == true)
     }
 
-    @Test func traceResultsOwnJSONStaysCamelCaseForTheCLI() throws {
-        let data = try JSONEncoder().encode(Fixture.cleanTrace())
-        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(object["durationMilliseconds"] != nil)
-        #expect((object["hops"] as? [[String: Any]])?.first?["isDestination"] != nil)
+    /// Traces of every shape: clean, TCP with an unreachable stop, MPLS labels, echo counts, names.
+    func traces() -> [TraceResult] {
+        var unreachable = Fixture.trace([Fixture.hop(1, ms: 1), Fixture.hop(2, ms: 2, unreachable: UnreachableCode(family: .ipv6, code: 1))],
+                                        stop: .unreachable(UnreachableCode(family: .ipv6, code: 1)))
+        unreachable.method = .tcp(port: 443)
+        var labelled = Fixture.trace([Fixture.hop(1, ms: 1), Fixture.hop(2, ms: nil), Fixture.hop(3, ms: 3, destination: true)])
+        labelled.method = .icmp
+        labelled.hops[0].mplsStacks = [[MPLSLabel(label: 16005, trafficClass: 5, bottomOfStack: true, ttl: 1)]]
+        labelled.hops[0].addresses[0].name = "r1.lab"
+        labelled.hops[2].echoSent = 10
+        labelled.hops[2].echoReceived = 9
+        return [Fixture.cleanTrace(), unreachable, labelled, Fixture.trace([Fixture.hop(1, ms: nil)], stop: .maxHopsReached)]
+    }
+
+    /// One JSON dialect: `trace --json` and `sweep --trace --json` write a trace exactly as the
+    /// run report's `trace` (docs/trace.schema.json is report.schema.json's `$defs/trace`).
+    @Test func aTraceResultsOwnJSONIsTheRunReportsTrace() throws {
+        func canonical(_ object: Any) throws -> String {
+            String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        }
+        for trace in traces() {
+            let report = RunReport(target: "t", timestamp: Date(timeIntervalSince1970: 0), probes: [], score: 0, trace: trace)
+            let inReport = try #require(try json(report)["trace"])
+            let own = try JSONSerialization.jsonObject(with: try RunReport.encoder.encode(trace))
+            #expect(try canonical(own) == canonical(inReport))
+            #expect(try RunReport.decoder.decode(TraceResult.self, from: try RunReport.encoder.encode(trace)) == trace)
+        }
+    }
+
+    @Test func aTraceWithAnUnknownMethodOrStopIsNotDecoded() throws {
+        let good = try #require(try JSONSerialization.jsonObject(with: try RunReport.encoder.encode(Fixture.cleanTrace())) as? [String: Any])
+        for (key, value) in [("method", "sctp"), ("stop", "destinationReached")] {
+            var bad = good
+            bad[key] = value
+            #expect(throws: DecodingError.self) { try JSONDecoder().decode(TraceResult.self, from: try JSONSerialization.data(withJSONObject: bad)) }
+        }
     }
 
     @Test func aReportRoundTripsThroughJSON() throws {

@@ -21,8 +21,13 @@ struct CLILabTests {
         var engine: Engine
     }
 
+    /// `ping --json`, checked against docs/ping.schema.json (snake_case keys) first.
     func decode(_ text: String) throws -> Report {
-        try JSONDecoder().decode(Report.self, from: Data(text.utf8))
+        let violations = try JSONSchema.violations(of: Data(text.utf8), schema: "ping")
+        #expect(violations.isEmpty, "ping --json does not conform to docs/ping.schema.json: \(violations)")
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Report.self, from: Data(text.utf8))
     }
 
     /// CapEff of every thread of a process, from /proc.
@@ -94,6 +99,7 @@ struct CLILabTests {
 
         let byName = try lab.exec("c", [cliPath, "ping", "dest.lab", "-c", "2", "-i", "0.05", "--json"], check: false)
         #expect(byName.status == 0, "\(byName.stderr)")
+        #expect(try decode(byName.stdout).ping.received == 2)
 
         for (arguments, message) in [
             (["ping", "", "-c", "1"], "empty target"),
@@ -121,6 +127,15 @@ struct CLILabTests {
         var hops: [Hop]
     }
 
+    /// `trace --json`, checked against docs/trace.schema.json (the run report's trace) first.
+    func decodeTrace(_ output: CommandOutput) throws -> TraceReport {
+        let violations = try JSONSchema.violations(of: output, schema: "trace")
+        #expect(violations.isEmpty, "trace --json does not conform to docs/trace.schema.json: \(violations)")
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(TraceReport.self, from: Data(output.stdout.utf8))
+    }
+
     @Test func aTraceLoadsNoCaptureOrServiceLibraryAndRemembersTheDistance() throws {
         // realistic: the default trace as a user runs it, in a container-like namespace.
         let lab = try Lab.up("trcache", routers: 3, realistic: true)
@@ -146,7 +161,7 @@ struct CLILabTests {
         // A stale distance (the path grew) still gives every hop; the file is corrected.
         try "10.99.4.2 2 \(Int(Date().timeIntervalSince1970))\n".write(toFile: cache + "/isp-checker/path-lengths", atomically: false, encoding: .utf8)
         let stale = try lab.exec("c", env + [cliPath, "trace", lab.destination4, "--json"])
-        let staleHops = try JSONDecoder().decode(TraceReport.self, from: Data(stale.stdout.utf8)).hops
+        let staleHops = try decodeTrace(stale).hops
         #expect(staleHops.map { $0.addresses.first?.address ?? "*" } == hops)
         #expect(try String(contentsOfFile: cache + "/isp-checker/path-lengths", encoding: .utf8).hasPrefix("10.99.4.2 4 "))
 
@@ -178,7 +193,8 @@ struct CLILabTests {
         // Without libpcap the engine times with socket timestamps and says why.
         let ping = try hiding("/lib/x86_64-linux-gnu/libpcap.so.0.8", ["ping", "127.0.0.1", "-c", "1", "--json"])
         #expect(ping.status == 0)
-        #expect(ping.stdout.contains("apt install libpcap0.8") && ping.stdout.contains("\"clockSource\" : \"kernel_socket\""), "\(ping.stdout)")
+        #expect(ping.stdout.contains("apt install libpcap0.8") && ping.stdout.contains("\"clock_source\" : \"kernel_socket\""), "\(ping.stdout)")
+        #expect(try decode(ping.stdout).engine.captureDevice == nil)
     }
 
     @Test func traceNamesHopsOnlyWhenAsked() throws {
@@ -188,17 +204,23 @@ struct CLILabTests {
         // Names come from the lab's hosts file inside the namespace; its resolv.conf points at
         // 127.0.0.1, so no query can leave.
         let named = try lab.exec("c", [cliPath, "trace", "dest.lab", "--resolve", "--json"])
-        let hops = try JSONDecoder().decode(TraceReport.self, from: Data(named.stdout.utf8)).hops
+        let hops = try decodeTrace(named).hops
         #expect(hops.map { $0.addresses.first?.name ?? "*" } == ["r1.lab", "r2.lab", "r3.lab", "dest.lab"])
         #expect(hops.last?.isDestination == true)
 
         let plain = try lab.exec("c", [cliPath, "trace", lab.destination4, "-M", "icmp", "--json"])
-        let plainHops = try JSONDecoder().decode(TraceReport.self, from: Data(plain.stdout.utf8)).hops
+        let plainHops = try decodeTrace(plain).hops
         #expect(plainHops.map { $0.addresses.first?.address ?? "*" } == ["10.99.1.2", "10.99.2.2", "10.99.3.2", "10.99.4.2"])
         #expect(plainHops.allSatisfy { $0.addresses.allSatisfy { $0.name == nil } })
 
         let text = try lab.exec("c", [cliPath, "trace", lab.destination4, "-M", "tcp", "-p", "443"])
         #expect(text.stdout.contains("destination reached"))
+        let tcp = try lab.exec("c", [cliPath, "trace", lab.destination4, "-M", "tcp", "-p", "443", "--json"])
+        #expect(try decodeTrace(tcp).hops.last?.isDestination == true)
+        let unreachableJSON = try lab.exec("c", [cliPath, "trace", "10.66.0.1", "-W", "0.3", "--json"], check: false)
+        #expect(unreachableJSON.status == 1)
+        #expect(try decodeTrace(unreachableJSON).hops.last?.isDestination == false)
+        #expect(unreachableJSON.stdout.contains("\"stop\" : \"unreachable\""), "\(unreachableJSON.stdout)")
         let unreachable = try lab.exec("c", [cliPath, "trace", "10.66.0.1", "-W", "0.3"], check: false)
         #expect(unreachable.status == 1)
         #expect(unreachable.stdout.contains("stopped: unreachable !N"))

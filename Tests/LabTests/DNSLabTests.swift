@@ -135,7 +135,7 @@ struct DNSLabTests {
         try "name,type\n# comment\nwww.lab,A\nnosuch.lab\nwww.lab,AAAA\n".write(toFile: file, atomically: true, encoding: .utf8)
         let output = try lab.cli(["dns", "--targets", file, "-r", ServiceLab.good, "--concurrency", "2", "--json"])
         #expect(output.status == 2, "NXDOMAIN is crit: \(output.stderr)")
-        let bulk = try JSONDecoder().decode(BulkJSON<DNSResult>.self, from: Data(output.stdout.utf8))
+        let bulk = try BulkJSON<DNSResult>(output)
         #expect(bulk.results.map(\.target) == ["www.lab", "nosuch.lab", "www.lab"])
         #expect(bulk.results.map { $0.report?.string("outcome") } == ["ok", "nxdomain", "ok"])
         #expect(bulk.results.map { $0.report?.string("type") } == ["A", "A", "AAAA"])

@@ -173,7 +173,7 @@ struct TCPLabTests {
         try "\(ServiceLab.good):80\n\(ServiceLab.good),81\n\n\(ServiceLab.good):8081\nweb.lab:443\n".write(toFile: file, atomically: true, encoding: .utf8)
         let output = try lab.cli(["tcp", "--targets", file, "-W", "0.5", "--concurrency", "2", "--json"])
         #expect(output.status == 2)
-        let bulk = try JSONDecoder().decode(BulkJSON<TCPResult>.self, from: Data(output.stdout.utf8))
+        let bulk = try BulkJSON<TCPResult>(output)
         #expect(bulk.results.map { $0.report?.string("outcome") } == ["ok", "refused", "timeout", "ok"])
         #expect(bulk.results.map { $0.report?.int("port") } == [80, 81, 8081, 443])
     }

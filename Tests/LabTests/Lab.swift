@@ -23,11 +23,14 @@ struct Lab {
     /// idealised: every ICMP error is sent and every checksum is complete on the wire.
     let realistic: Bool
     static let script = repositoryRoot.appendingPathComponent("lab/lab.sh").path
+    /// The start of every lab's namespace names: `ispc-t`, or $ISPC_LAB_TEST_PREFIX so that two
+    /// test runs on one machine (two checkouts) never build or tear down each other's labs.
+    static let prefixBase = ProcessInfo.processInfo.environment["ISPC_LAB_TEST_PREFIX"] ?? "ispc-t"
 
     /// `realistic` has no default on purpose: each test says which lab it runs in, and why, at
     /// its call (test in the realistic lab first, the idealised one only where a test needs it).
     static func up(_ name: String, routers: Int = 3, extra: [String] = [], realistic: Bool) throws -> Lab {
-        let prefix = "ispc-t\(name)"
+        let prefix = "\(prefixBase)\(name)"
         _ = try? run("/bin/bash", [script, "down", "--prefix", prefix], check: false)
         try run("/bin/bash", [script, "up", "--prefix", prefix, "--routers", "\(routers)"] + (realistic ? ["--realistic"] : []) + extra)
         return Lab(prefix: prefix, routers: routers, realistic: realistic)

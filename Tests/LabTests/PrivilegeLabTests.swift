@@ -72,10 +72,11 @@ struct PrivilegeLabTests {
     }
 
     func expectRawAndKernelTimed(_ json: String) throws {
+        #expect(try JSONSchema.violations(of: Data(json.utf8), schema: "ping") == [])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(json)")
         let ping = try #require(object["ping"] as? [String: Any])
-        #expect(ping["socketKind"] as? String == "raw")
-        #expect(ping["clockSource"] as? String == "pcap")
+        #expect(ping["socket_kind"] as? String == "raw")
+        #expect(ping["clock_source"] as? String == "pcap")
         #expect(ping["received"] as? Int == 20)
     }
 
@@ -98,6 +99,7 @@ struct PrivilegeLabTests {
         let process = try await start(lab, [cliPath, "trace", lab.destination4, "--rounds", "5", "--json"], settle: .milliseconds(700))
         try expectNothingLeftOfRoot(process.pid, "trace")
         #expect(process.wait() == 0, "\(process.stdout) \(process.stderr)")
+        #expect(try JSONSchema.violations(of: Data(process.stdout.utf8), schema: "trace") == [])
     }
 
     @Test func asRootDNSWaitingOnASilentResolverKeepsNoCapabilityAndContinuesAsNobody() async throws {
@@ -179,6 +181,7 @@ struct PrivilegeLabTests {
         let result = try run(cliPath, ["run", "--netns", lab.lab.client, "--target", ServiceLab.good, "--count", "3", "--interval", "0.05",
                                        "--no-trace", "--resolver", ServiceLab.good, "--dns-name", "www.lab",
                                        "--url", "http://\(ServiceLab.good)/", "--json"], check: false)
+        #expect(try JSONSchema.violations(of: result, schema: "report") == [])
         let report = try RunReport.decoder.decode(RunReport.self, from: Data(result.stdout.utf8))
         let probes = Dictionary(report.probes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         #expect(probes["dns"]?.status == .ok, "\(result.stdout) \(result.stderr)")

@@ -42,6 +42,14 @@ struct ReplayLabTests {
         #expect(flow.probes.allSatisfy { $0.status == .timedOut || $0.clock == .pcap })
         // Sub-millisecond lab path: every RTT is positive and small.
         #expect(flow.probes.compactMap(\.rttMilliseconds).allSatisfy { $0 > 0 && $0 < 50 })
+
+        // The CLI's replay of the capture is a run report like any other.
+        let replay = try run(cliPath, ["run", "--mode", "replay", "--input", file, "--json"], check: false)
+        #expect((0...2).contains(replay.status), "\(replay.stderr)")
+        #expect(try ReportSchema.violations(ofJSON: Data(replay.stdout.utf8)) == [])
+        let report = try RunReport.decoder.decode(RunReport.self, from: Data(replay.stdout.utf8))
+        #expect(report.mode == .replay)
+        #expect(report.probes.first { $0.name == "ping" }?.details["packets_received"] == .int(received))
     }
 
     @Test func aFileThatIsNotACaptureIsATypedError() throws {

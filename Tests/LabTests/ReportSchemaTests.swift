@@ -77,4 +77,55 @@ import Testing
         #expect(violations.contains { $0.hasPrefix("diagnosis/0/component:") })
         #expect(violations.contains { $0.hasPrefix("diagnosis/0:") && $0.contains("suggested_action") })
     }
+
+    /// What `isp-checker ping --json` prints, built from the library's types as the CLI builds it.
+    struct PingOutput: Encodable {
+        var ping: PingResult
+        var engine: EngineStatus
+    }
+
+    func pingJSON() throws -> Data {
+        let probes = [PingProbe(index: 0, sequence: 7, status: .received, rttNanoseconds: 812_000, clock: .pcap, replyTTL: 61),
+                      PingProbe(index: 1, sequence: 8, status: .timedOut),
+                      PingProbe(index: 2, sequence: 9, status: .sendFailed, error: "Network is unreachable")]
+        let ping = PingResult(target: "dest.lab", address: IPAddress(Self.target)!, socketKind: .raw, probes: probes)
+        let engine = EngineStatus(sockets: [.ipv4: .raw, .ipv6: .datagram], captureDevice: "any", bestClock: .pcap, capabilitiesDropped: true)
+        return try RunReport.encoder.encode(PingOutput(ping: ping, engine: engine))
+    }
+
+    @Test func pingJSONConformsToItsSchema() throws {
+        #expect(try JSONSchema.violations(of: try pingJSON(), schema: "ping") == [])
+    }
+
+    /// The check of every `--json` can fail: a camelCase key (the dialect before snake_case),
+    /// a key no schema knows, a value out of range are each caught.
+    @Test func aWrongKeyInPingJSONIsCaught() throws {
+        var object = try #require(try JSONSerialization.jsonObject(with: try pingJSON()) as? [String: Any])
+        var ping = try #require(object["ping"] as? [String: Any])
+        ping["lossPercent"] = ping.removeValue(forKey: "loss_percent")
+        var probes = try #require(ping["probes"] as? [[String: Any]])
+        probes[0]["rttMs"] = 0.812
+        probes[0]["reply_ttl"] = 300
+        ping["probes"] = probes
+        object["ping"] = ping
+        let violations = try JSONSchema.violations(of: try JSONSerialization.data(withJSONObject: object), schema: "ping")
+        #expect(violations.contains { $0.hasPrefix("ping:") && $0.contains("'loss_percent' is a required property") }, "\(violations)")
+        #expect(violations.contains { $0.hasPrefix("ping:") && $0.contains("lossPercent") }, "\(violations)")
+        #expect(violations.contains { $0.hasPrefix("ping/probes/0:") && $0.contains("rttMs") }, "\(violations)")
+        #expect(violations.contains { $0.hasPrefix("ping/probes/0/reply_ttl:") }, "\(violations)")
+    }
+
+    /// A schema that `$ref`s another (trace.schema.json is report.schema.json's trace) checks
+    /// through the reference: a camelCase hop key in a trace is caught too.
+    @Test func aCamelCaseKeyInATraceIsCaughtThroughTheReference() throws {
+        let trace = trace([hop(1, ms: 0.4), hop(2, ms: 1, destination: true)], stop: .destinationReached)
+        let data = try RunReport.encoder.encode(trace)
+        #expect(try JSONSchema.violations(of: data, schema: "trace") == [])
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var hops = try #require(object["hops"] as? [[String: Any]])
+        hops[1]["isDestination"] = hops[1].removeValue(forKey: "is_destination")
+        object["hops"] = hops
+        let violations = try JSONSchema.violations(of: try JSONSerialization.data(withJSONObject: object), schema: "trace")
+        #expect(violations.contains { $0.hasPrefix("hops/1:") && $0.contains("isDestination") }, "\(violations)")
+    }
 }

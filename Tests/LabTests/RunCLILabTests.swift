@@ -17,7 +17,8 @@ struct RunCLILabTests {
         let json = try String(contentsOfFile: file, encoding: .utf8)
         let report = try RunReport.decoder.decode(RunReport.self, from: Data(json.utf8))
         #expect(result.stdout.contains("\"probes\""), "the report is printed too: \(result.stderr)")
-        // What the CLI writes is what docs/report.schema.json documents.
+        // What the CLI writes, to the file and to stdout, is what docs/report.schema.json documents.
+        #expect(try ReportSchema.violations(ofJSON: Data(result.stdout.utf8)) == [], "lab --json on stdout")
         let violations = try ReportSchema.violations(ofJSON: Data(json.utf8))
         #expect(violations.isEmpty, "\(scenario): \(violations)")
         return (result.status, report, json)
@@ -100,6 +101,7 @@ struct RunCLILabTests {
         let saved = try RunReport.decoder.decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
         let replay = try run(cliPath, ["run", "--mode", "replay", "--input", file, "--json"], check: false)
         #expect(replay.status == 2, "\(replay.stderr)")
+        #expect(try ReportSchema.violations(ofJSON: Data(replay.stdout.utf8)) == [])
         let again = try RunReport.decoder.decode(RunReport.self, from: Data(replay.stdout.utf8))
         #expect(again.mode == .replay)
         #expect(again.id == saved.id)

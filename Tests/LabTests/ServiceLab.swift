@@ -201,26 +201,50 @@ final class ServiceLab {
     }
 }
 
+/// A result the dns, http or tcp subcommand prints, with the schema of that JSON.
+protocol ServiceResultJSON: Decodable {
+    /// docs/NAME.schema.json.
+    static var schema: String { get }
+}
+
+extension DNSResult: ServiceResultJSON { static var schema: String { "dns" } }
+extension HTTPResult: ServiceResultJSON { static var schema: String { "http" } }
+extension TCPResult: ServiceResultJSON { static var schema: String { "tcp" } }
+
+/// The JSON of a dns, http or tcp subcommand, checked against its schema before it is decoded.
+func decodeServiceJSON<Value: Decodable, Result: ServiceResultJSON>(_ output: CommandOutput, as type: Value.Type, result: Result.Type) throws -> Value {
+    let violations = try JSONSchema.violations(of: output, schema: Result.schema)
+    guard violations.isEmpty else {
+        throw HarnessError.failed("the CLI's JSON does not conform to docs/\(Result.schema).schema.json: \(violations)\n\(output.stdout)")
+    }
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    do {
+        return try decoder.decode(Value.self, from: Data(output.stdout.utf8))
+    } catch {
+        throw HarnessError.failed("not the CLI's JSON (exit \(output.status)): \(output.stdout)\(output.stderr)")
+    }
+}
+
 /// The CLI's JSON for one probe: `{"target", "report", "result", "error"}`.
-struct ServiceJSON<Result: Decodable>: Decodable {
+struct ServiceJSON<Result: ServiceResultJSON>: Decodable {
     var target: String
     var report: ProbeReport?
     var result: Result?
     var error: String?
 
     init(_ output: CommandOutput) throws {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        do {
-            self = try decoder.decode(ServiceJSON.self, from: Data(output.stdout.utf8))
-        } catch {
-            throw HarnessError.failed("not the CLI's JSON (exit \(output.status)): \(output.stdout)\(output.stderr)")
-        }
+        self = try decodeServiceJSON(output, as: ServiceJSON.self, result: Result.self)
     }
 }
 
-struct BulkJSON<Result: Decodable>: Decodable {
+/// The CLI's JSON with `--targets FILE`: `{"results": [...]}`.
+struct BulkJSON<Result: ServiceResultJSON>: Decodable {
     var results: [ServiceJSON<Result>]
+
+    init(_ output: CommandOutput) throws {
+        self = try decodeServiceJSON(output, as: BulkJSON.self, result: Result.self)
+    }
 }
 
 extension ProbeReport {

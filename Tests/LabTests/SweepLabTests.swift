@@ -169,7 +169,10 @@ struct SweepLabTests {
         defer { unlink(file) }
         let output = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "--targets", file, "-c", "2", "--rate", "2000", "-W", "0.5", "--json"], check: false)
         #expect(output.status == 1, "one target never answers: \(output.stderr)")
-        let report = try JSONDecoder().decode(Report.self, from: Data(output.stdout.utf8))
+        #expect(try JSONSchema.violations(of: output, schema: "sweep", lines: true) == [])
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let report = try decoder.decode(Report.self, from: Data(output.stdout.utf8))
         #expect(report.summary.targets == 6)
         #expect(report.summary.sent == 12)
         #expect(report.summary.received == 10)

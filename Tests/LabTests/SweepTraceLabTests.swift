@@ -183,11 +183,24 @@ struct SweepTraceLabTests {
         var lossStartTTL: Int?
         var trace: Trace?
         var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case index, address, hops, trace, error
+            case destinationReached = "destination_reached"
+            case lossStartTTL = "loss_start_ttl"
+        }
     }
 
     struct TraceSummaryLine: Decodable {
         struct Summary: Decodable { var traced: Int; var reached: Int; var failed: Int; var seconds: Double }
         var traceSummary: Summary
+    }
+
+    /// The keys of `sweep --trace --json` are snake_case; the summaries read them by their Swift names.
+    var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
     }
 
     struct SweepLine: Decodable {
@@ -207,10 +220,12 @@ struct SweepTraceLabTests {
         let lines = output.stdout.split(separator: "\n").map { Data($0.utf8) }
         // The sweep's report, one line per trace, the traces' summary.
         try #require(lines.count == 1 + 7 + 1, "\(output.stdout)")
-        let sweep = try JSONDecoder().decode(SweepLine.self, from: lines[0])
+        #expect(try JSONSchema.violations(of: output, schema: "sweep-trace", lines: true) == [])
+        #expect(try JSONSchema.violations(of: lines[0], schema: "sweep") == [], "the first line is the sweep's report")
+        let sweep = try decoder.decode(SweepLine.self, from: lines[0])
         #expect(sweep.summary.targets == 8 && sweep.summary.targetsWithoutReply == 1)
         let traces = try lines.dropFirst().dropLast().map { try JSONDecoder().decode(TraceLine.self, from: $0) }
-        let summary = try JSONDecoder().decode(TraceSummaryLine.self, from: lines[8]).traceSummary
+        let summary = try decoder.decode(TraceSummaryLine.self, from: lines[8]).traceSummary
         #expect(summary.traced == 7 && summary.reached == 7 && summary.failed == 0 && summary.seconds > 0, "\(summary)")
         let expected = (0..<8).filter { $0 != 3 }.map { "10.77.128.\($0)" }
         #expect(traces.map(\.address).sorted() == expected)

@@ -1,8 +1,9 @@
 import ISPCheckerResults
 
 /// The traceroute as a run report carries it: the same data as `TraceResult`, with the
-/// report's snake_case keys and units in the names. `TraceResult`'s own JSON (camelCase, what
-/// `isp-checker trace --json` prints) is left as it is; only the report uses this form.
+/// report's snake_case keys and units in the names — the same JSON as `TraceResult`'s own
+/// Codable form (`RunReportJSONTests` checks they stay equal), kept apart for the decoding
+/// checks of `RunReport.validateDecodedValues`.
 struct ReportTrace: Codable, Equatable {
     struct Address: Codable, Equatable {
         var address: IPAddress

@@ -132,8 +132,8 @@ extension RunReport {
         case schemaVersion = "schema_version"
     }
 
-    /// The trace is written in the report's snake_case form (`ReportTrace`), not in
-    /// `TraceResult`'s own camelCase JSON, so the whole report follows one convention.
+    /// The trace is written in the report's snake_case form (`ReportTrace`, the same JSON as
+    /// `TraceResult`'s own, which `RunReportJSONTests` checks).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Self.schemaVersion, forKey: .schemaVersion)

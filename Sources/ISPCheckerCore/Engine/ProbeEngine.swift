@@ -20,6 +20,16 @@ public struct EngineStatus: Sendable, Codable, Equatable {
     /// Whether the engine thread dropped every capability after opening its descriptors.
     public var capabilitiesDropped: Bool
     public var networkNamespace: String?
+
+    /// snake_case, like every JSON isp-checker writes (docs/ping.schema.json, `engine`).
+    enum CodingKeys: String, CodingKey {
+        case sockets
+        case captureDevice = "capture_device"
+        case captureUnavailableReason = "capture_unavailable_reason"
+        case bestClock = "best_clock"
+        case capabilitiesDropped = "capabilities_dropped"
+        case networkNamespace = "network_namespace"
+    }
 }
 
 /// Sends probes and receives their replies for any number of concurrent callers.
