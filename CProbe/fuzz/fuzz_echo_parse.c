@@ -11,6 +11,7 @@
  *   12 cp_addr_parse / cp_addr_format of the bytes as a string
  * On success every result must be consistent with the bytes it came from.
  */
+#include "test_addr.h"
 #include "cprobe.h"
 
 #include <errno.h>

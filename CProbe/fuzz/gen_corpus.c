@@ -3,6 +3,7 @@
  * valid echo requests/replies for every selector (see fuzz_echo_parse.c).
  * Usage: gen_corpus DIR   (built and run by hand; the files are committed)
  */
+#include "test_addr.h"
 #include "cprobe.h"
 
 #include <stdio.h>

@@ -8,6 +8,7 @@
  * "N passed, N failed"; the exit status is non-zero on any failure.
  */
 #define _GNU_SOURCE
+#include "test_addr.h"
 #include "cprobe.h"
 #include "cp_internal.h" /* cp_capture_linktype, cp_capture_drops, cp_caps_have_net_raw */
 

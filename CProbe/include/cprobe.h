@@ -27,10 +27,6 @@ typedef struct cp_addr {
     uint32_t scope_id;   /* IPv6 link-local scope, 0 otherwise */
 } cp_addr;
 
-/** Parses a numeric address literal (no DNS). 0 or -EINVAL. */
-int cp_addr_parse(const char *text, cp_addr *out);
-/** Formats into buf (at least 64 bytes). 0 or -EINVAL / -ENOSPC. */
-int cp_addr_format(const cp_addr *addr, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* ICMP echo (RFC 792, RFC 4443): building and strict parsing               */

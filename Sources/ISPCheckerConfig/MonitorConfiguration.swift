@@ -34,20 +34,27 @@ public struct MonitorConfiguration: Sendable, Equatable {
         public var resolvers: [String]
         /// URL the HTTP probe fetches; `nil`: no HTTP probe.
         public var url: String?
+        /// How long an echo request or trace probe waits (`run --timeout`); the DNS and HTTP
+        /// waits follow from it (`CheckPlan.Timeouts(probe:)`). 1 s unless set.
+        public var timeout: Duration
+        /// The probe timeouts a target may set: above zero, at most an hour (as `run --timeout`).
+        public static let timeoutRange: ClosedRange<Duration> = .nanoseconds(1) ... .seconds(3600)
 
         public init(host: String, targetClass: TargetClass = .normal, dnsName: String? = nil,
-                    resolvers: [String] = [], url: String? = nil) {
+                    resolvers: [String] = [], url: String? = nil, timeout: Duration = .seconds(1)) {
             self.host = host
             self.targetClass = targetClass
             self.dnsName = dnsName
             self.resolvers = resolvers
             self.url = url
+            self.timeout = timeout
         }
 
         /// The check of this target, as `run` would check it: ping and traceroute, DNS when a
-        /// name is known, HTTP with a URL.
+        /// name is known, HTTP with a URL, each waiting as `run --timeout` makes them.
         public var checkPlan: CheckPlan {
-            CheckPlan(host: host, targetClass: targetClass, dnsName: dnsName, resolvers: resolvers, url: url)
+            CheckPlan(host: host, targetClass: targetClass, dnsName: dnsName, resolvers: resolvers, url: url,
+                      timeouts: CheckPlan.Timeouts(probe: timeout))
         }
     }
 
@@ -170,7 +177,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
         guard let node else { return [] }
         guard case .sequence(let items) = node else {
             problems.append(ConfigurationProblem(key: targetsKey, line: node.mark?.line, column: node.mark?.column,
-                                                 reason: "expected a list of targets ({host, class, dns_name, resolvers, url}), got \(MappingReader.describe(node))"))
+                                                 reason: "expected a list of targets ({host, class, dns_name, resolvers, url, timeout}), got \(MappingReader.describe(node))"))
             return []
         }
         var targets: [Target] = []
@@ -182,7 +189,13 @@ public struct MonitorConfiguration: Sendable, Equatable {
             let dnsName = reader.string("dns_name")
             let resolvers = reader.strings("resolvers") ?? []
             let url = reader.string("url")
-            reader.rejectUnknownKeys(known: "a target takes host, class, dns_name, resolvers, url")
+            let timeout = reader.duration("timeout")
+            if let timeout, !Target.timeoutRange.contains(timeout) {
+                let mark = reader.mark(of: "timeout")
+                problems.append(ConfigurationProblem(key: reader.full("timeout"), line: mark?.line, column: mark?.column,
+                                                     reason: "a probe timeout is above 0 and at most 1h, got \(timeout)"))
+            }
+            reader.rejectUnknownKeys(known: "a target takes host, class, dns_name, resolvers, url, timeout")
             problems += reader.problems
             guard let host else {
                 if reader.problems.allSatisfy({ $0.key != reader.full("host") }) {
@@ -197,7 +210,8 @@ public struct MonitorConfiguration: Sendable, Equatable {
                                                      reason: "target \(host) appears twice"))
             }
             targets.append(Target(host: host, targetClass: className.flatMap(TargetClass.init(rawValue:)) ?? .normal,
-                                  dnsName: dnsName, resolvers: resolvers, url: url))
+                                  dnsName: dnsName, resolvers: resolvers, url: url,
+                                  timeout: timeout.flatMap { Target.timeoutRange.contains($0) ? $0 : nil } ?? .seconds(1)))
         }
         return targets
     }

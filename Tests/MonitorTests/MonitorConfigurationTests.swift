@@ -85,6 +85,22 @@ struct MonitorConfigurationTests {
         #expect(error?.problem(at: "probe_intervals.critical_targets")?.line == 4, "\(String(describing: error))")
     }
 
+    @Test("a target's timeout sets its probes' waits as run --timeout does; zero or over an hour is refused with its line")
+    func aTargetsTimeout() throws {
+        let configuration = try MonitorConfiguration.load(yaml: "targets:\n  - host: a.example\n    timeout: 2s\n  - host: b.example\n")
+        #expect(configuration.targets.map(\.timeout) == [.seconds(2), .seconds(1)])
+        let timeouts = configuration.targets[0].checkPlan.timeouts
+        #expect(timeouts == CheckPlan.Timeouts(probe: .seconds(2)))
+        #expect(timeouts.dnsPerResolver == .seconds(2) && timeouts.http == .seconds(10))
+        #expect(configuration.targets[1].checkPlan.timeouts == .default)
+        for bad in ["0s", "2h"] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try MonitorConfiguration.load(yaml: "targets:\n  - host: a.example\n    timeout: \(bad)\n")
+            }
+            #expect(error?.problem(at: "targets[0].timeout")?.line == 3, "\(bad): \(String(describing: error))")
+        }
+    }
+
     @Test("a target without host, a bad class and a port out of range are all reported at once")
     func everyProblemAtOnce() {
         let error = #expect(throws: ConfigurationError.self) {

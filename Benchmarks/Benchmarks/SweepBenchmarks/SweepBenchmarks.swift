@@ -46,7 +46,10 @@ final class CoreLoop: @unchecked Sendable {
         descriptor = fd
         targets = loopbackTargets().map { address in
             var raw = cp_addr()
-            _ = cp_addr_parse(address.description, &raw)
+            raw.family = AF_INET
+            withUnsafeMutableBytes(of: &raw.bytes) { dest in
+                for (index, byte) in address.bytes.enumerated() { dest[index] = byte }
+            }
             return raw
         }
     }

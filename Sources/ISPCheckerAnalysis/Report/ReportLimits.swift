@@ -94,7 +94,7 @@ struct ReportRangeCheck {
 extension RunReport {
     /// Every number of a decoded report inside `ReportLimits`; the first one that is not, by name.
     static func validateDecodedValues(probes: [ProbeReport], score: Double, diagnosis: [Diagnosis],
-                                      trace reportTrace: ReportTrace?) throws(ReportValueError) {
+                                      trace: TraceResult?) throws(ReportValueError) {
         try ReportRangeCheck(field: "score").check(score, in: ReportLimits.score)
         for (index, probe) in probes.enumerated() {
             try probe.validateDetails(field: "probes[\(index)].details")
@@ -107,7 +107,7 @@ extension RunReport {
                 }
             }
         }
-        try reportTrace?.validate(field: "trace")
+        try trace?.validate(field: "trace")
     }
 }
 
@@ -125,11 +125,14 @@ extension ProbeReport {
     }
 }
 
-extension ReportTrace {
+extension TraceResult {
+    /// Every number of a decoded trace inside `ReportLimits`, named by its JSON key.
     func validate(field: String) throws(ReportValueError) {
         try ReportRangeCheck(field: "\(field).rounds").check(rounds, in: ReportLimits.rounds)
-        try ReportRangeCheck(field: "\(field).duration_ms").check(durationMs, in: ReportLimits.milliseconds)
-        if let stopUnreachable { try ReportRangeCheck(field: "\(field).stop_unreachable.code").check(stopUnreachable.code, in: 0...255) }
+        try ReportRangeCheck(field: "\(field).duration_ms").check(durationMilliseconds, in: ReportLimits.milliseconds)
+        if case .unreachable(let code) = stop {
+            try ReportRangeCheck(field: "\(field).stop_unreachable.code").check(code.code, in: 0...255)
+        }
         guard hops.count <= ReportLimits.maximumHops else {
             throw ReportValueError(field: "\(field).hops", value: "\(hops.count) hops", allowed: "at most \(ReportLimits.maximumHops)")
         }
@@ -146,12 +149,12 @@ extension ReportTrace {
             try check("received", hop.received, ReportLimits.count)
             try check("echo_sent", hop.echoSent, ReportLimits.count)
             try check("echo_received", hop.echoReceived, ReportLimits.count)
-            try check("packet_loss", hop.packetLoss, ReportLimits.percent)
-            try check("latency_last_ms", hop.latencyLastMs, ReportLimits.milliseconds)
-            try check("latency_avg_ms", hop.latencyAvgMs, ReportLimits.milliseconds)
-            try check("latency_best_ms", hop.latencyBestMs, ReportLimits.milliseconds)
-            try check("latency_worst_ms", hop.latencyWorstMs, ReportLimits.milliseconds)
-            try check("latency_stdev_ms", hop.latencyStdevMs, ReportLimits.milliseconds)
+            try check("packet_loss", hop.lossPercent, ReportLimits.percent)
+            try check("latency_last_ms", hop.lastMilliseconds, ReportLimits.milliseconds)
+            try check("latency_avg_ms", hop.avgMilliseconds, ReportLimits.milliseconds)
+            try check("latency_best_ms", hop.bestMilliseconds, ReportLimits.milliseconds)
+            try check("latency_worst_ms", hop.worstMilliseconds, ReportLimits.milliseconds)
+            try check("latency_stdev_ms", hop.stdevMilliseconds, ReportLimits.milliseconds)
             guard hop.addresses.count <= ReportLimits.maximumAddressesPerHop else {
                 throw ReportValueError(field: "\(place).addresses", value: "\(hop.addresses.count) addresses",
                                        allowed: "at most \(ReportLimits.maximumAddressesPerHop)")

@@ -132,8 +132,8 @@ extension RunReport {
         case schemaVersion = "schema_version"
     }
 
-    /// The trace is written in the report's snake_case form (`ReportTrace`, the same JSON as
-    /// `TraceResult`'s own, which `RunReportJSONTests` checks).
+    /// The trace is `TraceResult`'s own JSON: the report's snake_case form, the same wherever a
+    /// trace is written (docs/report.schema.json, `$defs/trace`).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Self.schemaVersion, forKey: .schemaVersion)
@@ -145,7 +145,7 @@ extension RunReport {
         try container.encode(score, forKey: .score)
         try container.encode(severity, forKey: .severity)
         try container.encode(diagnosis, forKey: .diagnosis)
-        try container.encodeIfPresent(trace.map(ReportTrace.init), forKey: .trace)
+        try container.encodeIfPresent(trace, forKey: .trace)
     }
 
     /// - Throws: `DecodingError` for JSON that is not a run report, `ReportValueError` (naming the
@@ -157,8 +157,8 @@ extension RunReport {
             throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: container,
                                                    debugDescription: "report schema version \(version) is newer than this library's \(Self.schemaVersion): upgrade isp-checker to read it")
         }
-        let trace = try container.decodeIfPresent(ReportTrace.self, forKey: .trace)
-        // Range checks come before the trace is rebuilt: nothing out of range reaches the analysis.
+        let trace = try container.decodeIfPresent(TraceResult.self, forKey: .trace)
+        // Range checks before the report is made: nothing out of range reaches the analysis.
         let probes = try container.decode([ProbeReport].self, forKey: .probes)
         let score = try container.decode(Double.self, forKey: .score)
         let diagnosis = try container.decode([Diagnosis].self, forKey: .diagnosis)
@@ -171,6 +171,6 @@ extension RunReport {
                   score: score,
                   severity: try container.decode(Severity.self, forKey: .severity),
                   diagnosis: diagnosis,
-                  trace: try trace?.traceResult(codingPath: container.codingPath + [CodingKeys.trace]))
+                  trace: trace)
     }
 }
