@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import ISPChecker
+import ISPCheckerPrimitives
 import ISPCheckerConfig
 import ISPCheckerMonitor
 import Logging
@@ -279,14 +280,7 @@ func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
 /// Writes a line to standard output at once (one write(2), unbuffered), so a reader sees each
 /// acknowledgement the moment it is given, even if the process is killed right after.
 func emitLine(_ text: String) {
-    let bytes = Array((text + "\n").utf8)
-    var written = 0
-    while written < bytes.count {
-        let n = bytes[written...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { return }
-        written += n
-    }
+    writeAll(Array((text + "\n").utf8), to: STDOUT_FILENO)
 }
 
 /// Where the monitor takes its two secrets from, besides the command line (which every local
