@@ -6,8 +6,7 @@ extension AdditionalProbe {
             do {
                 return try await DNSProbe(options: options).query(name, type: type).report
             } catch {
-                return ProbeReport(name: ProbeName.dns, status: .crit, details: ["query": .string(name), "outcome": .string("error")],
-                                   error: "\(error)")
+                return .couldNotRun(ProbeName.dns, input: ("query", name), error: error)
             }
         }
     }
@@ -18,8 +17,7 @@ extension AdditionalProbe {
             do {
                 return try await HTTPProbe(options: options).fetch(url).report
             } catch {
-                return ProbeReport(name: ProbeName.http, status: .crit, details: ["url": .string(url), "outcome": .string("error")],
-                                   error: "\(error)")
+                return .couldNotRun(ProbeName.http, input: ("url", url), error: error)
             }
         }
     }
@@ -30,8 +28,7 @@ extension AdditionalProbe {
             do {
                 return try await TCPProbe(options: options).connect(target).report
             } catch {
-                return ProbeReport(name: ProbeName.tcp, status: .crit, details: ["host": .string(target), "outcome": .string("error")],
-                                   error: "\(error)")
+                return .couldNotRun(ProbeName.tcp, input: ("host", target), error: error)
             }
         }
     }

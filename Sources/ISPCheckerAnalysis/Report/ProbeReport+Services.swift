@@ -3,6 +3,16 @@ import ISPCheckerResults
 
 // The verdicts of the service probes and their entries in the run report (runbook §3.3).
 
+extension ProbeReport {
+    /// The entry of a DNS, HTTP or TCP probe that did not get to measure (its input was refused,
+    /// or it failed before any exchange): `crit`, outcome `error`, the input under its detail key
+    /// (`query`, `url`, `host`) and the error's words.
+    package static func couldNotRun(_ name: String, input: (key: String, value: String), error: any Error) -> ProbeReport {
+        let details: [String: DetailValue] = [input.key: .string(input.value), "outcome": .string(ServiceOutcome.error.rawValue)]
+        return ProbeReport(name: name, status: .crit, details: details, error: "\(error)")
+    }
+}
+
 extension DNSResult {
     /// ok: the first resolver answered NOERROR. warn: another one did after failover.
     /// crit: NXDOMAIN, or no resolver answered.
@@ -72,20 +82,27 @@ extension HTTPResult {
 
     /// The runbook's `http` probe entry.
     public var report: ProbeReport {
-        func ms(_ us: Int64) -> DetailValue { .double(Double(us) / 1_000) }
+        func milliseconds(_ us: Int64) -> Double { Double(us) / 1_000 }
+        // What analysis reads; the details below carry the same numbers.
+        let measured = ProbeMeasurement.HTTP(outcome: .known(outcome), statusCode: statusCode,
+                                             connectMilliseconds: connectMicroseconds.map(milliseconds),
+                                             tlsMilliseconds: tlsMicroseconds.map(milliseconds),
+                                             timeToFirstByteMilliseconds: timeToFirstByteMicroseconds.map(milliseconds),
+                                             totalMilliseconds: milliseconds(totalMicroseconds),
+                                             certificateDaysLeft: certificateDaysLeft.map(Double.init))
         var details: [String: DetailValue] = [
             "url": .string(url),
             "method": .string(method.rawValue),
-            "dns_ms": ms(dnsMicroseconds),
-            "total_ms": ms(totalMicroseconds),
+            "dns_ms": .double(milliseconds(dnsMicroseconds)),
+            "total_ms": .double(milliseconds(totalMicroseconds)),
             "redirects": .int(redirects),
             "bytes": .int(Int(bytes)),
             "outcome": .string(outcome.rawValue),
         ]
         if let statusCode { details["status_code"] = .int(statusCode) }
-        if let connectMicroseconds { details["connect_ms"] = ms(connectMicroseconds) }
-        if let tlsMicroseconds { details["tls_ms"] = ms(tlsMicroseconds) }
-        if let timeToFirstByteMicroseconds { details["ttfb_ms"] = ms(timeToFirstByteMicroseconds) }
+        if let value = measured.connectMilliseconds { details["connect_ms"] = .double(value) }
+        if let value = measured.tlsMilliseconds { details["tls_ms"] = .double(value) }
+        if let value = measured.timeToFirstByteMilliseconds { details["ttfb_ms"] = .double(value) }
         if let tlsVersion { details["tls_version"] = .string(tlsVersion) }
         if let days = certificateDaysLeft { details["cert_days_left"] = .int(days) }
         if let notAfter = certificateNotAfter { details["cert_expiry_unix"] = .int(Int(notAfter.timeIntervalSince1970)) }
@@ -97,12 +114,6 @@ extension HTTPResult {
             errorText = "certificate expires in \(days) days (warning below \(certificateWarningDays))"
         }
         if outcome == .ok, status == .crit { errorText = "certificate has expired" }
-        func milliseconds(_ us: Int64?) -> Double? { us.map { Double($0) / 1_000 } }
-        let measured = ProbeMeasurement.HTTP(outcome: .known(outcome), statusCode: statusCode,
-                                             connectMilliseconds: milliseconds(connectMicroseconds),
-                                             tlsMilliseconds: milliseconds(tlsMicroseconds),
-                                             timeToFirstByteMilliseconds: milliseconds(timeToFirstByteMicroseconds),
-                                             totalMilliseconds: milliseconds(totalMicroseconds), certificateDaysLeft: certificateDaysLeft.map(Double.init))
         return ProbeReport(name: ProbeName.http, status: status, measurement: .http(measured), details: details, error: errorText)
     }
 }
