@@ -24,15 +24,16 @@ struct LabCommand: ParsableCommand {
         var summary: String
     }
 
-    /// The scenarios lab/scenario.sh builds, from the list it reads itself (lab/scenarios.txt:
-    /// a name, spaces, a summary per line). Empty when the lab folder is not found.
-    static func scenarios() -> [Scenario] {
-        guard let folder = labFolder(), let text = try? TextFile.read(folder + "/scenarios.txt") else { return [] }
-        return text.split(separator: "\n").compactMap { line in
+    /// The scenarios lab/scenario.sh builds, from the list it reads itself (`folder`/scenarios.txt:
+    /// a name, spaces, a summary per line); nil when that file cannot be read or lists none.
+    static func scenarios(in folder: String) -> [Scenario]? {
+        guard let text = try? TextFile.read(folder + "/scenarios.txt") else { return nil }
+        let scenarios = text.split(separator: "\n").compactMap { line -> Scenario? in
             let name = line.prefix { $0 != " " }
             guard !name.isEmpty else { return nil }
             return Scenario(name: String(name), summary: String(line.dropFirst(name.count).drop { $0 == " " }))
         }
+        return scenarios.isEmpty ? nil : scenarios
     }
 
     @Option(help: "Which fault to build: a scenario name, or all.")
@@ -51,8 +52,8 @@ struct LabCommand: ParsableCommand {
     var outputFile: String?
 
     func validate() throws {
-        // Without the lab folder there is nothing to check against: run() says where it looked.
-        let known = Self.scenarios()
+        // Without the lab folder or its list there is nothing to check against: run() says why.
+        let known = Self.labFolder().flatMap(Self.scenarios(in:)) ?? []
         guard list || scenario == "all" || known.isEmpty || known.contains(where: { $0.name == scenario }) else {
             throw ValidationError("unknown scenario '\(scenario)'; one of: \(known.map(\.name).joined(separator: ", ")), all")
         }
@@ -60,9 +61,12 @@ struct LabCommand: ParsableCommand {
     }
 
     func run() throws {
-        let known = Self.scenarios()
+        let folder = try Self.requireLabFolder()
+        guard let known = Self.scenarios(in: folder) else {
+            errorOutput("isp-checker: error: cannot read the scenario list \(folder)/scenarios.txt (a name and a summary per line)\n")
+            throw ExitCode(ExitStatus.noInput)
+        }
         if list {
-            guard !known.isEmpty else { _ = try Self.findScript(); return }
             for scenario in known { output("\(padRight(scenario.name, 18))\(scenario.summary)") }
             return
         }
@@ -70,7 +74,7 @@ struct LabCommand: ParsableCommand {
             errorOutput("isp-checker: error: the lab builds network namespaces: run as root (sudo isp-checker lab)\n")
             throw ExitCode(ExitStatus.noPermission)
         }
-        let script = try Self.findScript()
+        let script = try Self.trustedScript(in: folder)
         let chosen = scenario == "all" ? known.map(\.name) : [scenario]
         var worst: Int32 = 0
         // The child check gets ^C from the terminal and stops; this process must live on to
@@ -118,17 +122,10 @@ struct LabCommand: ParsableCommand {
 
     static var executablePath: String { ownExecutablePath }
 
-    /// lab/scenario.sh, which root runs: from $ISPC_LAB_DIR, from the installed location
-    /// (PREFIX/share/isp-checker/lab next to PREFIX/bin/isp-checker), or from the checkout the
-    /// binary was built in (a SwiftPM build lives in .build/… inside it). Never from the
-    /// working directory. The script, everything else in its folder (lab.sh, relay.c, …) and
-    /// every folder above it must be owned by root and writable by no one else, or anyone who
-    /// could change them would run code as root.
-    static func findScript() throws -> String {
-        guard let folder = labFolder() else {
-            errorOutput("isp-checker: error: lab/scenario.sh not found next to \(executablePath) (PREFIX/share/isp-checker/lab or the checkout it was built in); set ISPC_LAB_DIR to the lab/ folder\n")
-            throw ExitCode(ExitStatus.noInput)
-        }
+    /// `folder`/scenario.sh, which root runs, once it is trusted: the script, everything else in
+    /// its folder (lab.sh, relay.c, …) and every folder above it must be owned by root and
+    /// writable by no one else, or anyone who could change them would run code as root.
+    static func trustedScript(in folder: String) throws -> String {
         let found = folder + "/scenario.sh"
         if let reason = untrustedReason(script: found) {
             errorOutput("isp-checker: error: refusing to run \(found) as root: \(reason); it and its folder must be owned by root and writable by no one else (chown root, chmod go-w)\n")
@@ -137,8 +134,19 @@ struct LabCommand: ParsableCommand {
         return found
     }
 
-    /// The folder of lab/scenario.sh (see `findScript`), without the trust check: reading its
-    /// scenario list needs none.
+    /// `labFolder()`, or exit 66 saying where it looked.
+    static func requireLabFolder() throws -> String {
+        guard let folder = labFolder() else {
+            errorOutput("isp-checker: error: lab/scenario.sh not found next to \(executablePath) (PREFIX/share/isp-checker/lab or the checkout it was built in); set ISPC_LAB_DIR to the lab/ folder\n")
+            throw ExitCode(ExitStatus.noInput)
+        }
+        return folder
+    }
+
+    /// The folder of lab/scenario.sh: from $ISPC_LAB_DIR, from the installed location
+    /// (PREFIX/share/isp-checker/lab next to PREFIX/bin/isp-checker), or from the checkout the
+    /// binary was built in (a SwiftPM build lives in .build/… inside it); never from the working
+    /// directory. Not yet trusted (`trustedScript(in:)`): reading its scenario list needs no trust.
     static func labFolder() -> String? {
         var candidates: [String] = []
         if let directory = ProcessInfo.processInfo.environment["ISPC_LAB_DIR"] { candidates.append(directory + "/scenario.sh") }

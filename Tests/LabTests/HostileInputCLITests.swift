@@ -56,6 +56,18 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
+    @Test func aLabFolderWithoutItsScenarioListIsANoInputErrorNotAnEmptyRun() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ispc-cli-lab-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        FileManager.default.createFile(atPath: folder + "/scenario.sh", contents: Data("exit 1\n".utf8))
+        for arguments in [["lab", "--list"], ["lab", "--scenario", "all"]] {
+            let output = try run("/usr/bin/env", ["ISPC_LAB_DIR=\(folder)", cliPath] + arguments, check: false)
+            #expect(output.status == 66, "\(arguments): \(output.stderr)")
+            #expect(output.stderr.contains("\(folder)/scenarios.txt"), "\(arguments): \(output.stderr)")
+        }
+    }
+
     @Test func sweepWithAnUnreadableTargetsFileIsANoInputError() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ispc-cli-no-targets-\(getpid())").path
         unlink(path)
