@@ -62,12 +62,17 @@ struct LabCommand: ParsableCommand {
 
     func run() throws {
         let folder = try Self.requireLabFolder()
-        guard let known = Self.scenarios(in: folder) else {
-            errorOutput("isp-checker: error: cannot read the scenario list \(folder)/scenarios.txt (a name and a summary per line)\n")
-            throw ExitCode(ExitStatus.noInput)
+        // A named scenario needs no list (scenario.sh checks the name); --list and all do.
+        let known = Self.scenarios(in: folder)
+        func listOrFail() throws -> [Scenario] {
+            guard let known else {
+                errorOutput("isp-checker: error: cannot read the scenario list \(folder)/scenarios.txt (a name and a summary per line)\n")
+                throw ExitCode(ExitStatus.noInput)
+            }
+            return known
         }
         if list {
-            for scenario in known { output("\(padRight(scenario.name, 18))\(scenario.summary)") }
+            for scenario in try listOrFail() { output("\(padRight(scenario.name, 18))\(scenario.summary)") }
             return
         }
         guard getuid() == 0 else {
@@ -75,13 +80,13 @@ struct LabCommand: ParsableCommand {
             throw ExitCode(ExitStatus.noPermission)
         }
         let script = try Self.trustedScript(in: folder)
-        let chosen = scenario == "all" ? known.map(\.name) : [scenario]
+        let chosen = scenario == "all" ? try listOrFail().map(\.name) : [scenario]
         var worst: Int32 = 0
         // The child check gets ^C from the terminal and stops; this process must live on to
         // tear the lab down.
         signal(SIGINT, SIG_IGN)
         for name in chosen {
-            if chosen.count > 1 || !json { output("== lab scenario: \(name): \(known.first { $0.name == name }?.summary ?? "")") }
+            if chosen.count > 1 || !json { output("== lab scenario: \(name): \(known?.first { $0.name == name }?.summary ?? "")") }
             let status = try check(scenario: name, script: script)
             if chosen.count > 1 && !json { output("") }
             worst = max(worst, status)

@@ -61,7 +61,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         FileManager.default.createFile(atPath: folder + "/scenario.sh", contents: Data("exit 1\n".utf8))
-        for arguments in [["lab", "--list"], ["lab", "--scenario", "all"]] {
+        // `--scenario all` gets past the root check only as root (then the folder, root's and
+        // under sticky /tmp, is trusted); a named scenario needs no list.
+        for arguments in [["lab", "--list"]] + (getuid() == 0 ? [["lab", "--scenario", "all"]] : []) {
             let output = try run("/usr/bin/env", ["ISPC_LAB_DIR=\(folder)", cliPath] + arguments, check: false)
             #expect(output.status == 66, "\(arguments): \(output.stderr)")
             #expect(output.stderr.contains("\(folder)/scenarios.txt"), "\(arguments): \(output.stderr)")
