@@ -273,6 +273,56 @@ int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *ds
     return (int)n;
 }
 
+int cp_send_batch(int fd, const cp_send_item *items, size_t count, int timed,
+                  int64_t *user_ts_ns)
+{
+    if (items == NULL || count == 0 || count > CP_BATCH_MAX)
+        return -EINVAL;
+    struct sockaddr_storage names[CP_BATCH_MAX];
+    struct iovec iovs[CP_BATCH_MAX];
+    struct mmsghdr msgs[CP_BATCH_MAX];
+    union {
+        char bytes[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } controls[CP_BATCH_MAX];
+    memset(msgs, 0, count * sizeof msgs[0]);
+    for (size_t i = 0; i < count; i++) {
+        if (items[i].buf == NULL && items[i].len != 0)
+            return -EINVAL;
+        int name_len = cp_to_sockaddr(&items[i].dst, 0, &names[i]);
+        if (name_len < 0)
+            return name_len;
+        iovs[i].iov_base = (void *)items[i].buf;
+        iovs[i].iov_len = items[i].len;
+        struct msghdr *msg = &msgs[i].msg_hdr;
+        msg->msg_name = &names[i];
+        msg->msg_namelen = (socklen_t)name_len;
+        msg->msg_iov = &iovs[i];
+        msg->msg_iovlen = 1;
+        if (!timed) {
+            /* As in cp_send_to_untimed: no send timestamp for this datagram. */
+            memset(&controls[i], 0, sizeof controls[i]);
+            msg->msg_control = controls[i].bytes;
+            msg->msg_controllen = sizeof controls[i].bytes;
+            struct cmsghdr *c = CMSG_FIRSTHDR(msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SO_TIMESTAMPING;
+            c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+            uint32_t none = 0;
+            memcpy(CMSG_DATA(c), &none, sizeof none);
+        }
+    }
+    int64_t before = cp_realtime_ns();
+    int n = sendmmsg(fd, msgs, (unsigned int)count, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -EAGAIN;
+    if (user_ts_ns != NULL)
+        *user_ts_ns = before;
+    return n;
+}
+
 static int64_t timespec_ns(int64_t sec, int64_t nsec)
 {
     return sec * 1000000000 + nsec;
@@ -369,6 +419,136 @@ int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta)
     return (int)n;
 }
 
+int cp_recv_batch(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths,
+                  cp_recv_meta *metas)
+{
+    if (bufs == NULL || lengths == NULL || metas == NULL || count == 0 ||
+        count > CP_BATCH_MAX || slot == 0 || slot > INT_MAX)
+        return -EINVAL;
+    struct sockaddr_storage names[CP_BATCH_MAX];
+    struct iovec iovs[CP_BATCH_MAX];
+    struct mmsghdr msgs[CP_BATCH_MAX];
+    /* Room for a timestamp, TTL/hop limit and packet info with margin (as cp_recv). */
+    union {
+        struct cmsghdr align;
+        unsigned char bytes[256];
+    } controls[CP_BATCH_MAX];
+    memset(msgs, 0, count * sizeof msgs[0]);
+    for (size_t i = 0; i < count; i++) {
+        iovs[i].iov_base = bufs + i * slot;
+        iovs[i].iov_len = slot;
+        struct msghdr *msg = &msgs[i].msg_hdr;
+        msg->msg_name = &names[i];
+        msg->msg_namelen = sizeof names[i];
+        msg->msg_iov = &iovs[i];
+        msg->msg_iovlen = 1;
+        msg->msg_control = controls[i].bytes;
+        msg->msg_controllen = sizeof controls[i].bytes;
+    }
+    int n = recvmmsg(fd, msgs, (unsigned int)count, MSG_DONTWAIT, NULL);
+    int64_t after = cp_realtime_ns();
+    if (n < 0) {
+        int e = errno;
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
+    if (n == 0)
+        return -EAGAIN;
+    for (int i = 0; i < n; i++) {
+        struct msghdr *msg = &msgs[i].msg_hdr;
+        cp_recv_meta *meta = &metas[i];
+        memset(meta, 0, sizeof *meta);
+        meta->ttl = -1;
+        if (msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+            lengths[i] = -EMSGSIZE; /* consumed; a partial datagram is useless */
+            continue;
+        }
+        lengths[i] = (int)msgs[i].msg_len;
+        meta->user_ts_ns = after;
+        if (msg->msg_namelen > 0)
+            cp_from_sockaddr((struct sockaddr *)&names[i], &meta->from, NULL);
+        read_control(msg, meta);
+    }
+    return n;
+}
+
+/* The send timestamp and IP packet of one error-queue entry of n bytes read
+ * into frame: the packet is copied to buf (cap bytes; frame and buf may
+ * overlap). Returns the packet's length, -ENOMSG or -EMSGSIZE. */
+static int decode_send_timestamp(const struct msghdr *msg, const uint8_t *frame, size_t n,
+                                 uint8_t *buf, size_t cap, int64_t *ts_ns)
+{
+    int64_t stamp = 0;
+    int is_timestamp = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL;
+         c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
+            struct scm_timestamping ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            stamp = (int64_t)ts.ts[0].tv_sec * 1000000000 + ts.ts[0].tv_nsec;
+        } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                   (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+            struct sock_extended_err err;
+            if (c->cmsg_len >= CMSG_LEN(sizeof err)) {
+                memcpy(&err, CMSG_DATA(c), sizeof err);
+                is_timestamp = err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING;
+            }
+        }
+    }
+    if (!is_timestamp || stamp == 0 || (msg->msg_flags & MSG_TRUNC))
+        return -ENOMSG;
+    /* The copy starts at the MAC header on Ethernet-like devices (veth, lo)
+     * and at the IP header on devices without one (tun, WireGuard). */
+    cp_frame decoded;
+    if (cp_frame_decode(DLT_EN10MB, frame, n, &decoded) != 0 || decoded.family == 0) {
+        if (cp_frame_decode(DLT_RAW, frame, n, &decoded) != 0 || decoded.family == 0)
+            return -ENOMSG;
+    }
+    if (decoded.l3_len > cap || decoded.l3_len > INT_MAX)
+        return -EMSGSIZE;
+    memmove(buf, decoded.l3, decoded.l3_len);
+    *ts_ns = stamp;
+    return (int)decoded.l3_len;
+}
+
+int cp_recv_send_timestamps(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths,
+                            int64_t *ts_ns)
+{
+    if (bufs == NULL || lengths == NULL || ts_ns == NULL || count == 0 ||
+        count > CP_BATCH_MAX || slot == 0 || slot > INT_MAX)
+        return -EINVAL;
+    struct iovec iovs[CP_BATCH_MAX];
+    struct mmsghdr msgs[CP_BATCH_MAX];
+    union {
+        struct cmsghdr align;
+        unsigned char bytes[256];
+    } controls[CP_BATCH_MAX];
+    memset(msgs, 0, count * sizeof msgs[0]);
+    for (size_t i = 0; i < count; i++) {
+        iovs[i].iov_base = bufs + i * slot;
+        iovs[i].iov_len = slot;
+        struct msghdr *msg = &msgs[i].msg_hdr;
+        msg->msg_iov = &iovs[i];
+        msg->msg_iovlen = 1;
+        msg->msg_control = controls[i].bytes;
+        msg->msg_controllen = sizeof controls[i].bytes;
+    }
+    int n = recvmmsg(fd, msgs, (unsigned int)count, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+    if (n < 0) {
+        int e = errno;
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
+    if (n == 0)
+        return -EAGAIN;
+    for (int i = 0; i < n; i++) {
+        uint8_t *entry = bufs + (size_t)i * slot;
+        ts_ns[i] = 0;
+        lengths[i] = decode_send_timestamp(&msgs[i].msg_hdr, entry, msgs[i].msg_len, entry, slot,
+                                           &ts_ns[i]);
+    }
+    return n;
+}
+
 int cp_recv_send_timestamp(int fd, uint8_t *buf, size_t cap, int64_t *ts_ns)
 {
     if (buf == NULL || ts_ns == NULL)
@@ -390,37 +570,7 @@ int cp_recv_send_timestamp(int fd, uint8_t *buf, size_t cap, int64_t *ts_ns)
         int e = errno;
         return e == EWOULDBLOCK ? -EAGAIN : -e;
     }
-    int64_t stamp = 0;
-    int is_timestamp = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
-            c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
-            struct scm_timestamping ts;
-            memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            stamp = (int64_t)ts.ts[0].tv_sec * 1000000000 + ts.ts[0].tv_nsec;
-        } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                   (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
-            struct sock_extended_err err;
-            if (c->cmsg_len >= CMSG_LEN(sizeof err)) {
-                memcpy(&err, CMSG_DATA(c), sizeof err);
-                is_timestamp = err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING;
-            }
-        }
-    }
-    if (!is_timestamp || stamp == 0 || (msg.msg_flags & MSG_TRUNC))
-        return -ENOMSG;
-    /* The copy starts at the MAC header on Ethernet-like devices (veth, lo)
-     * and at the IP header on devices without one (tun, WireGuard). */
-    cp_frame decoded;
-    if (cp_frame_decode(DLT_EN10MB, frame, (size_t)n, &decoded) != 0 || decoded.family == 0) {
-        if (cp_frame_decode(DLT_RAW, frame, (size_t)n, &decoded) != 0 || decoded.family == 0)
-            return -ENOMSG;
-    }
-    if (decoded.l3_len > cap)
-        return -EMSGSIZE;
-    memcpy(buf, decoded.l3, decoded.l3_len);
-    *ts_ns = stamp;
-    return (int)decoded.l3_len;
+    return decode_send_timestamp(&msg, frame, (size_t)n, buf, cap, ts_ns);
 }
 
 static int is_loopback(const cp_addr *a)

@@ -255,7 +255,7 @@ node_routes() {
     c)
         if [[ $fam == 4 ]]; then
             echo "route replace default via 10.99.1.2 dev right"
-            for dst in 10.65.0.0/16 10.66.0.0/16 10.67.0.0/16 10.77.128.0/20; do
+            for dst in 10.65.0.0/16 10.66.0.0/16 10.67.0.0/16 10.77.128.0/20 10.78.0.0/16; do
                 echo "route replace $dst via 10.99.1.2 dev right"
             done
         else
@@ -271,6 +271,7 @@ node_routes() {
         if [[ $fam == 4 ]]; then
             echo "route replace default via $(a4 "$id" 1) dev left"
             echo "route replace local 10.77.128.0/20 dev lo"
+            echo "route replace local 10.78.0.0/16 dev lo"
         else
             echo "route replace default via $(a6 "$id" 1) dev left"
             echo "route replace local fd00:77::/64 dev lo"
@@ -299,6 +300,7 @@ node_routes() {
     done
     if [[ $fam == 4 ]]; then
         route_line 4 10.77.128.0/20 "${right_gw[@]}"
+        route_line 4 10.78.0.0/16 "${right_gw[@]}"
         if [[ $node == "$last" ]]; then echo "route replace prohibit 10.67.0.0/16"
         else route_line 4 10.67.0.0/16 "${right_gw[@]}"; fi
         if [[ $node == r1 ]]; then

@@ -1049,6 +1049,154 @@ TEST(recv_reports_truncation_and_empty_queue)
     close(fd);
 }
 
+/* cp_send_batch sends every datagram of a batch with one sendmmsg; cp_recv_batch
+ * reads their replies, each with its own metadata; cp_recv_send_timestamps reads
+ * the send timestamps (timed batches only), both families. */
+TEST(batch_send_and_receive_round_trip_on_loopback)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    const char *targets[2] = { "127.0.0.1", "::1" };
+    int families[2] = { AF_INET, AF_INET6 };
+    enum { COUNT = 40, SLOT = 2048 };
+    static uint8_t pkts[COUNT][256];
+    static uint8_t bufs[CP_BATCH_MAX * SLOT];
+    for (int f = 0; f < 2; f++) {
+        for (int timed = 0; timed < 2; timed++) {
+            int kind = 0;
+            int fd = cp_icmp_socket_open(families[f], 1, 0, &kind);
+            CHECK(fd >= 0);
+            if (fd < 0)
+                continue;
+            CHECK_EQ(cp_socket_grow_buffers(fd, 1 << 20), 0);
+            uint16_t ident = (uint16_t)(test_ident() ^ (uint16_t)(f * 2 + timed));
+            uint64_t token = test_token();
+            cp_send_item items[COUNT];
+            cp_addr dst = addr(targets[f]);
+            for (int i = 0; i < COUNT; i++) {
+                items[i].buf = pkts[i];
+                items[i].len = build(families[f], ident, (uint16_t)(100 + i), token + (uint64_t)i, 56,
+                                     pkts[i], sizeof pkts[i]);
+                items[i].dst = dst;
+            }
+            int64_t before = 0;
+            CHECK_EQ(cp_send_batch(fd, items, COUNT, timed, &before), COUNT);
+            CHECK(before > 0);
+            int seen[COUNT] = { 0 };
+            int replies = 0, stamps = 0, batches = 0;
+            int with_header = families[f] == AF_INET;
+            int64_t deadline = cp_realtime_ns() + 1000000000;
+            while ((replies < COUNT || (timed && stamps < COUNT)) && cp_realtime_ns() < deadline) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                poll(&pfd, 1, 20);
+                int lengths[CP_BATCH_MAX];
+                int64_t ts[CP_BATCH_MAX];
+                int n = cp_recv_send_timestamps(fd, bufs, SLOT, CP_BATCH_MAX, lengths, ts);
+                CHECK(n == -EAGAIN || n > 0);
+                for (int i = 0; i < n; i++) {
+                    cp_echo_info info;
+                    if (lengths[i] > 0 &&
+                        cp_echo_parse(families[f], 1, bufs + (size_t)i * SLOT, (size_t)lengths[i], NULL,
+                                      NULL, &info) == 0 && info.ident == ident) {
+                        CHECK(ts[i] >= before);
+                        stamps++;
+                    }
+                }
+                cp_recv_meta metas[CP_BATCH_MAX];
+                n = cp_recv_batch(fd, bufs, SLOT, CP_BATCH_MAX, lengths, metas);
+                CHECK(n == -EAGAIN || n > 0);
+                if (n > 0)
+                    batches++;
+                for (int i = 0; i < n; i++) {
+                    if (lengths[i] <= 0)
+                        continue;
+                    int v6_known = families[f] == AF_INET6 && metas[i].has_to;
+                    cp_echo_info info;
+                    if (cp_echo_parse(families[f], with_header, bufs + (size_t)i * SLOT,
+                                      (size_t)lengths[i], v6_known ? &metas[i].from : NULL,
+                                      v6_known ? &metas[i].to : NULL, &info) != 0 ||
+                        info.ident != ident || info.seq < 100 || info.seq >= 100 + COUNT)
+                        continue;
+                    int k = info.seq - 100;
+                    CHECK(info.token == token + (uint64_t)k);
+                    CHECK(metas[i].kernel_ts_ns >= before);
+                    CHECK(metas[i].user_ts_ns >= metas[i].kernel_ts_ns);
+                    CHECK(memcmp(metas[i].from.bytes, dst.bytes, families[f] == AF_INET ? 4 : 16) == 0);
+                    CHECK(metas[i].ttl > 0);
+                    if (!seen[k]) {
+                        seen[k] = 1;
+                        replies++;
+                    }
+                }
+            }
+            CHECK_EQ(replies, COUNT);
+            /* Fewer reads than replies: a read returns many at once. */
+            CHECK(batches < COUNT);
+            /* Untimed: nothing on the error queue. */
+            CHECK_EQ(stamps, timed ? COUNT : 0);
+            int lengths[CP_BATCH_MAX];
+            int64_t ts[CP_BATCH_MAX];
+            CHECK_EQ(cp_recv_send_timestamps(fd, bufs, SLOT, CP_BATCH_MAX, lengths, ts), -EAGAIN);
+            close(fd);
+        }
+    }
+    /* Arguments the calls refuse before any system call. */
+    cp_send_item one = { .buf = NULL, .len = 4 };
+    int lengths[1];
+    cp_recv_meta meta;
+    int64_t ts;
+    CHECK_EQ(cp_send_batch(0, &one, 1, 1, NULL), -EINVAL);
+    CHECK_EQ(cp_send_batch(0, &one, 0, 1, NULL), -EINVAL);
+    CHECK_EQ(cp_send_batch(0, &one, CP_BATCH_MAX + 1, 1, NULL), -EINVAL);
+    CHECK_EQ(cp_recv_batch(0, bufs, SLOT, CP_BATCH_MAX + 1, lengths, &meta), -EINVAL);
+    CHECK_EQ(cp_recv_batch(0, bufs, 0, 1, lengths, &meta), -EINVAL);
+    CHECK_EQ(cp_recv_send_timestamps(0, NULL, SLOT, 1, lengths, &ts), -EINVAL);
+}
+
+/* A datagram larger than its slot is consumed and reported -EMSGSIZE, and the
+ * next one still arrives whole. */
+TEST(batch_receive_reports_a_truncated_datagram_alone)
+{
+    if (!is_root()) {
+        skip("needs root");
+        return;
+    }
+    int kind;
+    int fd = cp_icmp_socket_open(AF_INET, 1, 0, &kind);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    uint8_t big[512], small[256];
+    uint16_t ident = test_ident();
+    cp_send_item items[2] = {
+        { .buf = big, .len = build(AF_INET, ident, 1, test_token(), 400, big, sizeof big), .dst = addr("127.0.0.1") },
+        { .buf = small, .len = build(AF_INET, ident, 2, test_token(), 12, small, sizeof small), .dst = addr("127.0.0.1") },
+    };
+    CHECK_EQ(cp_send_batch(fd, items, 2, 0, NULL), 2);
+    uint8_t bufs[2 * 128];
+    int lengths[2];
+    cp_recv_meta metas[2];
+    int got = 0, truncated = 0, whole = 0;
+    int64_t deadline = cp_realtime_ns() + 1000000000;
+    while (got < 2 && cp_realtime_ns() < deadline) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        poll(&pfd, 1, 20);
+        int n = cp_recv_batch(fd, bufs, 128, 2, lengths, metas);
+        for (int i = 0; i < n; i++) {
+            got++;
+            if (lengths[i] == -EMSGSIZE)
+                truncated++;
+            else if (lengths[i] == 20 + 8 + 12)
+                whole++;
+        }
+    }
+    CHECK_EQ(truncated, 1);
+    CHECK_EQ(whole, 1);
+    close(fd);
+}
+
 TEST(capture_on_loopback_sees_request_and_reply_with_timestamps)
 {
     if (!is_root()) {
@@ -1624,6 +1772,8 @@ int main(void)
     RUN(raw_ipv6_echo_round_trip_on_loopback);
     RUN(send_timestamps_come_back_with_the_request);
     RUN(recv_reports_truncation_and_empty_queue);
+    RUN(batch_send_and_receive_round_trip_on_loopback);
+    RUN(batch_receive_reports_a_truncated_datagram_alone);
     RUN(capture_on_loopback_sees_request_and_reply_with_timestamps);
     RUN(capture_open_reports_bad_filter_and_device);
     RUN(capture_replay_skips_timestamps_int64_nanoseconds_cannot_hold);

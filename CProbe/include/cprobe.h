@@ -150,6 +150,28 @@ int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
 int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
                        int64_t *user_ts_ns);
 
+/** The most datagrams one cp_send_batch, cp_recv_batch or cp_recv_send_timestamps call moves. */
+#define CP_BATCH_MAX 64
+
+/** One datagram of a cp_send_batch. */
+typedef struct cp_send_item {
+    const uint8_t *buf;
+    size_t len;
+    cp_addr dst;
+} cp_send_item;
+
+/**
+ * Sends items[0 .. count) with one sendmmsg(2) (1 <= count <= CP_BATCH_MAX).
+ * With timed = 0 every datagram carries the SO_TIMESTAMPING control message of
+ * 0, as cp_send_to_untimed does. *user_ts_ns (when not NULL) gets
+ * CLOCK_REALTIME before the call. Returns how many datagrams the kernel took,
+ * from the first on (>= 1), or -errno of items[0] when it took none (-EAGAIN or
+ * -ENOBUFS: the send buffer is full; another errno belongs to items[0] alone,
+ * so the caller goes on with items + 1).
+ */
+int cp_send_batch(int fd, const cp_send_item *items, size_t count, int timed,
+                  int64_t *user_ts_ns);
+
 /** What recvmsg told beside the bytes. */
 typedef struct cp_recv_meta {
     cp_addr from;
@@ -164,6 +186,17 @@ typedef struct cp_recv_meta {
 int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta);
 
 /**
+ * Up to count datagrams (1 <= count <= CP_BATCH_MAX) with one recvmmsg(2), as
+ * cp_recv reads one: datagram i is copied to bufs + i * slot, its length to
+ * lengths[i] (-EMSGSIZE when it did not fit in slot bytes, or its control data
+ * was cut: consumed, and metas[i] is zeroed), its metadata to metas[i]
+ * (user_ts_ns: CLOCK_REALTIME after the call, the same for all). Returns how
+ * many datagrams were read (>= 1), -EAGAIN when none was waiting, or -errno.
+ */
+int cp_recv_batch(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths,
+                  cp_recv_meta *metas);
+
+/**
  * Reads one send timestamp from the socket's error queue (MSG_ERRQUEUE): the
  * kernel's software timestamp of a packet this socket sent, taken when the
  * driver got it (SOF_TIMESTAMPING_TX_SOFTWARE), and a copy of that packet.
@@ -174,6 +207,17 @@ int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta);
  * consumed), or -errno.
  */
 int cp_recv_send_timestamp(int fd, uint8_t *buf, size_t cap, int64_t *ts_ns);
+
+/**
+ * Up to count send timestamps (1 <= count <= CP_BATCH_MAX) from the error
+ * queue with one recvmmsg(2), each as cp_recv_send_timestamp returns one:
+ * entry i's IP packet is at bufs + i * slot, lengths[i] is its length or
+ * -ENOMSG / -EMSGSIZE for an entry that is no usable timestamp (consumed),
+ * ts_ns[i] its timestamp. Returns the number of entries read (>= 1), -EAGAIN
+ * when the queue is empty, or -errno.
+ */
+int cp_recv_send_timestamps(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths,
+                            int64_t *ts_ns);
 
 /* ------------------------------------------------------------------------ */
 /* Routing                                                                  */

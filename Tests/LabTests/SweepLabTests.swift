@@ -154,7 +154,7 @@ struct SweepLabTests {
 
     struct Report: Decodable {
         struct Summary: Decodable { var targets: Int; var sent: Int; var received: Int; var targetsWithoutReply: Int }
-        struct Result: Decodable { var address: String; var received: Int; var lossPercent: Double }
+        struct Result: Decodable { var address: String; var received: Int; var lossPercent: Double; var clockSource: String? }
         var summary: Summary
         var results: [Result]
     }
@@ -179,5 +179,12 @@ struct SweepLabTests {
         #expect(report.summary.targetsWithoutReply == 1)
         #expect(report.results.map(\.address) == ["10.77.128.0", "10.77.128.1", "10.77.128.2", "10.77.128.3", "10.77.129.1", "fd00:77::9"])
         #expect(report.results.first { $0.address == "10.77.128.3" }?.lossPercent == 100)
+        // Socket timestamps by default, as trace; the capture's clock with --capture.
+        let answered = report.results.filter { $0.received > 0 }
+        #expect(answered.count == 5 && answered.allSatisfy { $0.clockSource == "kernel_socket" }, "\(answered)")
+        let captured = try lab.exec("c", [cliPath, "sweep", "10.77.128.0/30", "-c", "2", "--rate", "2000", "-W", "0.5", "--json", "--capture"], check: false)
+        let capturedReport = try decoder.decode(Report.self, from: Data(captured.stdout.utf8))
+        let capturedAnswered = capturedReport.results.filter { $0.received > 0 }
+        #expect(capturedAnswered.count == 3 && capturedAnswered.allSatisfy { $0.clockSource == "pcap" }, "\(capturedReport.results)")
     }
 }

@@ -13,7 +13,10 @@ import Glibc
 final class ReceiveLoop {
     private let core: EngineCore
     private let capture: OpaquePointer?
+    /// For the trace TCP socket's segments (a raw socket may see large coalesced ones).
     private var buffer = [UInt8](repeating: 0, count: 65_536)
+    /// For the ICMP sockets' datagrams and send timestamps, read many per system call.
+    private let incoming = ReceiveBatch()
     private let sweeps: SweepScheduler
 
     init(core: EngineCore, capture: OpaquePointer?) {
@@ -151,64 +154,78 @@ final class ReceiveLoop {
 
     /// Send timestamps the kernel queued for our echo requests: the clock when there is no capture.
     private func drainSendTimestamps(_ socket: ICMPSocket) {
-        for _ in 0..<4096 {
-            var timestamp: Int64 = 0
-            let count = cp_recv_send_timestamp(socket.descriptor, &buffer, buffer.count, &timestamp)
-            if count == -EAGAIN || count == -EWOULDBLOCK { return }
-            if count < 0 { continue }
-            var info = cp_echo_info()
-            guard cp_echo_parse(socket.family.posixValue, 1, buffer, Int(count), nil, nil, &info) == 0,
-                  info.type == UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
-            else { continue }
-            if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
-                sweeps.sendTimestamp(info, family: socket.family, timestamp: timestamp)
-                continue
+        // Bounded, as drainICMP.
+        for _ in 0..<64 {
+            let read = Int(cp_recv_send_timestamps(socket.descriptor, incoming.bytes.baseAddress, ReceiveBatch.slot, incoming.capacity, incoming.lengths.baseAddress, incoming.timestamps.baseAddress))
+            if read == -Int(EAGAIN) { return }
+            if read < 0 { continue }
+            for entry in 0..<read where incoming.lengths[entry] > 0 {
+                sendTimestamp(socket, incoming.packet(entry), Int(incoming.lengths[entry]), timestamp: incoming.timestamps[entry])
             }
-            core.update(ProbeKey(family: socket.family, sequence: info.seq), token: info.token, now: .now) { entry in
-                if entry.socketSendKernelNanoseconds == nil { entry.socketSendKernelNanoseconds = timestamp }
-            }
+            // Fewer than asked for: the queue is empty now (a new entry shows in the next wait).
+            if read < incoming.capacity { return }
+        }
+    }
+
+    private func sendTimestamp(_ socket: ICMPSocket, _ packet: UnsafePointer<UInt8>, _ length: Int, timestamp: Int64) {
+        var info = cp_echo_info()
+        guard cp_echo_parse(socket.family.posixValue, 1, packet, length, nil, nil, &info) == 0,
+              info.type == UInt8(socket.family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
+        else { return }
+        if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+            sweeps.sendTimestamp(info, family: socket.family, timestamp: timestamp)
+            return
+        }
+        core.update(ProbeKey(family: socket.family, sequence: info.seq), token: info.token, now: .now) { entry in
+            if entry.socketSendKernelNanoseconds == nil { entry.socketSendKernelNanoseconds = timestamp }
         }
     }
 
     private func drainICMP(_ socket: ICMPSocket, errorQueue: Bool) {
         // Before the replies: a reply must find its request's send timestamp already recorded.
         if errorQueue { drainSendTimestamps(socket) }
-        for _ in 0..<4096 {
-            var meta = cp_recv_meta()
-            let count = cp_recv(socket.descriptor, &buffer, buffer.count, &meta)
-            if count == -EAGAIN || count == -EWOULDBLOCK { return }
-            // -EINTR, or -EMSGSIZE for a truncated datagram (consumed): go on with the next one.
-            if count < 0 { continue }
-            let withHeader: Int32 = socket.family == .ipv4 && socket.kind == .raw ? 1 : 0
-            let haveAddresses = socket.family == .ipv6 && meta.has_to != 0
-            var info = cp_echo_info()
-            let parsed: Int32 = buffer.withUnsafeBufferPointer { bytes in
-                haveAddresses
-                    ? cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), &meta.from, &meta.to, &info)
-                    : cp_echo_parse(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &info)
+        // Bounded (64 reads of up to CP_BATCH_MAX datagrams) so that a flood cannot starve the rest.
+        for _ in 0..<64 {
+            let read = Int(cp_recv_batch(socket.descriptor, incoming.bytes.baseAddress, ReceiveBatch.slot, incoming.capacity, incoming.lengths.baseAddress, incoming.metas.baseAddress))
+            if read == -Int(EAGAIN) { return }
+            // -EINTR and the like: try again.
+            if read < 0 { continue }
+            // A datagram that did not fit its slot (-EMSGSIZE) was consumed: go on with the next.
+            for entry in 0..<read where incoming.lengths[entry] >= 0 {
+                datagram(socket, incoming.packet(entry), Int(incoming.lengths[entry]), meta: &incoming.metas[entry])
             }
-            if parsed == 0 {
-                if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
-                    sweeps.reply(info, meta: meta, family: socket.family)
-                } else {
-                    pingReply(info, meta: meta, socket: socket)
-                }
-                continue
-            }
-            guard socket.kind == .raw else { continue }
-            var reply = cp_trace_reply()
-            let traceParsed: Int32 = buffer.withUnsafeBufferPointer { bytes in
-                haveAddresses
-                    ? cp_trace_parse_icmp(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), &meta.from, &meta.to, &reply)
-                    : cp_trace_parse_icmp(socket.family.posixValue, withHeader, bytes.baseAddress, Int(count), nil, nil, &reply)
-            }
-            guard traceParsed == 0, let (key, destination) = traceKey(for: reply, family: socket.family),
-                  let from = reply.has_outer != 0 ? IPAddress(reply.outer_src) : IPAddress(meta.from),
-                  let answer = TraceAnswer(reply, from: from, kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
-                                         replyTTL: meta.ttl >= 0 ? Int(meta.ttl) : nil)
-            else { continue }
-            deliver(key, destination: destination, event: .answer(key.probeID, answer))
+            // Fewer than asked for: the socket is empty now (a new one shows in the next wait).
+            if read < incoming.capacity { return }
         }
+    }
+
+    /// One datagram from an ICMP socket: a ping or sweep reply, or an answer to a trace probe.
+    private func datagram(_ socket: ICMPSocket, _ packet: UnsafePointer<UInt8>, _ count: Int, meta: inout cp_recv_meta) {
+        let withHeader: Int32 = socket.family == .ipv4 && socket.kind == .raw ? 1 : 0
+        let haveAddresses = socket.family == .ipv6 && meta.has_to != 0
+        var info = cp_echo_info()
+        let parsed: Int32 = haveAddresses
+            ? cp_echo_parse(socket.family.posixValue, withHeader, packet, count, &meta.from, &meta.to, &info)
+            : cp_echo_parse(socket.family.posixValue, withHeader, packet, count, nil, nil, &info)
+        if parsed == 0 {
+            if socket.kind == .raw, let sweepIdentifier = sweeps.identifier, info.ident == sweepIdentifier {
+                sweeps.reply(info, meta: meta, family: socket.family)
+            } else {
+                pingReply(info, meta: meta, socket: socket)
+            }
+            return
+        }
+        guard socket.kind == .raw else { return }
+        var reply = cp_trace_reply()
+        let traceParsed: Int32 = haveAddresses
+            ? cp_trace_parse_icmp(socket.family.posixValue, withHeader, packet, count, &meta.from, &meta.to, &reply)
+            : cp_trace_parse_icmp(socket.family.posixValue, withHeader, packet, count, nil, nil, &reply)
+        guard traceParsed == 0, let (key, destination) = traceKey(for: reply, family: socket.family),
+              let from = reply.has_outer != 0 ? IPAddress(reply.outer_src) : IPAddress(meta.from),
+              let answer = TraceAnswer(reply, from: from, kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
+                                     replyTTL: meta.ttl >= 0 ? Int(meta.ttl) : nil)
+        else { return }
+        deliver(key, destination: destination, event: .answer(key.probeID, answer))
     }
 
     private func pingReply(_ info: cp_echo_info, meta: cp_recv_meta, socket: ICMPSocket) {
@@ -296,4 +313,36 @@ final class ReceiveLoop {
         if let destination, destination != route.destination { return }
         route.sink.yield(event)
     }
+}
+
+/// Room for `CP_BATCH_MAX` datagrams of one `recvmmsg` and what came with each. Owned by the
+/// engine thread's `ReceiveLoop`.
+final class ReceiveBatch {
+    /// Bytes per datagram: more than any echo reply of ours (1,400 payload bytes) or ICMP error
+    /// quoting one, with its IP header. A larger datagram is consumed and skipped.
+    static let slot = 2_048
+    let capacity = Int(CP_BATCH_MAX)
+    let bytes: UnsafeMutableBufferPointer<UInt8>
+    let lengths: UnsafeMutableBufferPointer<Int32>
+    let metas: UnsafeMutableBufferPointer<cp_recv_meta>
+    let timestamps: UnsafeMutableBufferPointer<Int64>
+
+    init() {
+        bytes = .allocate(capacity: capacity * Self.slot)
+        lengths = .allocate(capacity: capacity)
+        lengths.initialize(repeating: 0)
+        metas = .allocate(capacity: capacity)
+        metas.initialize(repeating: cp_recv_meta())
+        timestamps = .allocate(capacity: capacity)
+        timestamps.initialize(repeating: 0)
+    }
+
+    deinit {
+        bytes.deallocate()
+        lengths.deallocate()
+        metas.deallocate()
+        timestamps.deallocate()
+    }
+
+    func packet(_ entry: Int) -> UnsafeMutablePointer<UInt8> { bytes.baseAddress! + entry * Self.slot }
 }

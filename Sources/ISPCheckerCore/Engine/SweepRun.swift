@@ -158,7 +158,10 @@ final class SweepRun {
     var ringFull: Bool { nextProbe - head >= capacity }
 
     /// When probe `nextProbe` is due, CLOCK_MONOTONIC ns.
-    var nextDueNanoseconds: Int64 { startNanoseconds + Int64(Double(nextProbe) * nanosecondsPerPacket) }
+    var nextDueNanoseconds: Int64 { dueNanoseconds(of: nextProbe) }
+
+    /// When probe `sendIndex` is due, CLOCK_MONOTONIC ns.
+    func dueNanoseconds(of sendIndex: Int) -> Int64 { startNanoseconds + Int64(Double(sendIndex) * nanosecondsPerPacket) }
 
     /// A fresh unguessable token (SplitMix64 over a random seed: one getrandom per sweep, not per probe).
     func nextToken() -> UInt64 {

@@ -24,7 +24,7 @@ final class SweepScheduler {
     private var inFlight = [0, 0]
     private var peakInFlight = 0
     private let sockets: [ICMPSocket?]
-    private let packet = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1_500)
+    private let outgoing = OutgoingBatch()
     private let graceNanoseconds: Int64
     private let untimedSends: Bool
     /// At most this many sends per sweep before the loop reads replies again.
@@ -42,7 +42,6 @@ final class SweepScheduler {
     }
 
     deinit {
-        packet.deallocate()
         for table in slots { table?.deallocate() }
     }
 
@@ -106,44 +105,76 @@ final class SweepScheduler {
         return Int32((wait + 999_999) / 1_000_000)
     }
 
+    /// Sends the probes that are due, at most `batchLimit` per sweep and turn, up to
+    /// `CP_BATCH_MAX` of one family with each `sendmmsg`.
     func sendDue() {
         guard let identifier else { return }
         let now = cp_monotonic_ns()
         for run in runs {
-            var batch = 0
-            while run.hasUnsent, !run.ringFull, batch < Self.batchLimit, run.nextDueNanoseconds <= now {
-                let index = run.nextProbe
-                let target = run.target(of: index)
-                let family = familyIndex(run, index)
-                guard let socket = sockets[family], inFlight[family] < 65_536, let sequence = allocateSequence(family) else { break }
-                let token = run.nextToken()
-                var length = 0
-                _ = cp_echo_build(socket.family.posixValue, identifier, sequence, token, run.payloadSize, packet.baseAddress, packet.count, &length)
+            var sentThisTurn = 0
+            while sentThisTurn < Self.batchLimit {
+                let staged = stage(run, identifier: identifier, now: now, limit: Self.batchLimit - sentThisTurn)
+                guard staged > 0 else { break }
+                let family = familyIndex(run, run.nextProbe)
                 var sentAt: Int64 = 0
                 // With a capture the send timestamp comes from it: asking the socket for one
                 // too would cost a clone of every packet and a recvmsg to drain it.
-                let result = untimedSends
-                    ? cp_send_to_untimed(socket.descriptor, packet.baseAddress, length, run.targets.baseAddress! + target, &sentAt)
-                    : cp_send_to(socket.descriptor, packet.baseAddress, length, run.targets.baseAddress! + target, &sentAt)
-                // A full send buffer: try this probe again next time round.
-                if result == -EAGAIN || result == -ENOBUFS { break }
-                let position = index % run.capacity
+                let result = Int(cp_send_batch(sockets[family]!.descriptor, outgoing.items.baseAddress, staged, untimedSends ? 0 : 1, &sentAt))
+                let taken = max(0, result)
+                for slot in 0..<taken { commit(run, outgoing, slot, family: family, sentAt: sentAt, now: now) }
+                // What the kernel did not take gives its sequence number back; the next batch
+                // starts with it.
+                for slot in taken..<staged { slots[family]![Int(outgoing.sequences[slot])] = 0 }
+                sentThisTurn += taken
+                if result >= 0 { continue }
+                // A full send buffer: try these probes again next time round.
+                if result == -Int(EAGAIN) || result == -Int(ENOBUFS) { break }
+                // Any other error belongs to the first probe of the batch alone.
+                let index = run.nextProbe
+                run.ring[index % run.capacity] = SweepProbe(sendIndex: index, state: .done)
                 run.nextProbe += 1
-                batch += 1
-                if result < 0 {
-                    run.ring[position] = SweepProbe(sendIndex: index, state: .done)
-                    run.sendErrors[target] = -result
-                    run.complete(index, rttNanoseconds: -2, clock: nil)
-                    continue
-                }
-                slots[family]![Int(sequence)] = UInt64(run.id) << 32 | UInt64(UInt32(truncatingIfNeeded: index))
-                inFlight[family] += 1
-                run.ring[position] = SweepProbe(
-                    sendIndex: index, state: .inFlight, sequence: sequence, token: token,
-                    deadlineNanoseconds: now + run.timeoutNanoseconds, userSendNanoseconds: sentAt)
+                run.sendErrors[run.target(of: index)] = Int32(-result)
+                run.complete(index, rttNanoseconds: -2, clock: nil)
+                sentThisTurn += 1
             }
         }
         peakInFlight = max(peakInFlight, inFlight[0] + inFlight[1])
+    }
+
+    /// Builds the next due probes of `run` into `outgoing`, all of the family of the first,
+    /// each holding a sequence number from here on; returns how many.
+    private func stage(_ run: SweepRun, identifier: UInt16, now: Int64, limit: Int) -> Int {
+        guard run.hasUnsent, !run.ringFull, run.nextDueNanoseconds <= now else { return 0 }
+        let family = familyIndex(run, run.nextProbe)
+        guard let socket = sockets[family] else { return 0 }
+        let limit = min(limit, outgoing.capacity)
+        var staged = 0
+        while staged < limit {
+            let index = run.nextProbe + staged
+            guard index < run.totalProbes, index - run.head < run.capacity,
+                  run.dueNanoseconds(of: index) <= now, familyIndex(run, index) == family,
+                  inFlight[family] + staged < 65_536, let sequence = allocateSequence(family) else { break }
+            let token = run.nextToken()
+            let packet = outgoing.packet(staged)
+            var length = 0
+            _ = cp_echo_build(socket.family.posixValue, identifier, sequence, token, run.payloadSize, packet, OutgoingBatch.packetCapacity, &length)
+            slots[family]![Int(sequence)] = UInt64(run.id) << 32 | UInt64(UInt32(truncatingIfNeeded: index))
+            outgoing.items[staged] = cp_send_item(buf: packet, len: length, dst: run.targets[run.target(of: index)])
+            outgoing.sequences[staged] = sequence
+            outgoing.tokens[staged] = token
+            staged += 1
+        }
+        return staged
+    }
+
+    /// Probe `run.nextProbe`, staged in `slot` of `batch`, left: it is in flight now.
+    private func commit(_ run: SweepRun, _ batch: OutgoingBatch, _ slot: Int, family: Int, sentAt: Int64, now: Int64) {
+        let index = run.nextProbe
+        run.nextProbe += 1
+        inFlight[family] += 1
+        run.ring[index % run.capacity] = SweepProbe(
+            sendIndex: index, state: .inFlight, sequence: batch.sequences[slot], token: batch.tokens[slot],
+            deadlineNanoseconds: now + run.timeoutNanoseconds, userSendNanoseconds: sentAt)
     }
 
     /// A sequence number of `family` no sweep probe holds (the caller checked one is free).
@@ -310,4 +341,35 @@ final class SweepScheduler {
             withUnsafeBytes(of: &b.pointee.bytes) { right in memcmp(left.baseAddress!, right.baseAddress!, length) == 0 }
         }
     }
+}
+
+/// The probes of one `sendmmsg`: their packets, send items, sequence numbers and tokens.
+/// Owned by the engine thread's `SweepScheduler`.
+final class OutgoingBatch {
+    /// An echo request of the largest payload (1,400 bytes) and its ICMP header, rounded up.
+    static let packetCapacity = 1_416
+    let capacity = Int(CP_BATCH_MAX)
+    let packets: UnsafeMutableBufferPointer<UInt8>
+    let items: UnsafeMutableBufferPointer<cp_send_item>
+    let sequences: UnsafeMutableBufferPointer<UInt16>
+    let tokens: UnsafeMutableBufferPointer<UInt64>
+
+    init() {
+        packets = .allocate(capacity: capacity * Self.packetCapacity)
+        items = .allocate(capacity: capacity)
+        items.initialize(repeating: cp_send_item())
+        sequences = .allocate(capacity: capacity)
+        sequences.initialize(repeating: 0)
+        tokens = .allocate(capacity: capacity)
+        tokens.initialize(repeating: 0)
+    }
+
+    deinit {
+        packets.deallocate()
+        items.deallocate()
+        sequences.deallocate()
+        tokens.deallocate()
+    }
+
+    func packet(_ slot: Int) -> UnsafeMutablePointer<UInt8> { packets.baseAddress! + slot * Self.packetCapacity }
 }
