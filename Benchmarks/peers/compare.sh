@@ -16,12 +16,20 @@
 #   relay    the same through a 13 ms each-way relay on r2's left link (26 ms path RTT)
 #   held     4,096 addresses x 3 echoes that dest drops (lab.sh echo-drop), 2 s timeout:
 #            12,288 probes in flight at once; memory per in-flight probe
+#   large    65,536 addresses (dest answers 10.78.0.0/16), one echo each, unpaced: our wall
+#            and loss (goal < 2 s, 0 lost); fping 5.1 cannot take 65,536 targets in one run
+#            ("not enough sequence numbers"), so its row says so, and the 32,768 row compares both
+#   max      32,768 addresses at each rate of MAX_RATES: the highest rate each tool sends
+#            with 0 lost, and the rate it achieves (addresses / process wall)
+# Start-up alone: `isp-checker --version`, VERSION_REPEATS times (wall, CPU, peak RSS from
+# wait4's rusage, so with µs resolution), and the trace rows come from trace-speed/run.sh.
 # fping runs as `fping -q -c N -i MS -p P -t TIMEOUT -r 0 -f FILE`; isp-checker as
 # `isp-checker sweep --targets FILE -c N --rate PPS -W TIMEOUT -q`, the same 4,096 addresses,
 # both inside the client namespace under /usr/bin/time (wall, user, sys, max RSS), alternating,
 # REPEATS times each. "unpaced" is fping -i 0 against --rate 10000000.
 #
-# Environment knobs [defaults]: REPEATS [5], RATES ["1000 10000 unpaced"], SKIP_TRACE [0],
+# Environment knobs [defaults]: REPEATS [5], RATES ["1000 10000 unpaced"], MAX_RATES ["20000
+# 50000 100000 200000 unpaced"], MAX_REPEATS [3], VERSION_REPEATS [21], SKIP_TRACE [0],
 # SKIP_RTT [0], TRACE_REPEATS [5] (REPEATS of trace-speed/run.sh), RTT_REPEATS [3],
 # ISP_CHECKER [.build/release/isp-checker, built when absent or BUILD=1], OUT [a temp dir].
 set -Eeuo pipefail
@@ -33,6 +41,9 @@ PREFIX=ispc-tswpeers
 CLIENT_NS=$PREFIX-c
 REPEATS=${REPEATS:-5}
 RATES=${RATES:-"1000 10000 unpaced"}
+MAX_RATES=${MAX_RATES:-"20000 50000 100000 200000 unpaced"}
+MAX_REPEATS=${MAX_REPEATS:-3}
+VERSION_REPEATS=${VERSION_REPEATS:-21}
 SKIP_TRACE=${SKIP_TRACE:-0}
 SKIP_RTT=${SKIP_RTT:-0}
 ISP_CHECKER=${ISP_CHECKER:-$ROOT/.build/release/isp-checker}
@@ -58,6 +69,10 @@ TARGETS=$OUT/targets.txt
 python3 -c 'print("\n".join(f"10.77.{128 + i // 256}.{i % 256}" for i in range(4096)))' >"$TARGETS"
 SINGLE=$OUT/single.txt
 echo 10.77.128.1 >"$SINGLE"
+LARGE=$OUT/targets65536.txt
+python3 -c 'print("\n".join(f"10.78.{i // 256}.{i % 256}" for i in range(65536)))' >"$LARGE"
+HALF=$OUT/targets32768.txt
+head -32768 "$LARGE" >"$HALF"
 
 # One measured run: TAG TOOL ARGS... ; appends "tag tool wall user sys maxrss_kb lost peak inlib_s"
 # to runs.txt (inlib_s: isp-checker's own sweep time, from engine ready to last result; "-" for fping).
@@ -69,6 +84,11 @@ measure() {
         # -q prints one summary per target: "ADDR : xmt/rcv/%loss = S/R/L%..."
         lost=$(awk -F'[=/ ,]+' '/xmt\/rcv/ { for (i = 1; i <= NF; i++) if ($i == "%loss") { lost += $(i + 1) - $(i + 2) } } END { print lost + 0 }' "$output")
         peak=-
+        # No summary line at all: fping refused the run (its message is kept for the table).
+        if ! grep -q 'xmt/rcv' "$output"; then
+            lost=-1
+            grep -m1 -i 'error' "$output" | tr -s ' ' '_' | cut -c1-80 >"$OUT/failed.$tag.fping" || true
+        fi
     else
         lost=$(sed -n 's/.* \([0-9]*\) sent, \([0-9]*\) received.*/\1 \2/p' "$output" | awk '{ print $1 - $2 }')
         peak=$(sed -n 's/.*peak \([0-9]*\) in flight.*/\1/p' "$output")
@@ -114,6 +134,14 @@ for rate in $RATES; do
 done
 note "baseline: one address (start-up cost and resident set of each tool)"
 sweep_pair "one" 0 10000000 1 0.5 "$SINGLE"
+note "large: 65,536 addresses, unpaced (fping 5.1 refuses 65,536 targets: its row records that)"
+sweep_pair "large65536" 0 10000000 1 0.5 "$LARGE"
+sweep_pair "half32768" 0 10000000 1 0.5 "$HALF"
+note "max: the highest loss-free rate, 32,768 addresses"
+for rate in $MAX_RATES; do
+    read -r interval ours <<<"$(rate_args "$rate")"
+    REPEATS=$MAX_REPEATS sweep_pair "max@$rate" "$interval" "$ours" 1 0.5 "$HALF"
+done
 note "held: 12,288 probes in flight"
 bash "$LAB" echo-drop --prefix "$PREFIX" --node d --to 10.77.128.0/20 --drop 1 --every 1 >/dev/null
 sweep_pair "held" 0 10000000 3 2 "$TARGETS"
@@ -126,8 +154,9 @@ for rate in $RATES; do
 done
 cleanup
 
-python3 - "$OUT/runs.txt" <<'PY' | tee "$OUT/sweep-summary.md"
-import statistics, sys
+python3 - "$OUT/runs.txt" "$OUT" <<'PY' | tee "$OUT/sweep-summary.md"
+import os, statistics, sys
+out = sys.argv[2]
 rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
 by = {}
 for row in rows:
@@ -148,10 +177,17 @@ for tag, tools in by.items():
     fw, ow = med([r[0] for r in f]), med([r[0] for r in o])
     fc, oc = med([r[1] for r in f]), med([r[1] for r in o])
     fr, orss = med([r[2] for r in f]) / 1024, med([r[2] for r in o]) / 1024
+    failed = [r for r in f if r[3] < 0]
     fl, ol = med([r[3] for r in f]), med([r[3] for r in o])
+    if failed:
+        reason = open(f"{out}/failed.{tag}.fping").read().strip().replace("_", " ") if os.path.exists(f"{out}/failed.{tag}.fping") else "no summary"
+        print(f"| {tag} | fping failed ({reason}) | {med([r[0] for r in o]):.3f} | - | {med([r[5] for r in o if r[5] is not None] or [0]):.2f} | - | - | {med([r[1] for r in o]):.3f} | - | - | {med([r[2] for r in o]) / 1024:.1f} | - | {ol:g} | {med([r[4] for r in o if r[4] is not None] or [0]):g} |")
+        summary[tag] = dict(ours_rss_kib=med([r[2] for r in o]), peak=0, ours_wall=med([r[0] for r in o]), ours_cpu=med([r[1] for r in o]), ours_lost=max(r[3] for r in o), fping_failed=True)
+        continue
     peaks = [r[4] for r in o if r[4] is not None]
     pk = med(peaks) if peaks else 0
-    summary[tag] = dict(ours_rss_kib=med([r[2] for r in o]), peak=pk)
+    summary[tag] = dict(ours_rss_kib=med([r[2] for r in o]), peak=pk, ours_wall=ow, fping_wall=fw, ours_cpu=oc, fping_cpu=fc,
+                        ours_lost=max(r[3] for r in o), fping_lost=max(r[3] for r in f), fping_rss_kib=med([r[2] for r in f]))
     ratio = lambda a, b: f"{a / b:.2f}" if b > 0 else "-"
     inlibs = [r[5] for r in o if r[5] is not None]
     il = med(inlibs) if inlibs else 0
@@ -161,8 +197,66 @@ if "held" in summary and "one" in summary and summary["held"]["peak"]:
     print(f"\nMemory per in-flight probe (held − one address) / peak in flight: {extra:.0f} KiB / {summary['held']['peak']:g} = "
           f"{extra * 1024 / summary['held']['peak']:.0f} bytes (goal ≤ 1024); whole process: "
           f"{summary['held']['ours_rss_kib'] * 1024 / summary['held']['peak']:.0f} bytes per in-flight probe")
+
+print("\n## Highest loss-free rate, 32,768 addresses (0 lost in every repeat; achieved = addresses / median process wall)\n")
+print("| tool | highest loss-free rate asked | achieved probes/s | wall s |")
+print("|---|---|---|---|")
+for tool in ("fping", "ours"):
+    best = None
+    for tag, tools in by.items():
+        if not tag.startswith("max@") or tool not in tools:
+            continue
+        runs = tools[tool]
+        if any(r[3] != 0 for r in runs):
+            continue
+        wall = med([r[0] for r in runs])
+        achieved = 32768 / wall if wall > 0 else 0
+        if best is None or achieved > best[1]:
+            best = (tag[4:], achieved, wall)
+    print(f"| {tool} | {best[0] if best else 'none'} | {best[1]:,.0f} | {best[2]:.3f} |" if best else f"| {tool} | none loss-free | - | - |")
+
+def goal(name, value, limit, fmt="{:.2f}"):
+    met = value is not None and value <= limit
+    shown = "-" if value is None else fmt.format(value)
+    print(f"| {name} | {shown} | ≤ {fmt.format(limit)} | {'met' if met else 'MISSED'} |")
+print("\n## Goals of issue 17 (sweep and footprint)\n")
+print("| goal | measured | limit | |")
+print("|---|---|---|---|")
+fast = summary.get("fast@unpaced")
+if fast:
+    goal("sweep 4,096 unpaced: wall / fping", fast["ours_wall"] / fast["fping_wall"], 1.0)
+    goal("sweep 4,096 unpaced: CPU / fping", fast["ours_cpu"] / fast["fping_cpu"] if fast["fping_cpu"] else None, 1.0)
+    goal("sweep 4,096 unpaced: lost (worst repeat)", fast["ours_lost"], 0, "{:g}")
+    goal("sweep 4,096 unpaced: peak RSS MiB", fast["ours_rss_kib"] / 1024, 16.0, "{:.1f}")
+paced = summary.get("fast@1000")
+if paced:
+    goal("sweep 4,096 at 1,000 pps: CPU / fping", paced["ours_cpu"] / paced["fping_cpu"] if paced["fping_cpu"] else None, 1.0)
+large = summary.get("large65536")
+if large:
+    goal("sweep 65,536 unpaced: wall s", large["ours_wall"], 2.0)
+    goal("sweep 65,536 unpaced: lost (worst repeat)", large["ours_lost"], 0, "{:g}")
 PY
 echo "sweep raw numbers: $OUT/runs.txt" >&2
+
+note "start-up alone: isp-checker --version, $VERSION_REPEATS runs"
+python3 - "$ISP_CHECKER" "$VERSION_REPEATS" <<'PY' | tee "$OUT/version-summary.md"
+import os, resource, statistics, subprocess, sys, time
+binary, repeats = sys.argv[1], int(sys.argv[2])
+walls, cpus, rss = [], [], []
+for _ in range(repeats):
+    start = time.perf_counter()
+    process = subprocess.Popen([binary, "--version"], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    walls.append((time.perf_counter() - start) * 1000)
+    cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
+    rss.append(usage.ru_maxrss / 1024)
+med = statistics.median
+print("\n## isp-checker --version (medians of %d runs, wait4 rusage)\n" % repeats)
+print("| wall ms | CPU ms | peak RSS MiB | goal |")
+print("|---|---|---|---|")
+ok = med(walls) <= 5 and max(rss) <= 12
+print(f"| {med(walls):.2f} | {med(cpus):.2f} | {max(rss):.1f} | ≤ 5 ms, ≤ 12 MiB: {'met' if ok else 'MISSED'} |")
+PY
 
 if [[ $SKIP_TRACE != 1 ]]; then
     note "traceroute speed (Benchmarks/trace-speed/run.sh)"
