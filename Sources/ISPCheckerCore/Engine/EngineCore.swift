@@ -137,6 +137,26 @@ final class EngineCore: Sendable {
         }
     }
 
+    /// What the engine thread takes over at the end of each loop turn, under one lock.
+    struct Turn {
+        var shutDown: Bool
+        /// Whether any ping waits for its reply (only then does `expire` have work).
+        var pingsPending: Bool
+        var jobs: [@Sendable () -> Void]
+        var sweepCommands: [SweepCommand]
+    }
+
+    /// Takes the queued jobs and sweep commands, and says whether the engine is shutting down
+    /// and whether pings are pending: one lock per loop turn instead of four.
+    func takeTurn() -> Turn {
+        state.withLock { state in
+            var turn = Turn(shutDown: state.shutDown, pingsPending: !state.pending.isEmpty, jobs: [], sweepCommands: [])
+            if !state.jobs.isEmpty { swap(&turn.jobs, &state.jobs) }
+            if !state.sweepCommands.isEmpty { swap(&turn.sweepCommands, &state.sweepCommands) }
+            return turn
+        }
+    }
+
     /// Takes the queued jobs (the engine thread runs them).
     func takeJobs() -> [@Sendable () -> Void] {
         state.withLock { state in

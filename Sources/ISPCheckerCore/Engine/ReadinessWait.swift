@@ -40,6 +40,12 @@ struct ReadinessWait: ~Copyable {
         if poller >= 0 { close(poller) }
     }
 
+    /// Whether descriptor `index` was reported ready by the last `wait`.
+    func isReady(_ index: Int) -> Bool { readiness[index] != 0 }
+
+    /// The poll()-style event bits of descriptor `index` from the last `wait`.
+    func events(_ index: Int) -> Int16 { readiness[index] }
+
     /// Waits up to `timeoutMilliseconds`; returns how many descriptors are ready (0 on timeout
     /// or interruption).
     @discardableResult

@@ -41,35 +41,39 @@ final class ReceiveLoop {
         let captureIndex = fds.count
         if let capture { fds.append(cp_capture_fd(capture)) }
         var waiter = ReadinessWait(fds)
-        while !core.isShutDown {
+        while true {
             // A short timeout bounds how late a probe's deadline or capture grace is noticed;
             // shorter when a sweep has its next probe due sooner.
-            waiter.wait(timeoutMilliseconds: sweeps.pollTimeoutMilliseconds())
-            let readiness = waiter.readiness
-            if readiness[0] != 0 { _ = cp_wake_drain(core.wakeDescriptor) }
+            waiter.wait(timeoutMilliseconds: sweeps.pollTimeoutMilliseconds(now: cp_monotonic_ns()))
+            if waiter.isReady(0) { _ = cp_wake_drain(core.wakeDescriptor) }
             // The capture first: the kernel's packet tap sees an answer before the socket gets
             // it, so by the time an answer is on a socket its capture frame is in the ring and
             // the capture is reported ready with it. Only when ready: an empty capture costs
             // libpcap a poll() of its own, and at low sweep rates most turns are timeouts. A
             // frame that comes in during the turn makes the next wait return at once.
-            if capture != nil, readiness[captureIndex] != 0 { drainCapture() }
+            if capture != nil, waiter.isReady(captureIndex) { drainCapture() }
             // Sockets with nothing readable are skipped; the error queue (send timestamps) is
             // read only when it has an entry, which shows as POLLERR.
-            for (offset, socket) in sockets.enumerated() where readiness[1 + offset] != 0 {
-                drainICMP(socket, errorQueue: readiness[1 + offset] & Int16(POLLERR) != 0)
+            for (offset, socket) in sockets.enumerated() where waiter.isReady(1 + offset) {
+                drainICMP(socket, errorQueue: waiter.events(1 + offset) & Int16(POLLERR) != 0)
             }
             for (offset, trace) in traceSockets.enumerated() {
-                if readiness[traceBase + 2 * offset] != 0 { drainTCP(trace) }
-                if readiness[traceBase + 2 * offset + 1] != 0 { drainDiscarding(trace.udpDescriptor) }
+                if waiter.isReady(traceBase + 2 * offset) { drainTCP(trace) }
+                if waiter.isReady(traceBase + 2 * offset + 1) { drainDiscarding(trace.udpDescriptor) }
             }
-            core.expire(now: .now)
-            for job in core.takeJobs() { job() }
-            sweeps.handle(core.takeSweepCommands())
+            // Everything the other threads handed over, under one lock.
+            let work = core.takeTurn()
+            if work.shutDown { break }
+            if work.pingsPending { core.expire(now: .now) }
+            for job in work.jobs { job() }
+            sweeps.handle(work.sweepCommands)
             if !sweeps.isIdle {
-                sweeps.expire()
-                sweeps.flush()
+                // One clock reading serves every sweep decision of the turn.
+                let now = cp_monotonic_ns()
+                sweeps.expire(now: now)
+                sweeps.flush(now: now)
                 // Last, so that the next poll finds their answers.
-                sweeps.sendDue()
+                sweeps.sendDue(now: now)
             }
         }
         // Jobs queued before the shutdown still run here, on this thread.

@@ -30,7 +30,7 @@ final class SweepScheduler {
     /// At most this many sends per sweep before the loop reads replies again.
     static let batchLimit = 256
     /// How long a completed result may wait for others to be delivered with it.
-    static let deliveryDelayNanoseconds: Int64 = 10_000_000
+    static let deliveryDelayNanoseconds: Int64 = 100_000_000
 
     init(core: EngineCore) {
         self.core = core
@@ -95,9 +95,8 @@ final class SweepScheduler {
     // MARK: - Sending
 
     /// How long the loop may sleep in `poll` before a sweep has a probe due (ms, 0 ... 5).
-    func pollTimeoutMilliseconds() -> Int32 {
+    func pollTimeoutMilliseconds(now: Int64) -> Int32 {
         guard !runs.isEmpty else { return 5 }
-        let now = cp_monotonic_ns()
         var wait: Int64 = 5_000_000
         for run in runs where run.hasUnsent && !run.ringFull {
             wait = min(wait, max(0, run.nextDueNanoseconds - now))
@@ -107,9 +106,8 @@ final class SweepScheduler {
 
     /// Sends the probes that are due, at most `batchLimit` per sweep and turn, up to
     /// `CP_BATCH_MAX` of one family with each `sendmmsg`.
-    func sendDue() {
+    func sendDue(now: Int64) {
         guard let identifier else { return }
-        let now = cp_monotonic_ns()
         for run in runs {
             var sentThisTurn = 0
             while sentThisTurn < Self.batchLimit {
@@ -195,9 +193,8 @@ final class SweepScheduler {
 
     /// Times out probes past their deadline, completes replies whose capture grace has passed,
     /// and ends the sweeps that have every target done.
-    func expire() {
+    func expire(now: Int64) {
         guard !runs.isEmpty else { return }
-        let now = cp_monotonic_ns()
         for run in runs {
             run.popExpiredGrace(now: now) { index in completeReplied(run, index) }
             scan: while run.head < run.nextProbe {
@@ -218,12 +215,11 @@ final class SweepScheduler {
     }
 
     /// Delivers the finished targets of every sweep, and ends the sweeps that are done.
-    func flush() {
+    func flush(now: Int64) {
         guard !runs.isEmpty else { return }
         var finished = false
-        let now = cp_monotonic_ns()
         for run in runs {
-            // Results wait up to `deliveryDelayNanoseconds` to go out together: at a low rate
+            // Results wait up to `deliveryDelayNanoseconds` (100 ms) to go out together: at a low rate
             // each would otherwise wake the consumer's thread on its own, and those wake-ups
             // were most of a slow sweep's CPU time.
             let due = run.ready.count >= Self.batchLimit || run.isFinished

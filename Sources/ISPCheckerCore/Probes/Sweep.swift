@@ -17,6 +17,9 @@ extension ProbeEngine {
     /// the engine's raw ICMP socket of each family, and streams one `SweepResult` per address
     /// as soon as all of its probes have been answered or have timed out (completion order, not
     /// list order: `SweepResult.index` says which). The stream ends when every target is done.
+    /// Finished targets are handed over in groups: at the latest 100 ms after they complete,
+    /// or as soon as 256 are ready (one wake-up of the consuming task per result was most of a
+    /// slow sweep's CPU time).
     ///
     /// Sequence numbers are 16 bits per family: at most 65,536 sweep probes of one family (all
     /// sweeps of the engine together) wait at once; beyond that the sweep sends its next probe
