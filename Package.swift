@@ -110,6 +110,8 @@ let package = Package(
         // Helpers the test targets share: child processes, commands, the repository root. No
         // product: only the test targets depend on it, in both configurations (see below).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The CLI's own argument reading (QuickParse) against ArgumentParser's.
+        .testTarget(name: "CLITests", dependencies: ["isp-checker", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "LabTests", dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "CProbe", "TestSupport"]),
         .testTarget(
             name: "ResilienceTests",

@@ -73,6 +73,8 @@ PAIRS = {
           ("ours-udp", "scamper-udp-paris-w1"), ("ours-icmp", "scamper-icmp-paris-w1"),
           ("ours-udp", "scamper-udp-paris"), ("ours-icmp", "scamper-icmp-paris")],
 }
+# Issue 17's process-cost rows (scenario a): ours against traceroute, same method.
+COST_PAIRS = [("ours-udp", "traceroute-udp"), ("ours-icmp", "traceroute-icmp")]
 # Issue 14's bar: one trace on the 26 ms path (b) no slower than traceroute, same method, in the
 # same run; the in-library duration <= 1.5 x the path RTT when every hop answers.
 ISSUE14_PAIRS = {"ours-udp": "traceroute-udp", "ours-icmp": "traceroute-icmp",
@@ -223,9 +225,12 @@ def analyse_scenario(folder, scenario):
     windows = []
     with open(os.path.join(folder, "windows.txt")) as f:
         for line in f:
+            # Since 2026-12-06 evening (measure.c): cpu_ms cpu_us maxrss_kib; before, cpu_ms alone.
             name, rep, start, end, rc, *cpu = line.split()
             windows.append({"tool": name, "repeat": int(rep), "start_ns": int(start) * 1000,
-                            "end_ns": int(end) * 1000, "rc": int(rc), "cpu_ms": int(cpu[0]) if cpu else None})
+                            "end_ns": int(end) * 1000, "rc": int(rc), "cpu_ms": int(cpu[0]) if cpu else None,
+                            "cpu_us": int(cpu[1]) if len(cpu) > 1 else None,
+                            "rss_kib": int(cpu[2]) if len(cpu) > 2 else None})
     events = wire_events(os.path.join(folder, "capture.pcap"))
     runs, problems = [], []
     for w in windows:
@@ -234,7 +239,9 @@ def analyse_scenario(folder, scenario):
         probes = [t for t, kind, _ in inside if kind == "probe"]
         answers = [t for t, kind, _ in inside if kind == "answer"]
         run = {"tool": tool, "repeat": rep, "rc": w["rc"], "wall_s": (w["end_ns"] - w["start_ns"]) / 1e9,
-               "cpu_s": w["cpu_ms"] / 1000 if w["cpu_ms"] is not None else None,
+               "cpu_s": (w["cpu_us"] / 1e6 if w["cpu_us"] is not None
+                         else w["cpu_ms"] / 1000 if w["cpu_ms"] is not None else None),
+               "rss_kib": w["rss_kib"],
                "probes_on_wire": len(probes), "answers_on_wire": len(answers),
                # Probes whose TTL reaches the destination (each costs it an answer: a port
                # unreachable, rate limited, or an echo reply, not limited), and its answers.
@@ -283,6 +290,12 @@ def summarise(runs):
             "cpu_median_s": median([r.get("cpu_s") for r in rs]),
             "cpu_min_s": min((r["cpu_s"] for r in rs if r.get("cpu_s") is not None), default=None),
             "cpu_max_s": max((r["cpu_s"] for r in rs if r.get("cpu_s") is not None), default=None),
+            "rss_median_kib": median([r.get("rss_kib") for r in rs]),
+            # Under the realistic lab's ICMP limits a run that finds a budget empty waits (traceroute -n
+            # 5 s): the wall of the runs that got every hop is the cost of the work itself.
+            "wall_hops_ok_median_s": median([r["wall_s"] for r in rs if r.get("hops_ok")]),
+            "hops_ok_n": sum(1 for r in rs if r.get("hops_ok")),
+            "rss_max_kib": max((r["rss_kib"] for r in rs if r.get("rss_kib") is not None), default=None),
             "probes_to_dest_median": median([r["probes_to_dest"] for r in rs]),
             "probes_to_dest_min": min(r["probes_to_dest"] for r in rs),
             "probes_to_dest_max": max(r["probes_to_dest"] for r in rs),
@@ -367,6 +380,7 @@ def main():
                  "| ours/theirs, CPU (medians) |")
     lines.append("|---|---|---|---|---|---|")
     ratios = {}
+    process_cost = []
     for scenario, pairs in PAIRS.items():
         summary = results.get(scenario, {}).get("summary", {})
         for ours, theirs in pairs:
@@ -380,6 +394,55 @@ def main():
             ratios.setdefault(scenario, {})[f"{ours}/{theirs}"] = {"wall": r_wall, "inlib": r_inlib, "cpu": r_cpu}
             lines.append(f"| {scenario} | {TOOLS[ours][0]} | {TOOLS[theirs][0]} | {fmt(r_wall, 2)} | {fmt(r_inlib, 2)} "
                          f"| {fmt(r_cpu, 1)} |")
+
+    # Issue 17: the whole process of one trace against traceroute's, same method, scenario a.
+    a_summary = results.get("a", {}).get("summary", {})
+    cost_rows = [(ours, theirs) for ours, theirs in COST_PAIRS if ours in a_summary and theirs in a_summary]
+    if cost_rows:
+        lines.append("")
+        lines.append("Whole-process cost of one trace, scenario a (medians of the repeats; CPU = user + system of "
+                     "the process, from wait4(); RSS = its peak resident set). Issue 17's goals: CPU ≤ 3 × "
+                     "traceroute's, wall ≤ 1.0 ×, RSS ≤ 16 MiB.")
+        lines.append("")
+        lines.append("Wall (ok runs): the median over the runs that named every hop, as under the realistic lab's ICMP "
+                     "limits a run that finds a budget empty waits out a timeout (traceroute `-n` 5 s).")
+        lines.append("")
+        lines.append("| method | ours | CPU ms | wall ms | wall ms (ok runs) | peak RSS MiB | traceroute | CPU ms | wall ms "
+                     "| wall ms (ok runs) | peak RSS MiB | CPU ratio | wall ratio | wall ratio (ok runs) | RSS ratio |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+        def ms(value):
+            return fmt(value * 1000, 2) if value is not None else "–"
+
+        def mib(kib):
+            return fmt(kib / 1024, 1) if kib is not None else "–"
+
+        def ratio(a, b):
+            return fmt(a / b, 2) if a is not None and b else "–"
+        for ours, theirs in cost_rows:
+            o, t = a_summary[ours], a_summary[theirs]
+            method = "UDP" if ours == "ours-udp" else "ICMP"
+            lines.append(f"| {method} | {TOOLS[ours][0]} | {ms(o['cpu_median_s'])} | {ms(o['wall_median_s'])} | "
+                         f"{ms(o['wall_hops_ok_median_s'])} ({o['hops_ok_n']}/{o['n']}) | "
+                         f"{mib(o['rss_median_kib'])} | {TOOLS[theirs][0]} | {ms(t['cpu_median_s'])} | "
+                         f"{ms(t['wall_median_s'])} | {ms(t['wall_hops_ok_median_s'])} ({t['hops_ok_n']}/{t['n']}) | "
+                         f"{mib(t['rss_median_kib'])} | {ratio(o['cpu_median_s'], t['cpu_median_s'])} | "
+                         f"{ratio(o['wall_median_s'], t['wall_median_s'])} | "
+                         f"{ratio(o['wall_hops_ok_median_s'], t['wall_hops_ok_median_s'])} | "
+                         f"{ratio(o['rss_median_kib'], t['rss_median_kib'])} |")
+            cpu_ratio = o["cpu_median_s"] / t["cpu_median_s"] if o["cpu_median_s"] is not None and t["cpu_median_s"] else None
+            ratios.setdefault("a", {}).setdefault(f"{ours}/{theirs}", {})["rss"] = (
+                o["rss_median_kib"] / t["rss_median_kib"] if o["rss_median_kib"] and t["rss_median_kib"] else None)
+            process_cost.append({"method": method, "ours": ours, "theirs": theirs,
+                                 "ours_cpu_s": o["cpu_median_s"], "ours_wall_s": o["wall_median_s"],
+                                 "ours_rss_kib": o["rss_median_kib"], "theirs_cpu_s": t["cpu_median_s"],
+                                 "theirs_wall_s": t["wall_median_s"], "theirs_rss_kib": t["rss_median_kib"],
+                                 "cpu_ratio": cpu_ratio, "wall_ratio": o["wall_median_s"] / t["wall_median_s"],
+                                 "ours_wall_ok_s": o["wall_hops_ok_median_s"], "theirs_wall_ok_s": t["wall_hops_ok_median_s"]})
+        version = a_summary.get("startup-version")
+        if version:
+            lines.append(f"| – | isp-checker `--version` | {ms(version['cpu_median_s'])} | {ms(version['wall_median_s'])} | – | "
+                         f"{mib(version['rss_median_kib'])} | | | | | | | | | |")
 
     b_runs = results.get("b", {}).get("runs", [])
     if b_runs:
@@ -457,6 +520,23 @@ def main():
                         f"{o['inlib_median_s']:.4f} s vs 0.5 × {t['wall_median_s']:.4f} s, ratio "
                         f"{o['inlib_median_s'] / t['wall_median_s']:.2f}")
 
+    for row in process_cost:
+        verdict(f"issue 17, scenario a, {TOOLS[row['ours']][0]} CPU ≤ 3 × {TOOLS[row['theirs']][0]}'s",
+                row["cpu_ratio"] is not None and row["cpu_ratio"] <= 3,
+                f"{row['ours_cpu_s'] * 1000:.2f} ms vs {row['theirs_cpu_s'] * 1000:.2f} ms, ratio "
+                + (f"{row['cpu_ratio']:.2f}" if row["cpu_ratio"] is not None else "–"))
+        verdict(f"issue 17, scenario a, {TOOLS[row['ours']][0]} process wall ≤ 1.0 × {TOOLS[row['theirs']][0]}'s",
+                row["wall_ratio"] <= 1.0,
+                f"{row['ours_wall_s'] * 1000:.2f} ms vs {row['theirs_wall_s'] * 1000:.2f} ms, ratio {row['wall_ratio']:.2f}")
+        if row["ours_wall_ok_s"] is not None and row["theirs_wall_ok_s"]:
+            ok_ratio = row["ours_wall_ok_s"] / row["theirs_wall_ok_s"]
+            verdict(f"issue 17, scenario a, {TOOLS[row['ours']][0]} process wall ≤ 1.0 × {TOOLS[row['theirs']][0]}'s, "
+                    "runs that named every hop", ok_ratio <= 1.0,
+                    f"{row['ours_wall_ok_s'] * 1000:.2f} ms vs {row['theirs_wall_ok_s'] * 1000:.2f} ms, ratio {ok_ratio:.2f}")
+        if row["ours_rss_kib"] is not None:
+            verdict(f"issue 17, scenario a, {TOOLS[row['ours']][0]} peak RSS ≤ 16 MiB",
+                    row["ours_rss_kib"] <= 16 * 1024, f"{row['ours_rss_kib'] / 1024:.1f} MiB")
+
     lines.append("")
     for scenario, r in results.items():
         if r["cpu_busy"] is not None:
@@ -473,7 +553,7 @@ def main():
 
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"environment": environment, "scenarios": results, "ratios": ratios, "goals": goals,
-                   "problems": problems}, f, indent=1)
+                   "process_cost_a": process_cost, "problems": problems}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -28,18 +28,23 @@
 # GAP_S [0] seconds of sleep between two runs (0 = back to back).
 #
 # Needs: root, lab/lab.sh, the release CLI (swift build -c release --static-swift-stdlib --product isp-checker),
-# traceroute (2.1, Debian), mtr (mtr-tiny), scamper, tcpdump, python3 (standard library only).
-# Every packet stays inside the lab's namespaces (prefix ispc-tbench) or on their loopback;
-# the lab is torn down on exit, whatever happens.
+# traceroute (2.1, Debian), mtr (mtr-tiny), scamper, tcpdump, python3 (standard library only), cc
+# (measure.c, compiled into OUT). Every packet stays inside the lab's namespaces (prefix
+# ispc-tbench, or LAB_PREFIX) or on their loopback; the lab is torn down on exit, whatever happens.
 #
 # Scenarios (lab: client - r1 - r2 - r3 - dest 10.99.4.2):
 #   a  no added delay
 #   b  13 ms each way on r2's left link (26 ms path RTT)
 #   c  b, and r2 silent (sends no ICMP errors): every tool has to give up on hop 2
-# In each scenario every tool runs once per repeat, in a fixed order, REPEATS times. Process wall
-# time is taken inside the client namespace with bash's $EPOCHREALTIME around the command (so
-# `ip netns exec` itself is not counted). isp-checker also reports its in-library time
-# (duration_ms) and every tool's CPU time (user+sys, bash's `times`). A tcpdump on the client's interface records every probe and answer:
+# In each scenario every tool runs once per repeat, in a fixed order, REPEATS times. Each run is
+# measured inside the client namespace by measure.c, which forks and waits for the tool (so
+# neither `ip netns exec` nor a shell is counted): process wall time (CLOCK_REALTIME around the
+# fork and the wait), and the tool's own CPU time (user + system) and peak RSS from wait4(), to
+# the microsecond (until 2026-12-06 the CPU came from bash's `times`, to the millisecond).
+# isp-checker also reports its in-library time (duration_ms). Scenario a ends with a table of
+# whole-process cost (CPU, wall, peak RSS) of `trace` against `traceroute -n` and of
+# `trace -M icmp` against `traceroute -n -I`, medians of the repeats, with the ratios and issue
+# 17's goals (CPU ≤ 3 ×, wall ≤ 1.0 ×, RSS ≤ 16 MiB). A tcpdump on the client's interface records every probe and answer:
 # it gives each run's on-wire span (first probe to last answer), the time from exec to the
 # first probe, and how many probes reached the destination (IP TTL >= its distance, 4).
 #
@@ -47,19 +52,20 @@
 # with its default 5 s wait and 2 attempts in scenario c: 10 s a run), DELAY_MS [13],
 # ISP_CHECKER [.build/release/isp-checker], OUT [a new temp dir], LAB_MODE [realistic],
 # ORDER [grouped if realistic, else interleaved], REST_S [7 if grouped, else 0], GAP_S [0],
-# SCENARIOS ["a b c"].
+# SCENARIOS ["a b c"], LAB_PREFIX [ispc-tbench] (the lab's namespaces: give a run of your own a
+# prefix of its own when another lab may be up).
 set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 LAB=$ROOT/lab/lab.sh
-PREFIX=ispc-tbench
+PREFIX=${LAB_PREFIX:-ispc-tbench}
 CLIENT_NS=$PREFIX-c
 DEST=10.99.4.2 # lab with 3 routers: the destination is 10.99.(3+1).2
 
 # ---------------------------------------------------------------- inside the client namespace
-# `run.sh --inner SCENARIO DIR REPEATS SLOW_REPEATS BIN ORDER GAP_S REST_S` runs the tools of one scenario. It is
-# started by the outer script under `ip netns exec`; it sends nothing outside the namespace.
+# `run.sh --inner SCENARIO DIR REPEATS SLOW_REPEATS BIN ORDER GAP_S REST_S MEASURE` runs the tools of one scenario. It
+# is started by the outer script under `ip netns exec`; it sends nothing outside the namespace.
 
 tools_of() { # scenario -> tool names, in run order
     case $1 in
@@ -74,55 +80,46 @@ tools_of() { # scenario -> tool names, in run order
 
 slow_tool() { [[ $2 == c && ($1 == scamper-udp-paris || $1 == scamper-icmp-paris) ]]; }
 
-run_tool() { # name bin
+tool_command() { # name bin -> the command in the array CMD
     local bin=$2
     case $1 in
         # The plain default command (UDP, -W 1, text); its last line gives the trace's duration.
-        ours-udp) "$bin" trace "$DEST" ;;
-        ours-icmp) "$bin" trace "$DEST" -M icmp ;;
-        ours-udp-cold) "$bin" trace "$DEST" --no-path-cache ;;
-        ours-icmp-cold) "$bin" trace "$DEST" -M icmp --no-path-cache ;;
-        ours-udp-capture) "$bin" trace "$DEST" --capture ;;
-        traceroute-udp) traceroute -n "$DEST" ;;
-        traceroute-icmp) traceroute -n -I "$DEST" ;;
-        traceroute-udp-w1) traceroute -n -w 1 "$DEST" ;;
-        traceroute-icmp-w1) traceroute -n -I -w 1 "$DEST" ;;
-        mtr) mtr -n -r -c 1 "$DEST" ;;
-        scamper-udp-paris) scamper -O text -c "trace -P udp-paris" -i "$DEST" ;;
-        scamper-icmp-paris) scamper -O text -c "trace -P icmp-paris" -i "$DEST" ;;
-        scamper-udp-paris-w1) scamper -O text -c "trace -P udp-paris -w 1 -q 1" -i "$DEST" ;;
-        scamper-icmp-paris-w1) scamper -O text -c "trace -P icmp-paris -w 1 -q 1" -i "$DEST" ;;
-        startup-version) "$bin" --version ;;
-        startup-ping-loopback) "$bin" ping 127.0.0.1 -c 1 -i 0 ;;
+        ours-udp) CMD=("$bin" trace "$DEST") ;;
+        ours-icmp) CMD=("$bin" trace "$DEST" -M icmp) ;;
+        ours-udp-cold) CMD=("$bin" trace "$DEST" --no-path-cache) ;;
+        ours-icmp-cold) CMD=("$bin" trace "$DEST" -M icmp --no-path-cache) ;;
+        ours-udp-capture) CMD=("$bin" trace "$DEST" --capture) ;;
+        traceroute-udp) CMD=(traceroute -n "$DEST") ;;
+        traceroute-icmp) CMD=(traceroute -n -I "$DEST") ;;
+        traceroute-udp-w1) CMD=(traceroute -n -w 1 "$DEST") ;;
+        traceroute-icmp-w1) CMD=(traceroute -n -I -w 1 "$DEST") ;;
+        mtr) CMD=(mtr -n -r -c 1 "$DEST") ;;
+        scamper-udp-paris) CMD=(scamper -O text -c "trace -P udp-paris" -i "$DEST") ;;
+        scamper-icmp-paris) CMD=(scamper -O text -c "trace -P icmp-paris" -i "$DEST") ;;
+        scamper-udp-paris-w1) CMD=(scamper -O text -c "trace -P udp-paris -w 1 -q 1" -i "$DEST") ;;
+        scamper-icmp-paris-w1) CMD=(scamper -O text -c "trace -P icmp-paris -w 1 -q 1" -i "$DEST") ;;
+        startup-version) CMD=("$bin" --version) ;;
+        startup-ping-loopback) CMD=("$bin" ping 127.0.0.1 -c 1 -i 0) ;;
         *) echo "unknown tool $1" >&2; return 2 ;;
     esac
 }
 
-# CPU time of a run: bash's `times` builtin, in this shell (in a $(...) subshell it would count
-# the subshell's children), before and after; its second line is the user and system time of
-# every waited-for child so far, "0m0.004s 0m0.001s".
-children_cpu_ms() { # file with the output of `times`
-    awk 'NR == 2 { split($0, f, /[ms ]+/); printf "%d", (f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000 + 0.5 }' "$1"
-}
-
 inner() {
-    local scenario=$1 dir=$2 repeats=$3 slow_repeats=$4 bin=$5 order=$6 gap=$7 rest=$8 r name
+    local scenario=$1 dir=$2 repeats=$3 slow_repeats=$4 bin=$5 order=$6 gap=$7 rest=$8 measure=$9 r name
     one_run() { # name repeat
-        local name=$1 r=$2 t0 t1 c0 c1 rc=0
+        local name=$1 r=$2 line start end rc cpu_us rss_kib
         if slow_tool "$name" "$scenario" && ((r > slow_repeats)); then return 0; fi
         if [[ $gap != 0 && $r -gt 1 ]]; then sleep "$gap"; fi
         # Each tool's own path-length file (isp-checker trace keeps one in $XDG_CACHE_HOME): its
         # first run starts cold, later runs know the distance, as for a user repeating it.
         export XDG_CACHE_HOME=$dir/cache-$name
-        times >"$dir/times0.tmp"
-        t0=$EPOCHREALTIME
-        run_tool "$name" "$bin" >"$dir/$name.$r.out" 2>"$dir/$name.$r.err" || rc=$?
-        t1=$EPOCHREALTIME
-        times >"$dir/times1.tmp"
-        c0=$(children_cpu_ms "$dir/times0.tmp")
-        c1=$(children_cpu_ms "$dir/times1.tmp")
-        # EPOCHREALTIME is "seconds.microseconds" of CLOCK_REALTIME, the clock of pcap stamps.
-        echo "$name $r ${t0/./} ${t1/./} $rc $((c1 - c0))" >>"$dir/windows.txt"
+        # measure.c forks and waits for the tool: CLOCK_REALTIME (the clock of pcap stamps)
+        # around it, and the tool's own CPU time and peak RSS from wait4(), to the microsecond.
+        tool_command "$name" "$bin" || return 1
+        line=$("$measure" "$dir/$name.$r.out" "$dir/$name.$r.err" "${CMD[@]}")
+        read -r start end rc cpu_us rss_kib <<<"$line"
+        # Fields: tool repeat start_us end_us rc cpu_ms cpu_us maxrss_kib (cpu_ms for older readers).
+        echo "$name $r $start $end $rc $(((cpu_us + 500) / 1000)) $cpu_us $rss_kib" >>"$dir/windows.txt"
     }
     if [[ $order == grouped ]]; then
         for name in $(tools_of "$scenario"); do
@@ -134,7 +131,6 @@ inner() {
             for name in $(tools_of "$scenario"); do one_run "$name" "$r"; done
         done
     fi
-    rm -f "$dir/times0.tmp" "$dir/times1.tmp"
 }
 
 if [[ ${1:-} == --inner ]]; then
@@ -159,8 +155,8 @@ die() { echo "trace-speed: $*" >&2; exit 1; }
 note() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 [[ $EUID -eq 0 ]] || die "run as root (the lab builds network namespaces): sudo bash $0"
-for tool in tcpdump traceroute mtr scamper python3 ip; do
-    command -v "$tool" >/dev/null || die "$tool not found (apt-get install tcpdump traceroute mtr-tiny scamper python3 iproute2)"
+for tool in tcpdump traceroute mtr scamper python3 ip cc; do
+    command -v "$tool" >/dev/null || die "$tool not found (apt-get install tcpdump traceroute mtr-tiny scamper python3 iproute2 gcc)"
 done
 [[ -x $ISP_CHECKER ]] ||
     die "no CLI at $ISP_CHECKER; build it: (cd $ROOT && swift build -c release --static-swift-stdlib --product isp-checker), or set ISP_CHECKER"
@@ -178,6 +174,7 @@ for s in $SCENARIOS; do [[ $s == a || $s == b || $s == c ]] || die "SCENARIOS: a
 
 OUT=${OUT:-$(mktemp -d /tmp/ispc-trace-speed.XXXXXX)}
 mkdir -p "$OUT"
+cc -O2 -Wall -Wextra -o "$OUT/measure" "$HERE/measure.c" || die "could not compile $HERE/measure.c"
 TCPDUMP_PID=
 
 cleanup() {
@@ -222,7 +219,7 @@ run_scenario() { # scenario
     head -1 /proc/stat >"$dir/cpu.txt"
     cat /proc/loadavg >"$dir/loadavg.txt"
     ip netns exec "$CLIENT_NS" bash "$HERE/run.sh" --inner "$1" "$dir" "$REPEATS" "$SCAMPER_DEFAULT_REPEATS" "$ISP_CHECKER" \
-        "$ORDER" "$GAP_S" "$REST_S"
+        "$ORDER" "$GAP_S" "$REST_S" "$OUT/measure"
     head -1 /proc/stat >>"$dir/cpu.txt"
     cat /proc/loadavg >>"$dir/loadavg.txt"
     stop_capture

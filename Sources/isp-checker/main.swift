@@ -51,4 +51,13 @@ enum JSONOutput {
 
 // Before anything else: a set-user-ID install would run with its caller's arguments as root.
 do { try ProcessPrivileges.refuseSetUserIDInstall() } catch { ISPCheckerCommand.exit(withError: CLIError(error)) }
-ISPCheckerCommand.main()
+// `--version` and a plain `trace` skip ArgumentParser's general machinery (QuickParse.swift);
+// errors end the way `main()` ends them.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if QuickParse.isVersionRequest(arguments) {
+    output(ISPCheckerCommand.configuration.version)
+} else if let trace = TraceCommand.quickParse(arguments) {
+    do { try trace.run() } catch { ISPCheckerCommand.exit(withError: error) }
+} else {
+    ISPCheckerCommand.main(arguments)
+}

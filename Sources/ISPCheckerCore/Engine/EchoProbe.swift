@@ -46,6 +46,13 @@ struct PendingEcho {
 
     var replied: Bool { captureGraceDeadline != nil }
 
+    /// When the engine must look at this probe again if no packet comes for it: its timeout,
+    /// or once it has its reply, the end of the capture grace (nil: nothing to wait for by time).
+    func nextDeadline(captureActive: Bool) -> ContinuousClock.Instant? {
+        guard let grace = captureGraceDeadline else { return deadline }
+        return captureActive ? grace : nil
+    }
+
     /// The outcome once the probe may complete, nil while it must still wait.
     func outcomeIfReady(sequence: UInt16, now: ContinuousClock.Instant, captureActive: Bool) -> EchoOutcome? {
         guard let grace = captureGraceDeadline else {

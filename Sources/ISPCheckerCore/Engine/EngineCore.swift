@@ -185,6 +185,8 @@ final class EngineCore: Sendable {
                 }
                 ticket.withLock { $0 = key }
                 send(key: key, token: token, destination: destination, socket: socket, payloadSize: payloadSize)
+                // The engine thread waits only until the deadlines it knows of: tell it this one.
+                wake()
                 if Task.isCancelled { cancel(key) }
             }
         } onCancel: {
@@ -243,21 +245,85 @@ final class EngineCore: Sendable {
         return matched
     }
 
-    /// Completes every probe whose deadline or capture grace has passed.
-    func expire(now: ContinuousClock.Instant) {
-        let completions: [(CheckedContinuation<EchoOutcome, Never>, EchoOutcome)] = state.withLock { state in
+    /// Completes every probe whose deadline or capture grace has passed. Returns the nearest
+    /// deadline of the probes still waiting (nil when none waits by time).
+    func expire(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        let (completions, next): ([(CheckedContinuation<EchoOutcome, Never>, EchoOutcome)], ContinuousClock.Instant?) = state.withLock { state in
             // Every loop turn comes here; during a sweep nothing is pending.
-            if state.pending.isEmpty { return [] }
+            if state.pending.isEmpty { return ([], nil) }
             var done: [(CheckedContinuation<EchoOutcome, Never>, EchoOutcome)] = []
+            var next: ContinuousClock.Instant?
             for (key, entry) in state.pending {
                 if let outcome = entry.outcomeIfReady(sequence: key.sequence, now: now, captureActive: captureActive) {
                     done.append((entry.continuation, outcome))
                     state.pending[key] = nil
+                } else if let at = entry.nextDeadline(captureActive: captureActive) {
+                    next = min(next ?? at, at)
                 }
             }
-            return done
+            return (done, next)
         }
         for (continuation, outcome) in completions { continuation.resume(returning: outcome) }
+        return next
+    }
+
+    // MARK: - Trace ticks
+
+    /// A fresh id for one trace's tick requests.
+    func reserveTraceID() -> UInt64 {
+        traces.withLock { registry in
+            let id = registry.nextTraceID
+            registry.nextTraceID &+= 1
+            return id
+        }
+    }
+
+    /// Asks the engine thread to send `sink` a `.tick` once `instant` has come, in place of
+    /// the trace's earlier request. A waiting trace is woken at its nearest deadline, not by a
+    /// timer: a trace that waits a second for a silent hop costs no CPU meanwhile.
+    func requestTick(_ traceID: UInt64, at instant: ContinuousClock.Instant, sink: AsyncStream<TraceEvent>.Continuation) {
+        let mustWake = traces.withLock { registry -> Bool in
+            registry.wakeups[traceID] = TraceWakeup(at: instant, sink: sink)
+            switch registry.engineWait {
+            case .awake: return false // it looks at every request before it waits again
+            case .until(let planned): return instant < planned
+            case .indefinitely: return true
+            }
+        }
+        if mustWake { wake() }
+    }
+
+    /// Withdraws a trace's tick request (the trace has finished or stopped waiting).
+    func cancelTick(_ traceID: UInt64) {
+        _ = traces.withLock { $0.wakeups.removeValue(forKey: traceID) }
+    }
+
+    /// Engine thread, after each wait: sends a `.tick(now)` to every trace whose instant has
+    /// come, and notes that the thread is awake (requests need no wake-up until it waits again).
+    func tickDueTraces(now: ContinuousClock.Instant) {
+        let due: [AsyncStream<TraceEvent>.Continuation] = traces.withLock { registry in
+            registry.engineWait = .awake
+            guard !registry.wakeups.isEmpty else { return [] }
+            var due: [AsyncStream<TraceEvent>.Continuation] = []
+            for (id, wakeup) in registry.wakeups where wakeup.at <= now {
+                due.append(wakeup.sink)
+                registry.wakeups[id] = nil
+            }
+            return due
+        }
+        for sink in due { sink.yield(.tick(now)) }
+    }
+
+    /// Engine thread, just before it waits: how long it may wait, until the nearest trace
+    /// tick or `deadline` (nil: no deadline at all), recorded under the registry's lock so that
+    /// a request for an earlier tick made from now on wakes it.
+    func waitDeadline(before deadline: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
+        traces.withLock { registry in
+            var next = deadline
+            for wakeup in registry.wakeups.values { next = min(next ?? wakeup.at, wakeup.at) }
+            registry.engineWait = next.map { .until($0) } ?? .indefinitely
+            return next
+        }
     }
 
     /// Marks the engine shut down and fails every outstanding probe.
@@ -275,6 +341,7 @@ final class EngineCore: Sendable {
         let traceSinks = traces.withLock { registry in
             let sinks = registry.routes.values.map(\.sink)
             registry.routes.removeAll()
+            registry.wakeups.removeAll()
             return sinks
         }
         for sink in traceSinks { sink.finish() }

@@ -41,10 +41,9 @@ final class ReceiveLoop {
         let captureIndex = fds.count
         if let capture { fds.append(cp_capture_fd(capture)) }
         var waiter = ReadinessWait(fds)
+        var timeout: Int32 = 0
         while true {
-            // A short timeout bounds how late a probe's deadline or capture grace is noticed;
-            // shorter when a sweep has its next probe due sooner.
-            waiter.wait(timeoutMilliseconds: sweeps.pollTimeoutMilliseconds(now: cp_monotonic_ns()))
+            waiter.wait(timeoutMilliseconds: timeout)
             if waiter.isReady(0) { _ = cp_wake_drain(core.wakeDescriptor) }
             // The capture first: the kernel's packet tap sees an answer before the socket gets
             // it, so by the time an answer is on a socket its capture frame is in the ring and
@@ -64,7 +63,9 @@ final class ReceiveLoop {
             // Everything the other threads handed over, under one lock.
             let work = core.takeTurn()
             if work.shutDown { break }
-            if work.pingsPending { core.expire(now: .now) }
+            let now = ContinuousClock.now
+            let echoDeadline = work.pingsPending ? core.expire(now: now) : nil
+            core.tickDueTraces(now: now)
             for job in work.jobs { job() }
             sweeps.handle(work.sweepCommands)
             if !sweeps.isIdle {
@@ -75,11 +76,26 @@ final class ReceiveLoop {
                 // Last, so that the next poll finds their answers.
                 sweeps.sendDue(now: now)
             }
+            timeout = waitTimeout(echoDeadline: echoDeadline)
         }
         // Jobs queued before the shutdown still run here, on this thread.
         for job in core.takeJobs() { job() }
         sweeps.handle(core.takeSweepCommands())
         sweeps.shutDown()
+    }
+
+    /// How long the next wait may last: until the nearest deadline of a ping or a trace, and
+    /// while a sweep runs at most its own timeout (its next probe due, or 5 ms for its
+    /// expiries). With nothing to wait for by time, the wait has no timeout: only a packet, a
+    /// job, a command or a wake-up ends it, so an idle engine, or one whose trace waits a
+    /// second for a silent hop, does not wake every few milliseconds.
+    private func waitTimeout(echoDeadline: ContinuousClock.Instant?) -> Int32 {
+        let sweepTimeout: Int32? = sweeps.isIdle ? nil : sweeps.pollTimeoutMilliseconds(now: cp_monotonic_ns())
+        guard let deadline = core.waitDeadline(before: echoDeadline) else { return sweepTimeout ?? -1 }
+        let remaining = deadline - ContinuousClock.now
+        // Rounded up: a wait that ends before the deadline would only wait again.
+        let milliseconds = remaining <= .zero ? 0 : Int32(clamping: remaining.totalNanoseconds / 1_000_000 + 1)
+        return min(sweepTimeout ?? Int32.max, milliseconds)
     }
 
     // MARK: - Capture

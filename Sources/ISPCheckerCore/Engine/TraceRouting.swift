@@ -146,10 +146,30 @@ struct TraceRoute: Sendable {
     var sink: AsyncStream<TraceEvent>.Continuation
 }
 
+/// A running trace's request to be woken (sent a `.tick`) once its nearest deadline is due.
+struct TraceWakeup: Sendable {
+    var at: ContinuousClock.Instant
+    var sink: AsyncStream<TraceEvent>.Continuation
+}
+
 /// The outstanding trace probes of an engine, by key.
 struct TraceRegistry: ~Copyable {
     var routes: [TraceProbeKey: TraceRoute] = [:]
     var nextID: [TraceProbeKey.Method: UInt16] = [:]
+    /// When each waiting trace wants its next `.tick`, by trace (`EngineCore.requestTick`).
+    var wakeups: [UInt64: TraceWakeup] = [:]
+    var nextTraceID: UInt64 = 1
+    /// Whether the engine thread is between two waits, or until when it waits: a request for a
+    /// tick before that wakes it (`EngineCore.requestTick`).
+    var engineWait: EngineWait = .awake
+
+    enum EngineWait {
+        /// Between two waits: the thread looks at every request before it waits again.
+        case awake
+        case until(ContinuousClock.Instant)
+        /// No deadline at all: only a packet, a job or a wake-up ends the wait.
+        case indefinitely
+    }
 
     /// A probe id no outstanding probe of that family and method uses (UDP ids stay below
     /// the checksum-encodable maximum), and none of `avoiding`: a trace's events carry only the

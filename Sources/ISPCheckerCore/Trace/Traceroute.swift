@@ -86,6 +86,10 @@ private final class TraceRun {
     /// Token bucket of the send rate: up to `burst` tokens, refilled at `probesPerSecond`.
     var tokens: Double
     var tokensUpdated: ContinuousClock.Instant = .now
+    /// This trace's id for its tick requests (`EngineCore.requestTick`), and the instant it
+    /// last asked to be woken at, while that request stands.
+    let traceID: UInt64
+    var requestedTick: ContinuousClock.Instant?
 
     /// - Parameter pacer: a send rate this trace shares with others (a sweep's), on top of its own.
     static func run(engine: ProbeEngine, target: String, options: TraceOptions, pacer: SharedPacer? = nil,
@@ -133,19 +137,11 @@ private final class TraceRun {
         (events, sink) = AsyncStream.makeStream(of: TraceEvent.self, bufferingPolicy: .unbounded)
         icmpChecksum = UInt16.random(in: 1...0xfffe)
         tokens = Double(options.burst)
+        traceID = core.reserveTraceID()
     }
 
     private func trace() async throws(ProbeError) -> TraceResult {
         let started = ContinuousClock.now
-        // Wakes the trace while it waits, so deadlines are seen without an answer arriving.
-        let ticker = Task { [sink] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(5))
-                sink.yield(.tick(.now))
-            }
-        }
-        defer { ticker.cancel() }
-
         var iterator = events.makeAsyncIterator()
         var lastTTL = options.maxHops
         var stop: TraceStop = .maxHopsReached
@@ -267,6 +263,7 @@ private final class TraceRun {
         }
         /// The round's clock: the newest tick read (see `TraceEvent.tick`).
         var now = ContinuousClock.now
+        var giveUp: [UInt16: ContinuousClock.Instant] = [:]
         while true {
             // Past the routers already answering: up to the estimate when there is one (while the
             // estimator may still answer, growing would only guess), else a window farther.
@@ -284,11 +281,22 @@ private final class TraceRun {
                 continue
             }
             guard pending() || (terminalTTL == nil && waitingForEstimate) else { break }
+            // Woken by the engine at the nearest deadline (a probe's timeout or give-up, a capture
+            // grace, the estimator's wait), or sooner by an answer.
+            if let wakeAt = nextDeadline(probes, giveUp: giveUp, terminalTTL: terminalTTL,
+                                         estimatorDeadline: waitingForEstimate ? estimatorDeadline : nil),
+               wakeAt != requestedTick {
+                requestedTick = wakeAt
+                core.requestTick(traceID, at: wakeAt, sink: sink)
+            }
             guard let event = await iterator.next() else { throw core.isShutDown ? .engineShutDown : .cancelled }
             if Task.isCancelled { throw .cancelled }
             // Deadlines are judged as of the newest tick read, not the wall clock: events queued
             // while the round was sending are read in order before time moves on.
-            if case .tick(let at) = event { now = max(now, at) }
+            if case .tick(let at) = event {
+                now = max(now, at)
+                requestedTick = nil // the engine sends one tick per request
+            }
             switch event {
             case .captureSent(let id, let nanoseconds):
                 if probes[id]?.captureSendNanoseconds == nil { probes[id]?.captureSendNanoseconds = nanoseconds }
@@ -305,7 +313,8 @@ private final class TraceRun {
                 // An echo reply must come from the destination itself.
                 if answer.kind == .echoReply && answer.from != destination { break }
                 probe.answer = answer
-                probe.captureGraceDeadline = now.advanced(by: core.captureGrace)
+                // From when the answer was read: `now` is the last tick's, which may be long past.
+                if core.captureActive { probe.captureGraceDeadline = ContinuousClock.now.advanced(by: core.captureGrace) }
                 probes[id] = probe
                 if let stop = terminalStop(for: answer), probe.ttl <= (terminalTTL ?? Int.max) {
                     terminalTTL = probe.ttl
@@ -314,7 +323,7 @@ private final class TraceRun {
             case .tick:
                 break
             }
-            let giveUp = silentHopDeadlines(probes, round: round)
+            giveUp = silentHopDeadlines(probes, round: round)
             for (id, probe) in probes where !probe.done && isComplete(probe, now: now, giveUpAt: giveUp[id]) {
                 probes[id]?.done = true
                 if probe.ttl <= (terminalTTL ?? Int.max) && !willAskAgain(at: probe.ttl) { record(probe, round: round) }
@@ -322,6 +331,10 @@ private final class TraceRun {
         }
         // Probes past the terminal TTL went beyond the destination: they do not count.
         for id in probes.keys { unregister(id) }
+        if requestedTick != nil {
+            core.cancelTick(traceID)
+            requestedTick = nil
+        }
         if terminal == .destinationReached, let terminalTTL {
             core.pathLengths.withLock { $0.noteReached(destination, atTTL: terminalTTL) }
         }
@@ -379,6 +392,24 @@ private final class TraceRun {
             deadlines[id] = min(probe.deadline, max(probe.sentAt, latestSend).advanced(by: wait))
         }
         return deadlines
+    }
+
+    /// The nearest instant at which a probe of the round may complete without a packet: the
+    /// timeout or give-up of an unanswered one, the capture grace of an answered one; or the
+    /// end of the estimator's wait. Nil when nothing is waiting by time.
+    private func nextDeadline(_ probes: [UInt16: RoundProbe], giveUp: [UInt16: ContinuousClock.Instant], terminalTTL: Int?,
+                              estimatorDeadline: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
+        var next = estimatorDeadline
+        for (id, probe) in probes where !probe.done && probe.ttl <= (terminalTTL ?? Int.max) {
+            let at: ContinuousClock.Instant?
+            if probe.answer == nil {
+                at = giveUp[id] ?? probe.deadline
+            } else {
+                at = probe.captureGraceDeadline
+            }
+            if let at { next = min(next ?? at, at) }
+        }
+        return next
     }
 
     private func isComplete(_ probe: RoundProbe, now: ContinuousClock.Instant, giveUpAt: ContinuousClock.Instant?) -> Bool {
@@ -488,6 +519,7 @@ private final class TraceRun {
 
     private func finish() {
         for probeID in registered { unregister(probeID) }
+        core.cancelTick(traceID)
         sink.finish()
     }
 }

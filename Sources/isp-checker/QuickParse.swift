@@ -1,0 +1,160 @@
+import ArgumentParser
+
+// The commands a user runs most, read without ArgumentParser's general machinery.
+//
+// ArgumentParser builds every command's argument set by reflecting over an instance (Mirror),
+// decodes it through Codable, and first tries the arguments as a completion-script request:
+// each step instantiates generic metadata and looks up protocol conformances, which the Swift
+// runtime finds by scanning every conformance record of the binary (4,400 in this static
+// one). On this machine kind that is 2 ms of CPU for `trace 10.99.4.2` and 0.9 ms for
+// `--version`: more than the whole trace of a short path (docs/benchmarks.md, issue 17).
+//
+// So `isp-checker --version` and a `trace` whose arguments are all plain (`--name value`,
+// `--name=value`, `-x value`, flags, one target) are read here; anything else (help, an
+// unknown or repeated option, a value that starts with '-', a value that does not convert, a
+// failed validation) goes to ArgumentParser, which reads it as always and words its errors.
+// CLITests checks that both readings give the same command for every option.
+
+enum QuickParse {
+    /// `--version` alone: the version ArgumentParser would print.
+    static func isVersionRequest(_ arguments: [String]) -> Bool {
+        arguments == ["--version"]
+    }
+
+    /// The plain options and flags of a command, by every spelling, and what was given.
+    struct Plain {
+        /// Options that take a value: spelling -> key.
+        let options: [String: String]
+        /// Flags: spelling -> key.
+        let flags: [String: String]
+        private(set) var values: [String: String] = [:]
+        private(set) var setFlags: Set<String> = []
+        private(set) var positionals: [String] = []
+
+        init(options: [String: String], flags: [String: String]) {
+            self.options = options
+            self.flags = flags
+        }
+
+        /// Reads `arguments`; false when one of them is not plain.
+        mutating func read(_ arguments: ArraySlice<String>) -> Bool {
+            var rest = arguments[...]
+            while let token = rest.popFirst() {
+                guard token.hasPrefix("-") else {
+                    guard !token.isEmpty else { return false }
+                    positionals.append(token)
+                    continue
+                }
+                var name = token
+                var inline: String?
+                if token.hasPrefix("--"), let equals = token.firstIndex(of: "=") {
+                    name = String(token[..<equals])
+                    inline = String(token[token.index(after: equals)...])
+                }
+                if let key = options[name] {
+                    guard values[key] == nil, let value = inline ?? rest.popFirst(),
+                          !value.isEmpty, !value.hasPrefix("-") else { return false }
+                    values[key] = value
+                } else if let key = flags[name], inline == nil {
+                    guard setFlags.insert(key).inserted else { return false }
+                } else {
+                    return false
+                }
+            }
+            return true
+        }
+
+        func flag(_ key: String) -> Bool { setFlags.contains(key) }
+
+        /// The value of `key` converted as ArgumentParser converts it, `defaultValue` when not
+        /// given; nil when given but not convertible.
+        func value<T: ExpressibleByArgument>(_ key: String, default defaultValue: T) -> T? {
+            guard let text = values[key] else { return defaultValue }
+            return T(argument: text)
+        }
+
+        /// An optional option: `.some(nil)` when not given, nil when given but not convertible.
+        func optional<T: ExpressibleByArgument>(_ key: String, _: T.Type = T.self) -> T?? {
+            guard let text = values[key] else { return .some(nil) }
+            return T(argument: text).map { .some($0) }
+        }
+    }
+}
+
+extension TraceCommand {
+    /// `trace` with plain arguments (see the top of this file), validated; nil for anything
+    /// ArgumentParser must read. The defaults here are the properties' own: CLITests compares
+    /// every field with ArgumentParser's reading.
+    static func quickParse(_ arguments: [String]) -> TraceCommand? {
+        guard arguments.first == "trace" else { return nil }
+        var plain = QuickParse.Plain(
+            options: [
+                "-M": "method", "--method": "method", "-p": "port", "--port": "port",
+                "-m": "max-hops", "--max-hops": "max-hops", "-f": "first-hop", "--first-hop": "first-hop",
+                "-c": "rounds", "--rounds": "rounds", "-W": "timeout", "--timeout": "timeout",
+                "--rate": "rate", "-i": "interval", "--interval": "interval",
+                "--netns": "netns", "--capture-interface": "capture-interface", "--user": "user",
+            ],
+            flags: [
+                "--full-wait": "full-wait", "--classic": "classic", "-r": "resolve", "--resolve": "resolve",
+                "--no-path-cache": "no-path-cache", "-4": "ipv4", "-6": "ipv6", "--json": "json",
+                "--no-capture": "no-capture", "--capture": "capture", "--unprivileged": "unprivileged",
+                "--keep-capabilities": "keep-capabilities",
+            ])
+        guard plain.read(arguments.dropFirst()), plain.positionals.count == 1,
+              let method = plain.value("method", default: Method.udp),
+              let port = plain.optional("port", UInt16.self),
+              let maxHops = plain.value("max-hops", default: 30),
+              let firstHop = plain.value("first-hop", default: 1),
+              let rounds = plain.value("rounds", default: 1),
+              let timeout = plain.value("timeout", default: 1.0),
+              let rate = plain.value("rate", default: 1000),
+              let interval = plain.value("interval", default: 1.0),
+              let networkNamespace = plain.optional("netns", String.self),
+              let captureInterface = plain.optional("capture-interface", String.self),
+              let user = plain.optional("user", String.self)
+        else { return nil }
+
+        var privileges = PrivilegeOptions()
+        privileges.user = user
+        var engine = EngineOptions()
+        engine.networkNamespace = networkNamespace
+        engine.noCapture = plain.flag("no-capture")
+        engine.capture = plain.flag("capture")
+        engine.captureInterface = captureInterface
+        engine.unprivileged = plain.flag("unprivileged")
+        engine.keepCapabilities = plain.flag("keep-capabilities")
+        engine.privileges = privileges
+        var family = FamilyFlags()
+        family.ipv4 = plain.flag("ipv4")
+        family.ipv6 = plain.flag("ipv6")
+
+        var command = TraceCommand()
+        command.target = plain.positionals[0]
+        command.method = method
+        command.port = port
+        command.maxHops = maxHops
+        command.firstHop = firstHop
+        command.rounds = rounds
+        command.timeout = timeout
+        command.rate = rate
+        command.interval = interval
+        command.fullWait = plain.flag("full-wait")
+        command.classic = plain.flag("classic")
+        command.resolve = plain.flag("resolve")
+        command.noPathCache = plain.flag("no-path-cache")
+        command.family = family
+        command.json = plain.flag("json")
+        command.engineOptions = engine
+        do {
+            // ArgumentParser validates the groups, then the command.
+            try privileges.validate()
+            try engine.validate()
+            try family.validate()
+            try command.validate()
+        } catch {
+            return nil // ArgumentParser reads them again and words the error
+        }
+        return command
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Testing
+@testable import isp_checker
+
+/// `trace` read by QuickParse must be exactly the command ArgumentParser reads, field by field
+/// (the description of a parsed command lists every property, so a property QuickParse forgot
+/// shows as an unparsed definition and fails the comparison); anything QuickParse cannot read
+/// plainly must be left to ArgumentParser.
+@Suite struct QuickParseTests {
+    static let plainTraces: [[String]] = [
+        ["trace", "10.99.4.2"],
+        ["trace", "example.net", "-M", "icmp"],
+        ["trace", "-M", "tcp", "-p", "443", "192.0.2.1"],
+        ["trace", "--method=udp", "--port=33000", "2001:db8::1", "--json"],
+        ["trace", "10.0.0.1", "-m", "12", "-f", "2", "-c", "5", "-W", "0.5", "--rate", "200", "-i", "0.2"],
+        ["trace", "10.0.0.1", "--max-hops", "64", "--first-hop", "64", "--rounds", "100000", "--timeout", "3600", "--interval", "0"],
+        ["trace", "10.0.0.1", "--full-wait", "--classic", "-r", "--no-path-cache", "-4"],
+        ["trace", "--resolve", "-6", "host", "--no-capture", "--unprivileged", "--keep-capabilities"],
+        ["trace", "host", "--capture", "--capture-interface", "eth0", "--netns", "lab-c", "--user", "nobody:nogroup"],
+        ["trace", "host", "--timeout=1e-3", "--user=daemon"],
+    ]
+
+    @Test(arguments: plainTraces)
+    func plainTraceArgumentsReadAsArgumentParserReadsThem(_ arguments: [String]) throws {
+        let quick = try #require(TraceCommand.quickParse(arguments))
+        let full = try #require(try ISPCheckerCommand.parseAsRoot(arguments) as? TraceCommand)
+        #expect(String(describing: quick) == String(describing: full))
+        #expect(!String(describing: quick).contains("definition"))
+    }
+
+    static let leftToArgumentParser: [[String]] = [
+        ["trace"],                                   // no target: ArgumentParser's usage error
+        ["trace", "a", "b"],                         // two targets
+        ["trace", "host", "--help"], ["trace", "-h"], // help
+        ["trace", "host", "--bogus"],                // unknown option
+        ["trace", "host", "-W"],                     // value missing
+        ["trace", "host", "-W", "-1"],               // a value that looks like an option
+        ["trace", "host", "-W", "x"],                // does not convert
+        ["trace", "host", "-M", "gre"],              // not a method
+        ["trace", "host", "-c", "2", "-c", "3"],     // repeated
+        ["trace", "host", "-r4"],                    // combined short flags
+        ["trace", "host", "--json=yes"],             // a flag with a value
+        ["trace", "--", "host"],                     // terminator
+        ["trace", ""],                               // empty target
+        ["trace", "host", "-W", "0"],                // fails validation: ArgumentParser words it
+        ["trace", "host", "-M", "tcp"],              // tcp without --port
+        ["trace", "host", "-4", "-6"],               // families exclude each other
+        ["trace", "host", "--capture", "--no-capture"],
+        ["trace", "host", "--user", "nobody:"],   // not USER or USER:GROUP
+        ["ping", "host"], ["--version", "trace"], [],
+    ]
+
+    @Test(arguments: leftToArgumentParser)
+    func anythingElseIsLeftToArgumentParser(_ arguments: [String]) {
+        #expect(TraceCommand.quickParse(arguments) == nil)
+    }
+
+    @Test func onlyAVersionRequestAloneIsAnsweredQuickly() {
+        #expect(QuickParse.isVersionRequest(["--version"]))
+        #expect(!QuickParse.isVersionRequest(["--version", "trace"]))
+        #expect(!QuickParse.isVersionRequest(["trace", "--version"]))
+        #expect(!QuickParse.isVersionRequest([]))
+    }
+}
