@@ -9,7 +9,7 @@ import ArgumentParser
 // one). On this machine kind that is 2 ms of CPU for `trace 10.99.4.2` and 0.9 ms for
 // `--version`: more than the whole trace of a short path (docs/benchmarks.md, issue 17).
 //
-// So `isp-checker --version` and a `trace` whose arguments are all plain (`--name value`,
+// So `isp-checker --version`, and a `trace` or a `sweep` (without trace options) whose arguments are all plain (`--name value`,
 // `--name=value`, `-x value`, flags, one target) are read here; anything else (help, an
 // unknown or repeated option, a value that starts with '-', a value that does not convert, a
 // failed validation) goes to ArgumentParser, which reads it as always and words its errors.
@@ -81,6 +81,92 @@ enum QuickParse {
     }
 }
 
+extension QuickParse {
+    /// The plain options of `EngineOptions` (with `PrivilegeOptions`), by every spelling.
+    static let engineOptions: [String: String] = [
+        "--netns": "netns", "--capture-interface": "capture-interface", "--user": "user",
+    ]
+    static let engineFlags: [String: String] = [
+        "--no-capture": "no-capture", "--capture": "capture", "--unprivileged": "unprivileged",
+        "--keep-capabilities": "keep-capabilities",
+    ]
+
+    /// The engine options `plain` read, validated as ArgumentParser validates the group; nil
+    /// when a value does not convert or the group is not valid.
+    static func engine(_ plain: Plain) -> EngineOptions? {
+        guard let networkNamespace = plain.optional("netns", String.self),
+              let captureInterface = plain.optional("capture-interface", String.self),
+              let user = plain.optional("user", String.self)
+        else { return nil }
+        var privileges = PrivilegeOptions()
+        privileges.user = user
+        var engine = EngineOptions()
+        engine.networkNamespace = networkNamespace
+        engine.noCapture = plain.flag("no-capture")
+        engine.capture = plain.flag("capture")
+        engine.captureInterface = captureInterface
+        engine.unprivileged = plain.flag("unprivileged")
+        engine.keepCapabilities = plain.flag("keep-capabilities")
+        engine.privileges = privileges
+        do {
+            try privileges.validate()
+            try engine.validate()
+        } catch {
+            return nil
+        }
+        return engine
+    }
+}
+
+extension SweepCommand {
+    /// `sweep` with plain arguments and no trace options (those go to ArgumentParser),
+    /// validated; nil for anything ArgumentParser must read. CLITests compares every field.
+    static func quickParse(_ arguments: [String]) -> SweepCommand? {
+        guard arguments.first == "sweep" else { return nil }
+        var plain = QuickParse.Plain(
+            options: [
+                "--targets": "targets", "--rate": "rate", "-c": "count", "-W": "timeout", "--timeout": "timeout",
+                "-s": "size", "--size": "size",
+            ].merging(QuickParse.engineOptions) { first, _ in first },
+            flags: ["--json": "json", "-q": "quiet", "--quiet": "quiet"].merging(QuickParse.engineFlags) { first, _ in first })
+        guard plain.read(arguments.dropFirst()),
+              let targetsFile = plain.optional("targets", String.self),
+              let rate = plain.value("rate", default: 1_000),
+              let count = plain.value("count", default: 1),
+              let timeout = plain.value("timeout", default: 1.0),
+              let size = plain.value("size", default: 56),
+              let engine = QuickParse.engine(plain)
+        else { return nil }
+        var tracing = SweepTraceArguments()
+        tracing.trace = false
+        tracing.traceAll = false
+        tracing.traceConcurrency = nil
+        tracing.maxHops = nil
+        tracing.traceMethod = nil
+        tracing.tracePort = nil
+        tracing.traceTimeout = nil
+        tracing.traceRate = nil
+        var command = SweepCommand()
+        command.targets = plain.positionals
+        command.targetsFile = targetsFile
+        command.rate = rate
+        command.count = count
+        command.timeout = timeout
+        command.size = size
+        command.json = plain.flag("json")
+        command.quiet = plain.flag("quiet")
+        command.tracing = tracing
+        command.engineOptions = engine
+        do {
+            try tracing.validate()
+            try command.validate()
+        } catch {
+            return nil // ArgumentParser reads them again and words the error
+        }
+        return command
+    }
+}
+
 extension TraceCommand {
     /// `trace` with plain arguments (see the top of this file), validated; nil for anything
     /// ArgumentParser must read. The defaults here are the properties' own: CLITests compares
@@ -93,14 +179,11 @@ extension TraceCommand {
                 "-m": "max-hops", "--max-hops": "max-hops", "-f": "first-hop", "--first-hop": "first-hop",
                 "-c": "rounds", "--rounds": "rounds", "-W": "timeout", "--timeout": "timeout",
                 "--rate": "rate", "-i": "interval", "--interval": "interval",
-                "--netns": "netns", "--capture-interface": "capture-interface", "--user": "user",
-            ],
+            ].merging(QuickParse.engineOptions) { first, _ in first },
             flags: [
                 "--full-wait": "full-wait", "--classic": "classic", "-r": "resolve", "--resolve": "resolve",
                 "--no-path-cache": "no-path-cache", "-4": "ipv4", "-6": "ipv6", "--json": "json",
-                "--no-capture": "no-capture", "--capture": "capture", "--unprivileged": "unprivileged",
-                "--keep-capabilities": "keep-capabilities",
-            ])
+            ].merging(QuickParse.engineFlags) { first, _ in first })
         guard plain.read(arguments.dropFirst()), plain.positionals.count == 1,
               let method = plain.value("method", default: Method.udp),
               let port = plain.optional("port", UInt16.self),
@@ -110,21 +193,9 @@ extension TraceCommand {
               let timeout = plain.value("timeout", default: 1.0),
               let rate = plain.value("rate", default: 1000),
               let interval = plain.value("interval", default: 1.0),
-              let networkNamespace = plain.optional("netns", String.self),
-              let captureInterface = plain.optional("capture-interface", String.self),
-              let user = plain.optional("user", String.self)
+              let engine = QuickParse.engine(plain)
         else { return nil }
 
-        var privileges = PrivilegeOptions()
-        privileges.user = user
-        var engine = EngineOptions()
-        engine.networkNamespace = networkNamespace
-        engine.noCapture = plain.flag("no-capture")
-        engine.capture = plain.flag("capture")
-        engine.captureInterface = captureInterface
-        engine.unprivileged = plain.flag("unprivileged")
-        engine.keepCapabilities = plain.flag("keep-capabilities")
-        engine.privileges = privileges
         var family = FamilyFlags()
         family.ipv4 = plain.flag("ipv4")
         family.ipv6 = plain.flag("ipv6")
@@ -147,9 +218,8 @@ extension TraceCommand {
         command.json = plain.flag("json")
         command.engineOptions = engine
         do {
-            // ArgumentParser validates the groups, then the command.
-            try privileges.validate()
-            try engine.validate()
+            // ArgumentParser validates the groups (the engine's in QuickParse.engine), then
+            // the command.
             try family.validate()
             try command.validate()
         } catch {

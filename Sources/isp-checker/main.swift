@@ -51,13 +51,15 @@ enum JSONOutput {
 
 // Before anything else: a set-user-ID install would run with its caller's arguments as root.
 do { try ProcessPrivileges.refuseSetUserIDInstall() } catch { ISPCheckerCommand.exit(withError: CLIError(error)) }
-// `--version` and a plain `trace` skip ArgumentParser's general machinery (QuickParse.swift);
+// `--version`, a plain `trace` and a plain `sweep` skip ArgumentParser's general machinery (QuickParse.swift);
 // errors end the way `main()` ends them.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if QuickParse.isVersionRequest(arguments) {
     output(ISPCheckerCommand.configuration.version)
 } else if let trace = TraceCommand.quickParse(arguments) {
     do { try trace.run() } catch { ISPCheckerCommand.exit(withError: error) }
+} else if let sweep = SweepCommand.quickParse(arguments) {
+    do { try sweep.run() } catch { ISPCheckerCommand.exit(withError: error) }
 } else {
     ISPCheckerCommand.main(arguments)
 }

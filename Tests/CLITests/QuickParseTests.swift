@@ -55,6 +55,42 @@ import Testing
         #expect(TraceCommand.quickParse(arguments) == nil)
     }
 
+    static let plainSweeps: [[String]] = [
+        ["sweep", "10.77.128.0/20"],
+        ["sweep", "--targets", "/tmp/targets.txt", "-c", "1", "--rate", "10000000", "-W", "0.5", "-q"],
+        ["sweep", "10.0.0.1", "192.0.2.0/30", "2001:db8::1", "--json"],
+        ["sweep", "--targets=/tmp/t", "--timeout", "2", "-s", "1400", "--quiet"],
+        ["sweep", "10.0.0.1", "--size=12"],
+        ["sweep", "10.0.0.1", "--capture", "--capture-interface", "eth0", "--netns", "lab-c", "--user", "nobody:nogroup", "--keep-capabilities"],
+        ["sweep", "10.0.0.1", "--no-capture", "--unprivileged", "--rate=1"],
+    ]
+
+    @Test(arguments: plainSweeps)
+    func plainSweepArgumentsReadAsArgumentParserReadsThem(_ arguments: [String]) throws {
+        let quick = try #require(SweepCommand.quickParse(arguments))
+        let full = try #require(try ISPCheckerCommand.parseAsRoot(arguments) as? SweepCommand)
+        #expect(String(describing: quick) == String(describing: full))
+        #expect(!String(describing: quick).contains("definition"))
+    }
+
+    static let sweepsLeftToArgumentParser: [[String]] = [
+        ["sweep"],                                    // no targets: validation fails
+        ["sweep", "10.0.0.1", "--trace"],             // trace options
+        ["sweep", "10.0.0.1", "--trace-all", "-m", "8"],
+        ["sweep", "10.0.0.1", "--rate", "0"],         // out of range
+        ["sweep", "10.0.0.1", "-c", "x"],             // does not convert
+        ["sweep", "10.0.0.1", "-q", "-q"],            // repeated
+        ["sweep", "10.0.0.1", "--count", "3"],        // -c has no long spelling: unknown option
+        ["sweep", "10.0.0.1", "--help"],
+        ["sweep", "10.0.0.1", "--capture", "--no-capture"],
+        ["trace", "10.0.0.1"],
+    ]
+
+    @Test(arguments: sweepsLeftToArgumentParser)
+    func sweepsQuickParseCannotReadAreLeftToArgumentParser(_ arguments: [String]) {
+        #expect(SweepCommand.quickParse(arguments) == nil)
+    }
+
     @Test func onlyAVersionRequestAloneIsAnsweredQuickly() {
         #expect(QuickParse.isVersionRequest(["--version"]))
         #expect(!QuickParse.isVersionRequest(["--version", "trace"]))
