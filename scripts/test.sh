@@ -8,7 +8,8 @@
 # 10 million executions (FUZZ_RUNS; capture replay and 64 kB DNS answers fewer, docs/fuzzing.md);
 # the lab's own self-test; the Swift library's unit tests under ASan; the library's unit tests
 # (the engine's own, with ping, trace and sweep over loopback) and the resilience tests under
-# TSan; then every Swift test (unit and lab) in a normal debug build.
+# TSan; the release CLI as shipped, once in a lab (scripts/release-smoke.sh); then every Swift
+# test (unit and lab) in a normal debug build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,9 @@ TSAN_OPTIONS=halt_on_error=1 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize
 
 stage "Swift build"
 swift build --build-tests
+
+stage "The shipped CLI: release build (lld, packed relocations), run once in a lab"
+bash scripts/release-smoke.sh
 
 stage "Layering: targets, C only in ISPCheckerCore, details read back in one place"
 # The package graph: the layers exist and only ISPCheckerCore reaches CProbe/CServiceProbe
