@@ -41,7 +41,9 @@
 # (/metrics requests/s; Prometheus scrapes every 15 s), SAMPLE_SKIP [5], PERF [0] (1: perf record
 # -g on the monitor for PERF_SECONDS [30] in the second interval, report in OUT), MONITOR
 # [.build/release/isp-checker-monitor; built when absent or BUILD=1], PREFIX [ispc-hm],
-# OUT [a temp dir: config, logs, samples, latency, summary.txt]. Exit 0 when every goal is met,
+# OUT [a temp dir: config, logs, samples, latency, summary.txt], KEEP_DB [0] (1: keep the SQLite
+# history in OUT/db; about 220 MB with HISTORY=50), HISTORY [50] (runs per target in the history
+# before the measured run, see below; 0: start empty). Exit 0 when every goal is met,
 # 1 when one is missed, 2 on a setup error. The lab and the monitor are torn down on exit,
 # whatever happens.
 set -Eeuo pipefail
@@ -85,13 +87,16 @@ fi
 
 MONITOR_PID=
 SAMPLER_PID=
+LOAD_PID=
+PERF_PID=
+# shellcheck disable=SC2317  # called by the trap
 cleanup() {
     local pid
-    for pid in $SAMPLER_PID $MONITOR_PID; do
+    for pid in $PERF_PID $LOAD_PID $SAMPLER_PID $MONITOR_PID; do
         kill "$pid" 2>/dev/null || true
     done
     sleep 0.5
-    for pid in $SAMPLER_PID $MONITOR_PID; do
+    for pid in $PERF_PID $LOAD_PID $SAMPLER_PID $MONITOR_PID; do
         kill -9 "$pid" 2>/dev/null || true
     done
     bash "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1 || true
@@ -196,6 +201,7 @@ if [[ $PERF == 1 ]]; then
         ( sleep "$((INTERVAL + 5))"
           perf record -F 499 -g -p "$MONITOR_PID" -o "$OUT/perf.data" -- sleep "$PERF_SECONDS" >"$OUT/perf-record.log" 2>&1 || true
         ) &
+        PERF_PID=$!
     else
         note "perf not found: no profile"
     fi
@@ -205,7 +211,10 @@ fi
 note "API load: $RATE req/s per endpoint, /metrics $METRICS_RATE req/s"
 ip netns exec "$CLIENT_NS" python3 "$HERE/load.py" --port "$PORT" --duration "$DURATION" --rate "$RATE" \
     --metrics-rate "$METRICS_RATE" --targets "$OUT/targets.txt" --out "$OUT/latency.json" \
-    --last-metrics "$OUT/last-metrics.txt" >"$OUT/load.log" 2>&1 || { cat "$OUT/load.log" >&2; die "the load client failed"; }
+    --last-metrics "$OUT/last-metrics.txt" >"$OUT/load.log" 2>&1 &
+LOAD_PID=$!
+wait "$LOAD_PID" || { cat "$OUT/load.log" >&2; die "the load client failed"; }
+LOAD_PID=
 
 kill -0 "$MONITOR_PID" 2>/dev/null || { tail -20 "$OUT/monitor.err" >&2; die "the monitor died during the run"; }
 grep VmHWM "/proc/$MONITOR_PID/status" | awk '{print $2}' >"$OUT/vmhwm-kb"
@@ -225,5 +234,7 @@ python3 "$HERE/summary.py" --out "$OUT" --start "$START_EPOCH" --end "$END_EPOCH
     --setup "targets=$TARGETS family=$FAMILY interval=${INTERVAL}s duration=${DURATION}s lab=$([[ $REALISTIC == 1 ]] && echo realistic || echo idealised) rate=${RATE}/s metrics_rate=${METRICS_RATE}/s" \
     | tee "$OUT/summary.txt"
 status=${PIPESTATUS[0]}
+# The history is about 220 MB with HISTORY=50.
+[[ ${KEEP_DB:-0} == 1 ]] || rm -rf "$OUT/db"
 note "files in $OUT"
 exit "$status"
