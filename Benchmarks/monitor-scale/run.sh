@@ -39,7 +39,8 @@
 # of load, >= 2 intervals), FAMILY [4] (4, 6, both), REALISTIC [0] (1: the kernel's ICMP rate
 # limits, lab.sh up --realistic), RATE [5] (requests/s per API endpoint), METRICS_RATE [1]
 # (/metrics requests/s; Prometheus scrapes every 15 s), SAMPLE_SKIP [5], PERF [0] (1: perf record
-# -g on the monitor for PERF_SECONDS [30] in the second interval, report in OUT), MONITOR
+# -g on the monitor for PERF_SECONDS [30] in the second interval; OUT/perf-inclusive.txt and
+# OUT/perf-self.txt), MONITOR
 # [.build/release/isp-checker-monitor; built when absent or BUILD=1], PREFIX [ispc-hm],
 # OUT [a temp dir: config, logs, samples, latency, summary.txt], KEEP_DB [0] (1: keep the SQLite
 # history in OUT/db; about 220 MB with HISTORY=50), HISTORY [50] (runs per target in the history
@@ -226,7 +227,12 @@ wait "$SAMPLER_PID" 2>/dev/null || true
 SAMPLER_PID=
 
 if [[ $PERF == 1 && -s $OUT/perf.data ]]; then
-    perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio 2>/dev/null | head -150 >"$OUT/perf-report.txt" || true
+    # Inclusive (children) and self shares per symbol, demangled when swift is on PATH.
+    demangle() { if command -v swift >/dev/null; then swift demangle --simplified; else cat; fi; }
+    perf report -i "$OUT/perf.data" --children --sort symbol -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+        | head -300 | demangle >"$OUT/perf-inclusive.txt" || true
+    perf report -i "$OUT/perf.data" --no-children --sort symbol -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+        | head -100 | demangle >"$OUT/perf-self.txt" || true
 fi
 
 python3 "$HERE/summary.py" --out "$OUT" --start "$START_EPOCH" --end "$END_EPOCH" --interval "$INTERVAL" \
