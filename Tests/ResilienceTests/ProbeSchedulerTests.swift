@@ -156,6 +156,34 @@ import ISPCheckerTestKit
         #expect(await eventually { running.value == 0 && clock.sleeperCount == 0 })
     }
 
+    @Test func spreadFirstChecksAreSpacedOverEachClasssBaseInterval() {
+        let targets = (1...4).map { ProbeTarget("10.0.8.\($0)", class: .critical) }
+            + (1...2).map { ProbeTarget("10.0.9.\($0)", class: .important) }
+        let spread = ProbeScheduler(targets: targets, spreadsFirstChecks: true, clock: clock) { report(for: $0, score: 0) }
+        #expect(spread.firstCheckOffsets() == [0, 15, 30, 45, 0, 150].map { Duration.seconds($0) })
+        let burst = ProbeScheduler(targets: targets, clock: clock) { report(for: $0, score: 0) }
+        #expect(burst.firstCheckOffsets() == Array(repeating: .zero, count: 6))
+    }
+
+    @Test func withSpreadFirstChecksOnlyTheFirstTargetIsCheckedAtStart() async {
+        let targets = (1...4).map { ProbeTarget("10.0.10.\($0)", class: .critical) }
+        let scheduler = ProbeScheduler(targets: targets, adaptive: false, spreadsFirstChecks: true, clock: clock) {
+            report(for: $0, score: 0)
+        }
+        let reports = Log<RunReport>()
+        let delivered = Tally()
+        let task = start(scheduler, reports: reports, delivered: delivered)
+        await delivered.wait(forAtLeast: 1)
+        await clock.waitForSleepers(atLeast: 4)
+        #expect(reports.all.map(\.target) == ["10.0.10.1"])
+        #expect(clock.nextDeadline == ManualClock.Instant(offset: .seconds(15)))
+        clock.advance(by: .seconds(15))
+        await delivered.wait(forAtLeast: 2)
+        #expect(reports.all.map(\.target) == ["10.0.10.1", "10.0.10.2"])
+        task.cancel()
+        await task.value
+    }
+
     @Test func aCheckThatOverranItsIntervalIsFollowedAtOnce() async {
         let target = ProbeTarget("10.0.4.1", class: .critical)
         let clock = self.clock

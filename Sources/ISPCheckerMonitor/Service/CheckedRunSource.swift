@@ -59,11 +59,17 @@ public struct CheckedRunSource: AsyncSequence, Sendable {
     /// A run report that stands for "skipped by the breaker"; filtered out before the consumer.
     static let skippedProbeName = "circuit_breaker_skipped"
 
-    /// The scheduler behind the sequence.
+    /// The scheduler behind the sequence: adaptive intervals, first checks spread over each
+    /// class's base interval, and no bound on checks at once but the targets themselves (each
+    /// has one check at a time). A check lasts about 5 s (ten echoes 200 ms apart beside ten
+    /// trace rounds 500 ms apart), so 1,000 critical targets every 60 s keep about 90 checks
+    /// running: a lower bound (it was 8) only makes checks late, and 1,000 of them then miss
+    /// their interval (Benchmarks/monitor-scale).
     public var scheduler: ProbeScheduler<ContinuousClock> {
         let byName = Dictionary(targets.map { ($0.target.name, $0) }, uniquingKeysWith: { first, _ in first })
         let source = self
-        return ProbeScheduler(targets: targets.map(\.target), intervals: settings.probeIntervals, adaptive: true) { target in
+        return ProbeScheduler(targets: targets.map(\.target), intervals: settings.probeIntervals,
+                              maxConcurrentRuns: Swift.max(1, targets.count), adaptive: true, spreadsFirstChecks: true) { target in
             guard let monitored = byName[target.name] else { return Self.skipped(target.name) }
             return await source.check(monitored)
         }

@@ -26,6 +26,8 @@ public struct RunHistory: Sendable {
         do {
             page = try await store.runs(matching: RunQuery(target: target, limit: limit))
         } catch {
+            // Shutdown cancels the check that asked: nothing is wrong with the store.
+            if error is CancellationError || Task.isCancelled { return [] }
             logger.warning("cannot read the run history; checking without a baseline", metadata: ["target": "\(target)", "error": "\(error)"])
             return []
         }

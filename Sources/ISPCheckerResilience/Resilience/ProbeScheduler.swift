@@ -27,8 +27,8 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
 ///
 /// A target's next check is due one interval after its previous check *started*, so the cadence
 /// does not drift by the check's own duration; a check that overran its interval is followed by the
-/// next one as soon as a slot is free. All targets are due at start. Waiting for a slot is first
-/// come, first served.
+/// next one as soon as a slot is free. All targets are due at start, unless `spreadsFirstChecks`
+/// spaces them over their class's base interval. Waiting for a slot is first come, first served.
 public struct ProbeScheduler<C: Clock>: AsyncSequence, Sendable where C.Duration == Duration {
     public typealias Element = RunReport
     public typealias Failure = Never
@@ -40,18 +40,25 @@ public struct ProbeScheduler<C: Clock>: AsyncSequence, Sendable where C.Duration
     public var maxConcurrentRuns: Int
     /// Apply the adaptive interval to each target's last score; `false` keeps the base intervals.
     public var adaptive: Bool
+    /// Space the first checks of each class evenly over its base interval (the k-th of n critical
+    /// targets first at k × 60 s / n) instead of starting every target at once. Each target keeps
+    /// its own cadence from there, so the checks stay spread: 1,000 targets every 60 s are about
+    /// 17 check starts a second rather than 1,000 in one burst followed by a minute of nothing.
+    public var spreadsFirstChecks: Bool
     public let clock: C
     private let check: @Sendable (ProbeTarget) async -> RunReport
 
     /// - Parameters:
     ///   - check: runs one check of a target; it should honour task cancellation.
     public init(targets: [ProbeTarget], intervals: ProbeIntervals = .default, maxConcurrentRuns: Int = 8,
-                adaptive: Bool = true, clock: C, check: @escaping @Sendable (ProbeTarget) async -> RunReport) {
+                adaptive: Bool = true, spreadsFirstChecks: Bool = false, clock: C,
+                check: @escaping @Sendable (ProbeTarget) async -> RunReport) {
         precondition(maxConcurrentRuns >= 1, "maxConcurrentRuns must be at least 1")
         self.targets = targets
         self.intervals = intervals
         self.maxConcurrentRuns = maxConcurrentRuns
         self.adaptive = adaptive
+        self.spreadsFirstChecks = spreadsFirstChecks
         self.clock = clock
         self.check = check
     }
@@ -68,16 +75,32 @@ public struct ProbeScheduler<C: Clock>: AsyncSequence, Sendable where C.Duration
     /// and every wait has ended; reports of checks interrupted by cancellation are not handed over.
     public func run(_ handle: @escaping @Sendable (RunReport) async -> Void) async {
         let slots = AsyncSemaphore(permits: maxConcurrentRuns)
+        let start = clock.now
+        let offsets = firstCheckOffsets()
         await withDiscardingTaskGroup { group in
-            for target in targets {
-                group.addTask { await self.loop(target, slots: slots, handle: handle) }
+            for (target, offset) in zip(targets, offsets) {
+                group.addTask { await self.loop(target, firstDue: start.advanced(by: offset), slots: slots, handle: handle) }
             }
         }
     }
 
-    private func loop(_ target: ProbeTarget, slots: AsyncSemaphore,
+    /// When each target's first check is due, after the start: zero for all, or with
+    /// `spreadsFirstChecks` the k-th of the n targets of a class at k/n of its base interval.
+    func firstCheckOffsets() -> [Duration] {
+        guard spreadsFirstChecks else { return targets.map { _ in .zero } }
+        var perClass: [TargetClass: Int] = [:]
+        for target in targets { perClass[target.targetClass, default: 0] += 1 }
+        var seen: [TargetClass: Int] = [:]
+        return targets.map { target in
+            let rank = seen[target.targetClass, default: 0]
+            seen[target.targetClass] = rank + 1
+            return intervals[target.targetClass] / perClass[target.targetClass]! * rank
+        }
+    }
+
+    private func loop(_ target: ProbeTarget, firstDue: C.Instant, slots: AsyncSemaphore,
                       handle: @Sendable (RunReport) async -> Void) async {
-        var due = clock.now
+        var due = firstDue
         while !Task.isCancelled {
             do {
                 if clock.now < due {
@@ -149,8 +172,8 @@ private final class Stopper: Sendable {
 
 extension ProbeScheduler where C == ContinuousClock {
     public init(targets: [ProbeTarget], intervals: ProbeIntervals = .default, maxConcurrentRuns: Int = 8,
-                adaptive: Bool = true, check: @escaping @Sendable (ProbeTarget) async -> RunReport) {
+                adaptive: Bool = true, spreadsFirstChecks: Bool = false, check: @escaping @Sendable (ProbeTarget) async -> RunReport) {
         self.init(targets: targets, intervals: intervals, maxConcurrentRuns: maxConcurrentRuns, adaptive: adaptive,
-                  clock: ContinuousClock(), check: check)
+                  spreadsFirstChecks: spreadsFirstChecks, clock: ContinuousClock(), check: check)
     }
 }
