@@ -25,7 +25,8 @@
 # wait4's rusage, so with µs resolution), and the trace rows come from trace-speed/run.sh.
 # fping runs as `fping -q -c N -i MS -p P -t TIMEOUT -r 0 -f FILE`; isp-checker as
 # `isp-checker sweep --targets FILE -c N --rate PPS -W TIMEOUT -q`, the same 4,096 addresses,
-# both inside the client namespace under /usr/bin/time (wall, user, sys, max RSS), alternating,
+# both inside the client namespace under trace-speed/measure.c (wall, CPU to the µs, the tool's
+# own peak RSS, from wait4), alternating,
 # REPEATS times each. "unpaced" is fping -i 0 against --rate 10000000.
 #
 # Environment knobs [defaults]: REPEATS [5], RATES ["1000 10000 unpaced"], MAX_RATES ["20000
@@ -56,6 +57,7 @@ note() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 [[ $EUID -eq 0 ]] || die "run as root (the lab builds network namespaces): sudo bash $0"
 for tool in fping python3 ip nft; do command -v "$tool" >/dev/null || die "$tool not found (sudo bash scripts/install-deps.sh)"; done
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
+command -v cc >/dev/null || die "cc not found (apt-get install gcc): it compiles trace-speed/measure.c"
 if [[ ${BUILD:-0} == 1 || ! -x $ISP_CHECKER ]]; then
     note "building the release CLI"
     (cd "$ROOT" && swift build -c release --static-swift-stdlib --product isp-checker) >&2
@@ -64,6 +66,8 @@ fi
 cleanup() { bash "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+cc -O2 -Wall -Wextra -o "$OUT/measure" "$ROOT/Benchmarks/trace-speed/measure.c" || die "could not compile measure.c (cc)"
 
 TARGETS=$OUT/targets.txt
 python3 -c 'print("\n".join(f"10.77.{128 + i // 256}.{i % 256}" for i in range(4096)))' >"$TARGETS"
@@ -76,10 +80,14 @@ head -32768 "$LARGE" >"$HALF"
 
 # One measured run: TAG TOOL ARGS... ; appends "tag tool wall user sys maxrss_kb lost peak inlib_s"
 # to runs.txt (inlib_s: isp-checker's own sweep time, from engine ready to last result; "-" for fping).
+# Timed by trace-speed's measure.c (fork, wait4: CPU to the microsecond, the tool's own peak
+# RSS); /usr/bin/time rounds CPU to 10 ms, a tenth of a whole paced sweep's difference.
 measure() {
     local tag=$1 tool=$2; shift 2
-    local timing=$OUT/time.$$ output=$OUT/out.$$ lost peak inlib=-
-    ip netns exec "$CLIENT_NS" /usr/bin/time -f '%e %U %S %M' -o "$timing" "$@" >"$output" 2>&1 || true
+    local output=$OUT/out.$$ lost peak inlib=- line start end rc cpu rss
+    line=$(ip netns exec "$CLIENT_NS" "$OUT/measure" "$output.stdout" "$output.stderr" "$@")
+    read -r start end rc cpu rss <<<"$line"
+    cat "$output.stdout" "$output.stderr" >"$output"
     if [[ $tool == fping ]]; then
         # -q prints one summary per target: "ADDR : xmt/rcv/%loss = S/R/L%..."
         lost=$(awk -F'[=/ ,]+' '/xmt\/rcv/ { for (i = 1; i <= NF; i++) if ($i == "%loss") { lost += $(i + 1) - $(i + 2) } } END { print lost + 0 }' "$output")
@@ -95,7 +103,8 @@ measure() {
         inlib=$(sed -n 's/.* without reply, \([0-9.]*\) s, peak.*/\1/p' "$output")
         [[ -n $lost ]] || { cat "$output" >&2; die "isp-checker sweep failed"; }
     fi
-    echo "$tag $tool $(tail -1 "$timing") $lost ${peak:--} ${inlib:--}" >>"$OUT/runs.txt"
+    # "wall user sys maxrss" as before: the CPU time whole in the user column, 0 in the system one.
+    echo "$tag $tool $(python3 -c "print(f'{($end - $start) / 1e6:.6f} {$cpu / 1e6:.6f} 0 $rss')") $lost ${peak:--} ${inlib:--}" >>"$OUT/runs.txt"
 }
 
 sweep_pair() { # TAG FPING_INTERVAL_MS OUR_RATE COUNT TIMEOUT_S FILE
@@ -191,7 +200,7 @@ for tag, tools in by.items():
     ratio = lambda a, b: f"{a / b:.2f}" if b > 0 else "-"
     inlibs = [r[5] for r in o if r[5] is not None]
     il = med(inlibs) if inlibs else 0
-    print(f"| {tag} | {fw:.3f} | {ow:.3f} | {ratio(ow, fw)} | {il:.2f} | {ratio(il, fw)} | {fc:.3f} | {oc:.3f} | {ratio(oc, fc)} | {fr:.1f} | {orss:.1f} | {fl:g} | {ol:g} | {pk:g} |")
+    print(f"| {tag} | {fw:.3f} | {ow:.3f} | {ratio(ow, fw)} | {il:.3f} | {ratio(il, fw)} | {fc:.4f} | {oc:.4f} | {ratio(oc, fc)} | {fr:.1f} | {orss:.1f} | {fl:g} | {ol:g} | {pk:g} |")
 if "held" in summary and "one" in summary and summary["held"]["peak"]:
     extra = summary["held"]["ours_rss_kib"] - summary["one"]["ours_rss_kib"]
     print(f"\nMemory per in-flight probe (held − one address) / peak in flight: {extra:.0f} KiB / {summary['held']['peak']:g} = "
