@@ -36,7 +36,10 @@ struct EngineOptions: ParsableArguments {
     ///   on this machine kind, whatever the ring's size): more than a whole trace of a short path.
     ///   Commands whose figures are milliseconds and that run once (`trace`) time with socket
     ///   timestamps instead (a few microseconds from the tap; see docs/benchmarks.md).
-    func makeEngine(captureByDefault: Bool = true) throws -> ProbeEngine {
+    /// - Parameter traceroute: whether the command may trace (EngineConfiguration.traceroute).
+    /// - Parameter families: the address families the command's targets can have (both when
+    ///   a name may resolve to either).
+    func makeEngine(captureByDefault: Bool = true, traceroute: Bool = true, families: Set<IPFamily> = [.ipv4, .ipv6]) throws -> ProbeEngine {
         let wantsCapture = !noCapture && (capture || captureInterface != nil || captureByDefault)
         let capture: EngineConfiguration.Capture = !wantsCapture ? .disabled : captureInterface.map { .interface($0) } ?? .automatic
         // The whole process moves, before any other thread exists: the DNS and HTTP probe
@@ -46,7 +49,9 @@ struct EngineOptions: ParsableArguments {
             networkNamespace: networkNamespace,
             capture: capture,
             capabilities: keepCapabilities ? .keep : ProcessPrivileges.enginePolicy,
-            allowRawSockets: !unprivileged
+            allowRawSockets: !unprivileged,
+            traceroute: traceroute,
+            families: families.isEmpty ? [.ipv4, .ipv6] : families
         ))
         if !keepCapabilities { try privileges.drop() }
         return engine

@@ -87,7 +87,7 @@ struct SweepCommand: ParsableCommand {
             addresses = try SweepTargets.expand(specs)
             // Socket timestamps, as trace: opening and closing a capture costs a sweep of
             // 4,096 addresses 40 ms of its 80 (RCU waits) and 6 MiB; `--capture` for pcap.
-            engine = try engineOptions.makeEngine(captureByDefault: false)
+            engine = try engineOptions.makeEngine(captureByDefault: false, traceroute: tracing.enabled, families: Set(addresses.map(\.family)))
             stream = try engine.sweepBatches(addresses, options: options)
         } catch { throw CLIError(error) }
 

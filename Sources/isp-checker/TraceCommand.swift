@@ -73,7 +73,10 @@ struct TraceCommand: ParsableCommand {
         // Opened before the engine gives up privileges, so it can be written back afterwards.
         let pathCache = noPathCache ? nil : PathLengthFile.defaultPath.flatMap { PathLengthFile(path: $0) }
         let engine: ProbeEngine
-        do { engine = try engineOptions.makeEngine(captureByDefault: false) } catch { throw CLIError(error) }
+        // An address literal, or -4/-6, says which family's sockets the trace needs; a name
+        // may resolve to either.
+        let families: Set<IPFamily> = IPAddress(target).map { [$0.family] } ?? (family.ipv4 ? [.ipv4] : family.ipv6 ? [.ipv6] : [.ipv4, .ipv6])
+        do { engine = try engineOptions.makeEngine(captureByDefault: false, families: families) } catch { throw CLIError(error) }
         if let pathCache { engine.rememberPathLengths(pathCache.pathLengths) }
         let traceMethod: TraceMethod = switch method {
         case .udp: .udp

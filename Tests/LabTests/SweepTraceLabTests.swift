@@ -144,6 +144,21 @@ struct SweepTraceLabTests {
         #expect(ContinuousClock.now - cancelled < .seconds(10))
     }
 
+    @Test func anEngineWithoutTracerouteSocketsSweepsAndRefusesTraces() async throws {
+        // idealised: exact counts; the point is which sockets the engine opens.
+        let lab = try Lab.up("swnotrace", realistic: false)
+        defer { lab.down() }
+        let engine = try ProbeEngine(configuration: EngineConfiguration(networkNamespace: lab.client, capture: .disabled, capabilities: .keep, traceroute: false))
+        var received = 0
+        for try await result in try engine.sweep(["10.77.128.0/28"], options: SweepOptions(packetsPerSecond: 10_000, timeout: .milliseconds(500))) {
+            received += result.received
+        }
+        #expect(received == 16)
+        let refused = ProbeError.invalidArgument(name: "engine", reason: "this engine was opened without traceroute sockets (EngineConfiguration.traceroute is false)")
+        #expect(throws: refused) { try engine.sweepTraces(["10.77.128.1"]) }
+        await #expect(throws: refused) { _ = try await engine.traceroute(lab.destination4) }
+    }
+
     @Test func badSweepTraceInputIsATypedError() throws {
         // idealised: typed input errors only, no packet matters.
         let lab = try Lab.up("swtrinput", realistic: false)

@@ -41,6 +41,14 @@ public struct EngineConfiguration: Sendable {
     public var allowRawSockets: Bool
     /// How long a reply already seen on the socket waits for its capture timestamps (ms).
     public var captureGraceMilliseconds: Int
+    /// Whether the engine opens traceroute's sockets (a UDP and a TCP socket and their raw
+    /// readers, per family with a raw ICMP socket). An engine that only pings or sweeps can do
+    /// without: eight fewer sockets to set up. Its traces then fail with `.invalidArgument`.
+    public var traceroute: Bool
+    /// The address families to open sockets for (both by default). A command that knows its
+    /// targets' family opens half the sockets; probes of another family then fail with
+    /// `.addressFamilyUnavailable`.
+    public var families: Set<IPFamily>
     public var logger: Logger
 
     public init(
@@ -49,6 +57,8 @@ public struct EngineConfiguration: Sendable {
         capabilities: CapabilityPolicy = .dropOnEngineThread,
         allowRawSockets: Bool = true,
         captureGraceMilliseconds: Int = 50,
+        traceroute: Bool = true,
+        families: Set<IPFamily> = [.ipv4, .ipv6],
         logger: Logger = Logger(label: "isp-checker.engine")
     ) {
         self.networkNamespace = networkNamespace
@@ -56,6 +66,8 @@ public struct EngineConfiguration: Sendable {
         self.capabilities = capabilities
         self.allowRawSockets = allowRawSockets
         self.captureGraceMilliseconds = captureGraceMilliseconds
+        self.traceroute = traceroute
+        self.families = families
         self.logger = logger
     }
 

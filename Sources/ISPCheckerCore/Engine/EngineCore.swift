@@ -73,8 +73,12 @@ final class EngineCore: Sendable {
     let sweepInFlight = Atomic<Int>(0)
     let sweepPeakInFlight = Atomic<Int>(0)
 
-    init(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32, sweepIdentifier: UInt16? = nil) {
+    /// False when the configuration asked for no traceroute sockets (`EngineConfiguration.traceroute`).
+    let tracerouteEnabled: Bool
+
+    init(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32, sweepIdentifier: UInt16? = nil, tracerouteEnabled: Bool = true) {
         self.sweepIdentifier = sweepIdentifier
+        self.tracerouteEnabled = tracerouteEnabled
         self.sockets = sockets
         self.traceSockets = traceSockets
         self.unavailableFamilies = unavailableFamilies
@@ -136,6 +140,10 @@ final class EngineCore: Sendable {
             return commands
         }
     }
+
+    /// The error of a trace on an engine opened without traceroute sockets.
+    static let tracerouteDisabled = ProbeError.invalidArgument(
+        name: "engine", reason: "this engine was opened without traceroute sockets (EngineConfiguration.traceroute is false)")
 
     /// What the engine thread takes over at the end of each loop turn, under one lock.
     struct Turn {

@@ -123,6 +123,10 @@ enum EngineSetup {
         var sockets: [IPFamily: ICMPSocket] = [:]
         var unavailable: [IPFamily: ProbeError] = [:]
         for family in [IPFamily.ipv4, .ipv6] {
+            guard configuration.families.contains(family) else {
+                unavailable[family] = .addressFamilyUnavailable(family, hint: "this engine was opened without \(family) sockets (EngineConfiguration.families)")
+                continue
+            }
             var kind: Int32 = 0
             // Errors pass the raw socket's filter too: traceroute reads them from it.
             let descriptor = cp_icmp_socket_open(family.posixValue, configuration.allowRawSockets ? 1 : 0, 1, &kind)
@@ -153,7 +157,7 @@ enum EngineSetup {
         }
 
         var traceSockets: [IPFamily: TraceSockets] = [:]
-        for (family, socket) in sockets where socket.kind == .raw {
+        for (family, socket) in sockets where socket.kind == .raw && configuration.traceroute {
             switch TraceSockets.open(family) {
             case .success(let opened): traceSockets[family] = opened
             case .failure(let error): logger.notice("no \(family) traceroute sockets", metadata: ["error": "\(error)"])
@@ -200,7 +204,8 @@ enum EngineSetup {
         let core = EngineCore(
             sockets: sockets, traceSockets: traceSockets, unavailableFamilies: unavailable, captureActive: capture != nil,
             captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake,
-            sweepIdentifier: sockets.values.contains { $0.kind == .raw } ? sweepIdentifier : nil)
+            sweepIdentifier: sockets.values.contains { $0.kind == .raw } ? sweepIdentifier : nil,
+            tracerouteEnabled: configuration.traceroute)
         let status = EngineStatus(
             sockets: sockets.mapValues(\.kind), captureDevice: captureDevice, captureUnavailableReason: captureReason,
             bestClock: capture != nil ? .pcap : .kernelSocket, capabilitiesDropped: dropped,

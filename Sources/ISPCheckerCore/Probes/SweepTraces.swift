@@ -80,6 +80,7 @@ extension ProbeEngine {
         try SweepTargets.checkCount(targets)
         try options.validate()
         if core.isShutDown { throw .engineShutDown }
+        if !core.tracerouteEnabled { throw EngineCore.tracerouteDisabled }
         for family in Set(targets.map(\.family)) where core.sockets[family] == nil || core.traceSockets[family] == nil {
             throw core.unavailableFamilies[family]
                 ?? .permissionDenied(hint: "tracing \(family) targets needs raw sockets: run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep isp-checker)")

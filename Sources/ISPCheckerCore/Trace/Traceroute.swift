@@ -97,6 +97,7 @@ private final class TraceRun {
         try options.validate()
         let core = engine.core
         if core.isShutDown { throw .engineShutDown }
+        if !core.tracerouteEnabled { throw EngineCore.tracerouteDisabled }
         let destination = try await TargetResolver.resolve(target, preference: options.family)
         guard let echoSocket = core.sockets[destination.family], let sockets = core.traceSockets[destination.family] else {
             throw core.unavailableFamilies[destination.family]
