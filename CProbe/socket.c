@@ -235,44 +235,6 @@ int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
     return (int)n;
 }
 
-int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
-                       int64_t *user_ts_ns)
-{
-    if (dst == NULL || (buf == NULL && len != 0))
-        return -EINVAL;
-    struct sockaddr_storage ss;
-    int ss_len = cp_to_sockaddr(dst, 0, &ss);
-    if (ss_len < 0)
-        return ss_len;
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    union {
-        char bytes[CMSG_SPACE(sizeof(uint32_t))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg = {
-        .msg_name = &ss, .msg_namelen = (socklen_t)ss_len,
-        .msg_iov = &iov, .msg_iovlen = 1,
-        .msg_control = control.bytes, .msg_controllen = sizeof control.bytes,
-    };
-    /* A per-packet SO_TIMESTAMPING control message replaces the socket's TX
-     * timestamp flags for this packet (Documentation/networking/timestamping.rst,
-     * 1.3.3): 0 asks for no send timestamp, so nothing is queued on the error queue. */
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SO_TIMESTAMPING;
-    c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-    uint32_t none = 0;
-    memcpy(CMSG_DATA(c), &none, sizeof none);
-    int64_t before = cp_realtime_ns();
-    ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n < 0)
-        return -errno;
-    if (user_ts_ns != NULL)
-        *user_ts_ns = before;
-    return (int)n;
-}
-
 int cp_send_batch(int fd, const cp_send_item *items, size_t count, int timed,
                   int64_t *user_ts_ns)
 {
@@ -300,7 +262,10 @@ int cp_send_batch(int fd, const cp_send_item *items, size_t count, int timed,
         msg->msg_iov = &iovs[i];
         msg->msg_iovlen = 1;
         if (!timed) {
-            /* As in cp_send_to_untimed: no send timestamp for this datagram. */
+            /* A per-packet SO_TIMESTAMPING control message replaces the socket's TX
+             * timestamp flags for this datagram (Documentation/networking/
+             * timestamping.rst, 1.3.3): 0 asks for no send timestamp, so nothing is
+             * queued on the error queue. */
             memset(&controls[i], 0, sizeof controls[i]);
             msg->msg_control = controls[i].bytes;
             msg->msg_controllen = sizeof controls[i].bytes;
@@ -376,6 +341,19 @@ static void read_control(struct msghdr *msg, cp_recv_meta *meta)
     }
 }
 
+/* What recvmsg told beside the bytes of one datagram (from its msghdr, sender
+ * address and the CLOCK_REALTIME read right after the call) into meta. */
+static void read_meta(struct msghdr *msg, const struct sockaddr_storage *from, int64_t after,
+                      cp_recv_meta *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->ttl = -1;
+    meta->user_ts_ns = after;
+    if (msg->msg_namelen > 0)
+        cp_from_sockaddr((const struct sockaddr *)from, &meta->from, NULL);
+    read_control(msg, meta);
+}
+
 int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta)
 {
     if (buf == NULL && cap != 0)
@@ -408,23 +386,14 @@ int cp_recv(int fd, uint8_t *buf, size_t cap, cp_recv_meta *meta)
     if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
         return -EMSGSIZE; /* the datagram is consumed; a partial one is useless */
 
-    if (meta != NULL) {
-        memset(meta, 0, sizeof *meta);
-        meta->ttl = -1;
-        meta->user_ts_ns = after;
-        if (msg.msg_namelen > 0)
-            cp_from_sockaddr((struct sockaddr *)&from, &meta->from, NULL);
-        read_control(&msg, meta);
-    }
+    if (meta != NULL)
+        read_meta(&msg, &from, after, meta);
     return (int)n;
 }
 
-int cp_recv_batch(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths,
-                  cp_recv_meta *metas)
-{
-    if (bufs == NULL || lengths == NULL || metas == NULL || count == 0 ||
-        count > CP_BATCH_MAX || slot == 0 || slot > INT_MAX)
-        return -EINVAL;
+/* The headers of one recvmmsg of up to CP_BATCH_MAX datagrams, each into its own
+ * slot of a caller's buffer. Too large for a small stack frame: about 46 KiB. */
+typedef struct recv_many_state {
     struct sockaddr_storage names[CP_BATCH_MAX];
     struct iovec iovs[CP_BATCH_MAX];
     struct mmsghdr msgs[CP_BATCH_MAX];
@@ -433,40 +402,62 @@ int cp_recv_batch(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths
         struct cmsghdr align;
         unsigned char bytes[256];
     } controls[CP_BATCH_MAX];
-    memset(msgs, 0, count * sizeof msgs[0]);
+} recv_many_state;
+
+/* One non-blocking recvmmsg(fd, flags) of up to count datagrams, datagram i into
+ * bufs + i * slot (with its sender's address when want_names). Returns how many
+ * were read (>= 1), -EAGAIN when none was waiting, or -errno. The caller checked
+ * the arguments. */
+static int recv_many(int fd, recv_many_state *st, uint8_t *bufs, size_t slot, size_t count,
+                     int want_names, int flags)
+{
+    memset(st->msgs, 0, count * sizeof st->msgs[0]);
     for (size_t i = 0; i < count; i++) {
-        iovs[i].iov_base = bufs + i * slot;
-        iovs[i].iov_len = slot;
-        struct msghdr *msg = &msgs[i].msg_hdr;
-        msg->msg_name = &names[i];
-        msg->msg_namelen = sizeof names[i];
-        msg->msg_iov = &iovs[i];
+        st->iovs[i].iov_base = bufs + i * slot;
+        st->iovs[i].iov_len = slot;
+        struct msghdr *msg = &st->msgs[i].msg_hdr;
+        if (want_names) {
+            msg->msg_name = &st->names[i];
+            msg->msg_namelen = sizeof st->names[i];
+        }
+        msg->msg_iov = &st->iovs[i];
         msg->msg_iovlen = 1;
-        msg->msg_control = controls[i].bytes;
-        msg->msg_controllen = sizeof controls[i].bytes;
+        msg->msg_control = st->controls[i].bytes;
+        msg->msg_controllen = sizeof st->controls[i].bytes;
     }
-    int n = recvmmsg(fd, msgs, (unsigned int)count, MSG_DONTWAIT, NULL);
-    int64_t after = cp_realtime_ns();
+    int n = recvmmsg(fd, st->msgs, (unsigned int)count, flags | MSG_DONTWAIT, NULL);
     if (n < 0) {
         int e = errno;
         return e == EWOULDBLOCK ? -EAGAIN : -e;
     }
-    if (n == 0)
-        return -EAGAIN;
+    return n == 0 ? -EAGAIN : n;
+}
+
+static int batch_arguments_ok(const uint8_t *bufs, const int *lengths, const void *out,
+                              size_t slot, size_t count)
+{
+    return bufs != NULL && lengths != NULL && out != NULL && count != 0 &&
+           count <= CP_BATCH_MAX && slot != 0 && slot <= INT_MAX;
+}
+
+int cp_recv_batch(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths,
+                  cp_recv_meta *metas)
+{
+    if (!batch_arguments_ok(bufs, lengths, metas, slot, count))
+        return -EINVAL;
+    recv_many_state st;
+    int n = recv_many(fd, &st, bufs, slot, count, 1, 0);
+    int64_t after = cp_realtime_ns();
     for (int i = 0; i < n; i++) {
-        struct msghdr *msg = &msgs[i].msg_hdr;
-        cp_recv_meta *meta = &metas[i];
-        memset(meta, 0, sizeof *meta);
-        meta->ttl = -1;
+        struct msghdr *msg = &st.msgs[i].msg_hdr;
         if (msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+            memset(&metas[i], 0, sizeof metas[i]);
+            metas[i].ttl = -1;
             lengths[i] = -EMSGSIZE; /* consumed; a partial datagram is useless */
             continue;
         }
-        lengths[i] = (int)msgs[i].msg_len;
-        meta->user_ts_ns = after;
-        if (msg->msg_namelen > 0)
-            cp_from_sockaddr((struct sockaddr *)&names[i], &meta->from, NULL);
-        read_control(msg, meta);
+        lengths[i] = (int)st.msgs[i].msg_len;
+        read_meta(msg, &st.names[i], after, &metas[i]);
     }
     return n;
 }
@@ -514,36 +505,14 @@ static int decode_send_timestamp(const struct msghdr *msg, const uint8_t *frame,
 int cp_recv_send_timestamps(int fd, uint8_t *bufs, size_t slot, size_t count, int *lengths,
                             int64_t *ts_ns)
 {
-    if (bufs == NULL || lengths == NULL || ts_ns == NULL || count == 0 ||
-        count > CP_BATCH_MAX || slot == 0 || slot > INT_MAX)
+    if (!batch_arguments_ok(bufs, lengths, ts_ns, slot, count))
         return -EINVAL;
-    struct iovec iovs[CP_BATCH_MAX];
-    struct mmsghdr msgs[CP_BATCH_MAX];
-    union {
-        struct cmsghdr align;
-        unsigned char bytes[256];
-    } controls[CP_BATCH_MAX];
-    memset(msgs, 0, count * sizeof msgs[0]);
-    for (size_t i = 0; i < count; i++) {
-        iovs[i].iov_base = bufs + i * slot;
-        iovs[i].iov_len = slot;
-        struct msghdr *msg = &msgs[i].msg_hdr;
-        msg->msg_iov = &iovs[i];
-        msg->msg_iovlen = 1;
-        msg->msg_control = controls[i].bytes;
-        msg->msg_controllen = sizeof controls[i].bytes;
-    }
-    int n = recvmmsg(fd, msgs, (unsigned int)count, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
-    if (n < 0) {
-        int e = errno;
-        return e == EWOULDBLOCK ? -EAGAIN : -e;
-    }
-    if (n == 0)
-        return -EAGAIN;
+    recv_many_state st;
+    int n = recv_many(fd, &st, bufs, slot, count, 0, MSG_ERRQUEUE);
     for (int i = 0; i < n; i++) {
         uint8_t *entry = bufs + (size_t)i * slot;
         ts_ns[i] = 0;
-        lengths[i] = decode_send_timestamp(&msgs[i].msg_hdr, entry, msgs[i].msg_len, entry, slot,
+        lengths[i] = decode_send_timestamp(&st.msgs[i].msg_hdr, entry, st.msgs[i].msg_len, entry, slot,
                                            &ts_ns[i]);
     }
     return n;

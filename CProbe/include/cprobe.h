@@ -142,14 +142,6 @@ int cp_socket_grow_buffers(int fd, int bytes);
 int cp_send_to(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
                int64_t *user_ts_ns);
 
-/**
- * cp_send_to without a send timestamp for this packet (a per-packet
- * SO_TIMESTAMPING control message of 0): for senders that time with the
- * capture and would only have to drain the error queue. Same returns.
- */
-int cp_send_to_untimed(int fd, const uint8_t *buf, size_t len, const cp_addr *dst,
-                       int64_t *user_ts_ns);
-
 /** The most datagrams one cp_send_batch, cp_recv_batch or cp_recv_send_timestamps call moves. */
 #define CP_BATCH_MAX 64
 
@@ -163,7 +155,7 @@ typedef struct cp_send_item {
 /**
  * Sends items[0 .. count) with one sendmmsg(2) (1 <= count <= CP_BATCH_MAX).
  * With timed = 0 every datagram carries the SO_TIMESTAMPING control message of
- * 0, as cp_send_to_untimed does. *user_ts_ns (when not NULL) gets
+ * 0, so the socket queues no send timestamp for it. *user_ts_ns (when not NULL) gets
  * CLOCK_REALTIME before the call. Returns how many datagrams the kernel took,
  * from the first on (>= 1), or -errno of items[0] when it took none (-EAGAIN or
  * -ENOBUFS: the send buffer is full; another errno belongs to items[0] alone,
