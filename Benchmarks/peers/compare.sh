@@ -6,8 +6,8 @@
 #
 #   sudo bash Benchmarks/peers/compare.sh
 #
-# Needs: root, lab/lab.sh, swift (builds the release CLI), fping, /usr/bin/time (package
-# `time`), python3, plus what the two called scripts need (scripts/install-deps.sh installs it
+# Needs: root, lab/lab.sh, swift (builds the release CLI), fping, cc (compiles
+# trace-speed/measure.c), python3, plus what the two called scripts need (scripts/install-deps.sh installs it
 # all). Every packet stays inside the lab's namespaces (prefix ispc-tswpeers, and the ones the
 # called scripts build); the lab is torn down on exit, whatever happens.
 #
@@ -56,7 +56,6 @@ note() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 [[ $EUID -eq 0 ]] || die "run as root (the lab builds network namespaces): sudo bash $0"
 for tool in fping python3 ip nft; do command -v "$tool" >/dev/null || die "$tool not found (sudo bash scripts/install-deps.sh)"; done
-[[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
 command -v cc >/dev/null || die "cc not found (apt-get install gcc): it compiles trace-speed/measure.c"
 if [[ ${BUILD:-0} == 1 || ! -x $ISP_CHECKER ]]; then
     note "building the release CLI"
@@ -248,32 +247,24 @@ PY
 echo "sweep raw numbers: $OUT/runs.txt" >&2
 
 note "start-up alone: isp-checker --version, $VERSION_REPEATS runs"
-# Wall from bash's $EPOCHREALTIME, CPU from bash's `times` (children's user + system, ms), both
-# in this shell; the peak RSS from /usr/bin/time, a small parent (a child forked from a large
-# one, python say, starts with its parent's peak RSS in ru_maxrss).
-version_cpu_ms() { awk 'NR == 2 { split($0, f, /[ms ]+/); printf "%.3f", (f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000 }' "$1"; }
+# measure.c, as every sweep run: wall, CPU to the microsecond and the peak RSS of one run.
 : >"$OUT/version.txt"
 for ((r = 0; r < VERSION_REPEATS; r++)); do
-    times >"$OUT/times0.tmp"
-    t0=$EPOCHREALTIME
-    "$ISP_CHECKER" --version >/dev/null
-    t1=$EPOCHREALTIME
-    times >"$OUT/times1.tmp"
-    rss=$(/usr/bin/time -f '%M' "$ISP_CHECKER" --version 2>&1 >/dev/null | tail -1)
-    echo "${t0/./} ${t1/./} $(version_cpu_ms "$OUT/times0.tmp") $(version_cpu_ms "$OUT/times1.tmp") $rss" >>"$OUT/version.txt"
+    "$OUT/measure" /dev/null /dev/null "$ISP_CHECKER" --version >>"$OUT/version.txt"
 done
 python3 - "$OUT/version.txt" <<'PY' | tee "$OUT/version-summary.md"
 import statistics, sys
+# measure.c's line: START_US END_US EXIT_CODE CPU_US MAXRSS_KIB
 rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
 walls = [(int(r[1]) - int(r[0])) / 1000 for r in rows]
-cpus = [float(r[3]) - float(r[2]) for r in rows]
+cpus = [int(r[3]) / 1000 for r in rows]
 rss = [int(r[4]) / 1024 for r in rows]
 med = statistics.median
 print("\n## isp-checker --version (medians of %d runs)\n" % len(rows))
 print("| wall ms | CPU ms | peak RSS MiB (median, max) | goal |")
 print("|---|---|---|---|")
 ok = med(walls) <= 5 and med(rss) <= 12
-print(f"| {med(walls):.2f} | {med(cpus):.1f} | {med(rss):.1f}, {max(rss):.1f} | ≤ 5 ms, ≤ 12 MiB: {'met' if ok else 'MISSED'} |")
+print(f"| {med(walls):.2f} | {med(cpus):.2f} | {med(rss):.1f}, {max(rss):.1f} | ≤ 5 ms, ≤ 12 MiB: {'met' if ok else 'MISSED'} |")
 PY
 
 if [[ $SKIP_TRACE != 1 ]]; then

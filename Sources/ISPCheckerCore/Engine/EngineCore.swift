@@ -131,16 +131,6 @@ final class EngineCore: Sendable {
         return accepted
     }
 
-    /// Takes the queued sweep commands (the engine thread runs them).
-    func takeSweepCommands() -> [SweepCommand] {
-        state.withLock { state in
-            guard !state.sweepCommands.isEmpty else { return [] }
-            let commands = state.sweepCommands
-            state.sweepCommands.removeAll()
-            return commands
-        }
-    }
-
     /// The error of a trace on an engine opened without traceroute sockets.
     static let tracerouteDisabled = ProbeError.invalidArgument(
         name: "engine", reason: "this engine was opened without traceroute sockets (EngineConfiguration.traceroute is false)")
@@ -162,15 +152,6 @@ final class EngineCore: Sendable {
             if !state.jobs.isEmpty { swap(&turn.jobs, &state.jobs) }
             if !state.sweepCommands.isEmpty { swap(&turn.sweepCommands, &state.sweepCommands) }
             return turn
-        }
-    }
-
-    /// Takes the queued jobs (the engine thread runs them).
-    func takeJobs() -> [@Sendable () -> Void] {
-        state.withLock { state in
-            let jobs = state.jobs
-            state.jobs.removeAll()
-            return jobs
         }
     }
 
@@ -257,7 +238,7 @@ final class EngineCore: Sendable {
     /// deadline of the probes still waiting (nil when none waits by time).
     func expire(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         let (completions, next): ([(CheckedContinuation<EchoOutcome, Never>, EchoOutcome)], ContinuousClock.Instant?) = state.withLock { state in
-            // Every loop turn comes here; during a sweep nothing is pending.
+            // The loop comes here only when pings were pending at the end of its turn.
             if state.pending.isEmpty { return ([], nil) }
             var done: [(CheckedContinuation<EchoOutcome, Never>, EchoOutcome)] = []
             var next: ContinuousClock.Instant?

@@ -79,8 +79,9 @@ final class ReceiveLoop {
             timeout = waitTimeout(echoDeadline: echoDeadline)
         }
         // Jobs queued before the shutdown still run here, on this thread.
-        for job in core.takeJobs() { job() }
-        sweeps.handle(core.takeSweepCommands())
+        let rest = core.takeTurn()
+        for job in rest.jobs { job() }
+        sweeps.handle(rest.sweepCommands)
         sweeps.shutDown()
     }
 

@@ -111,9 +111,8 @@ final class SweepScheduler {
         for run in runs {
             var sentThisTurn = 0
             while sentThisTurn < Self.batchLimit {
-                let staged = stage(run, identifier: identifier, now: now, limit: Self.batchLimit - sentThisTurn)
+                let (staged, family) = stage(run, identifier: identifier, now: now, limit: Self.batchLimit - sentThisTurn)
                 guard staged > 0 else { break }
-                let family = familyIndex(run, run.nextProbe)
                 var sentAt: Int64 = 0
                 // With a capture the send timestamp comes from it: asking the socket for one
                 // too would cost a clone of every packet and a recvmsg to drain it.
@@ -140,11 +139,11 @@ final class SweepScheduler {
     }
 
     /// Builds the next due probes of `run` into `outgoing`, all of the family of the first,
-    /// each holding a sequence number from here on; returns how many.
-    private func stage(_ run: SweepRun, identifier: UInt16, now: Int64, limit: Int) -> Int {
-        guard run.hasUnsent, !run.ringFull, run.nextDueNanoseconds <= now else { return 0 }
+    /// each holding a sequence number from here on; returns how many, and their family.
+    private func stage(_ run: SweepRun, identifier: UInt16, now: Int64, limit: Int) -> (count: Int, family: Int) {
+        guard run.hasUnsent, !run.ringFull, run.nextDueNanoseconds <= now else { return (0, 0) }
         let family = familyIndex(run, run.nextProbe)
-        guard let socket = sockets[family] else { return 0 }
+        guard let socket = sockets[family] else { return (0, family) }
         let limit = min(limit, outgoing.capacity)
         var staged = 0
         while staged < limit {
@@ -162,7 +161,7 @@ final class SweepScheduler {
             outgoing.tokens[staged] = token
             staged += 1
         }
-        return staged
+        return (staged, family)
     }
 
     /// Probe `run.nextProbe`, staged in `slot` of `batch`, left: it is in flight now.
