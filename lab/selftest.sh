@@ -32,7 +32,9 @@ in_ns() { local p=$1 n=$2; shift 2; "$LAB" exec --prefix "$p" "$n" -- "$@"; }
 # hop addresses (first address of each traceroute line, '*' if none)
 trace_hops() { awk 'NR > 1 { print $2 }'; }
 
-ping_avg() { sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p'; }
+# The fastest of a ping's round trips: a constant delay is its floor, and a loaded machine
+# (CI's 2 cores while other work runs) only adds to some of them, never takes away.
+ping_min() { sed -n 's|.*= \([0-9.]*\)/[0-9.]*/.*|\1|p'; }
 ping_loss() { sed -n 's|.* \([0-9.]*\)% packet loss.*|\1|p'; }
 sysctl_in() { local p=$1 n=$2; in_ns "$p" "$n" sysctl -n "$3"; }
 tx_csum() { local p=$1 n=$2; in_ns "$p" "$n" ethtool -k "$3" | awk '$1 == "tx-checksumming:" { print $2 }'; }
@@ -104,11 +106,11 @@ check "udp-drop cleared: UDP traceroute reaches dest [$got]" test "$got" = "$D4 
 "$LAB" delay --prefix "$P" --node r2 --side left --ms 20 >/dev/null
 RELAY_PIDS+=("$(cat "/run/ispc-lab/$P/relay-r2-left.pid")")
 in_ns "$P" c ping -q -c 2 -i 0.1 -W 1 "$D4" >/dev/null || true # warm neighbour caches
-avg=$(in_ns "$P" c ping -q -c 20 -i 0.05 -W 1 "$D4" | ping_avg || true)
-check "delay r2 left 20 ms: IPv4 RTT avg $avg ms (want 40 +- 1)" in_range "$avg" 39 41
+avg=$(in_ns "$P" c ping -q -c 20 -i 0.05 -W 1 "$D4" | ping_min || true)
+check "delay r2 left 20 ms: IPv4 RTT min $avg ms (want 40 +- 1)" in_range "$avg" 39 41
 in_ns "$P" c ping -q -6 -c 2 -i 0.1 -W 1 "$D6" >/dev/null || true
-avg6=$(in_ns "$P" c ping -q -6 -c 20 -i 0.05 -W 1 "$D6" | ping_avg || true)
-check "delay r2 left 20 ms: IPv6 RTT avg $avg6 ms (want 40 +- 1)" in_range "$avg6" 39 41
+avg6=$(in_ns "$P" c ping -q -6 -c 20 -i 0.05 -W 1 "$D6" | ping_min || true)
+check "delay r2 left 20 ms: IPv6 RTT min $avg6 ms (want 40 +- 1)" in_range "$avg6" 39 41
 
 # loss: 20 % of forwarded packets in r1
 "$LAB" loss --prefix "$P" --node r1 --percent 20 --dir forward >/dev/null
@@ -155,8 +157,8 @@ if "$LAB" up --prefix "$PR" --routers 3 --realistic >/dev/null; then
         test "$relay_tx" = "r2:lwire=off r2:lpeer=off r2:left=off r1:right=off"
     check "realistic delay: r2 right (no relay) tx on" test "$(tx_csum "$PR" r2 right)" = on
     in_ns "$PR" c ping -q -c 2 -i 0.1 -W 1 "$DR" >/dev/null || true
-    avg=$(in_ns "$PR" c ping -q -c 20 -i 0.05 -W 1 "$DR" | ping_avg || true)
-    check "realistic delay r2 left 20 ms: IPv4 RTT avg $avg ms (want 40 +- 1)" in_range "$avg" 39 41
+    avg=$(in_ns "$PR" c ping -q -c 20 -i 0.05 -W 1 "$DR" | ping_min || true)
+    check "realistic delay r2 left 20 ms: IPv4 RTT min $avg ms (want 40 +- 1)" in_range "$avg" 39 41
     # A kernel UDP socket's datagram leaves the client with a partial checksum; it must still
     # arrive whole across the relay.
     got=$(in_ns "$PR" c traceroute -n -q 1 -w 1 -f 4 -m 4 "$DR" | trace_hops | tr '\n' ' ')
