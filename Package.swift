@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ISPCheckerTests",
-            dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "ISPCheckerTestKit", "CProbe", "CServiceProbe"]
+            dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "ISPCheckerTestKit", "CProbe", "CServiceProbe", "TestSupport"]
         ),
         // Helpers the test targets share: child processes, commands, the repository root. No
         // product: only the test targets depend on it, in both configurations (see below).
@@ -130,7 +130,7 @@ let package = Package(
                 "ISPChecker",
                 "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience",
                 "ISPCheckerConfig",
-                "ISPCheckerTestKit",
+                "ISPCheckerTestKit", "TestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

@@ -17,8 +17,7 @@ command -v swift >/dev/null || { echo "demo.sh: swift not found; install a Swift
 
 bash scripts/install-deps.sh
 echo "== building isp-checker (release)"
-swift build -c release --static-swift-stdlib --product isp-checker 2>&1 | tail -n 1
-cli="$(swift build -c release --show-bin-path)/isp-checker"
+cli=$(bash scripts/build-release.sh)
 
 # `isp-checker lab` runs lab/scenario.sh as root only when root owns it and its folder and no one
 # else can write them or any folder above (a sticky one like /tmp aside). A checkout cloned by

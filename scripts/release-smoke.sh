@@ -11,8 +11,7 @@ cd "$(dirname "$0")/.."
 PREFIX=ispc-relsmoke
 fail() { echo "release-smoke: $*" >&2; exit 1; }
 
-swift build -c release --static-swift-stdlib --product isp-checker 2>&1 | tail -n 1
-cli="$(swift build -c release --show-bin-path)/isp-checker"
+cli=$(bash scripts/build-release.sh)
 readelf -d "$cli" | grep -q RELR || fail "$cli has no packed relocations (DT_RELR): Package.swift's release link flags were not applied"
 
 trap 'bash lab/lab.sh down --prefix "$PREFIX" >/dev/null 2>&1 || true' EXIT

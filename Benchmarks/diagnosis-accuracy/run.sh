@@ -80,8 +80,8 @@ done
 BIN=${ISPC_BIN:-$ROOT/.build/release/isp-checker}
 if [[ ! -x $BIN ]]; then
     [[ -z ${ISPC_BIN:-} ]] || die "ISPC_BIN=$ISPC_BIN is not an executable"
-    note "no CLI at $BIN: building it (swift build -c release --static-swift-stdlib --product isp-checker)"
-    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product isp-checker >&2) ||
+    note "no CLI at $BIN: building it (scripts/build-release.sh)"
+    bash "$ROOT/scripts/build-release.sh" >/dev/null ||
         die "the release build failed (someone may be mid-edit: retry, or set ISPC_BIN=.build/debug/isp-checker)"
 fi
 BIN=$(readlink -f "$BIN")

@@ -83,7 +83,7 @@ chmod 755 "$OUT"
 
 if [[ ${BUILD:-0} == 1 || ! -x $MONITOR ]]; then
     note "building the release monitor"
-    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product isp-checker-monitor) >&2
+    bash "$ROOT/scripts/build-release.sh" isp-checker-monitor >/dev/null
 fi
 
 MONITOR_PID=

@@ -59,7 +59,7 @@ for tool in fping python3 ip nft; do command -v "$tool" >/dev/null || die "$tool
 command -v cc >/dev/null || die "cc not found (apt-get install gcc): it compiles trace-speed/measure.c"
 if [[ ${BUILD:-0} == 1 || ! -x $ISP_CHECKER ]]; then
     note "building the release CLI"
-    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product isp-checker) >&2
+    bash "$ROOT/scripts/build-release.sh" >/dev/null
 fi
 
 cleanup() { bash "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1 || true; }

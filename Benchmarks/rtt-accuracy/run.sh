@@ -4,7 +4,7 @@
 #
 #   sudo bash Benchmarks/rtt-accuracy/run.sh
 #
-# Needs: root, lab/lab.sh, the release CLI (swift build -c release --static-swift-stdlib --product isp-checker),
+# Needs: root, lab/lab.sh, the release CLI (scripts/build-release.sh),
 # tcpdump, iputils-ping, python3 (standard library only). Every packet stays inside the lab's
 # namespaces (prefix ispc-bench); the lab is torn down on exit, whatever happens.
 #
@@ -47,7 +47,7 @@ for tool in tcpdump ping python3 ip; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install tcpdump iputils-ping python3 iproute2)"
 done
 [[ -x $ISP_CHECKER ]] ||
-    die "no CLI at $ISP_CHECKER; build it: (cd $ROOT && swift build -c release --static-swift-stdlib --product isp-checker), or set ISP_CHECKER"
+    die "no CLI at $ISP_CHECKER; build it: bash $ROOT/scripts/build-release.sh, or set ISP_CHECKER"
 ping -V 2>&1 | grep -q iputils || die "ping is not iputils ping (apt-get install iputils-ping)"
 [[ $REPEATS =~ ^[1-9][0-9]*$ && $COUNT =~ ^[1-9][0-9]*$ && $SINGLES =~ ^[0-9]+$ ]] ||
     die "REPEATS and COUNT must be positive integers, SINGLES a non-negative one"

@@ -4,7 +4,7 @@
 #
 #   sudo bash Benchmarks/service-probes/run.sh
 #
-# Needs: root, lab/lab.sh, the release CLI (swift build -c release --static-swift-stdlib --product isp-checker),
+# Needs: root, lab/lab.sh, the release CLI (scripts/build-release.sh),
 # dnsmasq, nginx, openssl, curl, prometheus-blackbox-exporter, python3 (standard library).
 # Every packet stays inside the lab's namespaces (prefix ispc-tsvbench) or their loopback; the
 # servers, the exporter and the lab are torn down on exit, whatever happens.
@@ -36,7 +36,7 @@ OUT=${OUT:-$(mktemp -d /tmp/ispc-svbench.XXXXXX)}
 mkdir -p "$OUT"
 
 [[ $(id -u) -eq 0 ]] || { echo "run as root" >&2; exit 1; }
-[[ -x $ISP_CHECKER ]] || { echo "build it first: swift build -c release --static-swift-stdlib --product isp-checker" >&2; exit 1; }
+[[ -x $ISP_CHECKER ]] || { echo "build it first: bash scripts/build-release.sh" >&2; exit 1; }
 
 pids=()
 cleanup() {

@@ -4,7 +4,7 @@
 #
 #   sudo bash Benchmarks/trace-speed/hop-accuracy.sh
 #
-# Needs: root, lab/lab.sh, the release CLI (swift build -c release --static-swift-stdlib --product isp-checker),
+# Needs: root, lab/lab.sh, the release CLI (scripts/build-release.sh),
 # tcpdump, python3 (standard library only). Every packet stays inside the lab's namespaces
 # (prefix ispc-tbench); the lab is torn down on exit, whatever happens.
 #
@@ -38,7 +38,7 @@ for tool in tcpdump python3 ip; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install tcpdump python3 iproute2)"
 done
 [[ -x $ISP_CHECKER ]] ||
-    die "no CLI at $ISP_CHECKER; build it: (cd $ROOT && swift build -c release --static-swift-stdlib --product isp-checker), or set ISP_CHECKER"
+    die "no CLI at $ISP_CHECKER; build it: bash $ROOT/scripts/build-release.sh, or set ISP_CHECKER"
 [[ $REPEATS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "REPEATS and ROUNDS must be positive integers"
 
 OUT=${OUT:-$(mktemp -d /tmp/ispc-hop-accuracy.XXXXXX)}

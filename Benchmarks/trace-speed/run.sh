@@ -27,7 +27,7 @@
 #     repeat, in a fixed order, with no rest: a run meets what the other tools just spent.
 # GAP_S [0] seconds of sleep between two runs (0 = back to back).
 #
-# Needs: root, lab/lab.sh, the release CLI (swift build -c release --static-swift-stdlib --product isp-checker),
+# Needs: root, lab/lab.sh, the release CLI (scripts/build-release.sh),
 # traceroute (2.1, Debian), mtr (mtr-tiny), scamper, tcpdump, python3 (standard library only), cc
 # (measure.c, compiled into OUT). Every packet stays inside the lab's namespaces (prefix
 # ispc-tbench, or LAB_PREFIX) or on their loopback; the lab is torn down on exit, whatever happens.
@@ -159,7 +159,7 @@ for tool in tcpdump traceroute mtr scamper python3 ip cc; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install tcpdump traceroute mtr-tiny scamper python3 iproute2 gcc)"
 done
 [[ -x $ISP_CHECKER ]] ||
-    die "no CLI at $ISP_CHECKER; build it: (cd $ROOT && swift build -c release --static-swift-stdlib --product isp-checker), or set ISP_CHECKER"
+    die "no CLI at $ISP_CHECKER; build it: bash $ROOT/scripts/build-release.sh, or set ISP_CHECKER"
 [[ $REPEATS =~ ^[1-9][0-9]*$ && $SCAMPER_DEFAULT_REPEATS =~ ^[0-9]+$ ]] ||
     die "REPEATS must be a positive integer, SCAMPER_DEFAULT_REPEATS a non-negative one"
 case $LAB_MODE in

@@ -29,13 +29,7 @@ private func writeAll(_ fd: Int32, _ text: String) {
 
 /// `value` with `digits` decimals, right-aligned in `width` characters (printf's `%W.Df`).
 func fixed(_ value: Double, digits: Int, width: Int = 0) -> String {
-    // 352: the longest %f of a Double (1e308 with a few decimals) fits.
-    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 352) { buffer in
-        _ = withVaList([Int32(clamping: width), Int32(clamping: digits), value]) {
-            vsnprintf(buffer.baseAddress, buffer.count, "%*.*f", $0)
-        }
-        return String(cString: buffer.baseAddress!)
-    }
+    value.fixed(digits: digits, width: width)
 }
 
 /// `text` padded with spaces on the right to `width` characters (longer text is kept whole).

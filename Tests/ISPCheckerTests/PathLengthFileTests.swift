@@ -48,6 +48,27 @@ struct PathLengthFileTests {
         #expect(file.pathLengths == [IPAddress("10.0.0.1")!: 5])
     }
 
+    @Test func aDistanceAlreadyKnownAndFreshIsNotRewritten() throws {
+        defer { cleanUp() }
+        let path = folder + "/path-lengths"
+        let address = IPAddress("10.99.4.2")!
+        let file = try #require(PathLengthFile(path: path, now: 1_000))
+        file.save([address: 4], now: 1_000)
+        let written = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(written == "10.99.4.2 4 1000\n")
+        // The same distance within the hour: the file stays as it was (its time is not renewed).
+        let again = try #require(PathLengthFile(path: path, now: 1_000 + PathLengthFile.refreshSeconds))
+        again.save([address: 4], now: 1_000 + PathLengthFile.refreshSeconds)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == written)
+        // Older than that, it is renewed; a changed distance is written at once.
+        let later = 1_001 + PathLengthFile.refreshSeconds
+        let renewed = try #require(PathLengthFile(path: path, now: later))
+        renewed.save([address: 4], now: later)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "10.99.4.2 4 \(later)\n")
+        renewed.save([address: 5], now: later)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "10.99.4.2 5 \(later)\n")
+    }
+
     @Test func theNewestEntriesAreKeptWhenItFills() throws {
         defer { cleanUp() }
         let path = folder + "/path-lengths"

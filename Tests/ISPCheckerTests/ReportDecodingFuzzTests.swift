@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import ISPChecker
 @testable import ISPCheckerAnalysis
 @testable import ISPCheckerCore
@@ -21,18 +22,6 @@ import Testing
 @Suite struct ReportDecodingFuzzTests {
     static var runs: Int { ProcessInfo.processInfo.environment["ISPC_REPORT_FUZZ_RUNS"].flatMap(Int.init) ?? 20_000 }
     static var seed: UInt64 { ProcessInfo.processInfo.environment["ISPC_REPORT_FUZZ_SEED"].flatMap(UInt64.init) ?? 1 }
-
-    /// SplitMix64: small, fast, and the same sequence everywhere.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// Replacement values: at and beyond every edge the decoder and the analysis care about.
     static let hostileValues = [
@@ -97,7 +86,7 @@ import Testing
         return ranges
     }
 
-    static func mutate(_ seed: [UInt8], ranges: [Range<Int>], using random: inout Generator) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], ranges: [Range<Int>], using random: inout SeededRandom) -> [UInt8] {
         if random.next() % 10 < 7 {
             // Replace 1 to 3 values, back to front so earlier ranges stay valid.
             let picks = (0..<(1 + Int(random.next() % 3))).map { _ in ranges[Int(random.next() % UInt64(ranges.count))] }
@@ -135,7 +124,7 @@ import Testing
     }
 
     static func runShard(_ shard: Int, runs: Int, seeds: [[UInt8]], ranges: [[Range<Int>]]) -> ShardResult {
-        var random = Generator(state: seed &* 0x1_0000 &+ UInt64(shard))
+        var random = SeededRandom(seed: seed &* 0x1_0000 &+ UInt64(shard))
         let decoder = RunReport.decoder
         let encoder = compactEncoder
         let analyzer = HealthAnalyzer()

@@ -1,5 +1,6 @@
 import CProbe
 import Testing
+import TestSupport
 @testable import ISPChecker
 @testable import ISPCheckerAnalysis
 @testable import ISPCheckerCore
@@ -121,7 +122,7 @@ import Glibc
     }
 
     @Test func randomCorruptionNeverPointsAtAnotherProbe() {
-        var generator = SplitMix64(seed: 0x15bc_4ec4)
+        var generator = SeededRandom(seed: 0x15bc_4ec4)
         let probe = udpProbe(id: 3210)
         let right = TraceProbeKey(family: .ipv4, method: .udp, probeID: 3210)
         // Corrupt only the IP headers (outer and quoted): the fields that say where the quote
@@ -179,19 +180,6 @@ import Glibc
         #expect(key(for: timeExceeded(quoting: probePacket, quoteLength: probePacket.count)) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
         // An RFC 792 minimum quote (no payload) cannot tell them apart and is taken as the trace's.
         #expect(key(for: timeExceeded(quoting: probePacket, quoteLength: 28)) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
-    }
-}
-
-/// A small deterministic generator, so a failing corruption can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,6 +1,7 @@
 import MetricsTestKit
 
 import Testing
+import TestSupport
 @testable import ISPChecker
 @testable import ISPCheckerAnalysis
 @testable import ISPCheckerCore

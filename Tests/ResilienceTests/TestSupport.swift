@@ -1,25 +1,11 @@
 import Testing
+import TestSupport
 @testable import ISPChecker
 @testable import ISPCheckerAnalysis
 @testable import ISPCheckerCore
 @testable import ISPCheckerPrimitives
 @testable import ISPCheckerResilience
 @testable import ISPCheckerResults
-
-/// SplitMix64: a small seeded generator, so every random test replays exactly from its seed.
-struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// An error the retry policy classifies as `kind` (or as not retryable with `nil`).
 struct TestFailure: Error, Equatable, RetryClassifiable {

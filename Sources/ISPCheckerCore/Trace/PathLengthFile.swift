@@ -40,9 +40,13 @@ public final class PathLengthFile {
     /// Opens (creating it and its folder when missing) and reads the file at `path`; nil when it
     /// cannot be opened: a trace then simply starts cold.
     public init?(path: String, now: Int = Int(time(nil))) {
-        let folder = parentFolder(of: path)
-        if folder != "." && folder != "/" { Self.makeDirectories(folder) }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 && errno == ENOENT {
+            // The folder is made only when missing: a trace's start pays no mkdir per run.
+            let folder = parentFolder(of: path)
+            if folder != "." && folder != "/" { Self.makeDirectories(folder) }
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
         guard fd >= 0 else { return nil }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= 1 << 20 else {
@@ -64,9 +68,21 @@ public final class PathLengthFile {
     /// The distances read, to seed an engine with (`ProbeEngine.rememberPathLengths`).
     public var pathLengths: [IPAddress: Int] { entries.mapValues(\.ttl) }
 
-    /// Records what an engine measured and rewrites the file, newest entries first kept.
+    /// How old a still-right entry may get before `save` rewrites the file only to renew its
+    /// time: a trace that measured what the file already says skips the write.
+    public static let refreshSeconds = 3600
+
+    /// Records what an engine measured and rewrites the file, newest entries first kept; does
+    /// not touch the file when every distance measured is already there, younger than
+    /// `refreshSeconds`.
     public func save(_ measured: [IPAddress: Int], now: Int = Int(time(nil))) {
-        for (address, ttl) in measured where (1...255).contains(ttl) { entries[address] = (ttl, now) }
+        let news = measured.filter { address, ttl in
+            guard (1...255).contains(ttl) else { return false }
+            guard let known = entries[address] else { return true }
+            return known.ttl != ttl || now - known.seenAt > Self.refreshSeconds
+        }
+        guard !news.isEmpty else { return }
+        for (address, ttl) in news { entries[address] = (ttl, now) }
         let kept = entries.sorted { $0.value.seenAt > $1.value.seenAt }.prefix(Self.capacity)
         let text = kept.map { "\($0.key) \($0.value.ttl) \($0.value.seenAt)\n" }.joined()
         // Losing the file costs one slower trace: a failed write is not worth an error.

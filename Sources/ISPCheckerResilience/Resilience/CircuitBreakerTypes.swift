@@ -70,15 +70,12 @@ public enum CircuitBreakerError: Error, Sendable, Equatable, CustomStringConvert
 }
 
 extension String {
-    /// A number with up to 3 decimals, without Foundation.
+    /// A number with up to 3 decimals (no trailing zeros), without Foundation.
     init(format3 value: Double) {
-        let thousandths = (value * 1000).rounded()
-        let whole = Int(thousandths / 1000)
-        let fraction = Int(abs(thousandths).truncatingRemainder(dividingBy: 1000))
-        var digits = String(fraction)
-        while digits.count < 3 { digits = "0" + digits }
-        while digits.hasSuffix("0") { digits.removeLast() }
-        self = digits.isEmpty ? String(whole) : "\(whole).\(digits)"
+        var text = value.fixed(digits: 3)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        self = text
     }
 }
 

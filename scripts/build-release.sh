@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds a shipped executable the one way the README, the demo, CI and the benchmarks build it,
+# and prints its path (the build's own last line goes to standard error):
+#
+#   cli=$(bash scripts/build-release.sh)                  # isp-checker
+#   monitor=$(bash scripts/build-release.sh isp-checker-monitor)
+#
+# - release, with the Swift runtime linked in (--static-swift-stdlib): no Swift libraries to
+#   install, and no dynamic loading of them at every start;
+# - lld, packed relative relocations and no exported symbols for the CLI (Package.swift);
+# - -disable-concrete-type-metadata-mangled-name-accessors, for every module of the build (the
+#   dependencies' too, which Package.swift cannot reach): a generic type the code names (a
+#   Dictionary of our keys, an ArgumentParser option) gets its metadata from a direct accessor
+#   instead of from its mangled name. The mangled-name route checks the type's generic
+#   requirements by looking protocol conformances up, and the first lookup of each scans every
+#   conformance record of the binary: 0.6 ms of CPU in a 6 ms trace (docs/benchmarks.md,
+#   issue 17). Code size: +0.3 %. A frontend flag, so it stays out of Package.swift, where
+#   unsafe flags would stop other packages from depending on the libraries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+product=${1:-isp-checker}
+flags=(-c release --static-swift-stdlib
+       -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors)
+if ! swift build "${flags[@]}" --product "$product" 2>&1 | tail -n 1 >&2; then
+    echo "build-release: swift build of $product failed" >&2
+    exit 1
+fi
+echo "$(swift build -c release --show-bin-path)/$product"
