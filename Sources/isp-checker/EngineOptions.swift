@@ -23,8 +23,37 @@ struct EngineOptions: ParsableArguments {
 
     @OptionGroup var privileges: PrivilegeOptions
 
+    func validate() throws { try settings.validate() }
+
+    /// The options as plain values (what `makeEngine` works from).
+    var settings: EngineSettings {
+        EngineSettings(networkNamespace: networkNamespace, noCapture: noCapture, capture: capture,
+                       captureInterface: captureInterface, unprivileged: unprivileged,
+                       keepCapabilities: keepCapabilities, user: privileges.user)
+    }
+
+    /// `EngineSettings.makeEngine` of these options.
+    func makeEngine(captureByDefault: Bool = true, traceroute: Bool = true, families: Set<IPFamily> = [.ipv4, .ipv6]) throws -> ProbeEngine {
+        try settings.makeEngine(captureByDefault: captureByDefault, traceroute: traceroute, families: families)
+    }
+}
+
+/// `EngineOptions` (with `--user`) as plain values: what a quickly read command (QuickParse)
+/// carries instead of ArgumentParser's property wrappers, whose set-up costs a short command's
+/// start more than its work (docs/benchmarks.md, issue 17).
+struct EngineSettings: Equatable, Sendable {
+    var networkNamespace: String?
+    var noCapture = false
+    var capture = false
+    var captureInterface: String?
+    var unprivileged = false
+    var keepCapabilities = false
+    var user: String?
+
+    /// EngineOptions' and PrivilegeOptions' checks.
     func validate() throws {
         if capture && noCapture { throw ValidationError("--capture and --no-capture exclude each other") }
+        try PrivilegeOptions.validate(user: user)
     }
 
     /// Opens the engine, then drops every privilege of the process (unless
@@ -53,7 +82,7 @@ struct EngineOptions: ParsableArguments {
             traceroute: traceroute,
             families: families.isEmpty ? [.ipv4, .ipv6] : families
         ))
-        if !keepCapabilities { try privileges.drop() }
+        if !keepCapabilities { try PrivilegeOptions.drop(user: user) }
         return engine
     }
 }
@@ -63,13 +92,17 @@ struct PrivilegeOptions: ParsableArguments {
     @Option(help: "Started as root: the user (USER or USER:GROUP) to continue as once the sockets are open (default nobody, with its group nogroup).")
     var user: String?
 
-    func validate() throws {
+    func validate() throws { try Self.validate(user: user) }
+
+    static func validate(user: String?) throws {
         if let user { do { _ = try ProcessPrivileges.Account(parsing: user) } catch { throw ValidationError("--user: \(error)") } }
     }
 
     /// Drops every privilege of the process (ProcessPrivileges.drop). Call on the main thread
     /// before any task runs.
-    func drop() throws {
+    func drop() throws { try Self.drop(user: user) }
+
+    static func drop(user: String?) throws {
         let account = try user.map { try ProcessPrivileges.Account(parsing: $0) } ?? .default
         try ProcessPrivileges.drop(to: account)
     }
@@ -83,9 +116,13 @@ struct FamilyFlags: ParsableArguments {
     @Flag(name: .customShort("6"), help: "Use IPv6.")
     var ipv6 = false
 
-    func validate() throws {
+    func validate() throws { try Self.validate(ipv4: ipv4, ipv6: ipv6) }
+
+    static func validate(ipv4: Bool, ipv6: Bool) throws {
         if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
     }
 
-    var preference: FamilyPreference { ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any }
+    var preference: FamilyPreference { Self.preference(ipv4: ipv4, ipv6: ipv6) }
+
+    static func preference(ipv4: Bool, ipv6: Bool) -> FamilyPreference { ipv4 ? .ipv4 : ipv6 ? .ipv6 : .any }
 }

@@ -93,27 +93,31 @@ extension QuickParse {
 
     /// The engine options `plain` read, validated as ArgumentParser validates the group; nil
     /// when a value does not convert or the group is not valid.
-    static func engine(_ plain: Plain) -> EngineOptions? {
+    static func engine(_ plain: Plain) -> EngineSettings? {
         guard let networkNamespace = plain.optional("netns", String.self),
               let captureInterface = plain.optional("capture-interface", String.self),
               let user = plain.optional("user", String.self)
         else { return nil }
+        let settings = EngineSettings(
+            networkNamespace: networkNamespace, noCapture: plain.flag("no-capture"), capture: plain.flag("capture"),
+            captureInterface: captureInterface, unprivileged: plain.flag("unprivileged"),
+            keepCapabilities: plain.flag("keep-capabilities"), user: user)
+        do { try settings.validate() } catch { return nil }
+        return settings
+    }
+
+    /// `settings` in ArgumentParser's option group, for a command that keeps one.
+    static func engineOptionGroup(_ settings: EngineSettings) -> EngineOptions {
         var privileges = PrivilegeOptions()
-        privileges.user = user
+        privileges.user = settings.user
         var engine = EngineOptions()
-        engine.networkNamespace = networkNamespace
-        engine.noCapture = plain.flag("no-capture")
-        engine.capture = plain.flag("capture")
-        engine.captureInterface = captureInterface
-        engine.unprivileged = plain.flag("unprivileged")
-        engine.keepCapabilities = plain.flag("keep-capabilities")
+        engine.networkNamespace = settings.networkNamespace
+        engine.noCapture = settings.noCapture
+        engine.capture = settings.capture
+        engine.captureInterface = settings.captureInterface
+        engine.unprivileged = settings.unprivileged
+        engine.keepCapabilities = settings.keepCapabilities
         engine.privileges = privileges
-        do {
-            try privileges.validate()
-            try engine.validate()
-        } catch {
-            return nil
-        }
         return engine
     }
 }
@@ -156,7 +160,7 @@ extension SweepCommand {
         command.json = plain.flag("json")
         command.quiet = plain.flag("quiet")
         command.tracing = tracing
-        command.engineOptions = engine
+        command.engineOptions = QuickParse.engineOptionGroup(engine)
         do {
             try tracing.validate()
             try command.validate()
@@ -168,10 +172,11 @@ extension SweepCommand {
 }
 
 extension TraceCommand {
-    /// `trace` with plain arguments (see the top of this file), validated; nil for anything
-    /// ArgumentParser must read. The defaults here are the properties' own: CLITests compares
-    /// every field with ArgumentParser's reading.
-    static func quickParse(_ arguments: [String]) -> TraceCommand? {
+    /// `trace` with plain arguments (see the top of this file), validated, as plain values (no
+    /// TraceCommand is built); nil for anything ArgumentParser must read. The defaults are
+    /// TraceRequest's (TraceCommand's): CLITests compares every field with ArgumentParser's
+    /// reading.
+    static func quickParse(_ arguments: [String]) -> TraceRequest? {
         guard arguments.first == "trace" else { return nil }
         var plain = QuickParse.Plain(
             options: [
@@ -184,47 +189,35 @@ extension TraceCommand {
                 "--full-wait": "full-wait", "--classic": "classic", "-r": "resolve", "--resolve": "resolve",
                 "--no-path-cache": "no-path-cache", "-4": "ipv4", "-6": "ipv6", "--json": "json",
             ].merging(QuickParse.engineFlags) { first, _ in first })
-        guard plain.read(arguments.dropFirst()), plain.positionals.count == 1,
-              let method = plain.value("method", default: Method.udp),
+        guard plain.read(arguments.dropFirst()), plain.positionals.count == 1, let engine = QuickParse.engine(plain) else { return nil }
+        var request = TraceRequest(target: plain.positionals[0], engine: engine)
+        guard let method = plain.value("method", default: request.method),
               let port = plain.optional("port", UInt16.self),
-              let maxHops = plain.value("max-hops", default: 30),
-              let firstHop = plain.value("first-hop", default: 1),
-              let rounds = plain.value("rounds", default: 1),
-              let timeout = plain.value("timeout", default: 1.0),
-              let rate = plain.value("rate", default: 1000),
-              let interval = plain.value("interval", default: 1.0),
-              let engine = QuickParse.engine(plain)
+              let maxHops = plain.value("max-hops", default: request.maxHops),
+              let firstHop = plain.value("first-hop", default: request.firstHop),
+              let rounds = plain.value("rounds", default: request.rounds),
+              let timeout = plain.value("timeout", default: request.timeout),
+              let rate = plain.value("rate", default: request.rate),
+              let interval = plain.value("interval", default: request.interval)
         else { return nil }
-
-        var family = FamilyFlags()
-        family.ipv4 = plain.flag("ipv4")
-        family.ipv6 = plain.flag("ipv6")
-
-        var command = TraceCommand()
-        command.target = plain.positionals[0]
-        command.method = method
-        command.port = port
-        command.maxHops = maxHops
-        command.firstHop = firstHop
-        command.rounds = rounds
-        command.timeout = timeout
-        command.rate = rate
-        command.interval = interval
-        command.fullWait = plain.flag("full-wait")
-        command.classic = plain.flag("classic")
-        command.resolve = plain.flag("resolve")
-        command.noPathCache = plain.flag("no-path-cache")
-        command.family = family
-        command.json = plain.flag("json")
-        command.engineOptions = engine
-        do {
-            // ArgumentParser validates the groups (the engine's in QuickParse.engine), then
-            // the command.
-            try family.validate()
-            try command.validate()
-        } catch {
+        request.method = method
+        request.port = port
+        request.maxHops = maxHops
+        request.firstHop = firstHop
+        request.rounds = rounds
+        request.timeout = timeout
+        request.rate = rate
+        request.interval = interval
+        request.fullWait = plain.flag("full-wait")
+        request.classic = plain.flag("classic")
+        request.resolve = plain.flag("resolve")
+        request.noPathCache = plain.flag("no-path-cache")
+        request.ipv4 = plain.flag("ipv4")
+        request.ipv6 = plain.flag("ipv6")
+        request.json = plain.flag("json")
+        do { try request.validate() } catch {
             return nil // ArgumentParser reads them again and words the error
         }
-        return command
+        return request
     }
 }

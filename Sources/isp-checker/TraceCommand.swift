@@ -59,7 +59,47 @@ struct TraceCommand: ParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
 
+    func validate() throws { try request.validate() }
+
+    func run() throws { try request.run() }
+
+    /// The command as plain values.
+    var request: TraceRequest {
+        TraceRequest(target: target, method: method, port: port, maxHops: maxHops, firstHop: firstHop, rounds: rounds,
+                     timeout: timeout, rate: rate, interval: interval, fullWait: fullWait, classic: classic,
+                     resolve: resolve, noPathCache: noPathCache, ipv4: family.ipv4, ipv6: family.ipv6, json: json,
+                     engine: engineOptions.settings)
+    }
+}
+
+/// A `trace` as plain values: what `TraceCommand` holds in ArgumentParser's property wrappers,
+/// and what QuickParse reads a plain `trace` into without building them (their set-up is a
+/// tenth of a short trace's CPU: docs/benchmarks.md, issue 17). The defaults are
+/// TraceCommand's; CLITests compares both readings of every option.
+struct TraceRequest: Equatable, Sendable {
+    var target: String
+    var method: TraceCommand.Method = .udp
+    var port: UInt16?
+    var maxHops = 30
+    var firstHop = 1
+    var rounds = 1
+    var timeout = 1.0
+    var rate = 1000
+    var interval = 1.0
+    var fullWait = false
+    var classic = false
+    var resolve = false
+    var noPathCache = false
+    var ipv4 = false
+    var ipv6 = false
+    var json = false
+    var engine = EngineSettings()
+
+    /// TraceCommand's checks, with its option groups' (families, engine) first, as
+    /// ArgumentParser runs them.
     func validate() throws {
+        try FamilyFlags.validate(ipv4: ipv4, ipv6: ipv6)
+        try engine.validate()
         try OptionRange.seconds(timeout, flag: "--timeout")
         try OptionRange.seconds(interval, flag: "--interval", allowsMinimum: true)
         try OptionRange.integer(maxHops, flag: "--max-hops", 1...64)
@@ -75,8 +115,8 @@ struct TraceCommand: ParsableCommand {
         let engine: ProbeEngine
         // An address literal, or -4/-6, says which family's sockets the trace needs; a name
         // may resolve to either.
-        let families: Set<IPFamily> = IPAddress(target).map { [$0.family] } ?? (family.ipv4 ? [.ipv4] : family.ipv6 ? [.ipv6] : [.ipv4, .ipv6])
-        do { engine = try engineOptions.makeEngine(captureByDefault: false, families: families) } catch { throw CLIError(error) }
+        let families: Set<IPFamily> = IPAddress(target).map { [$0.family] } ?? (ipv4 ? [.ipv4] : ipv6 ? [.ipv6] : [.ipv4, .ipv6])
+        do { engine = try self.engine.makeEngine(captureByDefault: false, families: families) } catch { throw CLIError(error) }
         if let pathCache { engine.rememberPathLengths(pathCache.pathLengths) }
         let traceMethod: TraceMethod = switch method {
         case .udp: .udp
@@ -87,7 +127,7 @@ struct TraceCommand: ParsableCommand {
             method: traceMethod, firstHop: firstHop, maxHops: maxHops, rounds: rounds, timeout: .seconds(timeout),
             probesPerSecond: rate, roundInterval: .seconds(interval), paris: !classic,
             udpBasePort: method == .udp ? (port ?? 33434) : 33434,
-            family: family.preference, resolveHopNames: resolve,
+            family: FamilyFlags.preference(ipv4: ipv4, ipv6: ipv6), resolveHopNames: resolve,
             silentHopWait: fullWait ? .fullTimeout : .default)
         let (target, json, rounds) = (target, json, rounds)
         if !json {
