@@ -43,10 +43,17 @@
 /* LINKTYPE_RAW as written in capture files; DLT_RAW is 12 on Linux. */
 #define LINKTYPE_RAW_NUMBER 101
 
-/* Every link type cp_frame_decode reads, in the order the error message lists them. */
-static const int readable_linktypes[] = {
-    DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_NULL, DLT_LOOP,
-    DLT_PPP, DLT_PPP_SERIAL, DLT_PPP_WITH_DIR, DLT_PPP_ETHER, DLT_C_HDLC, DLT_MPLS,
+/* Every link type cp_frame_decode reads, in the order the error message lists
+ * them, with libpcap's names (which older libpcaps do not all know). */
+static const struct {
+    int linktype;
+    const char *name;
+} readable_linktypes[] = {
+    { DLT_EN10MB, "EN10MB" }, { DLT_LINUX_SLL, "LINUX_SLL" }, { DLT_LINUX_SLL2, "LINUX_SLL2" },
+    { DLT_RAW, "RAW" }, { DLT_IPV4, "IPV4" }, { DLT_IPV6, "IPV6" }, { DLT_NULL, "NULL" },
+    { DLT_LOOP, "LOOP" }, { DLT_PPP, "PPP" }, { DLT_PPP_SERIAL, "PPP_SERIAL" },
+    { DLT_PPP_WITH_DIR, "PPP_WITH_DIR" }, { DLT_PPP_ETHER, "PPP_ETHER" }, { DLT_C_HDLC, "C_HDLC" },
+    { DLT_MPLS, "MPLS" },
 };
 
 struct cp_capture {
@@ -200,11 +207,8 @@ static void unreadable_linktype_message(int linktype, char *errbuf, size_t errbu
     }
     append(errbuf, errbuf_cap, &used, " carries no IP that isp-checker can read; supported:");
     for (size_t i = 0; i < sizeof readable_linktypes / sizeof readable_linktypes[0]; i++) {
-        const char *known = cp_pcap.datalink_val_to_name(readable_linktypes[i]);
-        if (known == NULL)
-            continue;
         append(errbuf, errbuf_cap, &used, i == 0 ? " " : ", ");
-        append(errbuf, errbuf_cap, &used, known);
+        append(errbuf, errbuf_cap, &used, readable_linktypes[i].name);
     }
 }
 
@@ -606,7 +610,7 @@ int cp_frame_linktype_readable(int linktype)
     if (linktype == LINKTYPE_RAW_NUMBER)
         return 1;
     for (size_t i = 0; i < sizeof readable_linktypes / sizeof readable_linktypes[0]; i++)
-        if (readable_linktypes[i] == linktype)
+        if (readable_linktypes[i].linktype == linktype)
             return 1;
     return 0;
 }

@@ -275,8 +275,9 @@ int cp_capture_open(const char *device, const char *filter, int snaplen,
  * for replay, with nanosecond timestamps and an optional BPF filter.
  * cp_capture_next then returns its frames in order, and -ENODATA at the end.
  * Returns 0, -ENOENT / -EACCES (cannot open), -EBADMSG (not a capture file),
- * -EPROTONOSUPPORT (link type), -EINVAL (bad filter), -ELIBACC (no libpcap);
- * errbuf gets libpcap's text.
+ * -EPROTONOSUPPORT (a link type cp_frame_decode does not read: errbuf names it
+ * with libpcap's name and description and lists those it reads), -EINVAL (bad
+ * filter), -ELIBACC (no libpcap); errbuf gets libpcap's text otherwise.
  */
 int cp_capture_open_offline(const char *path, const char *filter,
                             cp_capture **out, char *errbuf, size_t errbuf_cap);
