@@ -47,9 +47,19 @@ struct LinkTypeReplayLabTests {
             let frames = packets.map { PcapFile.Frame(seconds: $0.0.seconds, fraction: $0.0.fraction, data: variant.wrap($0.ip)) }
             let byteWritten = directory.appendingPathComponent("\(variant.name).pcap").path
             try PcapFile(linktype: variant.linktype, nanosecond: capture.nanosecond, frames: frames).write(to: byteWritten)
-            let textWritten = directory.appendingPathComponent("\(variant.name).pcapng").path
-            try text2pcap(frames, linktype: variant.linktype, to: textWritten)
-            for file in [byteWritten, textWritten] {
+            var files = [byteWritten]
+            switch variant.text2pcap {
+            case .unwritable:
+                break
+            case .same, .withoutDirectionByte:
+                // text2pcap writes DLT_PPP_WITH_DIR's direction byte itself (received, 0).
+                let drop = variant.text2pcap == .withoutDirectionByte ? 1 : 0
+                let textFrames = frames.map { PcapFile.Frame(seconds: $0.seconds, fraction: $0.fraction, data: Array($0.data.dropFirst(drop))) }
+                let textWritten = directory.appendingPathComponent("\(variant.name).pcapng").path
+                try text2pcap(textFrames, linktype: variant.linktype, to: textWritten)
+                files.append(textWritten)
+            }
+            for file in files {
                 let flows = try CaptureReplay.pings(fromCapture: file)
                 #expect(Self.summary(flows) == Self.summary(expected), "\(variant.name): \(file)")
                 #expect(try cliDetails(file, targets: [lab.destination4, lab.destination6]) == expectedCLI, "\(variant.name): \(file)")
@@ -147,6 +157,17 @@ struct LinkVariant: Sendable {
     let name: String
     let linktype: Int
     let wrap: @Sendable ([UInt8]) -> [UInt8]
+    /// How text2pcap writes the link type: as given, supplying the direction byte itself, or
+    /// not at all (Wireshark 4.0 cannot write LINKTYPE_MPLS into pcapng).
+    enum Text2pcap { case same, withoutDirectionByte, unwritable }
+    var text2pcap: Text2pcap = .same
+
+    init(name: String, linktype: Int, text2pcap: Text2pcap = .same, wrap: @escaping @Sendable ([UInt8]) -> [UInt8]) {
+        self.name = name
+        self.linktype = linktype
+        self.text2pcap = text2pcap
+        self.wrap = wrap
+    }
 
     static func isIPv6(_ ip: [UInt8]) -> Bool { ip.first.map { $0 >> 4 == 6 } ?? false }
     static func be16(_ value: Int) -> [UInt8] { [UInt8(value >> 8 & 0xff), UInt8(value & 0xff)] }
@@ -179,11 +200,11 @@ struct LinkVariant: Sendable {
         LinkVariant(name: "ppp", linktype: 9) { [0xff, 0x03] + pppProtocol($0) + $0 },
         LinkVariant(name: "ppp-compressed", linktype: 9) { [isIPv6($0) ? 0x57 : 0x21] + $0 },
         LinkVariant(name: "ppp-hdlc", linktype: 50) { [0xff, 0x03] + pppProtocol($0) + $0 },
-        LinkVariant(name: "ppp-with-direction", linktype: 204) { [1, 0xff, 0x03] + pppProtocol($0) + $0 },
+        LinkVariant(name: "ppp-with-direction", linktype: 204, text2pcap: .withoutDirectionByte) { [1, 0xff, 0x03] + pppProtocol($0) + $0 },
         LinkVariant(name: "ppp-ether", linktype: 51) { pppoe($0) },
         LinkVariant(name: "cisco-hdlc", linktype: 104) { [0x0f, 0x00] + ethertype($0) + $0 },
         LinkVariant(name: "cisco-hdlc-mpls", linktype: 104) { [0x0f, 0x00, 0x88, 0x47] + labels + $0 },
-        LinkVariant(name: "mpls", linktype: 219) { labels + $0 },
+        LinkVariant(name: "mpls", linktype: 219, text2pcap: .unwritable) { labels + $0 },
     ]
 }
 
