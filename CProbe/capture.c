@@ -28,10 +28,33 @@
 #define ETHERTYPE_IPV6 0x86ddu
 #define ETHERTYPE_VLAN 0x8100u  /* IEEE 802.1Q */
 #define ETHERTYPE_QINQ 0x88a8u  /* IEEE 802.1ad */
+#define ETHERTYPE_QINQ_OLD 0x9100u /* pre-802.1ad QinQ, still on some switches */
+#define ETHERTYPE_MPLS 0x8847u  /* RFC 3032 §5 */
+#define ETHERTYPE_MPLS_MULTICAST 0x8848u
+#define ETHERTYPE_PPPOE_SESSION 0x8864u /* RFC 2516 */
+#define PPP_IPV4 0x0021u        /* RFC 1332 */
+#define PPP_IPV6 0x0057u        /* RFC 5072 */
+#define PPP_MPLS 0x0281u        /* RFC 3032 §5 */
+#define PPP_MPLS_MULTICAST 0x0283u
+#define CHDLC_UNICAST 0x0fu
+#define CHDLC_BROADCAST 0x8fu
 #define LINUX_SLL_OUTGOING 4    /* PACKET_OUTGOING */
 
 /* LINKTYPE_RAW as written in capture files; DLT_RAW is 12 on Linux. */
 #define LINKTYPE_RAW_NUMBER 101
+
+/* Every link type cp_frame_decode reads, in the order the error message lists
+ * them, with libpcap's names (which older libpcaps do not all know). */
+static const struct {
+    int linktype;
+    const char *name;
+} readable_linktypes[] = {
+    { DLT_EN10MB, "EN10MB" }, { DLT_LINUX_SLL, "LINUX_SLL" }, { DLT_LINUX_SLL2, "LINUX_SLL2" },
+    { DLT_RAW, "RAW" }, { DLT_IPV4, "IPV4" }, { DLT_IPV6, "IPV6" }, { DLT_NULL, "NULL" },
+    { DLT_LOOP, "LOOP" }, { DLT_PPP, "PPP" }, { DLT_PPP_SERIAL, "PPP_SERIAL" },
+    { DLT_PPP_WITH_DIR, "PPP_WITH_DIR" }, { DLT_PPP_ETHER, "PPP_ETHER" }, { DLT_C_HDLC, "C_HDLC" },
+    { DLT_MPLS, "MPLS" },
+};
 
 struct cp_capture {
     pcap_t *pcap;
@@ -147,6 +170,48 @@ fail:
     return rc;
 }
 
+static void append(char *buf, size_t cap, size_t *used, const char *text)
+{
+    if (*used >= cap)
+        return;
+    int n = snprintf(buf + *used, cap - *used, "%s", text);
+    if (n > 0)
+        *used += (size_t)n < cap - *used ? (size_t)n : cap - *used - 1;
+}
+
+/* "capture link type DLT_USB_LINUX (USB with Linux header) carries no IP that
+ * isp-checker can read; supported: EN10MB, ...", with libpcap's own names. */
+static void unreadable_linktype_message(int linktype, char *errbuf, size_t errbuf_cap)
+{
+    if (errbuf == NULL || errbuf_cap == 0)
+        return;
+    char number[48];
+    const char *name = cp_pcap.datalink_val_to_name(linktype);
+    const char *description = cp_pcap.datalink_val_to_description(linktype);
+    size_t used = 0;
+    errbuf[0] = '\0';
+    append(errbuf, errbuf_cap, &used, "capture link type ");
+    if (name != NULL) {
+        append(errbuf, errbuf_cap, &used, "DLT_");
+        append(errbuf, errbuf_cap, &used, name);
+        snprintf(number, sizeof number, " (%d", linktype);
+        append(errbuf, errbuf_cap, &used, number);
+        if (description != NULL) {
+            append(errbuf, errbuf_cap, &used, ", ");
+            append(errbuf, errbuf_cap, &used, description);
+        }
+        append(errbuf, errbuf_cap, &used, ")");
+    } else {
+        snprintf(number, sizeof number, "%d (unknown to this libpcap)", linktype);
+        append(errbuf, errbuf_cap, &used, number);
+    }
+    append(errbuf, errbuf_cap, &used, " carries no IP that isp-checker can read; supported:");
+    for (size_t i = 0; i < sizeof readable_linktypes / sizeof readable_linktypes[0]; i++) {
+        append(errbuf, errbuf_cap, &used, i == 0 ? " " : ", ");
+        append(errbuf, errbuf_cap, &used, readable_linktypes[i].name);
+    }
+}
+
 /* Takes ownership of file (closed on every path). */
 static int open_offline_file(FILE *file, const char *filter, cp_capture **out, char *errbuf, size_t errbuf_cap)
 {
@@ -163,10 +228,8 @@ static int open_offline_file(FILE *file, const char *filter, cp_capture **out, c
         return -EBADMSG;
     }
     int linktype = cp_pcap.datalink(p);
-    cp_frame probe;
-    static const uint8_t empty[1];
-    if (cp_frame_decode(linktype, empty, 0, &probe) == -EPROTONOSUPPORT) {
-        copy_message(errbuf, errbuf_cap, "unsupported link type in the capture file");
+    if (!cp_frame_linktype_readable(linktype)) {
+        unreadable_linktype_message(linktype, errbuf, errbuf_cap);
         cp_pcap.close(p);
         return -EPROTONOSUPPORT;
     }
@@ -291,21 +354,28 @@ void cp_capture_close(cp_capture *cap)
     free(cap);
 }
 
-static int family_of_ethertype(uint16_t ethertype)
+/* Where a frame's network layer starts, found walking its headers. */
+struct walk {
+    const uint8_t *frame;
+    size_t len;
+    size_t offset;   /* of the next header */
+    cp_frame *out;
+};
+
+static int finish(struct walk *w, int family)
 {
-    if (ethertype == ETHERTYPE_IPV4)
-        return AF_INET;
-    if (ethertype == ETHERTYPE_IPV6)
-        return AF_INET6;
+    w->out->family = family;
+    w->out->l3 = w->frame + w->offset;
+    w->out->l3_len = w->len - w->offset;
     return 0;
 }
 
-/* The IP version nibble of a bare network-layer packet. */
-static int family_of_version(const uint8_t *l3, size_t len)
+/* The IP version nibble of a bare network-layer packet; 0 when there is no byte. */
+static int family_of_version(const struct walk *w)
 {
-    if (len == 0)
+    if (w->len <= w->offset)
         return 0;
-    switch (l3[0] >> 4) {
+    switch (w->frame[w->offset] >> 4) {
     case 4:
         return AF_INET;
     case 6:
@@ -315,34 +385,149 @@ static int family_of_version(const uint8_t *l3, size_t len)
     }
 }
 
-static int finish(cp_frame *out, int family, int direction, int ifindex,
-                  const uint8_t *frame, size_t len, size_t offset)
+/* An MPLS label stack (RFC 3032 §2.1): 4-byte entries, label(20) TC(3) S(1)
+ * TTL(8), down to the one with S set. What follows the bottom entry is not
+ * named anywhere on the wire: the IP version nibble tells IPv4 and IPv6 from
+ * the rest (a pseudowire control word starts with 0000, RFC 4385 §3). */
+static int decode_mpls(struct walk *w)
 {
-    out->family = family;
-    out->direction = direction;
-    out->ifindex = ifindex;
-    out->l3 = frame + offset;
-    out->l3_len = len - offset;
-    return 0;
+    for (;;) {
+        if (w->len - w->offset < 4)
+            return -EBADMSG; /* the stack ends before its bottom entry */
+        uint32_t entry = cp_be32(w->frame + w->offset);
+        w->offset += 4;
+        cp_frame *out = w->out;
+        if (out->mpls_count < CP_FRAME_MAX_MPLS) {
+            cp_trace_mpls_entry *e = &out->mpls[out->mpls_count++];
+            e->label = entry >> 12;
+            e->tc = (uint8_t)((entry >> 9) & 7u);
+            e->s = (uint8_t)((entry >> 8) & 1u);
+            e->ttl = (uint8_t)entry;
+        } else {
+            out->mpls_truncated = 1;
+        }
+        if (entry & 0x100u)
+            return finish(w, family_of_version(w));
+    }
 }
 
-static int decode_ethernet(const uint8_t *frame, size_t len, cp_frame *out)
+static int decode_ppp_protocol(struct walk *w, uint16_t protocol);
+
+/* PPPoE session stage (RFC 2516 §4): ver/type 0x11, code 0, session id, length,
+ * then the PPP protocol field. Discovery frames have their own ethertype. */
+static int decode_pppoe_session(struct walk *w)
 {
-    size_t offset = 12; /* destination and source MAC */
-    if (len < offset + 2)
+    if (w->len - w->offset < 8)
         return -EBADMSG;
-    uint16_t ethertype = cp_be16(frame + offset);
-    /* Up to two tags: 802.1Q, or 802.1ad outer plus 802.1Q inner. */
-    for (int tags = 0; ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ; tags++) {
-        if (tags == 2)
-            return -EPROTONOSUPPORT;
-        offset += 4;
-        if (len < offset + 2)
+    const uint8_t *p = w->frame + w->offset;
+    if (p[0] != 0x11 || p[1] != 0)
+        return finish(w, 0);
+    uint16_t protocol = cp_be16(p + 6);
+    w->offset += 8;
+    return decode_ppp_protocol(w, protocol);
+}
+
+/* What an ethertype (Ethernet, Linux cooked, Cisco HDLC) carries: IP, MPLS,
+ * PPPoE, behind any stack of VLAN tags. */
+static int decode_ethertype(struct walk *w, uint16_t ethertype)
+{
+    for (int tags = 0; ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ ||
+                       ethertype == ETHERTYPE_QINQ_OLD; tags++) {
+        if (tags == CP_FRAME_MAX_VLAN_TAGS)
             return -EBADMSG;
-        ethertype = cp_be16(frame + offset);
+        if (w->len - w->offset < 4) /* TCI(2) then the next type(2) */
+            return -EBADMSG;
+        ethertype = cp_be16(w->frame + w->offset + 2);
+        w->offset += 4;
     }
-    offset += 2;
-    return finish(out, family_of_ethertype(ethertype), CP_DIR_UNKNOWN, 0, frame, len, offset);
+    switch (ethertype) {
+    case ETHERTYPE_IPV4:
+        return finish(w, AF_INET);
+    case ETHERTYPE_IPV6:
+        return finish(w, AF_INET6);
+    case ETHERTYPE_MPLS:
+    case ETHERTYPE_MPLS_MULTICAST:
+        return decode_mpls(w);
+    case ETHERTYPE_PPPOE_SESSION:
+        return decode_pppoe_session(w);
+    default:
+        return finish(w, 0);
+    }
+}
+
+/* A PPP protocol number (RFC 1661 §2, IANA PPP DLL protocol numbers). */
+static int decode_ppp_protocol(struct walk *w, uint16_t protocol)
+{
+    switch (protocol) {
+    case PPP_IPV4:
+        return finish(w, AF_INET);
+    case PPP_IPV6:
+        return finish(w, AF_INET6);
+    case PPP_MPLS:
+    case PPP_MPLS_MULTICAST:
+        return decode_mpls(w);
+    default:
+        return finish(w, 0);
+    }
+}
+
+/* A PPP frame from the protocol field on: two bytes, or one when Protocol-Field-
+ * Compression was negotiated (RFC 1661 §6.5: a compressed field is odd, a full
+ * one's first byte even). */
+static int decode_ppp_from_protocol(struct walk *w)
+{
+    if (w->len - w->offset < 1)
+        return -EBADMSG;
+    uint16_t protocol = w->frame[w->offset];
+    if (protocol & 1u) {
+        w->offset += 1;
+    } else {
+        if (w->len - w->offset < 2)
+            return -EBADMSG;
+        protocol = cp_be16(w->frame + w->offset);
+        w->offset += 2;
+    }
+    return decode_ppp_protocol(w, protocol);
+}
+
+/* Cisco HDLC: address 0x0f (unicast) or 0x8f (broadcast), control 0, an ethertype. */
+static int decode_chdlc(struct walk *w)
+{
+    if (w->len - w->offset < 4)
+        return -EBADMSG;
+    uint16_t ethertype = cp_be16(w->frame + w->offset + 2);
+    w->offset += 4;
+    return decode_ethertype(w, ethertype);
+}
+
+/* PPP as libpcap hands DLT_PPP and DLT_PPP_SERIAL over: in HDLC-like framing
+ * (RFC 1662 §3.1: address 0xff, control 0x03, no flags or FCS), or with
+ * Address-and-Control-Field-Compression (RFC 1661 §6.6) straight from the
+ * protocol field. A DLT_PPP_SERIAL capture may hold Cisco HDLC frames too
+ * (libpcap's pcap-linktype.7: "a Cisco HDLC frame", as tcpdump reads it). */
+static int decode_ppp(struct walk *w)
+{
+    if (w->len - w->offset < 1)
+        return -EBADMSG;
+    uint8_t address = w->frame[w->offset];
+    if (address == CHDLC_UNICAST || address == CHDLC_BROADCAST)
+        return decode_chdlc(w);
+    if (address == 0xff) {
+        if (w->len - w->offset < 2)
+            return -EBADMSG;
+        if (w->frame[w->offset + 1] != 0x03)
+            return -EBADMSG;
+        w->offset += 2;
+    }
+    return decode_ppp_from_protocol(w);
+}
+
+static int decode_ethernet(struct walk *w)
+{
+    if (w->len < 14) /* destination and source MAC, ethertype */
+        return -EBADMSG;
+    w->offset = 14;
+    return decode_ethertype(w, cp_be16(w->frame + 12));
 }
 
 static int direction_of_packet_type(unsigned packet_type)
@@ -355,41 +540,79 @@ static int direction_of_packet_type(unsigned packet_type)
 }
 
 /* Linux cooked capture v1: packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2). */
-static int decode_sll(const uint8_t *frame, size_t len, cp_frame *out)
+static int decode_sll(struct walk *w)
 {
-    if (len < 16)
+    if (w->len < 16)
         return -EBADMSG;
-    return finish(out, family_of_ethertype(cp_be16(frame + 14)),
-                  direction_of_packet_type(cp_be16(frame)), 0, frame, len, 16);
+    w->out->direction = direction_of_packet_type(cp_be16(w->frame));
+    w->offset = 16;
+    return decode_ethertype(w, cp_be16(w->frame + 14));
 }
 
 /* Linux cooked capture v2: protocol(2) reserved(2) ifindex(4) ARPHRD(2)
  * packet type(1) addr len(1) addr(8). */
-static int decode_sll2(const uint8_t *frame, size_t len, cp_frame *out)
+static int decode_sll2(struct walk *w)
 {
-    if (len < 20)
+    if (w->len < 20)
         return -EBADMSG;
-    uint32_t ifindex = cp_be32(frame + 4);
-    return finish(out, family_of_ethertype(cp_be16(frame)), direction_of_packet_type(frame[10]),
-                  ifindex <= INT32_MAX ? (int)ifindex : 0, frame, len, 20);
+    uint32_t ifindex = cp_be32(w->frame + 4);
+    w->out->direction = direction_of_packet_type(w->frame[10]);
+    w->out->ifindex = ifindex <= INT32_MAX ? (int)ifindex : 0;
+    w->offset = 20;
+    return decode_ethertype(w, cp_be16(w->frame));
 }
 
-/* BSD loopback: a 4-byte address family in the capturing host's byte order.
- * AF_INET6 differs between systems (Linux 10, BSDs 24, FreeBSD 28, Darwin 30). */
-static int decode_null(const uint8_t *frame, size_t len, cp_frame *out)
+/* BSD loopback: a 4-byte address family, in the capturing host's byte order
+ * (DLT_NULL) or in network byte order (DLT_LOOP, OpenBSD). Families are small,
+ * so a word above 0xffff was written in the other byte order than ours: both
+ * link types read either. AF_INET is 2 everywhere; AF_INET6 differs between
+ * systems (Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30). */
+static int decode_null(struct walk *w)
 {
-    if (len < 4)
+    if (w->len < 4)
         return -EBADMSG;
     uint32_t af;
-    memcpy(&af, frame, 4);
+    memcpy(&af, w->frame, 4);
     if (af > 0xffffu)
-        af = __builtin_bswap32(af); /* captured on a host of the other byte order */
+        af = __builtin_bswap32(af);
     int family = 0;
     if (af == 2)
         family = AF_INET;
     else if (af == 10 || af == 24 || af == 28 || af == 30)
         family = AF_INET6;
-    return finish(out, family, CP_DIR_UNKNOWN, 0, frame, len, 4);
+    w->offset = 4;
+    return finish(w, family);
+}
+
+/* DLT_PPP_WITH_DIR: one byte, 0 received and anything else sent, then PPP. */
+static int decode_ppp_with_dir(struct walk *w)
+{
+    if (w->len < 1)
+        return -EBADMSG;
+    w->out->direction = w->frame[0] == 0 ? CP_DIR_IN : CP_DIR_OUT;
+    w->offset = 1;
+    return decode_ppp(w);
+}
+
+/* Bare IP: the version nibble must agree with a link type that names it. */
+static int decode_raw(struct walk *w, int linktype)
+{
+    if (w->len == 0)
+        return -EBADMSG;
+    int family = family_of_version(w);
+    if ((linktype == DLT_IPV4 && family != AF_INET) || (linktype == DLT_IPV6 && family != AF_INET6))
+        return -EBADMSG;
+    return finish(w, family);
+}
+
+int cp_frame_linktype_readable(int linktype)
+{
+    if (linktype == LINKTYPE_RAW_NUMBER)
+        return 1;
+    for (size_t i = 0; i < sizeof readable_linktypes / sizeof readable_linktypes[0]; i++)
+        if (readable_linktypes[i].linktype == linktype)
+            return 1;
+    return 0;
 }
 
 int cp_frame_decode(int linktype, const uint8_t *frame, size_t len, cp_frame *out)
@@ -397,30 +620,49 @@ int cp_frame_decode(int linktype, const uint8_t *frame, size_t len, cp_frame *ou
     if (out == NULL)
         return -EINVAL;
     memset(out, 0, sizeof *out);
+    if (!cp_frame_linktype_readable(linktype))
+        return -EPROTONOSUPPORT;
     if (frame == NULL)
         return -EBADMSG;
+    struct walk w = { .frame = frame, .len = len, .offset = 0, .out = out };
+    int rc;
     switch (linktype) {
     case DLT_EN10MB:
-        return decode_ethernet(frame, len, out);
+        rc = decode_ethernet(&w);
+        break;
     case DLT_LINUX_SLL:
-        return decode_sll(frame, len, out);
+        rc = decode_sll(&w);
+        break;
     case DLT_LINUX_SLL2:
-        return decode_sll2(frame, len, out);
+        rc = decode_sll2(&w);
+        break;
     case DLT_NULL:
-        return decode_null(frame, len, out);
-    case DLT_RAW:
-    case LINKTYPE_RAW_NUMBER:
-    case DLT_IPV4:
-    case DLT_IPV6: {
-        if (len == 0)
-            return -EBADMSG;
-        int family = family_of_version(frame, len);
-        if ((linktype == DLT_IPV4 && family != AF_INET) ||
-            (linktype == DLT_IPV6 && family != AF_INET6))
-            return -EBADMSG;
-        return finish(out, family, CP_DIR_UNKNOWN, 0, frame, len, 0);
+    case DLT_LOOP:
+        rc = decode_null(&w);
+        break;
+    case DLT_PPP:
+    case DLT_PPP_SERIAL:
+        rc = decode_ppp(&w);
+        break;
+    case DLT_PPP_WITH_DIR:
+        rc = decode_ppp_with_dir(&w);
+        break;
+    case DLT_PPP_ETHER:
+        rc = decode_pppoe_session(&w);
+        break;
+    case DLT_C_HDLC:
+        rc = decode_chdlc(&w);
+        break;
+    case DLT_MPLS:
+        rc = decode_mpls(&w);
+        break;
+    default: /* DLT_RAW, LINKTYPE_RAW_NUMBER, DLT_IPV4, DLT_IPV6 */
+        rc = decode_raw(&w, linktype);
+        break;
     }
-    default:
-        return -EPROTONOSUPPORT;
+    if (rc != 0) {
+        /* Nothing half-decoded: a caller that ignores the code sees no IP. */
+        memset(out, 0, sizeof *out);
     }
+    return rc;
 }

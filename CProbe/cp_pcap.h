@@ -23,6 +23,12 @@
 #ifndef DLT_IPV6
 #define DLT_IPV6 229
 #endif
+#ifndef DLT_PPP_WITH_DIR
+#define DLT_PPP_WITH_DIR 204
+#endif
+#ifndef DLT_MPLS
+#define DLT_MPLS 219
+#endif
 
 /* Every libpcap function CProbe uses: X(return type, name without "pcap_", parameters). */
 #define CP_PCAP_FUNCTIONS(X)                                                              \
@@ -31,6 +37,8 @@
     X(int, compile, (pcap_t *, struct bpf_program *, const char *, int, bpf_u_int32))     \
     X(pcap_t *, create, (const char *, char *))                                           \
     X(int, datalink, (pcap_t *))                                                          \
+    X(const char *, datalink_val_to_description, (int))                                   \
+    X(const char *, datalink_val_to_name, (int))                                          \
     X(pcap_t *, fopen_offline_with_tstamp_precision, (FILE *, u_int, char *))             \
     X(void, freecode, (struct bpf_program *))                                             \
     X(int, get_selectable_fd, (pcap_t *))                                                 \

@@ -7,6 +7,7 @@ packages=(
   libpcap-dev libcap-dev        # the C probe core links these
   iproute2 nftables ethtool     # the network lab: namespaces, loss, rate limits, offloads
   iputils-ping tcpdump          # peers and on-wire truth for tests and benchmarks
+  wireshark-common              # text2pcap, editcap: captures of every link type for the replay tests
   traceroute mtr-tiny scamper fping
   util-linux libcap2-bin        # setpriv and setcap, for the privilege tests
   dnsmasq-base python3          # the lab scenarios' DNS and HTTP servers (lab/scenario.sh)

@@ -10,7 +10,9 @@
  *   - every timestamp cp_capture_next gives is in 0 … CP_CAPTURE_MAX_TS_SECONDS
  *     (+ < 1 s), so the difference of two of them never overflows an int64
  *     (CaptureReplay subtracts a request's time from its reply's);
- *   - a decoded frame's network layer lies inside the frame libpcap handed over;
+ *   - a decoded frame's network layer lies inside the frame libpcap handed over
+ *     (ASan: every link type's headers are read within it), and its MPLS label
+ *     count within cp_frame.mpls;
  *   - the reader ends (-ENODATA) within a bounded number of calls.
  * ASan/UBSan catch everything else (a signed overflow in the timestamp
  * conversion was one, before the bounds check).
@@ -74,6 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t rtt;
         REQUIRE(!__builtin_sub_overflow(frame.ts_ns, first, &rtt));
         REQUIRE(frame.l3 != NULL || frame.l3_len == 0);
+        REQUIRE(frame.mpls_count >= 0 && frame.mpls_count <= CP_FRAME_MAX_MPLS);
+        REQUIRE(frame.mpls_truncated == 0 || frame.mpls_count == CP_FRAME_MAX_MPLS);
         if (frame.family == 0)
             continue;
         cp_echo_info info;

@@ -4,8 +4,10 @@
 Small pcap and pcapng files of ICMP/ICMPv6 echo request/reply pairs, in the layouts replay
 reads: microsecond and nanosecond pcap (both byte orders), pcapng with and without if_tsresol,
 over Ethernet, Linux cooked v1 and raw IP; plus timestamps at the edges (0, the last second
-int64 nanoseconds hold, and beyond it, as a crafted pcapng can carry). Deterministic: rerun it
-and the files come out the same.
+int64 nanoseconds hold, and beyond it, as a crafted pcapng can carry); plus one capture per
+link type cp_frame_decode reads (VLAN / QinQ / 0x9100 stacks, MPLS in Ethernet, PPPoE, BSD
+NULL and LOOP, PPP, PPP in HDLC framing, PPP with direction, Cisco HDLC, bare MPLS) and one
+of a link type it refuses. Deterministic: rerun it and the files come out the same.
 """
 import os
 import struct
@@ -47,6 +49,49 @@ def ethernet(packet, v6=False):
 
 def sll(packet, v6=False):
     return struct.pack("!HHH8sH", 4, 1, 6, bytes(8), 0x86DD if v6 else 0x0800) + packet
+
+
+def mpls(packet, labels=((16001, 0, 254), (24, 5, 63))):
+    """An MPLS label stack (RFC 3032 2.1) in front of packet, bottom of stack on the last."""
+    out = b""
+    for index, (label, tc, ttl) in enumerate(labels):
+        bottom = 1 if index == len(labels) - 1 else 0
+        out += struct.pack("!I", label << 12 | tc << 9 | bottom << 8 | ttl)
+    return out + packet
+
+
+MACS = bytes([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1])
+
+
+def ethertype_of(v6):
+    return 0x86DD if v6 else 0x0800
+
+
+def tagged(packet, tags, v6=False):
+    out = MACS
+    for index, tpid in enumerate(tags):
+        out += struct.pack("!HH", tpid, 100 + index)
+    return out + struct.pack("!H", ethertype_of(v6)) + packet
+
+
+def ethernet_mpls(packet, v6=False):
+    return MACS + struct.pack("!H", 0x8847) + mpls(packet)
+
+
+def pppoe(packet, v6=False):
+    return struct.pack("!BBHHH", 0x11, 0, 0x1234, len(packet) + 2, 0x57 if v6 else 0x21) + packet
+
+
+def ppp_hdlc(packet, v6=False):
+    return bytes([0xFF, 0x03]) + struct.pack("!H", 0x57 if v6 else 0x21) + packet
+
+
+def chdlc(packet, v6=False):
+    return bytes([0x0F, 0x00]) + struct.pack("!H", ethertype_of(v6)) + packet
+
+
+def null_family(packet, v6=False, big=False, inet6=30):
+    return struct.pack(">I" if big else "<I", inet6 if v6 else 2) + packet
 
 
 def flows(v6=False):
@@ -110,6 +155,30 @@ def main():
                                                timestamps=[9_223_372_037 * 10**9, 9_223_372_035 * 10**9]),
         "pcapng-seconds-max-v4": pcapng(v4[:2], 101, tsresol=0, timestamps=[2**64 - 1, 2**63 - 1]),
     }
+    # One capture per link type that carries IP, IPv4 and IPv6 (DLT numbers as pcap files
+    # write them: LINKTYPE_*).
+    per_link = {
+        "en10mb-qinq": (1, lambda p, v6: tagged(p, [0x88A8, 0x8100], v6)),
+        "en10mb-9100-stack": (1, lambda p, v6: tagged(p, [0x9100, 0x8100, 0x8100], v6)),
+        "en10mb-mpls": (1, ethernet_mpls),
+        "en10mb-pppoe": (1, lambda p, v6: MACS + struct.pack("!H", 0x8864) + pppoe(p, v6)),
+        "null-little": (0, lambda p, v6: null_family(p, v6, inet6=28)),
+        "null-big": (0, lambda p, v6: null_family(p, v6, big=True, inet6=24)),
+        "loop": (108, lambda p, v6: null_family(p, v6, big=True, inet6=24)),
+        "ppp": (9, ppp_hdlc),
+        "ppp-acfc-pfc": (9, lambda p, v6: bytes([0x57 if v6 else 0x21]) + p),
+        "ppp-hdlc": (50, ppp_hdlc),
+        "ppp-with-dir": (204, lambda p, v6: bytes([1]) + ppp_hdlc(p, v6)),
+        "ppp-ether": (51, pppoe),
+        "c-hdlc": (104, chdlc),
+        "c-hdlc-mpls": (104, lambda p, v6: bytes([0x0F, 0x00, 0x88, 0x47]) + mpls(p)),
+        "mpls": (219, lambda p, v6: mpls(p)),
+    }
+    for name, (linktype, wrap) in per_link.items():
+        seeds[f"pcap-nsec-{name}-v4"] = pcap([(t, wrap(p, False)) for t, p in v4], linktype, nano=True)
+        seeds[f"pcapng-{name}-v6"] = pcapng([(t, wrap(p, True)) for t, p in v6], linktype, tsresol=9)
+    # Refused at open (LINKTYPE_USB_LINUX): the error path.
+    seeds["pcap-usb-linux-refused"] = pcap([(t, ethernet(p)) for t, p in v4], 189)
     for name, data in seeds.items():
         with open(os.path.join(HERE, name), "wb") as handle:
             handle.write(data)

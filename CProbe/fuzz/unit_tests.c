@@ -628,9 +628,11 @@ TEST(frame_decode_ethernet_with_and_without_vlan_tags)
     CHECK_EQ(f.l3_len, n6);
     CHECK_EQ(cp_echo_parse(AF_INET6, 1, f.l3, f.l3_len, NULL, NULL, &info), 0);
 
+    /* Stacked tags beyond QinQ are read too (up to CP_FRAME_MAX_VLAN_TAGS). */
     const uint16_t three[] = { 0x88a8, 0x8100, 0x8100 };
     len = ethernet(l3, n, three, 3, 0x0800, frame);
-    CHECK(cp_frame_decode(DLT_EN10MB, frame, len, &f) < 0);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, len, &f), 0);
+    CHECK(f.l3 == frame + 26);
 
     len = ethernet(l3, n, NULL, 0, 0x0806, frame); /* ARP */
     CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, len, &f), 0);
@@ -722,6 +724,389 @@ TEST(frame_decode_raw_ip_and_bsd_null)
 
     CHECK_EQ(cp_frame_decode(DLT_IEEE802_11, frame, 100, &f), -EPROTONOSUPPORT);
     CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, 100, NULL), -EINVAL);
+}
+
+/* Every link type and wrapping below, built around one IP packet. */
+struct wrapped {
+    const char *what;
+    int linktype;
+    uint8_t header[64];
+    size_t header_len;
+};
+
+static size_t wrap_in(const struct wrapped *w, const uint8_t *l3, size_t n, uint8_t *out)
+{
+    memcpy(out, w->header, w->header_len);
+    memcpy(out + w->header_len, l3, n);
+    return w->header_len + n;
+}
+
+#define MPLS_ENTRY(label, tc, s, ttl) \
+    (uint8_t)((label) >> 12), (uint8_t)((label) >> 4), (uint8_t)(((label) & 0xf) << 4 | (tc) << 1 | (s)), (uint8_t)(ttl)
+#define ETHERNET_MACS 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1
+
+/* IPv4 wrappers: the IPv6 ones differ only in the protocol number (see ipv6_of). */
+static const struct wrapped wrappers_v4[] = {
+    { "ethernet 802.1Q", DLT_EN10MB, { ETHERNET_MACS, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00 }, 18 },
+    { "ethernet 802.1ad + 802.1Q", DLT_EN10MB,
+      { ETHERNET_MACS, 0x88, 0xa8, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00 }, 22 },
+    { "ethernet 0x9100 + 802.1Q", DLT_EN10MB,
+      { ETHERNET_MACS, 0x91, 0x00, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00 }, 22 },
+    { "ethernet MPLS", DLT_EN10MB, { ETHERNET_MACS, 0x88, 0x47, MPLS_ENTRY(16001, 0, 0, 254), MPLS_ENTRY(24, 5, 1, 63) }, 22 },
+    { "ethernet 802.1Q MPLS", DLT_EN10MB,
+      { ETHERNET_MACS, 0x81, 0x00, 0x00, 0x64, 0x88, 0x47, MPLS_ENTRY(16001, 0, 0, 254), MPLS_ENTRY(24, 5, 1, 63) }, 26 },
+    { "ethernet PPPoE session", DLT_EN10MB, { ETHERNET_MACS, 0x88, 0x64, 0x11, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0x21 }, 22 },
+    { "linux cooked MPLS", DLT_LINUX_SLL, { 0, 4, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x88, 0x47,
+                                            MPLS_ENTRY(16001, 0, 0, 254), MPLS_ENTRY(24, 5, 1, 63) }, 24 },
+    { "null, host byte order", DLT_NULL, { 0 }, 4 },
+    { "loop, network byte order", DLT_LOOP, { 0, 0, 0, 2 }, 4 },
+    { "ppp, address and control", DLT_PPP, { 0xff, 0x03, 0x00, 0x21 }, 4 },
+    { "ppp, no address and control", DLT_PPP, { 0x00, 0x21 }, 2 },
+    { "ppp, compressed protocol", DLT_PPP, { 0xff, 0x03, 0x21 }, 3 },
+    { "ppp MPLS", DLT_PPP, { 0xff, 0x03, 0x02, 0x81, MPLS_ENTRY(16001, 0, 0, 254), MPLS_ENTRY(24, 5, 1, 63) }, 12 },
+    { "ppp in HDLC framing", DLT_PPP_SERIAL, { 0xff, 0x03, 0x00, 0x21 }, 4 },
+    { "cisco HDLC in a PPP serial capture", DLT_PPP_SERIAL, { 0x0f, 0x00, 0x08, 0x00 }, 4 },
+    { "ppp with direction, sent", DLT_PPP_WITH_DIR, { 0x01, 0xff, 0x03, 0x00, 0x21 }, 5 },
+    { "pppoe", DLT_PPP_ETHER, { 0x11, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0x21 }, 8 },
+    { "cisco HDLC", DLT_C_HDLC, { 0x0f, 0x00, 0x08, 0x00 }, 4 },
+    { "cisco HDLC broadcast", DLT_C_HDLC, { 0x8f, 0x00, 0x08, 0x00 }, 4 },
+    { "cisco HDLC MPLS", DLT_C_HDLC, { 0x0f, 0x00, 0x88, 0x47, MPLS_ENTRY(16001, 0, 0, 254), MPLS_ENTRY(24, 5, 1, 63) }, 12 },
+    { "bare MPLS", DLT_MPLS, { MPLS_ENTRY(16001, 0, 0, 254), MPLS_ENTRY(24, 5, 1, 63) }, 8 },
+};
+
+/* The same wrapper around IPv6: the protocol number or family word changed. */
+static struct wrapped ipv6_of(const struct wrapped *v4)
+{
+    struct wrapped w = *v4;
+    uint8_t *h = w.header;
+    size_t n = w.header_len;
+    switch (w.linktype) {
+    case DLT_NULL: {
+        uint32_t af = 28; /* FreeBSD's AF_INET6 */
+        memcpy(h, &af, 4);
+        break;
+    }
+    case DLT_LOOP:
+        h[3] = 24; /* OpenBSD's */
+        break;
+    case DLT_EN10MB:
+    case DLT_LINUX_SLL:
+    case DLT_C_HDLC:
+    case DLT_PPP_SERIAL:
+    case DLT_PPP:
+    case DLT_PPP_WITH_DIR:
+    case DLT_PPP_ETHER:
+        if (n >= 2 && h[n - 2] == 0x08 && h[n - 1] == 0x00)
+            h[n - 2] = 0x86, h[n - 1] = 0xdd;
+        else if (n >= 2 && h[n - 2] == 0x00 && h[n - 1] == 0x21)
+            h[n - 1] = 0x57;
+        else if (n >= 1 && h[n - 1] == 0x21)
+            h[n - 1] = 0x57; /* compressed protocol field */
+        break;
+    default:
+        break; /* MPLS: the version nibble says it */
+    }
+    return w;
+}
+
+static void set_null_family(struct wrapped *w)
+{
+    if (w->linktype == DLT_NULL) {
+        uint32_t af = AF_INET;
+        memcpy(w->header, &af, 4);
+    }
+}
+
+static int has_mpls(const struct wrapped *w)
+{
+    return strstr(w->what, "MPLS") != NULL;
+}
+
+TEST(frame_decode_reads_every_link_type_that_carries_ip_v4_and_v6)
+{
+    uint8_t v4[128], v6[128], frame[256];
+    size_t n4 = sample_ipv4(5, v4), n6 = sample_ipv6(6, v6);
+    for (size_t i = 0; i < sizeof wrappers_v4 / sizeof wrappers_v4[0] && !CHECK_FAILED; i++) {
+        struct wrapped w4 = wrappers_v4[i];
+        set_null_family(&w4);
+        struct wrapped w6 = ipv6_of(&w4);
+        for (int v = 0; v < 2; v++) {
+            const struct wrapped *w = v == 0 ? &w4 : &w6;
+            const uint8_t *l3 = v == 0 ? v4 : v6;
+            size_t n = v == 0 ? n4 : n6;
+            size_t len = wrap_in(w, l3, n, frame);
+            cp_frame f;
+            int rc = cp_frame_decode(w->linktype, frame, len, &f);
+            if (rc != 0 || f.family != (v == 0 ? AF_INET : AF_INET6) || f.l3 != frame + w->header_len ||
+                f.l3_len != n)
+                printf("    %s (IPv%d): rc %d family %d at %td\n", w->what, v == 0 ? 4 : 6, rc, f.family,
+                       f.l3 != NULL ? f.l3 - frame : -1);
+            CHECK_EQ(rc, 0);
+            CHECK_EQ(f.family, v == 0 ? AF_INET : AF_INET6);
+            CHECK(f.l3 == frame + w->header_len);
+            CHECK_EQ(f.l3_len, n);
+            cp_echo_info info;
+            CHECK_EQ(cp_echo_parse(f.family, 1, f.l3, f.l3_len, NULL, NULL, &info), 0);
+            CHECK_EQ(info.ident, v == 0 ? 5 : 6);
+            if (has_mpls(w)) {
+                CHECK_EQ(f.mpls_count, 2);
+                CHECK_EQ(f.mpls[0].label, 16001);
+                CHECK_EQ(f.mpls[0].s, 0);
+                CHECK_EQ(f.mpls[0].ttl, 254);
+                CHECK_EQ(f.mpls[1].label, 24);
+                CHECK_EQ(f.mpls[1].tc, 5);
+                CHECK_EQ(f.mpls[1].s, 1);
+                CHECK_EQ(f.mpls[1].ttl, 63);
+            } else {
+                CHECK_EQ(f.mpls_count, 0);
+            }
+            CHECK_EQ(f.mpls_truncated, 0);
+        }
+    }
+}
+
+/* Every length short of the whole frame is checked before a read: a copy of
+ * exactly that many bytes on the heap, so ASan sees any read past it. A
+ * truncated frame is refused, or decoded to a network layer inside it. */
+TEST(frame_decode_checks_every_length_before_reading)
+{
+    uint8_t v4[128], frame[256];
+    size_t n4 = sample_ipv4(5, v4);
+    for (size_t i = 0; i < sizeof wrappers_v4 / sizeof wrappers_v4[0] && !CHECK_FAILED; i++) {
+        struct wrapped w = wrappers_v4[i];
+        set_null_family(&w);
+        size_t len = wrap_in(&w, v4, n4, frame);
+        for (size_t cut = 0; cut <= len; cut++) {
+            uint8_t *copy = malloc(cut > 0 ? cut : 1);
+            CHECK(copy != NULL);
+            if (copy == NULL)
+                return;
+            memcpy(copy, frame, cut);
+            cp_frame f;
+            int rc = cp_frame_decode(w.linktype, copy, cut, &f);
+            CHECK(rc == 0 || rc == -EBADMSG);
+            if (rc == 0) {
+                CHECK(f.l3 >= copy && f.l3 + f.l3_len == copy + cut);
+                CHECK(cut >= w.header_len || f.family == 0);
+            } else {
+                CHECK_EQ(f.family, 0);
+                CHECK(f.l3 == NULL);
+            }
+            free(copy);
+        }
+    }
+}
+
+TEST(frame_decode_bsd_loopback_reads_either_byte_order_and_every_inet6_number)
+{
+    uint8_t v6[128], frame[256];
+    size_t n6 = sample_ipv6(5, v6);
+    const uint32_t inet6[] = { 10, 24, 28, 30 };
+    const int types[] = { DLT_NULL, DLT_LOOP };
+    for (size_t t = 0; t < 2; t++) {
+        for (size_t i = 0; i < 4; i++) {
+            for (int swap = 0; swap < 2; swap++) {
+                uint32_t af = swap ? __builtin_bswap32(inet6[i]) : inet6[i];
+                memcpy(frame, &af, 4);
+                memcpy(frame + 4, v6, n6);
+                cp_frame f;
+                CHECK_EQ(cp_frame_decode(types[t], frame, 4 + n6, &f), 0);
+                CHECK_EQ(f.family, AF_INET6);
+                CHECK(f.l3 == frame + 4);
+            }
+        }
+        uint32_t other = 7; /* neither IPv4 nor IPv6: decoded, no IP */
+        memcpy(frame, &other, 4);
+        cp_frame f;
+        CHECK_EQ(cp_frame_decode(types[t], frame, 4 + n6, &f), 0);
+        CHECK_EQ(f.family, 0);
+    }
+}
+
+TEST(frame_decode_mpls_walks_the_stack_to_its_bottom_entry)
+{
+    uint8_t v4[128], frame[256];
+    size_t n4 = sample_ipv4(5, v4);
+    /* Ten entries: the first eight kept, the rest counted as truncated. */
+    size_t off = 0;
+    const uint8_t macs[] = { ETHERNET_MACS, 0x88, 0x47 };
+    memcpy(frame, macs, sizeof macs);
+    off = sizeof macs;
+    for (uint32_t i = 0; i < 10; i++) {
+        uint32_t entry = (100 + i) << 12 | (i & 7) << 9 | (i == 9 ? 1u : 0u) << 8 | (64 - i);
+        frame[off++] = (uint8_t)(entry >> 24);
+        frame[off++] = (uint8_t)(entry >> 16);
+        frame[off++] = (uint8_t)(entry >> 8);
+        frame[off++] = (uint8_t)entry;
+    }
+    memcpy(frame + off, v4, n4);
+    cp_frame f;
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, off + n4, &f), 0);
+    CHECK_EQ(f.family, AF_INET);
+    CHECK(f.l3 == frame + off);
+    CHECK_EQ(f.mpls_count, CP_FRAME_MAX_MPLS);
+    CHECK_EQ(f.mpls_truncated, 1);
+    for (int i = 0; i < CP_FRAME_MAX_MPLS; i++) {
+        CHECK_EQ(f.mpls[i].label, 100 + i);
+        CHECK_EQ(f.mpls[i].tc, i & 7);
+        CHECK_EQ(f.mpls[i].s, 0);
+        CHECK_EQ(f.mpls[i].ttl, 64 - i);
+    }
+
+    /* No bottom-of-stack entry before the end: refused. */
+    frame[off - 2] &= (uint8_t)~1u;
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, frame, off, &f), -EBADMSG);
+    CHECK_EQ(f.mpls_count, 0);
+
+    /* After the bottom entry, a pseudowire control word (first nibble 0): no IP. */
+    const uint8_t pw[] = { ETHERNET_MACS, 0x88, 0x47, MPLS_ENTRY(299776, 0, 1, 255), 0, 0, 0, 0 };
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, pw, sizeof pw, &f), 0);
+    CHECK_EQ(f.family, 0);
+    CHECK_EQ(f.mpls_count, 1);
+    CHECK_EQ(f.mpls[0].label, 299776);
+    /* The multicast ethertype too; nothing after the bottom entry: no IP. */
+    const uint8_t mc[] = { ETHERNET_MACS, 0x88, 0x48, MPLS_ENTRY(3, 0, 1, 1) };
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, mc, sizeof mc, &f), 0);
+    CHECK_EQ(f.family, 0);
+    CHECK_EQ(f.l3_len, 0);
+}
+
+TEST(frame_decode_refuses_malformed_link_headers)
+{
+    cp_frame f;
+    /* PPP with an address byte but another control byte than 0x03. */
+    const uint8_t ppp[] = { 0xff, 0x05, 0x00, 0x21, 0x45 };
+    CHECK_EQ(cp_frame_decode(DLT_PPP, ppp, sizeof ppp, &f), -EBADMSG);
+    /* LCP (0xc021) carries no IP. */
+    const uint8_t lcp[] = { 0xff, 0x03, 0xc0, 0x21, 0x01 };
+    CHECK_EQ(cp_frame_decode(DLT_PPP_SERIAL, lcp, sizeof lcp, &f), 0);
+    CHECK_EQ(f.family, 0);
+    /* PPPoE discovery stage code (PADI 0x09) inside a session ethertype: no IP. */
+    const uint8_t padi[] = { ETHERNET_MACS, 0x88, 0x64, 0x11, 0x09, 0, 0, 0, 0, 0x00, 0x21, 0x45 };
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, padi, sizeof padi, &f), 0);
+    CHECK_EQ(f.family, 0);
+    /* More VLAN tags than CP_FRAME_MAX_VLAN_TAGS. */
+    uint8_t tagged[14 + 4 * (CP_FRAME_MAX_VLAN_TAGS + 1) + 20];
+    const uint8_t macs[] = { ETHERNET_MACS };
+    memcpy(tagged, macs, 12);
+    size_t off = 12;
+    for (int i = 0; i <= CP_FRAME_MAX_VLAN_TAGS; i++) {
+        put16(tagged + off, 0x8100);
+        put16(tagged + off + 2, (uint16_t)i);
+        off += 4;
+    }
+    put16(tagged + off, 0x0800);
+    off += 2;
+    memset(tagged + off, 0x45, sizeof tagged - off);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, tagged, sizeof tagged, &f), -EBADMSG);
+    /* Exactly CP_FRAME_MAX_VLAN_TAGS are read. */
+    memmove(tagged + 12, tagged + 16, sizeof tagged - 16);
+    CHECK_EQ(cp_frame_decode(DLT_EN10MB, tagged, sizeof tagged - 4, &f), 0);
+    CHECK_EQ(f.family, AF_INET);
+    /* Link types that carry no IP we read. */
+    CHECK_EQ(cp_frame_decode(DLT_USB_LINUX, ppp, sizeof ppp, &f), -EPROTONOSUPPORT);
+    CHECK_EQ(cp_frame_decode(DLT_IEEE802_11_RADIO, ppp, sizeof ppp, &f), -EPROTONOSUPPORT);
+    CHECK_EQ(cp_frame_linktype_readable(DLT_USB_LINUX), 0);
+    CHECK_EQ(cp_frame_linktype_readable(DLT_PPP_SERIAL), 1);
+    CHECK_EQ(cp_frame_linktype_readable(101), 1); /* LINKTYPE_RAW as files write it */
+}
+
+/* A capture file of link type linktype holding `count` copies of frame. */
+static int write_capture(const char *path, int linktype, const uint8_t *frame, size_t len, int count)
+{
+    pcap_t *dead = pcap_open_dead_with_tstamp_precision(linktype, 65535, PCAP_TSTAMP_PRECISION_NANO);
+    if (dead == NULL)
+        return -1;
+    pcap_dumper_t *dumper = pcap_dump_open(dead, path);
+    if (dumper == NULL) {
+        pcap_close(dead);
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        struct pcap_pkthdr header;
+        header.ts.tv_sec = 2000 + i;
+        header.ts.tv_usec = 5;
+        header.caplen = header.len = (bpf_u_int32)len;
+        pcap_dump((u_char *)dumper, &header, frame);
+    }
+    pcap_dump_close(dumper);
+    pcap_close(dead);
+    return 0;
+}
+
+TEST(offline_capture_reads_every_link_type_that_carries_ip)
+{
+    char path[] = "/tmp/cprobe-linktype-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    uint8_t v4[128], frame[256];
+    size_t n4 = sample_ipv4(5, v4);
+    for (size_t i = 0; i < sizeof wrappers_v4 / sizeof wrappers_v4[0] && !CHECK_FAILED; i++) {
+        struct wrapped w = wrappers_v4[i];
+        set_null_family(&w);
+        size_t len = wrap_in(&w, v4, n4, frame);
+        CHECK_EQ(write_capture(path, w.linktype, frame, len, 2), 0);
+        cp_capture *cap = NULL;
+        char err[512];
+        int rc = cp_capture_open_offline(path, NULL, &cap, err, sizeof err);
+        if (rc != 0)
+            printf("    %s: %s\n", w.what, err);
+        CHECK_EQ(rc, 0);
+        if (rc != 0)
+            continue;
+        cp_frame f;
+        for (int k = 0; k < 2; k++) {
+            CHECK_EQ(cp_capture_next(cap, &f), 1);
+            CHECK_EQ(f.family, AF_INET);
+            CHECK_EQ(f.l3_len, n4);
+            CHECK_EQ(f.mpls_count, has_mpls(&w) ? 2 : 0);
+            CHECK(f.ts_ns == (2000LL + k) * 1000000000LL + 5);
+        }
+        CHECK_EQ(cp_capture_next(cap, &f), -ENODATA);
+        cp_capture_close(cap);
+    }
+    unlink(path);
+}
+
+TEST(offline_capture_names_a_link_type_it_cannot_read)
+{
+    char path[] = "/tmp/cprobe-linktype-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    const uint8_t junk[64] = { 0 };
+    const struct {
+        int linktype;
+        const char *name;
+    } cases[] = {
+        { DLT_USB_LINUX, "capture link type DLT_USB_LINUX (189, USB with Linux header) carries no IP" },
+        { DLT_IEEE802_11_RADIO, "DLT_IEEE802_11_RADIO (127, 802.11 plus radiotap header)" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_EQ(write_capture(path, cases[i].linktype, junk, sizeof junk, 1), 0);
+        cp_capture *cap = NULL;
+        char err[512];
+        CHECK_EQ(cp_capture_open_offline(path, NULL, &cap, err, sizeof err), -EPROTONOSUPPORT);
+        CHECK(cap == NULL);
+        if (strstr(err, cases[i].name) == NULL)
+            printf("    message: %s\n", err);
+        CHECK(strstr(err, cases[i].name) != NULL);
+        CHECK(strstr(err, "supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW") != NULL);
+        CHECK(strstr(err, "PPP_SERIAL, PPP_WITH_DIR, PPP_ETHER") != NULL);
+        CHECK(strstr(err, "C_HDLC") != NULL);
+        CHECK(strstr(err, "MPLS") != NULL);
+        /* A short buffer gets a truncated, terminated message. */
+        char small[24];
+        CHECK_EQ(cp_capture_open_offline(path, NULL, &cap, small, sizeof small), -EPROTONOSUPPORT);
+        CHECK_EQ(strlen(small), sizeof small - 1);
+        CHECK(strncmp(small, "capture link type DLT_", 22) == 0);
+    }
+    unlink(path);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1766,6 +2151,13 @@ int main(void)
     RUN(frame_decode_linux_cooked_v1_gives_direction);
     RUN(frame_decode_linux_cooked_v2_gives_direction_and_ifindex);
     RUN(frame_decode_raw_ip_and_bsd_null);
+    RUN(frame_decode_reads_every_link_type_that_carries_ip_v4_and_v6);
+    RUN(frame_decode_checks_every_length_before_reading);
+    RUN(frame_decode_bsd_loopback_reads_either_byte_order_and_every_inet6_number);
+    RUN(frame_decode_mpls_walks_the_stack_to_its_bottom_entry);
+    RUN(frame_decode_refuses_malformed_link_headers);
+    RUN(offline_capture_reads_every_link_type_that_carries_ip);
+    RUN(offline_capture_names_a_link_type_it_cannot_read);
     RUN(echo_filter_compiles_and_matches_only_our_identifier);
     RUN(echo_filter_compiles_without_privileges);
     RUN(raw_ipv4_echo_round_trip_on_loopback);

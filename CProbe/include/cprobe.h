@@ -232,14 +232,33 @@ typedef struct cp_capture cp_capture; /* owns a pcap_t */
 #define CP_DIR_OUT 1
 #define CP_DIR_IN 2
 
+/**
+ * One MPLS label stack entry (RFC 3032 §2.1): from an RFC 4950 ICMP extension
+ * (cprobe_trace.h) or from a captured frame's own label stack (cp_frame).
+ */
+typedef struct cp_trace_mpls_entry {
+    uint32_t label;          /* 20 bits */
+    uint8_t tc;              /* traffic class, formerly EXP (RFC 5462), 3 bits */
+    uint8_t s;               /* bottom of stack, 1 bit */
+    uint8_t ttl;             /* the label's TTL (RFC 4950: when the router received it;
+                                a frame: as it crossed the wire) */
+} cp_trace_mpls_entry;
+
+/** The most label stack entries a cp_frame keeps (outermost first). */
+#define CP_FRAME_MAX_MPLS 8
+
 /** One captured frame, decoded down to the network layer. */
 typedef struct cp_frame {
     int64_t ts_ns;            /* kernel timestamp, ns since the epoch (CLOCK_REALTIME) */
     int family;               /* AF_INET / AF_INET6 of the network-layer packet, 0 if other */
-    int direction;            /* CP_DIR_* (known on the "any" device and Linux cooked captures) */
+    int direction;            /* CP_DIR_* (known on the "any" device, Linux cooked captures
+                                 and DLT_PPP_WITH_DIR) */
     int ifindex;              /* interface index when the link type carries it, else 0 */
     const uint8_t *l3;        /* IP header onwards; valid until the next cp_capture_next */
     size_t l3_len;
+    int mpls_count;           /* label stack entries in front of l3 on the wire, in mpls[] */
+    int mpls_truncated;       /* the stack had more than CP_FRAME_MAX_MPLS entries */
+    cp_trace_mpls_entry mpls[CP_FRAME_MAX_MPLS];
 } cp_frame;
 
 /**
@@ -256,8 +275,9 @@ int cp_capture_open(const char *device, const char *filter, int snaplen,
  * for replay, with nanosecond timestamps and an optional BPF filter.
  * cp_capture_next then returns its frames in order, and -ENODATA at the end.
  * Returns 0, -ENOENT / -EACCES (cannot open), -EBADMSG (not a capture file),
- * -EPROTONOSUPPORT (link type), -EINVAL (bad filter), -ELIBACC (no libpcap);
- * errbuf gets libpcap's text.
+ * -EPROTONOSUPPORT (a link type cp_frame_decode does not read: errbuf names it
+ * with libpcap's name and description and lists those it reads), -EINVAL (bad
+ * filter), -ELIBACC (no libpcap); errbuf gets libpcap's text otherwise.
  */
 int cp_capture_open_offline(const char *path, const char *filter,
                             cp_capture **out, char *errbuf, size_t errbuf_cap);
@@ -323,13 +343,33 @@ int cp_capture_filter(const uint16_t *echo_idents, size_t echo_count,
                       const cp_capture_trace *traces, size_t trace_count, char *buf, size_t cap);
 
 /**
- * Decodes one link-layer frame of type linktype (DLT_EN10MB with VLAN tags,
- * DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_NULL) to
- * the network layer; used by cp_capture_next and exposed for tests.
- * Fills out->family/direction/ifindex/l3/l3_len (not ts_ns). 0 or -EBADMSG /
- * -EPROTONOSUPPORT.
+ * Decodes one link-layer frame of type linktype (a DLT_* as libpcap's
+ * pcap_datalink gives it) to the network layer; used by cp_capture_next and
+ * exposed for tests. Link types read:
+ *   DLT_EN10MB       Ethernet, any stack of 802.1Q / 802.1ad / 0x9100 tags
+ *                    (at most CP_FRAME_MAX_VLAN_TAGS), PPPoE session frames
+ *   DLT_LINUX_SLL, DLT_LINUX_SLL2   Linux cooked v1 / v2 (direction, ifindex)
+ *   DLT_RAW, DLT_IPV4, DLT_IPV6     bare IP
+ *   DLT_NULL, DLT_LOOP              BSD loopback, either byte order of the
+ *                                   family word (AF_INET6: 10, 24, 28, 30)
+ *   DLT_PPP, DLT_PPP_SERIAL (PPP in HDLC framing, RFC 1662; Cisco HDLC frames
+ *   in it too), DLT_PPP_WITH_DIR, DLT_PPP_ETHER (PPPoE, RFC 2516), DLT_C_HDLC
+ *   DLT_MPLS                        a bare label stack
+ * In any of them an MPLS label stack (ethertype 0x8847 / 0x8848, PPP 0x0281 /
+ * 0x0283) is walked to its bottom entry and the IP version nibble after it
+ * gives the family (RFC 3032 §2.2 leaves it to the label; the nibble is what
+ * tcpdump reads too); its entries are kept in out->mpls.
+ * Fills out->family/direction/ifindex/l3/l3_len/mpls (not ts_ns); family 0
+ * for a frame that carries something else (ARP, LCP, ...). 0 or -EBADMSG /
+ * -EPROTONOSUPPORT (a link type not read: see cp_frame_linktype_readable).
  */
 int cp_frame_decode(int linktype, const uint8_t *frame, size_t len, cp_frame *out);
+
+/** The most VLAN tags cp_frame_decode walks in front of an ethertype. */
+#define CP_FRAME_MAX_VLAN_TAGS 8
+
+/** 1 when cp_frame_decode reads linktype, else 0. */
+int cp_frame_linktype_readable(int linktype);
 
 /* ------------------------------------------------------------------------ */
 /* Privileges and namespaces                                                */

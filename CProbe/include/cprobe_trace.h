@@ -253,13 +253,7 @@ typedef struct cp_trace_packet {
 
 #define CP_TRACE_MAX_MPLS 8
 
-/** One MPLS label stack entry (RFC 4950 §7, RFC 3032 §2.1). */
-typedef struct cp_trace_mpls_entry {
-    uint32_t label;          /* 20 bits */
-    uint8_t tc;              /* traffic class, formerly EXP (RFC 5462), 3 bits */
-    uint8_t s;               /* bottom of stack, 1 bit */
-    uint8_t ttl;             /* the label's TTL when the router received it */
-} cp_trace_mpls_entry;
+/* cp_trace_mpls_entry (one label stack entry) is in cprobe.h: captured frames carry them too. */
 
 /** A parsed ICMP / ICMPv6 answer to a trace probe. */
 typedef struct cp_trace_reply {

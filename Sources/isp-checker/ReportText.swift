@@ -12,6 +12,12 @@ enum ReportText {
             [probe.name, probe.status.rawValue.uppercased(), probe.error ?? summary(of: probe)]
         }
         lines += table(header: ["PROBE", "STATUS", "DETAILS"], rows: rows)
+        if let trace = report.trace {
+            // The hops the diagnosis read, as `trace` prints them (MPLS labels under their hop).
+            lines.append("")
+            lines.append("Trace to \(trace.address) (\(trace.method)):")
+            lines.append(TraceText.report(trace))
+        }
         lines.append("")
         lines.append("Score \(format(report.score)) / 100 (0 = healthy, 100 = complete outage), severity \(report.severity.rawValue)")
         let faults = report.diagnosis.filter { !$0.informational }

@@ -169,12 +169,12 @@ enum TraceText {
             let address = hop.addresses.first.map { first in first.name.map { "\($0) (\(first.address))" } ?? "\(first.address)" } ?? "???"
             var marks = hop.unreachable.filter { !$0.isPortUnreachable }.map(\.description).joined(separator: " ")
             if hop.addresses.count > 1 { marks += " (+\(hop.addresses.count - 1) more: \(hop.addresses.dropFirst().map { "\($0.address)" }.joined(separator: ", ")))" }
-            if !hop.mplsStacks.isEmpty { marks += " [MPLS " + hop.mplsStacks.map { $0.map { "L=\($0.label)" }.joined(separator: "/") }.joined(separator: "; ") + "]" }
             let columns: [String] = [
                 padLeft("\(hop.ttl)", 3) + "  " + padRight(address, 32), fixed(hop.lossPercent, digits: 1, width: 5), padLeft("\(hop.sent)", 4),
                 ms(hop.lastMilliseconds), ms(hop.avgMilliseconds), ms(hop.bestMilliseconds), ms(hop.worstMilliseconds), ms(hop.stdevMilliseconds),
             ]
             lines.append(columns.joined(separator: " ") + (marks.isEmpty ? "" : "  \(marks)"))
+            lines += mplsLines(hop)
         }
         let stop: String = switch result.stop {
         case .destinationReached: "destination reached"
@@ -183,5 +183,13 @@ enum TraceText {
         }
         lines.append("\(stop) in \(fixed(result.durationMilliseconds, digits: 1)) ms")
         return lines.joined(separator: "\n")
+    }
+
+    /// The label stacks a hop's replies carried (RFC 4950), one entry a line under the hop as
+    /// `mtr --mpls` prints them: `[MPLS: Lbl 16001 TC 0 S 0 TTL 1]`, outermost first.
+    static func mplsLines(_ hop: TraceHop) -> [String] {
+        hop.mplsStacks.flatMap { stack in
+            stack.map { "     [MPLS: Lbl \($0.label) TC \($0.trafficClass) S \($0.bottomOfStack ? 1 : 0) TTL \($0.ttl)]" }
+        }
     }
 }

@@ -29,6 +29,7 @@ enum DiagnosisEngine {
             faults += lossWithoutLocation(context)
         }
         faults += dns(context, completeOutage: completeOutage)
+        faults = faults.map { insideTunnel($0, path: context.path) }
         notes = rateLimiting(context) + notes
 
         return (ordered(faults) + notes, completeOutage)
@@ -254,6 +255,38 @@ enum DiagnosisEngine {
                              evidence: [Evidence(probe: ProbeName.traceroute, hop: hop.ttl, detail: "\(format(hop.lossPercent)) % unanswered at hop \(hop.ttl)\(laterText)")],
                              informational: true)
         }
+    }
+
+    // MARK: MPLS
+
+    /// A fault located at a hop inside an MPLS tunnel says so in its evidence: the hop's own
+    /// replies quote a label stack (RFC 4950), or the nearest answering hops on both sides of
+    /// it do. Inside a tunnel a router's time-exceeded travels on to the tunnel's end before it
+    /// comes back (RFC 3032 §2.3.2), so its RTT and loss include the rest of the tunnel, and the
+    /// routers to look at are the tunnel's ends, not only the hop.
+    static func insideTunnel(_ diagnosis: Diagnosis, path: PathAnalysis?) -> Diagnosis {
+        guard !diagnosis.informational, let path,
+              let ttl = diagnosis.evidence.first(where: { $0.probe == ProbeName.traceroute && $0.hop != nil })?.hop,
+              let detail = tunnelEvidence(at: ttl, hops: path.hops) else { return diagnosis }
+        var tunnelled = diagnosis
+        tunnelled.evidence.append(Evidence(probe: ProbeName.traceroute, hop: ttl, detail: detail))
+        return tunnelled
+    }
+
+    /// "hop 4 is inside an MPLS tunnel (labels 16001/24)", or with the labels of the hops on both
+    /// sides; nil when neither the hop nor both of its answering neighbours carry labels.
+    static func tunnelEvidence(at ttl: Int, hops: [TraceHop]) -> String? {
+        // Each stack outermost label first, "/" between its entries; distinct stacks seen at one
+        // hop (ECMP, rounds) joined by "or".
+        func labels(_ hop: TraceHop) -> String {
+            hop.mplsStacks.map { $0.map { "\($0.label)" }.joined(separator: "/") }.joined(separator: " or ")
+        }
+        if let hop = hops.first(where: { $0.ttl == ttl }), !hop.mplsStacks.isEmpty {
+            return "hop \(ttl) is inside an MPLS tunnel (labels \(labels(hop)))"
+        }
+        guard let before = hops.last(where: { $0.ttl < ttl && $0.received > 0 }), !before.mplsStacks.isEmpty,
+              let after = hops.first(where: { $0.ttl > ttl && $0.received > 0 }), !after.mplsStacks.isEmpty else { return nil }
+        return "hop \(ttl) is inside an MPLS tunnel (labels \(labels(before)) at hop \(before.ttl), \(labels(after)) at hop \(after.ttl))"
     }
 
     // MARK: Wording
