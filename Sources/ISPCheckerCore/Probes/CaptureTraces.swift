@@ -391,3 +391,68 @@ struct TraceFlows {
             durationMilliseconds: overflow ? 0 : Double(max(0, span)) / 1_000_000)
     }
 }
+
+extension CaptureContents {
+    /// What `run --mode replay` checks from a capture.
+    public enum Choice: Sendable {
+        /// A traceroute, a ping, or both, to one destination. Echo requests the capture holds to
+        /// the trace's routers (as a live run sends when it locates loss) are counted in its hops.
+        case chosen(ping: PingResult?, trace: TraceResult?)
+        /// More than one candidate: these flows; pick one by destination (and method).
+        case ambiguous([CaptureFlow])
+        /// No ping nor traceroute to the target asked for; the capture holds these flows.
+        case noFlow(to: String, flows: [CaptureFlow])
+        /// No echo traffic nor traceroute at all.
+        case empty
+    }
+
+    /// The ping and traceroute to check. With `target` (an address), the flows to it; with
+    /// `method`, only traces by that method (a TCP trace matches whatever its port). Without a
+    /// target, the capture must hold one destination's flows: one traceroute and its pings (to
+    /// the destination or its hops), or a single ping flow.
+    public func choose(target: String?, method: TraceMethod?) -> Choice {
+        let candidates = method.map { wanted in traces.filter { Self.sameKind($0.result.method, wanted) } } ?? traces
+        if let target {
+            let address = IPAddress(target)
+            func isTarget(_ destination: IPAddress, _ name: String) -> Bool { destination == address || name == target }
+            let toTarget = candidates.filter { isTarget($0.result.address, $0.result.target) }
+            let pingsToTarget = pings.filter { isTarget($0.result.address, $0.result.target) }
+            if toTarget.count > 1 { return .ambiguous(toTarget.map(\.flow)) }
+            guard !toTarget.isEmpty || !pingsToTarget.isEmpty else { return .noFlow(to: target, flows: flows) }
+            return chosen(trace: toTarget.first, pingsTo: pingsToTarget)
+        }
+        guard !(candidates.isEmpty && pings.isEmpty) else { return .empty }
+        if candidates.isEmpty {
+            return pings.count == 1 ? .chosen(ping: pings[0].result, trace: nil) : .ambiguous(flows)
+        }
+        guard candidates.count == 1, let trace = candidates.first else { return .ambiguous(flows) }
+        let hops = Set(trace.result.hops.flatMap { $0.addresses.map(\.address) })
+        let toDestination = pings.filter { $0.result.address == trace.result.address }
+        // Ours: one ping of the destination; the others go to the trace's routers.
+        guard toDestination.count <= 1,
+              pings.allSatisfy({ $0.result.address == trace.result.address || hops.contains($0.result.address) }) else {
+            return .ambiguous(flows)
+        }
+        return chosen(trace: trace, pingsTo: toDestination)
+    }
+
+    private func chosen(trace: CapturedTrace?, pingsTo destination: [CapturedPing]) -> Choice {
+        // Several pings of one destination: the longest.
+        let ping = destination.max { $0.result.probes.count < $1.result.probes.count }?.result
+        guard var result = trace?.result, let source = trace?.source else { return .chosen(ping: ping, trace: nil) }
+        for index in result.hops.indices where !result.hops[index].isDestination {
+            guard let address = result.hops[index].addresses.first?.address,
+                  let echo = pings.first(where: { $0.source == source && $0.result.address == address })?.result else { continue }
+            result.hops[index].echoSent = echo.probes.count
+            result.hops[index].echoReceived = echo.received
+        }
+        return .chosen(ping: ping, trace: result)
+    }
+
+    private static func sameKind(_ method: TraceMethod, _ wanted: TraceMethod) -> Bool {
+        switch (method, wanted) {
+        case (.udp, .udp), (.icmp, .icmp), (.tcp, .tcp): return true
+        default: return false
+        }
+    }
+}
