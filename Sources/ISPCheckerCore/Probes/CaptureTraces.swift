@@ -368,20 +368,22 @@ struct TraceFlows {
                               isDestination: terminalStop(answer, destination: key.destination) == .destinationReached)
         }
         let snapshots = hops.map(\.snapshot)
+        // Method and flow from the probes that count (not a stray probe past the destination).
+        let counted = probes.filter { $0.ttl <= lastTTL }
         let method: TraceMethod
         let paris: Bool
         switch key.method {
         case .udp:
             method = .udp
-            paris = Set(probes.map(\.ports)).count == 1
+            paris = Set(counted.map(\.ports)).count == 1
         case .tcp:
             var ports: [UInt16: Int] = [:]
-            for probe in probes { ports[probe.ports.second, default: 0] += 1 }
+            for probe in counted { ports[probe.ports.second, default: 0] += 1 }
             method = .tcp(port: ports.max { $0.value < $1.value }?.key ?? 0)
-            paris = Set(probes.map(\.ports)).count == 1
+            paris = Set(counted.map(\.ports)).count == 1
         case .icmp:
             method = .icmp
-            paris = Set(probes.map(\.checksum)).count == 1
+            paris = Set(counted.map(\.checksum)).count == 1
         }
         let first = probes.first?.sentNanoseconds ?? 0
         let (span, overflow) = flow.lastNanoseconds.subtractingReportingOverflow(first)
