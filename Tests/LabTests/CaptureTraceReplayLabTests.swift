@@ -127,12 +127,16 @@ struct CaptureTraceReplayLabTests {
     static func expectSameHops(_ trace: TraceResult, _ tool: [Int: ToolHop], lab: Lab, v6: Bool, compareLoss: Bool, _ context: String) throws {
         let expected = try lab.path(v6: v6)
         #expect(trace.stop == .destinationReached, "\(context): \(trace.stop)")
-        #expect(trace.hops.map(\.ttl) == Array(1...expected.count), "\(context): \(trace.hops.map(\.ttl))")
+        // As far as the tool went: one TTL past the destination's distance when every probe at
+        // that distance was lost (then the destination answers one TTL further).
+        #expect(trace.hops.map(\.ttl) == tool.keys.sorted(), "\(context): \(trace.hops.map(\.ttl))")
+        #expect(trace.hops.count >= expected.count, "\(context)")
         for hop in trace.hops {
             let replayed = Set(hop.addresses.map(\.address.description))
             let own = tool[hop.ttl] ?? ToolHop()
             #expect(replayed == own.addresses, "\(context) TTL \(hop.ttl): replay \(replayed.sorted()), tool \(own)")
-            #expect(replayed.isSubset(of: [expected[hop.ttl - 1]]), "\(context) TTL \(hop.ttl): \(replayed) not the lab's \(expected[hop.ttl - 1])")
+            let lab = hop.ttl <= expected.count ? expected[hop.ttl - 1] : expected[expected.count - 1]
+            #expect(replayed.isSubset(of: [lab]), "\(context) TTL \(hop.ttl): \(replayed) not the lab's \(lab)")
             guard compareLoss, own.sent > 0 else { continue }
             #expect(hop.sent == own.sent, "\(context) TTL \(hop.ttl): \(hop.sent) probes replayed, the tool sent \(own.sent)")
             #expect(abs(hop.received - own.received) <= 1, "\(context) TTL \(hop.ttl): \(hop.received)/\(hop.sent) replayed, tool \(own)")

@@ -223,6 +223,12 @@ struct TraceFlows {
             flows[key] = Flow()
         }
         let ttl = Int(packet.ttl)
+        // A SYN sent again with the same ports, sequence number and TTL is the kernel
+        // retransmitting a connect() probe (mtr -T): the same probe, not one more.
+        if method == .tcp, let earlier = flows[key]!.byPorts[ports],
+           earlier.contains(where: { flows[key]!.probes[$0].tcpSequence == packet.tcp_seq && flows[key]!.probes[$0].ttl == ttl }) {
+            return
+        }
         flows[key]!.byPorts[ports, default: []].append(flows[key]!.probes.count)
         flows[key]!.probes.append(Probe(ttl: ttl, sentNanoseconds: nanoseconds, ports: ports, checksum: checksum,
                                         tcpSequence: packet.tcp_seq, ipID: packet.ip_id, answer: nil))
