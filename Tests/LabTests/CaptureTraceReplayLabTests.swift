@@ -173,12 +173,16 @@ struct CaptureTraceReplayLabTests {
         }
     }
 
-    /// scamper and tracepath print one answer per hop, no loss: the hops are compared.
-    @Test func scamperAndTracepathReplayToTheirOwnHops() async throws {
+    /// scamper prints one answer per hop, no loss: the hops are compared.
+    @Test func scamperReplaysToItsOwnHops() async throws {
         try Self.requireTool("/usr/bin/scamper", package: "scamper")
-        try Self.requireTool("/usr/bin/tracepath", package: "iputils-tracepath")
-        let lab = try Self.lossyLab("hbsc")
+        // idealised: in the realistic lab scamper's IPv6 UDP probes cross the client's veth with a
+        // partial checksum (tx offload); the routers quote the completed one, scamper matches its
+        // answers by that checksum and prints * at every hop, while the capture (and the replay,
+        // which falls back to the ports) has every answer.
+        let lab = try Lab.up("hbsc", routers: Self.routers, realistic: false)
         defer { lab.down() }
+        try lab.configure("loss", ["--node", "r2", "--percent", "30", "--dir", "forward"])
         for v6 in [false, true] {
             let destination = v6 ? lab.destination6 : lab.destination4
             for method in ["udp-paris", "icmp-paris", "tcp"] {
@@ -187,6 +191,16 @@ struct CaptureTraceReplayLabTests {
                 try Self.expectSameHops(try Self.replayed(file, to: destination), Self.addressHops(output.stdout, #"^\s*(\d+)\s+"#),
                                         lab: lab, v6: v6, compareLoss: false, "scamper \(method) v6=\(v6): \(output.stdout)")
             }
+        }
+    }
+
+    /// tracepath prints the hops it found, no loss: the hops are compared.
+    @Test func tracepathReplaysToItsOwnHops() async throws {
+        try Self.requireTool("/usr/bin/tracepath", package: "iputils-tracepath")
+        let lab = try Self.lossyLab("hbtp")
+        defer { lab.down() }
+        for v6 in [false, true] {
+            let destination = v6 ? lab.destination6 : lab.destination4
             let (file, output) = try await Self.capture(lab, "tracepath", ["tracepath", "-n", "-m", "8", destination])
             defer { unlink(file) }
             try Self.expectSameHops(try Self.replayed(file, to: destination), Self.addressHops(output.stdout, #"^\s*(\d+):\s+"#),
@@ -270,9 +284,10 @@ struct CaptureTraceReplayLabTests {
         let listing = try run(cliPath, ["run", "--mode", "replay", "--input", file], check: false)
         #expect(listing.status == 64, "\(listing.stderr)")
         #expect(listing.stderr.contains("pick one with --target"), "\(listing.stderr)")
-        #expect(listing.stderr.contains("trace  udp   10.99.1.1 -> \(lab.destination4)"), "\(listing.stderr)")
-        #expect(listing.stderr.contains("trace  icmp  10.99.1.1 -> \(lab.router4(2))"), "\(listing.stderr)")
-        #expect(listing.stderr.contains("ping   icmp  fd00:99:1::1 -> \(lab.destination6)"), "\(listing.stderr)")
+        let words = listing.stderr.split(whereSeparator: { $0 == " " }).joined(separator: " ")
+        #expect(words.contains("trace udp 10.99.1.1 -> \(lab.destination4)"), "\(listing.stderr)")
+        #expect(words.contains("trace icmp 10.99.1.1 -> \(lab.router4(2))"), "\(listing.stderr)")
+        #expect(words.contains("ping icmp fd00:99:1::1 -> \(lab.destination6)"), "\(listing.stderr)")
         let picked = try run(cliPath, ["run", "--mode", "replay", "--input", file, "--target", lab.router4(2), "--json"], check: false)
         let report = try RunReport.decoder.decode(RunReport.self, from: Data(picked.stdout.utf8))
         #expect(report.trace?.method == .icmp)

@@ -115,7 +115,8 @@ struct EchoFlows {
             }
             let result = PingResult(target: key.echo.target.description, address: key.echo.target, socketKind: .captureFile, probes: probes)
             return (key.ours ? nil : key.echo,
-                    CapturedPing(source: key.echo.requester, firstNanoseconds: flowRequests.first?.sentNanoseconds ?? 0, result: result))
+                    CapturedPing(source: key.echo.requester, firstNanoseconds: flowRequests.first?.sentNanoseconds ?? 0, result: result,
+                                 isOurs: key.ours, sentNanoseconds: flowRequests.map(\.sentNanoseconds)))
         }
     }
 }

@@ -25,6 +25,10 @@ public struct CapturedPing: Sendable {
     public var source: IPAddress
     public var firstNanoseconds: Int64
     public var result: PingResult
+    /// The requests carry our ping magic (`isp-checker` sent them).
+    var isOurs = false
+    /// Capture time of each request, in `result.probes` order.
+    var sentNanoseconds: [Int64] = []
 
     public var flow: CaptureFlow {
         CaptureFlow(kind: .ping, method: .icmp, source: source, destination: result.address,
@@ -446,16 +450,34 @@ extension CaptureContents {
 
     private func chosen(trace: CapturedTrace?, pingsTo destination: [CapturedPing]) -> Choice {
         // Several pings of one destination: the longest.
-        let ping = destination.max { $0.result.probes.count < $1.result.probes.count }?.result
-        guard var result = trace?.result, let source = trace?.source else { return .chosen(ping: ping, trace: nil) }
+        let ping = destination.max { $0.result.probes.count < $1.result.probes.count }
+        guard var result = trace?.result, let source = trace?.source else { return .chosen(ping: ping?.result, trace: nil) }
+        var echoesStart: Int64?
         for index in result.hops.indices where !result.hops[index].isDestination {
             guard let address = result.hops[index].addresses.first?.address,
-                  let echo = pings.first(where: { $0.source == source && $0.result.address == address })?.result else { continue }
-            result.hops[index].echoSent = echo.probes.count
-            result.hops[index].echoReceived = echo.received
+                  let echo = pings.first(where: { $0.source == source && $0.result.address == address }) else { continue }
+            result.hops[index].echoSent = echo.result.probes.count
+            result.hops[index].echoReceived = echo.result.received
+            if echo.isOurs { echoesStart = min(echoesStart ?? echo.firstNanoseconds, echo.firstNanoseconds) }
         }
-        return .chosen(ping: ping, trace: result)
+        // A live run of ours pings every hop at once, the destination too, once its ping and
+        // trace are done, with its ping's identifier: the destination's requests from then on
+        // are the destination hop's echoes, not the ping's.
+        guard let ping, ping.isOurs, let echoesStart, let destinationHop = result.hops.indices.last,
+              result.hops[destinationHop].isDestination else { return .chosen(ping: ping?.result, trace: result) }
+        let split = ping.sentNanoseconds.firstIndex { $0 >= echoesStart - Self.hopEchoLeadNanoseconds } ?? ping.sentNanoseconds.count
+        guard split > 0, split < ping.result.probes.count else { return .chosen(ping: ping.result, trace: result) }
+        let echoes = ping.result.probes[split...]
+        result.hops[destinationHop].echoSent = echoes.count
+        result.hops[destinationHop].echoReceived = echoes.filter { $0.status == .received }.count
+        let own = PingResult(target: ping.result.target, address: ping.result.address, socketKind: ping.result.socketKind,
+                             probes: Array(ping.result.probes[..<split]))
+        return .chosen(ping: own, trace: result)
     }
+
+    /// How much earlier than the first router's echo request the destination's may leave (the
+    /// hops' pings start together).
+    static let hopEchoLeadNanoseconds: Int64 = 10_000_000
 
     private static func sameKind(_ method: TraceMethod, _ wanted: TraceMethod) -> Bool {
         switch (method, wanted) {
