@@ -176,10 +176,10 @@ struct CaptureTraceReplayLabTests {
     /// scamper prints one answer per hop, no loss: the hops are compared.
     @Test func scamperReplaysToItsOwnHops() async throws {
         try Self.requireTool("/usr/bin/scamper", package: "scamper")
-        // idealised: in the realistic lab scamper's IPv6 UDP probes cross the client's veth with a
-        // partial checksum (tx offload); the routers quote the completed one, scamper matches its
-        // answers by that checksum and prints * at every hop, while the capture (and the replay,
-        // which falls back to the ports) has every answer.
+        // idealised: in the realistic lab (tx checksum offload on the veths) scamper printed * at
+        // every hop of an IPv6 udp-paris trace although the capture (and the replay, which falls
+        // back to the ports when the quoted checksum disagrees) has every answer; most likely
+        // scamper matches by a checksum the offload changed. Its own output is what is compared.
         let lab = try Lab.up("hbsc", routers: Self.routers, realistic: false)
         defer { lab.down() }
         try lab.configure("loss", ["--node", "r2", "--percent", "30", "--dir", "forward"])
@@ -244,9 +244,7 @@ struct CaptureTraceReplayLabTests {
     }
 
     /// `isp-checker run` live, captured, then replayed: the same probes fail and the same
-    /// component at the same hop is blamed. (The live run's echo requests to the destination,
-    /// sent to locate the loss, share its ping's identifier, so the replayed ping counts them
-    /// too: the score may differ, the verdict may not.)
+    /// component at the same hop is blamed.
     @Test(arguments: [false, true])
     func aReplayedRunGivesTheLiveRunsVerdict(v6: Bool) async throws {
         let lab = try Self.lossyLab("hbrun")
