@@ -9,6 +9,7 @@ packages=(
   iputils-ping tcpdump          # peers and on-wire truth for tests and benchmarks
   wireshark-common              # text2pcap, editcap: captures of every link type for the replay tests
   traceroute mtr-tiny scamper fping
+  iputils-tracepath dublin-traceroute   # tools whose captures the replay lab tests read (issue 18)
   util-linux libcap2-bin        # setpriv and setcap, for the privilege tests
   dnsmasq-base python3          # the lab scenarios' DNS and HTTP servers (lab/scenario.sh)
   prometheus                    # promtool checks docs/alerts.yml

@@ -6,7 +6,10 @@
  *
  * The input is the whole file. It goes through cp_capture_open_offline_fd (the
  * descriptor `run --mode replay` opens) from a memfd, then every frame through
- * cp_capture_next and cp_echo_parse_any, as CaptureReplay.swift does. Checked:
+ * cp_capture_next, cp_echo_parse_any / cp_echo_parse (pings) and
+ * cp_trace_parse_probe / cp_trace_parse_icmp / cp_trace_parse_tcp (traceroute
+ * probes and their answers), as CaptureReplay.swift and CaptureTraces.swift
+ * do. Checked:
  *   - every timestamp cp_capture_next gives is in 0 … CP_CAPTURE_MAX_TS_SECONDS
  *     (+ < 1 s), so the difference of two of them never overflows an int64
  *     (CaptureReplay subtracts a request's time from its reply's);
@@ -83,6 +86,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cp_echo_info info;
         if (cp_echo_parse_any(frame.family, 1, frame.l3, frame.l3_len, NULL, NULL, &info) == 0)
             REQUIRE(info.payload_len <= frame.l3_len);
+        (void)cp_echo_parse(frame.family, 1, frame.l3, frame.l3_len, NULL, NULL, &info);
+        /* Traces: the probe view of every frame, then its answer view. */
+        cp_trace_packet probe;
+        if (cp_trace_parse_probe(frame.l3, frame.l3_len, &probe) == 0)
+            REQUIRE(probe.header_len <= frame.l3_len && probe.quoted_len <= frame.l3_len);
+        cp_trace_reply reply;
+        if (cp_trace_parse_icmp(frame.family, 1, frame.l3, frame.l3_len, NULL, NULL, &reply) == 0) {
+            REQUIRE(reply.icmp_len <= frame.l3_len);
+            REQUIRE(reply.mpls_count >= 0 && reply.mpls_count <= CP_TRACE_MAX_MPLS);
+        }
+        cp_trace_tcp_reply segment;
+        if (cp_trace_parse_tcp(frame.family, 1, frame.l3, frame.l3_len, NULL, NULL, &segment) == 0)
+            REQUIRE(segment.payload_len <= frame.l3_len);
     }
     REQUIRE(ended);
     cp_capture_close(cap);

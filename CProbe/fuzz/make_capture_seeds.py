@@ -7,7 +7,8 @@ over Ethernet, Linux cooked v1 and raw IP; plus timestamps at the edges (0, the 
 int64 nanoseconds hold, and beyond it, as a crafted pcapng can carry); plus one capture per
 link type cp_frame_decode reads (VLAN / QinQ / 0x9100 stacks, MPLS in Ethernet, PPPoE, BSD
 NULL and LOOP, PPP, PPP in HDLC framing, PPP with direction, Cisco HDLC, bare MPLS) and one
-of a link type it refuses. Deterministic: rerun it and the files come out the same.
+of a link type it refuses; and one traceroute (UDP probes, a time exceeded with an MPLS label,
+a port unreachable). Deterministic: rerun it and the files come out the same.
 """
 import os
 import struct
@@ -105,6 +106,36 @@ def flows(v6=False):
     return packets
 
 
+def ipv4(proto, ttl, src, dst, body, ident=1):
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident, 0, ttl, proto, 0, bytes(src), bytes(dst))
+    return header[:10] + struct.pack("!H", checksum(header)) + header[12:] + body
+
+
+def trace_flow():
+    """A traceroute (issue 18): UDP probes at TTL 1-3, a time exceeded with an RFC 4950 MPLS
+    label (RFC 4884 extension), one lost probe, and the destination's port unreachable."""
+    packets = []
+    for ttl in (1, 2, 3):
+        probe = ipv4(17, ttl, V4_A, V4_B, struct.pack("!HHHH", 40000, 33433 + ttl, 32, 0) + bytes(24), ident=0x100 + ttl)
+        packets.append((ttl * 1_000_000, probe))
+        if ttl == 2:
+            continue
+        quote = bytearray(probe[:28])
+        if ttl == 1:
+            quote[8] = 1
+            entry = 24001 << 12 | 1 << 8 | 1
+            ext = bytearray(struct.pack("!BBHHBBI", 0x20, 0, 0, 8, 1, 1, entry))
+            ext[2:4] = struct.pack("!H", checksum(bytes(ext)))
+            icmp = bytearray(struct.pack("!BBHBBH", 11, 0, 0, 0, 32, 0)) + quote + bytes(128 - len(quote)) + ext
+            sender = [10, 99, 1, 2]
+        else:
+            icmp = bytearray(struct.pack("!BBHI", 3, 3, 0, 0)) + quote
+            sender = V4_B
+        icmp[2:4] = struct.pack("!H", checksum(bytes(icmp)))
+        packets.append((ttl * 1_000_000 + 200_000, ipv4(1, 64, sender, V4_A, bytes(icmp))))
+    return packets
+
+
 def pcap(frames, linktype, nano=False, big=False, base_ns=1_700_000_000 * 10**9):
     order = ">" if big else "<"
     magic = 0xA1B23C4D if nano else 0xA1B2C3D4
@@ -154,6 +185,7 @@ def main():
         "pcapng-nsec-edge-of-int64-v4": pcapng(v4[:2], 101, tsresol=9,
                                                timestamps=[9_223_372_037 * 10**9, 9_223_372_035 * 10**9]),
         "pcapng-seconds-max-v4": pcapng(v4[:2], 101, tsresol=0, timestamps=[2**64 - 1, 2**63 - 1]),
+        "pcap-nsec-raw-trace-v4": pcap(trace_flow(), 101, nano=True),
     }
     # One capture per link type that carries IP, IPv4 and IPv6 (DLT numbers as pcap files
     # write them: LINKTYPE_*).

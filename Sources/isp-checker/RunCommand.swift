@@ -42,8 +42,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Skip the traceroute.")
     var noTrace = false
 
-    @Option(help: "Traceroute method: udp, icmp or tcp.")
-    var traceMethod: TraceCommand.Method = .udp
+    @Option(help: "Traceroute method: udp (default), icmp or tcp; replay: which trace to pick from a capture.")
+    var traceMethod: TraceCommand.Method?
 
     @Option(help: "Destination port of a tcp traceroute.")
     var tracePort: UInt16 = 443
@@ -133,7 +133,7 @@ struct RunCommand: ParsableCommand {
         var trace: TraceOptions?
         if !noTrace {
             trace = HealthCheckOptions.defaultTrace
-            trace?.method = switch traceMethod {
+            trace?.method = switch traceMethod ?? .udp {
             case .udp: .udp
             case .icmp: .icmp
             case .tcp: .tcp(port: tracePort)
@@ -165,25 +165,40 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(ExitStatus.noInput)
             }
         }
-        let flows: [PingResult]
-        do { flows = try CaptureReplay.pings(from: file) } catch { throw CLIError(error) }
-        let chosen: PingResult
-        if let target {
-            guard let flow = flows.first(where: { $0.target == target || $0.address == IPAddress(target) }) else {
-                errorOutput("isp-checker: error: no echo traffic to '\(target)' in '\(path)'; it has: \(flows.map(\.target).joined(separator: ", "))\n")
-                throw ExitCode(ExitStatus.noInput)
-            }
-            chosen = flow
-        } else {
-            guard flows.count == 1, let flow = flows.first else {
-                let found = flows.isEmpty ? "no echo traffic at all" : "echo traffic to \(flows.map(\.target).joined(separator: ", ")); pick one with --target"
-                errorOutput("isp-checker: error: '\(path)' has \(found)\n")
-                throw ExitCode(flows.isEmpty ? ExitStatus.noInput : ExitStatus.usage)
-            }
-            chosen = flow
+        let contents: CaptureContents
+        do { contents = try CaptureReplay.contents(from: file) } catch { throw CLIError(error) }
+        let method: TraceMethod? = traceMethod.map { switch $0 { case .udp: .udp; case .icmp: .icmp; case .tcp: .tcp(port: tracePort) } }
+        let (ping, trace): (PingResult?, TraceResult?)
+        switch contents.choose(target: target, method: method) {
+        case .chosen(let chosenPing, let chosenTrace): (ping, trace) = (chosenPing, chosenTrace)
+        case .empty:
+            errorOutput("isp-checker: error: '\(path)' has no echo traffic nor traceroute probes at all\n")
+            throw ExitCode(ExitStatus.noInput)
+        case .noFlow(let wanted, let flows):
+            errorOutput("isp-checker: error: no ping nor traceroute to '\(wanted)' in '\(path)'; it has:\n\(Self.flowTable(flows))")
+            throw ExitCode(ExitStatus.noInput)
+        case .ambiguous(let flows):
+            errorOutput("isp-checker: error: '\(path)' has \(flows.count) flows; pick one with --target ADDRESS "
+                + "(and --trace-method when one destination has several traces):\n\(Self.flowTable(flows))")
+            throw ExitCode(ExitStatus.usage)
         }
-        var report = analyzer.analyze(target: chosen.target, ping: chosen, trace: nil)
+        var report = analyzer.analyze(target: trace?.target ?? ping?.target ?? "", ping: ping, trace: trace)
         report.mode = .replay
         return report
+    }
+
+    /// The flows of a capture, one a line: kind, method, source → destination, probes, first time.
+    static func flowTable(_ flows: [CaptureFlow]) -> String {
+        let rows = flows.map { flow in
+            let seconds = Double(flow.firstNanoseconds) / 1_000_000_000
+            return [flow.kind.rawValue, flow.method.description, "\(flow.source) -> \(flow.destination)", "\(flow.probes)",
+                    Date(timeIntervalSince1970: seconds).formatted(.iso8601)]
+        }
+        let header = ["kind", "method", "source -> destination", "probes", "first"]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            "  " + row.enumerated().map { column, text in column == row.count - 1 ? text : padRight(text, widths[column]) }
+                .joined(separator: "  ") + "\n"
+        }.joined()
     }
 }

@@ -18,6 +18,8 @@ extension ProbeReport {
         if let last { details["packet_loss"] = .double(last.lossPercent.roundedToMicro) }
         if let avg = last?.avgMilliseconds { details["latency_avg_ms"] = .double(avg.roundedToMicro) }
         if let lastAnswering = trace.hops.last(where: { $0.received > 0 }) { details["last_responding_hop"] = .int(lastAnswering.ttl) }
+        // The weakest clock that timed an answer (`pcap` for a trace replayed from a capture).
+        if let clock = trace.hops.compactMap(\.clock).max() { details["clock"] = .string(clock.rawValue) }
         var status = ProbeStatus.crit
         var error: String?
         if trace.destinationReached {

@@ -22,46 +22,20 @@ public enum CaptureReplay {
         return try pings(from: file)
     }
 
-    /// The echo flows of a capture already opened (and checked) as a `ReplayFile`.
+    /// The echo flows of a capture already opened (and checked) as a `ReplayFile`: the pings of
+    /// ``contents(from:)`` (an echo flow that is a traceroute, such as `traceroute -I`, is not one).
     public static func pings(from file: ReplayFile) throws(ProbeError) -> [PingResult] {
-        let path = file.path
-        var capture: OpaquePointer?
-        var message = [CChar](repeating: 0, count: 512)
-        let opened = cp_capture_open_offline_fd(file.descriptor, nil, &capture, &message, message.count)
-        guard opened == 0, let capture else {
-            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw .unreadableCapture(path: path, reason: text.isEmpty ? ProbeError.describe(errno: -opened) : text)
-        }
-        defer { cp_capture_close(capture) }
-
-        var flows = EchoFlows()
-        var frame = cp_frame()
-        while true {
-            let next = cp_capture_next(capture, &frame)
-            if next == -ENODATA { break }
-            if next < 0 { throw .unreadableCapture(path: path, reason: ProbeError.describe(errno: -next)) }
-            if next == 0 { continue }
-            var info = cp_echo_info()
-            guard frame.family != 0,
-                  cp_echo_parse_any(frame.family, 1, frame.l3, frame.l3_len, nil, nil, &info) == 0,
-                  let source = IPAddress(info.src), let destination = IPAddress(info.dst) else { continue }
-            let isRequest = info.type == CP_ICMP4_ECHO_REQUEST || info.type == CP_ICMP6_ECHO_REQUEST
-            if isRequest {
-                flows.request(from: source, to: destination, ident: info.ident, sequence: info.seq, at: frame.ts_ns)
-            } else {
-                flows.reply(from: source, to: destination, ident: info.ident, sequence: info.seq, at: frame.ts_ns, ttl: Int(info.ttl))
-            }
-        }
-        return flows.results()
+        try contents(from: file).pings.map(\.result)
     }
 }
 
 /// Echo requests and replies paired per flow.
-private struct EchoFlows {
+struct EchoFlows {
     struct FlowKey: Hashable {
-        var requester: IPAddress
-        var target: IPAddress
-        var ident: UInt16
+        var echo: EchoFlowKey
+        /// Requests carrying our ping magic: our own pings share their identifier with our
+        /// ICMP traces, so they form a flow of their own.
+        var ours: Bool
     }
 
     struct Request {
@@ -80,15 +54,42 @@ private struct EchoFlows {
     /// (sequence numbers wrap on long pings).
     var latest: [FlowKey: [UInt16: Int]] = [:]
 
-    mutating func request(from requester: IPAddress, to target: IPAddress, ident: UInt16, sequence: UInt16, at nanoseconds: Int64) {
-        let key = FlowKey(requester: requester, target: target, ident: ident)
+    /// One captured frame: an echo request or reply, or nothing of ours.
+    mutating func read(_ frame: cp_frame, l3: UnsafePointer<UInt8>) {
+        var info = cp_echo_info()
+        guard cp_echo_parse_any(frame.family, 1, l3, frame.l3_len, nil, nil, &info) == 0,
+              let source = IPAddress(info.src), let destination = IPAddress(info.dst) else { return }
+        var strict = cp_echo_info()
+        let ours = cp_echo_parse(frame.family, 1, l3, frame.l3_len, nil, nil, &strict) == 0
+        let isRequest = info.type == CP_ICMP4_ECHO_REQUEST || info.type == CP_ICMP6_ECHO_REQUEST
+        // Our ICMP trace probes (and their echoes) carry the trace magic: hops, not pings.
+        if !ours && Self.carriesTraceMagic(frame, l3: l3, isRequest: isRequest) { return }
+        if isRequest {
+            request(from: source, to: destination, ident: info.ident, ours: ours, sequence: info.seq, at: frame.ts_ns)
+        } else {
+            reply(from: source, to: destination, ident: info.ident, ours: ours, sequence: info.seq, at: frame.ts_ns, ttl: Int(info.ttl))
+        }
+    }
+
+    private static func carriesTraceMagic(_ frame: cp_frame, l3: UnsafePointer<UInt8>, isRequest: Bool) -> Bool {
+        if isRequest {
+            var packet = cp_trace_packet()
+            return cp_trace_parse_probe(l3, frame.l3_len, &packet) == 0 && packet.has_probe_id != 0 && packet.probe_id == packet.icmp_seq
+        }
+        var reply = cp_trace_reply()
+        return cp_trace_parse_icmp(frame.family, 1, l3, frame.l3_len, nil, nil, &reply) == 0
+            && reply.echo_has_magic != 0 && reply.echo_probe_id == reply.echo_seq
+    }
+
+    mutating func request(from requester: IPAddress, to target: IPAddress, ident: UInt16, ours: Bool = false, sequence: UInt16, at nanoseconds: Int64) {
+        let key = FlowKey(echo: EchoFlowKey(requester: requester, target: target, ident: ident), ours: ours)
         if requests[key] == nil { order.append(key) }
         requests[key, default: []].append(Request(sequence: sequence, sentNanoseconds: nanoseconds))
         latest[key, default: [:]][sequence] = requests[key]!.count - 1
     }
 
-    mutating func reply(from target: IPAddress, to requester: IPAddress, ident: UInt16, sequence: UInt16, at nanoseconds: Int64, ttl: Int) {
-        let key = FlowKey(requester: requester, target: target, ident: ident)
+    mutating func reply(from target: IPAddress, to requester: IPAddress, ident: UInt16, ours: Bool = false, sequence: UInt16, at nanoseconds: Int64, ttl: Int) {
+        let key = FlowKey(echo: EchoFlowKey(requester: requester, target: target, ident: ident), ours: ours)
         // A reply without its request in the file, or a duplicate, says nothing about loss. One
         // more than a day after its request is not an answer to it either (and its round-trip
         // time would be out of the report's range). Timestamps are 0 … 2262 (cp_capture_next),
@@ -101,16 +102,21 @@ private struct EchoFlows {
         requests[key]![index].replyTTL = ttl
     }
 
-    func results() -> [PingResult] {
+    /// Every flow, with the echo flow a traceroute may claim (none for our own pings).
+    func results() -> [(key: EchoFlowKey?, ping: CapturedPing)] {
         order.map { key in
-            let probes = (requests[key] ?? []).enumerated().map { index, request in
+            let flowRequests = requests[key] ?? []
+            let probes = flowRequests.enumerated().map { index, request in
                 PingProbe(index: index, sequence: request.sequence,
                           status: request.rttNanoseconds == nil ? .timedOut : .received,
                           rttNanoseconds: request.rttNanoseconds,
                           clock: request.rttNanoseconds == nil ? nil : .pcap,
                           replyTTL: request.replyTTL, error: nil)
             }
-            return PingResult(target: key.target.description, address: key.target, socketKind: .captureFile, probes: probes)
+            let result = PingResult(target: key.echo.target.description, address: key.echo.target, socketKind: .captureFile, probes: probes)
+            return (key.ours ? nil : key.echo,
+                    CapturedPing(source: key.echo.requester, firstNanoseconds: flowRequests.first?.sentNanoseconds ?? 0, result: result,
+                                 isOurs: key.ours, sentNanoseconds: flowRequests.map(\.sentNanoseconds)))
         }
     }
 }
