@@ -51,6 +51,15 @@ public enum Importer {
                 [0x0a, 0x0d, 0x0d, 0x0a]].contains(magic)
     }
 
+    /// Whether the first bytes of a file may be one of the text kinds (JSON, mtr CSV): a file
+    /// that is neither this nor a capture is refused before it is read whole.
+    public static func looksLikeText(head: [UInt8]) -> Bool {
+        var bytes = head[...]
+        if bytes.starts(with: [0xef, 0xbb, 0xbf]) { bytes = bytes.dropFirst(3) }
+        bytes = bytes.drop { [0x20, 0x09, 0x0a, 0x0d].contains($0) }
+        return bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "[") || bytes.starts(with: Array("Mtr_Version,".utf8))
+    }
+
     /// The kind of a whole input file (captures are told by `isCapture(head:)` from their first
     /// bytes; this reads the text kinds).
     /// - Throws: `ImportError.unknownFormat` naming what was found and listing the kinds read.
