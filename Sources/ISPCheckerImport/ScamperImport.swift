@@ -205,7 +205,7 @@ enum ScamperImport {
         guard lastTTL >= firstTTL else { return }
         let ttls = firstTTL...lastTTL
         // Every attempt at every TTL was sent (-Q) when the record's probe count says so.
-        let everyAttempt = record.probeCount.map { Int($0.value) == ttls.count * attempts } ?? false
+        let everyAttempt = record.probeCount.map { $0.value == Double(ttls.count * attempts) } ?? false
         for ttl in ttls {
             group.trace.sent(ttl: ttl, count: everyAttempt ? attempts : min(lastAttempt[ttl] ?? attempts, attempts))
         }
@@ -222,7 +222,7 @@ enum ScamperImport {
             let rtt = try check.number(reply.rtt?.value ?? 0, "\(field).rtt", in: ImportLimits.milliseconds)
             let ttl = try reply.replyTTL.map { v throws(ImportError) in try check.integer(v.value, "\(field).reply_ttl", in: 0...255) }
             // Only the target's echo reply (or TCP answer) counts; an ICMP error from a router does not.
-            let type = reply.icmpType.map { Int($0.value) }
+            let type = reply.icmpType?.value
             let isAnswer = reply.tcpFlags != nil || type == nil || type == 0 || type == 129
             guard isAnswer, replies[sequence] == nil else { continue }   // a duplicate counts once
             replies[sequence] = (rtt, ttl)
