@@ -61,6 +61,9 @@ let package = Package(
         ),
         // Report, grading, score, diagnosis, baseline: typed results in, the runbook's report out.
         .target(name: "ISPCheckerAnalysis", dependencies: ["ISPCheckerResults"]),
+        // Other tools' results (mtr, scamper, RIPE Atlas) read into the typed results, with where
+        // they came from, for replay to score and diagnose. Pure Swift: no C, no engine.
+        .target(name: "ISPCheckerImport", dependencies: ["ISPCheckerPrimitives", "ISPCheckerResults"]),
         // Retry, circuit breaker, the probe scheduler (which schedules by a report's score); which
         // probe errors are worth a retry.
         .target(
@@ -84,6 +87,7 @@ let package = Package(
                 "ISPCheckerCore",
                 "ISPCheckerAnalysis",
                 "ISPCheckerResilience",
+                "ISPCheckerImport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -116,14 +120,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ISPCheckerTests",
-            dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "ISPCheckerTestKit", "CProbe", "CServiceProbe", "TestSupport"]
+            dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "ISPCheckerImport", "ISPCheckerTestKit", "CProbe", "CServiceProbe", "TestSupport"]
         ),
         // Helpers the test targets share: child processes, commands, the repository root. No
         // product: only the test targets depend on it, in both configurations (see below).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // The CLI's own argument reading (QuickParse) against ArgumentParser's.
         .testTarget(name: "CLITests", dependencies: ["isp-checker", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "CProbe", "TestSupport"]),
+        .testTarget(name: "LabTests", dependencies: ["ISPChecker", "ISPCheckerPrimitives", "ISPCheckerResults", "ISPCheckerCore", "ISPCheckerAnalysis", "ISPCheckerResilience", "ISPCheckerImport", "CProbe", "TestSupport"]),
         .testTarget(
             name: "ResilienceTests",
             dependencies: [

@@ -3,6 +3,7 @@
 // so the compiler keeps the data flowing one way (docs/architecture.md).
 @_exported import ISPCheckerAnalysis
 @_exported import ISPCheckerCore
+@_exported import ISPCheckerImport
 @_exported import ISPCheckerPrimitives
 @_exported import ISPCheckerResilience
 @_exported import ISPCheckerResults

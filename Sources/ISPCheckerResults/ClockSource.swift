@@ -35,6 +35,8 @@ public enum SocketKind: String, Sendable, Codable, CustomStringConvertible {
     case datagram
     /// No socket: the probes were replayed from a capture file (`CaptureReplay`).
     case captureFile = "capture_file"
+    /// No socket of ours: another tool's result file was imported (mtr, scamper, RIPE Atlas).
+    case imported
 
     public var description: String { rawValue }
 }

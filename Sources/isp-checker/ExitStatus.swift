@@ -34,6 +34,12 @@ extension ExitStatus {
             case .engineShutDown, .cancelled: return software
             }
         }
+        if let error = error as? ImportError {
+            switch error {
+            case .severalTargets: return usage
+            case .unknownFormat, .malformed, .valueOutOfRange, .noMeasurement, .targetNotFound: return noInput
+            }
+        }
         if let error = error as? PrivilegeError {
             switch error {
             case .invalidAccount, .unknownUser, .unknownGroup, .rootAccount: return usage

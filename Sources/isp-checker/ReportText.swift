@@ -7,6 +7,10 @@ enum ReportText {
         var lines: [String] = []
         let time = report.timestamp.formatted(.iso8601)
         lines.append("isp-checker run: \(report.target) (\(report.mode.rawValue), \(time))")
+        if let source = report.source {
+            lines.append("Source: \(source.summary)")
+            for note in source.notes { lines.append("  note: \(note)") }
+        }
         lines.append("")
         let rows = report.probes.map { probe in
             [probe.name, probe.status.rawValue.uppercased(), probe.error ?? summary(of: probe)]

@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "live: probe now; replay: re-score saved data from --input.")
     var mode: Mode = .live
 
-    @Option(help: "replay: a run report (JSON, as --output writes it) or a packet capture (pcap/pcapng).")
+    @Option(help: "replay: a run report (JSON, as --output writes it), mtr --json/--csv, scamper JSON, RIPE Atlas results (JSON) or a packet capture (pcap/pcapng).")
     var input: String?
 
     @Option(name: .customLong("output"), help: "Also write the run report as JSON to this file.")
@@ -152,14 +152,26 @@ struct RunCommand: ParsableCommand {
         // Opened once and checked on its descriptor: a FIFO or /dev/zero is refused, not read forever.
         let file: ReplayFile
         do { file = try ReplayFile(path: path) } catch { throw CLIError(error) }
-        // A run report is JSON: an object. Anything else is taken for a capture.
-        let isReport: Bool
-        do { isReport = try file.looksLikeReport() } catch { throw CLIError(error) }
-        if isReport {
-            let data: Data
-            do { data = Data(try file.reportBytes()) } catch { throw CLIError(error) }
+        // The kind is told by the content (docs/replay.md, Imports): a capture by its magic number;
+        // a run report, mtr, scamper or RIPE Atlas results by their text.
+        let head: [UInt8]
+        do { head = try file.head() } catch { throw CLIError(error) }
+        if !Importer.isCapture(head: head) {
+            guard Importer.looksLikeText(head: head) else {
+                throw CLIError(ImportError.unknownFormat(path: path, reason: "it is neither JSON, mtr CSV nor a capture"))
+            }
+            let bytes: [UInt8]
+            do { bytes = try file.reportBytes() } catch { throw CLIError(error) }
+            let kind: ReplayInputKind
+            do { kind = try Importer.kind(of: bytes, path: path) } catch { throw CLIError(error) }
+            if case .imported(let format) = kind {
+                do {
+                    return analyzer.analyze(try Importer.select(try Importer.runs(from: bytes, format: format, file: path), target: target))
+                } catch { throw CLIError(error) }
+            }
             do {
-                return analyzer.reanalyze(try RunReport.decoder.decode(RunReport.self, from: data))
+                return analyzer.reanalyze(try RunReport.decoder.decode(RunReport.self, from: Data(bytes)))
+                    .replayed(tool: "isp-checker", format: "run_report", file: path)
             } catch {
                 errorOutput("isp-checker: error: '\(path)' is not a run report: \(error)\n")
                 throw ExitCode(ExitStatus.noInput)
@@ -184,7 +196,7 @@ struct RunCommand: ParsableCommand {
         }
         var report = analyzer.analyze(target: trace?.target ?? ping?.target ?? "", ping: ping, trace: trace)
         report.mode = .replay
-        return report
+        return report.replayed(tool: "capture", format: "pcap", file: path)
     }
 
     /// The flows of a capture, one a line: kind, method, source → destination, probes, first time.

@@ -33,8 +33,10 @@ public struct HealthAnalyzer: Sendable {
     /// Re-scores a saved run under these thresholds (replay): the same probes and trace, graded,
     /// scored and diagnosed again. Keeps the run's id, target and timestamp; the mode becomes `replay`.
     public func reanalyze(_ report: RunReport, history: [RunReport] = []) -> RunReport {
-        analyze(target: report.target, probes: report.probes, trace: report.trace, history: history.filter { $0.id != report.id },
-                timestamp: report.timestamp, mode: .replay, id: report.id)
+        var replayed = analyze(target: report.target, probes: report.probes, trace: report.trace, history: history.filter { $0.id != report.id },
+                               timestamp: report.timestamp, mode: .replay, id: report.id)
+        replayed.source = report.source
+        return replayed
     }
 
     /// Analyses probe reports that are already made (the traceroute's hops in `trace`).

@@ -69,7 +69,7 @@ public struct Diagnosis: Sendable, Codable, Equatable {
 public enum RunMode: String, Sendable, Codable {
     /// Probes sent now.
     case live
-    /// Re-scored from a saved report or capture.
+    /// Re-scored from a saved report or capture, or from another tool's results (`source` says which).
     case replay
 }
 
@@ -90,10 +90,13 @@ public struct RunReport: Sendable, Codable, Equatable {
     /// The full traceroute behind the `traceroute` probe, when one ran (hop evidence for
     /// replay and for the history).
     public var trace: TraceResult?
+    /// Where a replayed run's data came from (tool, format, file) and which probes it lacks;
+    /// nil for a live run. The score and the diagnosis use only the probes present.
+    public var source: DataSource?
 
     public init(id: String = UUID().uuidString, target: String, timestamp: Date = Date(), mode: RunMode = .live,
                 probes: [ProbeReport], score: Double, severity: Severity? = nil, diagnosis: [Diagnosis] = [],
-                trace: TraceResult? = nil) {
+                trace: TraceResult? = nil, source: DataSource? = nil) {
         self.id = id
         self.target = target
         self.timestamp = timestamp
@@ -103,6 +106,7 @@ public struct RunReport: Sendable, Codable, Equatable {
         self.severity = severity ?? Severity(score: score)
         self.diagnosis = diagnosis
         self.trace = trace
+        self.source = source
     }
 
     /// The worst probe status of the run (`ok` when there are no probes).
@@ -128,7 +132,7 @@ extension RunReport {
     public static let schemaVersion = 1
 
     enum CodingKeys: String, CodingKey {
-        case id, target, timestamp, mode, probes, score, severity, diagnosis, trace
+        case id, target, timestamp, mode, probes, score, severity, diagnosis, trace, source
         case schemaVersion = "schema_version"
     }
 
@@ -146,6 +150,7 @@ extension RunReport {
         try container.encode(severity, forKey: .severity)
         try container.encode(diagnosis, forKey: .diagnosis)
         try container.encodeIfPresent(trace, forKey: .trace)
+        try container.encodeIfPresent(source, forKey: .source)
     }
 
     /// - Throws: `DecodingError` for JSON that is not a run report, `ReportValueError` (naming the
@@ -171,6 +176,7 @@ extension RunReport {
                   score: score,
                   severity: try container.decode(Severity.self, forKey: .severity),
                   diagnosis: diagnosis,
-                  trace: trace)
+                  trace: trace,
+                  source: try container.decodeIfPresent(DataSource.self, forKey: .source))
     }
 }

@@ -174,6 +174,9 @@ public final class ReplayFile: Sendable {
         return prefix.first { ![0x20, 0x0a, 0x0d, 0x09].contains($0) } == UInt8(ascii: "{")
     }
 
+    /// The first 4 kB of the file (fewer when it is shorter), to tell its kind by its content.
+    public func head() throws(ProbeError) -> [UInt8] { try read(upTo: Self.sniffBytes) }
+
     /// The whole file, when it is at most `maximumReportBytes`.
     /// - Throws: `ProbeError.unreadableCapture` for a larger file or a read error.
     public func reportBytes() throws(ProbeError) -> [UInt8] {
