@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ISPChecker
 @testable import ISPCheckerAnalysis
 @testable import ISPCheckerImport
@@ -20,7 +21,7 @@ import Testing
     static var seed: UInt64 { ProcessInfo.processInfo.environment["ISPC_IMPORT_FUZZ_SEED"].flatMap(UInt64.init) ?? 1 }
     static var tracing: Bool { ProcessInfo.processInfo.environment["ISPC_IMPORT_FUZZ_TRACE"] == "1" }
 
-    typealias Generator = ReportDecodingFuzzTests.Generator
+    typealias Generator = SeededRandom
 
     static let hostileValues = [
         "1e300", "-1e300", "1.7976931348623157e308", "1e400", "-1e400", "4.9e-324", "9223372036854775807", "-9223372036854775808",
@@ -145,7 +146,7 @@ import Testing
     }
 
     static func check(_ name: String, inputs: (inout Generator) -> [UInt8]) {
-        var generator = Generator(state: seed)
+        var generator = Generator(seed: seed)
         for number in 0..<runs {
             let input = inputs(&generator)
             if tracing { print("import fuzz \(name) seed \(seed) #\(number): \(String(decoding: input, as: UTF8.self))") }
