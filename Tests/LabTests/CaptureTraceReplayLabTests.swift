@@ -43,8 +43,15 @@ struct CaptureTraceReplayLabTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ispc-trace-\(getpid())-\(name).pcap").path
         let tcpdump = try Subprocess("/usr/sbin/ip", ["netns", "exec", lab.client, "tcpdump", "-i", "right", "-nn", "-U", "--immediate-mode",
                                                       "--time-stamp-precision=nano", "-w", file])
-        for _ in 0..<300 where !tcpdump.stderr.contains("listening on") {
+        for _ in 0..<1000 where !tcpdump.stderr.contains("listening on") {
             try await Task.sleep(for: .milliseconds(10))
+        }
+        // A capture that started late would miss the first probes and fail the comparison
+        // for the wrong reason (seen once on a loaded machine).
+        guard tcpdump.stderr.contains("listening on") else {
+            tcpdump.terminate()
+            tcpdump.wait()
+            throw HarnessError.failed("tcpdump did not start listening within 10 s: \(tcpdump.stderr)")
         }
         let output = try lab.exec("c", arguments, check: false)
         try await Task.sleep(for: .milliseconds(300))
@@ -267,7 +274,7 @@ struct CaptureTraceReplayLabTests {
         let (liveTrace, replayedTrace) = (try #require(liveReport.trace), try #require(replayed.trace))
         #expect(replayedTrace.hops.map { $0.addresses.map(\.address) } == liveTrace.hops.map { $0.addresses.map(\.address) })
         for (replayedHop, liveHop) in zip(replayedTrace.hops, liveTrace.hops) {
-            #expect(replayedHop.sent == liveHop.sent && abs(replayedHop.received - liveHop.received) <= 1, "TTL \(liveHop.ttl)")
+            #expect(replayedHop.sent == liveHop.sent && abs(replayedHop.received - liveHop.received) <= 1, "TTL \(liveHop.ttl): replayed \(replayedHop.received)/\(replayedHop.sent), live \(liveHop.received)/\(liveHop.sent)")
         }
     }
 
