@@ -16,6 +16,12 @@ package struct HopStatistics {
 
     package mutating func recordSent() { sent += 1 }
 
+    /// A label stack seen another way than in the answer's RFC 4950 extension (a replayed
+    /// capture's MPLS header in front of the answer), kept with the hop's other stacks.
+    package mutating func noteLabels(_ stack: [MPLSLabel]) {
+        if !stack.isEmpty && !mplsStacks.contains(stack) { mplsStacks.append(stack) }
+    }
+
     package mutating func record(from address: IPAddress, rttNanoseconds: Int64, clock: ClockSource, mpls: [MPLSLabel], unreachableCode: UnreachableCode?, isDestination: Bool) {
         rttsMilliseconds.append(Double(rttNanoseconds) / 1_000_000)
         if addressCounts[address] == nil { addressOrder.append(address) }

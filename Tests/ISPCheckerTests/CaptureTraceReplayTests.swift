@@ -176,6 +176,28 @@ import Testing
         #expect(trace.hops[0].mplsStacks.isEmpty)
     }
 
+    @Test func labelsOnTheWireInFrontOfAnAnswerReachItsHop() throws {
+        // The same trace captured on an Ethernet link that carries MPLS: hop 2's answer arrives
+        // under two labels (ethertype 0x8847), the rest as plain IPv4.
+        let ethernet: [UInt8] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]
+        func entry(_ label: UInt32, bottom: Bool, ttl: UInt8) -> [UInt8] {
+            let value = label << 12 | (bottom ? 1 << 8 : 0) | UInt32(ttl)
+            return [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
+        }
+        let frames = Self.threeHops().enumerated().map { index, frame -> Frame in
+            guard index == 3 else { return (frame.nanoseconds, ethernet + [0x08, 0x00] + frame.packet) }
+            return (frame.nanoseconds, ethernet + [0x88, 0x47] + entry(16_001, bottom: false, ttl: 62) + entry(24, bottom: true, ttl: 62) + frame.packet)
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ispc-trace-replay-\(getpid())-wire-mpls").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(ReplayInputTests.pcapng(frames, linkType: 1))))
+        defer { unlink(path) }
+        let trace = try #require(try CaptureReplay.contents(fromCapture: path).traces.first?.result)
+        #expect(hopAddresses(trace) == ["10.99.1.2", "10.99.2.2", "10.99.4.2"])
+        #expect(trace.hops[1].mplsStacks == [[MPLSLabel(label: 16_001, trafficClass: 0, bottomOfStack: false, ttl: 62),
+                                              MPLSLabel(label: 24, trafficClass: 0, bottomOfStack: true, ttl: 62)]])
+        #expect(trace.hops[0].mplsStacks.isEmpty && trace.hops[2].mplsStacks.isEmpty)
+    }
+
     @Test func aRouterThatAnswersUnreachableEndsTheTraceThere() throws {
         let probes = (1...3).map { Self.udpProbe($0, ttl: $0) }
         let frames: [Frame] = [

@@ -92,15 +92,15 @@ import Testing
     }
 
     /// A pcapng file (raw IPv4, nanosecond timestamps) of these packets at these 64-bit times.
-    static func pcapng(_ packets: [(nanoseconds: UInt64, packet: [UInt8])]) -> [UInt8] {
+    static func pcapng(_ packets: [(nanoseconds: UInt64, packet: [UInt8])], linkType: UInt16 = 101) -> [UInt8] {
         func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
             let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
             let length = UInt32(12 + padded.count)
             return le32(type) + le32(length) + padded + le32(length)
         }
         var file = block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + le16(1) + le16(0) + [UInt8](repeating: 0xff, count: 8))
-        // Interface: link type 101 (raw IP), if_tsresol (option 9) = 9: nanoseconds.
-        file += block(1, le16(101) + le16(0) + le32(65535) + le16(9) + le16(1) + [9, 0, 0, 0] + le16(0) + le16(0))
+        // Interface: link type 101 (raw IP) unless told, if_tsresol (option 9) = 9: nanoseconds.
+        file += block(1, le16(linkType) + le16(0) + le32(65535) + le16(9) + le16(1) + [9, 0, 0, 0] + le16(0) + le16(0))
         for (nanoseconds, packet) in packets {
             file += block(6, le32(0) + le32(UInt32(nanoseconds >> 32)) + le32(UInt32(nanoseconds & 0xffff_ffff))
                 + le32(UInt32(packet.count)) + le32(UInt32(packet.count)) + packet)

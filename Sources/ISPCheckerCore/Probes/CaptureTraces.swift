@@ -143,6 +143,9 @@ struct TraceFlows {
         var from: IPAddress
         var kind: TraceAnswer.Kind
         var mpls: [MPLSLabel]
+        /// The MPLS stack in front of the answer's IP header on the wire, where the capture was
+        /// made on a labelled link (`cp_frame.mplsLabels`); empty elsewhere.
+        var wireMPLS: [MPLSLabel] = []
     }
 
     struct Probe {
@@ -184,7 +187,7 @@ struct TraceFlows {
             if flags & UInt8(CP_TRACE_TCP_SYN) != 0 && flags & UInt8(CP_TRACE_TCP_ACK) == 0 && flags & UInt8(CP_TRACE_TCP_RST) == 0 {
                 probe(packet, source: source, destination: destination, method: .tcp, at: frame.ts_ns)
             } else if segment.checksum_state != CP_TRACE_CHECKSUM_WRONG {
-                tcpAnswer(segment, from: source, to: destination, at: frame.ts_ns)
+                tcpAnswer(segment, from: source, to: destination, at: frame.ts_ns, wire: frame.mpls_count > 0 ? frame.mplsLabels : [])
             }
         case icmpProto:
             let request = UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)
@@ -198,7 +201,7 @@ struct TraceFlows {
             }
             var reply = cp_trace_reply()
             guard cp_trace_parse_icmp(frame.family, 1, l3, frame.l3_len, nil, nil, &reply) == 0 else { return }
-            icmpAnswer(reply, from: source, at: frame.ts_ns)
+            icmpAnswer(reply, from: source, at: frame.ts_ns, wire: frame.mpls_count > 0 ? frame.mplsLabels : [])
         default:
             return
         }
@@ -240,9 +243,9 @@ struct TraceFlows {
         flows[key]!.lastNanoseconds = max(flows[key]!.lastNanoseconds, nanoseconds)
     }
 
-    private mutating func icmpAnswer(_ reply: cp_trace_reply, from: IPAddress, at nanoseconds: Int64) {
+    private mutating func icmpAnswer(_ reply: cp_trace_reply, from: IPAddress, at nanoseconds: Int64, wire: [MPLSLabel]) {
         guard let answer = TraceAnswer(reply, from: from, kernelNanoseconds: nanoseconds, userNanoseconds: nanoseconds, replyTTL: nil) else { return }
-        let found = Answer(nanoseconds: nanoseconds, from: from, kind: answer.kind, mpls: answer.mpls)
+        let found = Answer(nanoseconds: nanoseconds, from: from, kind: answer.kind, mpls: answer.mpls, wireMPLS: wire)
         if reply.kind == CP_TRACE_ECHO_REPLY {
             // The destination's own answer: from the probe's destination back to its source.
             guard reply.has_outer != 0, let requester = IPAddress(reply.outer_dst) else { return }
@@ -290,13 +293,13 @@ struct TraceFlows {
         attach(found, to: key, ports: ports, refine: refine)
     }
 
-    private mutating func tcpAnswer(_ segment: cp_trace_tcp_reply, from: IPAddress, to requester: IPAddress, at nanoseconds: Int64) {
+    private mutating func tcpAnswer(_ segment: cp_trace_tcp_reply, from: IPAddress, to requester: IPAddress, at nanoseconds: Int64, wire: [MPLSLabel]) {
         // A SYN-ACK or RST(-ACK) acknowledges the SYN's sequence number + 1 (RFC 9293 §3.10.7.3).
         guard segment.flags & UInt8(CP_TRACE_TCP_ACK) != 0,
               segment.flags & UInt8(CP_TRACE_TCP_SYN | CP_TRACE_TCP_RST) != 0 else { return }
         let key = FlowKey(source: requester, destination: from, method: .tcp, ident: 0)
         let sequence = segment.ack &- 1
-        let found = Answer(nanoseconds: nanoseconds, from: from, kind: .tcpReply(flags: segment.flags), mpls: [])
+        let found = Answer(nanoseconds: nanoseconds, from: from, kind: .tcpReply(flags: segment.flags), mpls: [], wireMPLS: wire)
         attach(found, to: key, ports: PortKey(first: segment.dport, second: segment.sport), refine: { $0.tcpSequence == sequence })
     }
 
@@ -376,6 +379,7 @@ struct TraceFlows {
             hops[slot].record(from: answer.from, rttNanoseconds: answer.nanoseconds - probe.sentNanoseconds, clock: .pcap,
                               mpls: answer.mpls, unreachableCode: code,
                               isDestination: terminalStop(answer, destination: key.destination) == .destinationReached)
+            hops[slot].noteLabels(answer.wireMPLS)
         }
         let snapshots = hops.map(\.snapshot)
         // Method and flow from the probes that count (not a stray probe past the destination).
