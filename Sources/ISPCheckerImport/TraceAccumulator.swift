@@ -4,39 +4,22 @@ import ISPCheckerResults
 /// live trace's hop statistics do: sent, replies with their RTTs, addresses by count, MPLS stacks,
 /// unreachable codes. Several results for one target add up as rounds.
 struct TraceAccumulator {
-    struct Hop {
-        var sent = 0
-        var rttsMilliseconds: [Double] = []
-        var addressCounts: [IPAddress: Int] = [:]
-        var addressOrder: [IPAddress] = []
-        var mplsStacks: [[MPLSLabel]] = []
-        var unreachable: [UnreachableCode] = []
-        var isDestination = false
-    }
-
-    /// By TTL, 1 ... 255.
-    private(set) var hops: [Int: Hop] = [:]
+    /// By TTL, 1 ... 255: the live trace's own per-hop statistics.
+    private(set) var hops: [Int: HopStatistics] = [:]
     var rounds = 0
     var durationMilliseconds = 0.0
 
     mutating func sent(ttl: Int, count: Int = 1) {
-        hops[ttl, default: Hop()].sent += count
+        hops[ttl, default: HopStatistics(ttl: ttl)].recordSent(count: count)
     }
 
     /// A reply at `ttl`; `from` nil when the tool gave no address. A distinct MPLS stack, an
-    /// unreachable code, is kept once.
+    /// unreachable code, is kept once; addresses and stacks are bounded (`ImportLimits`).
     mutating func reply(ttl: Int, from address: IPAddress?, rttMilliseconds: Double, mpls: [MPLSLabel] = [],
                         unreachable: UnreachableCode? = nil, isDestination: Bool) {
-        var hop = hops[ttl, default: Hop()]
-        hop.rttsMilliseconds.append(rttMilliseconds)
-        if let address {
-            if hop.addressCounts[address] == nil, hop.addressOrder.count < ImportLimits.maximumAddressesPerHop { hop.addressOrder.append(address) }
-            hop.addressCounts[address, default: 0] += 1
-        }
-        if !mpls.isEmpty, !hop.mplsStacks.contains(mpls), hop.mplsStacks.count < 64 { hop.mplsStacks.append(mpls) }
-        if let unreachable, !hop.unreachable.contains(unreachable) { hop.unreachable.append(unreachable) }
-        hop.isDestination = hop.isDestination || isDestination
-        hops[ttl] = hop
+        hops[ttl, default: HopStatistics(ttl: ttl)].record(
+            from: address, rttMilliseconds: rttMilliseconds, clock: nil, mpls: mpls, unreachableCode: unreachable,
+            isDestination: isDestination, maximumAddresses: ImportLimits.maximumAddressesPerHop, maximumStacks: 64)
     }
 
     /// The trace: one hop a TTL from `firstTTL` to the destination's (or the unreachable one's, or
@@ -51,7 +34,7 @@ struct TraceAccumulator {
         let last = destinationTTL ?? unreachableTTL ?? probedLast
         var traceHops: [TraceHop] = []
         for ttl in first...last {
-            traceHops.append(Self.snapshot(ttl: ttl, hops[ttl] ?? Hop()))
+            traceHops.append(Self.bounded((hops[ttl] ?? HopStatistics(ttl: ttl)).snapshot))
         }
         let stop: TraceStop
         if destinationTTL != nil {
@@ -66,25 +49,19 @@ struct TraceAccumulator {
                            durationMilliseconds: min(max(durationMilliseconds, 0), ImportLimits.milliseconds.upperBound))
     }
 
-    static func snapshot(ttl: Int, _ hop: Hop) -> TraceHop {
-        let received = hop.rttsMilliseconds.count
-        // A duplicate or late reply the tool did not count as a probe must not make loss negative.
-        let sent = min(max(hop.sent, received), Int(ImportLimits.count.upperBound))
-        let addresses = hop.addressOrder
-            .map { HopAddress(address: $0, replies: min(hop.addressCounts[$0] ?? 0, Int(ImportLimits.count.upperBound))) }
-            .sorted { $0.replies > $1.replies }
-        var result = TraceHop(ttl: ttl, addresses: addresses, sent: sent, received: min(received, sent),
-                              lossPercent: sent == 0 ? 0 : Double(sent - min(received, sent)) * 100 / Double(sent),
-                              mplsStacks: hop.mplsStacks, unreachable: hop.unreachable, isDestination: hop.isDestination)
-        guard received > 0 else { return result }
-        let rtts = hop.rttsMilliseconds
-        let mean = rtts.reduce(0, +) / Double(received)
-        let variance = rtts.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(received)
-        result.lastMilliseconds = rtts.last
-        result.avgMilliseconds = mean
-        result.bestMilliseconds = rtts.min()
-        result.worstMilliseconds = rtts.max()
-        result.stdevMilliseconds = min(variance.squareRoot(), ImportLimits.milliseconds.upperBound)
-        return result
+    /// A hop as HopStatistics sums it up, held to what a report may carry: another tool's
+    /// duplicate or late reply it did not count as a probe must not make loss negative, and
+    /// counts and times stay in the report's ranges.
+    static func bounded(_ hop: TraceHop) -> TraceHop {
+        var hop = hop
+        let countLimit = Int(ImportLimits.count.upperBound)
+        let sent = min(max(hop.sent, hop.received), countLimit)
+        let received = min(hop.received, sent)
+        hop.sent = sent
+        hop.received = received
+        hop.lossPercent = sent == 0 ? 0 : Double(sent - received) * 100 / Double(sent)
+        hop.addresses = hop.addresses.map { HopAddress(address: $0.address, replies: min($0.replies, countLimit), name: $0.name) }
+        hop.stdevMilliseconds = hop.stdevMilliseconds.map { min($0, ImportLimits.milliseconds.upperBound) }
+        return hop
     }
 }

@@ -8,8 +8,8 @@ package struct HopStatistics {
     var addressCounts: [IPAddress: Int] = [:]
     var addressOrder: [IPAddress] = []
     var mplsStacks: [[MPLSLabel]] = []
-    var unreachable: [UnreachableCode] = []
-    var isDestination = false
+    package private(set) var unreachable: [UnreachableCode] = []
+    package private(set) var isDestination = false
     var weakestClock: ClockSource?
 
     package init(ttl: Int) { self.ttl = ttl }
@@ -23,14 +23,30 @@ package struct HopStatistics {
     }
 
     package mutating func record(from address: IPAddress, rttNanoseconds: Int64, clock: ClockSource, mpls: [MPLSLabel], unreachableCode: UnreachableCode?, isDestination: Bool) {
-        rttsMilliseconds.append(Double(rttNanoseconds) / 1_000_000)
-        if addressCounts[address] == nil { addressOrder.append(address) }
-        addressCounts[address, default: 0] += 1
-        if !mpls.isEmpty && !mplsStacks.contains(mpls) { mplsStacks.append(mpls) }
+        record(from: address, rttMilliseconds: Double(rttNanoseconds) / 1_000_000, clock: clock, mpls: mpls,
+               unreachableCode: unreachableCode, isDestination: isDestination)
+    }
+
+    /// One answer: `address` nil when the source (another tool's result) gave none; `clock` nil
+    /// when it does not say how the time was taken. Beyond `maximumAddresses` distinct
+    /// addresses and `maximumStacks` distinct MPLS stacks (bounds for files made elsewhere), a
+    /// new one is counted in the replies but not listed.
+    package mutating func record(from address: IPAddress?, rttMilliseconds: Double, clock: ClockSource?, mpls: [MPLSLabel],
+                                 unreachableCode: UnreachableCode?, isDestination: Bool,
+                                 maximumAddresses: Int = .max, maximumStacks: Int = .max) {
+        rttsMilliseconds.append(rttMilliseconds)
+        if let address, addressCounts[address] != nil || addressOrder.count < maximumAddresses {
+            if addressCounts[address] == nil { addressOrder.append(address) }
+            addressCounts[address, default: 0] += 1
+        }
+        if !mpls.isEmpty && !mplsStacks.contains(mpls) && mplsStacks.count < maximumStacks { mplsStacks.append(mpls) }
         if let unreachableCode, !unreachable.contains(unreachableCode) { unreachable.append(unreachableCode) }
         self.isDestination = self.isDestination || isDestination
-        weakestClock = max(weakestClock ?? clock, clock)
+        if let clock { weakestClock = max(weakestClock ?? clock, clock) }
     }
+
+    /// Probes another tool counted as sent at this TTL.
+    package mutating func recordSent(count: Int) { sent += count }
 
     package var snapshot: TraceHop {
         let received = rttsMilliseconds.count
