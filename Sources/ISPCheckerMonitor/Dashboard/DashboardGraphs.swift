@@ -119,15 +119,20 @@ enum DashboardGraphs {
         return svg + "</svg>"
     }
 
-    /// An SVG path through the columns' values, broken where a column has none (a gap in the
-    /// history is not drawn as a straight line across it).
+    /// An SVG path through the columns' values, broken where the history has a gap: columns
+    /// further apart than three times the usual spacing of the runs (runs every 10 min over a
+    /// 3-hour graph of 36 s columns fill one column in 17 and are still one line; a monitor
+    /// stopped for a day is not drawn as a straight line across that day).
     static func linePath(_ columns: [HistoryColumn], x: (Int) -> Double, y: (Double) -> Double,
                          value: (HistoryColumn) -> Double?) -> String {
+        let present = columns.filter { value($0).map(\.isFinite) ?? false }
+        let spacings = zip(present.dropFirst(), present).map { $0.index - $1.index }.sorted()
+        let usual = spacings.isEmpty ? 1 : spacings[spacings.count / 2]
+        let longestJoined = max(1, 3 * usual)
         var parts: [String] = [], previous: Int?
-        for column in columns {
-            guard let v = value(column), v.isFinite else { previous = nil; continue }
-            let command = previous == column.index - 1 ? "L" : "M"
-            parts.append("\(command)\(HTML.coordinate(x(column.index))) \(HTML.coordinate(y(v)))")
+        for column in present {
+            let command = previous.map { column.index - $0 <= longestJoined } == true ? "L" : "M"
+            parts.append("\(command)\(HTML.coordinate(x(column.index))) \(HTML.coordinate(y(value(column)!)))")
             previous = column.index
         }
         return parts.joined(separator: " ")
@@ -165,7 +170,7 @@ enum DashboardGraphs {
             let label = HTML.axisLabel(date, withDay: range == .week || range == .month)
             svg += "<text x=\"\(HTML.coordinate(x))\" y=\"\(HTML.coordinate(y + 9))\" text-anchor=\"middle\" font-size=\"9\" fill=\"#555\">\(label)</text>"
         }
-        return svg + "<text x=\"\(HTML.coordinate(plotLeft + plotWidth + 4))\" y=\"\(HTML.coordinate(y + 9))\" font-size=\"9\" fill=\"#555\">UTC</text>"
+        return svg + "<text x=\"\(HTML.coordinate(plotLeft - 24))\" y=\"\(HTML.coordinate(y + 9))\" text-anchor=\"end\" font-size=\"9\" fill=\"#555\">UTC</text>"
     }
 
     private static func legend(y: Double) -> String {

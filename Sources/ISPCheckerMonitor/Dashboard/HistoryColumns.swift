@@ -183,8 +183,6 @@ public struct PingColumns: Sendable, Equatable {
         self.init(lossPercent: finite(ping.lossPercent), rttAvgMilliseconds: finite(ping.latencyAvgMilliseconds),
                   rttMaxMilliseconds: finite(ping.latencyMaxMilliseconds ?? ping.latencyAvgMilliseconds))
     }
-
-    var arguments: [Double?] { [lossPercent, rttAvgMilliseconds, rttMaxMilliseconds] }
 }
 
 extension RunStore {

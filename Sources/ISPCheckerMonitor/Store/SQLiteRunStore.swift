@@ -64,6 +64,7 @@ public struct SQLiteRunStore: RunStore {
     private func write(_ rows: [(RunReport, StoredRun)]) async throws {
         try await pool.write { db in
             for (report, row) in rows {
+                let ping = PingColumns(report)
                 try db.execute(
                     sql: """
                     INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json,
@@ -71,7 +72,8 @@ public struct SQLiteRunStore: RunStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """,
                     arguments: [row.id, row.target, row.timestampMilliseconds, report.score,
-                                report.severity.rawValue, row.json] + PingColumns(report).arguments)
+                                report.severity.rawValue, row.json,
+                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds])
             }
         }
     }

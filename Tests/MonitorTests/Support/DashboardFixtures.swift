@@ -42,7 +42,8 @@ func sampleTrace(target: String, lossPercent: Double) -> TraceResult {
 }
 
 /// Fills `store` with `days` of runs of `target` every `every` seconds up to `now`: the RTT
-/// swings daily around 20 ms with seeded noise, and one hour in each six loses 10 %.
+/// swings daily around 20 ms with seeded noise, and one hour in each six loses 10 %; the last
+/// hour's runs carry a trace.
 func fillDashboardHistory(_ store: any RunStore, target: String, now: Date, days: Double, every seconds: Double,
                           seed: UInt64 = 19) async throws -> [RunReport] {
     var random = SeededRandom(seed: seed)
@@ -53,7 +54,7 @@ func fillDashboardHistory(_ store: any RunStore, target: String, now: Date, days
         let rtt = 20 + 6 * sin(phase) + Double(random.next() % 1000) / 200
         let lossy = Int(time / 3600) % 6 == 0
         runs.append(dashboardRun(target: target, timestamp: Date(timeIntervalSince1970: time), rttMilliseconds: (rtt * 1000).rounded() / 1000,
-                                 lossPercent: lossy ? 10 : 0, withTrace: true))
+                                 lossPercent: lossy ? 10 : 0, withTrace: now.timeIntervalSince1970 - time < 3600))
         time += seconds
     }
     var start = 0
