@@ -10,6 +10,8 @@ public struct MonitorHTTPConfiguration: Sendable {
     /// TCP port; 0 picks a free one (reported through `onServerRunning`).
     public var port: Int
     /// When set, `/api/*` requires it (`X-API-Key` or `Authorization: Bearer`); 401 otherwise.
+    /// The dashboard's pages require it too, also taken from a cookie set by opening `/?key=KEY`
+    /// once (`DashboardAuthMiddleware`).
     /// `/metrics` and `/health*` stay open for scrapers and probes (`/health/detailed` shows the
     /// store's error text only with the key). An empty key admits nobody (refuse it earlier).
     public var apiKey: String?
@@ -48,7 +50,7 @@ public struct MonitorHTTPConfiguration: Sendable {
 }
 
 /// Builds the monitor's Hummingbird application: `/metrics`, `/health`, `/health/detailed`,
-/// `/api/v1/runs`, `/api/v1/runs/{id}`. The application is a `Service`: run it in the same
+/// `/api/v1/runs`, `/api/v1/runs/{id}`, and the dashboard's `/` and `/targets/{target}`. The application is a `Service`: run it in the same
 /// `ServiceGroup` as the `MonitorService`.
 public enum MonitorHTTPServer {
     /// - Parameter onServerRunning: called with the bound port once the server listens.
@@ -85,6 +87,12 @@ public enum MonitorHTTPServer {
             api.add(middleware: APIKeyMiddleware<BasicRequestContext>(apiKey: apiKey))
         }
         RunsController<BasicRequestContext>(store: recorder.store).register(on: api)
+        // The dashboard (Dashboard/): `/` and `/targets/{target}`, behind the same key.
+        let dashboard = router.group()
+        if let apiKey = configuration.apiKey {
+            dashboard.add(middleware: DashboardAuthMiddleware<BasicRequestContext>(apiKey: apiKey))
+        }
+        DashboardController<BasicRequestContext>(store: recorder.store, state: state).register(on: dashboard)
         return router
     }
 }

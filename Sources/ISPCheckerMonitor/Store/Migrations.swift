@@ -59,6 +59,23 @@ enum SchemaMigrations {
                 "CREATE INDEX runs_target_timestamp ON runs (target, timestamp_ms)",
             ]
         ),
+        // The ping summary of each run as numbers, so the dashboard's latency graph aggregates
+        // columns in SQL (Dashboard/HistoryColumns.swift) without parsing every report's JSON.
+        // Runs stored before this step keep NULL here: their score still shows, not their RTT.
+        SchemaMigration(
+            version: 2,
+            description: "ping loss and RTT columns for the dashboard",
+            sqlite: [
+                "ALTER TABLE runs ADD COLUMN ping_loss_percent REAL",
+                "ALTER TABLE runs ADD COLUMN ping_rtt_avg_ms REAL",
+                "ALTER TABLE runs ADD COLUMN ping_rtt_max_ms REAL",
+            ],
+            postgres: [
+                "ALTER TABLE runs ADD COLUMN ping_loss_percent DOUBLE PRECISION",
+                "ALTER TABLE runs ADD COLUMN ping_rtt_avg_ms DOUBLE PRECISION",
+                "ALTER TABLE runs ADD COLUMN ping_rtt_max_ms DOUBLE PRECISION",
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.

@@ -22,10 +22,10 @@ public struct PostgresRunStore: RunStore, Service {
     public let operationTimeout: Duration
     private let logger: Logger
 
-    /// Most rows in one `INSERT` statement (6 bind parameters each; PostgreSQL takes at most
+    /// Most rows in one `INSERT` statement (9 bind parameters each; PostgreSQL takes at most
     /// 65,535 per statement). `insert` splits a longer batch into several statements in one
     /// transaction.
-    public static let maximumRowsPerStatement = 10_000
+    public static let maximumRowsPerStatement = 7_000
 
     /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=CA.pem]`.
     ///   `sslmode` as libpq's: `disable`, `prefer` (default: TLS when offered, certificate not
@@ -132,9 +132,9 @@ public struct PostgresRunStore: RunStore, Service {
     /// rows (one round trip each), all in one transaction when there are several.
     public func insert(_ reports: [RunReport]) async throws {
         guard !reports.isEmpty else { return }
-        let rows: [(score: Double, severity: String, run: StoredRun)]
+        let rows: [(score: Double, severity: String, run: StoredRun, ping: PingColumns)]
         do {
-            rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0)) }
+            rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0), PingColumns($0)) }
         } catch {
             throw RunStoreError.rejected("cannot encode the report: \(error)")
         }
@@ -160,20 +160,25 @@ public struct PostgresRunStore: RunStore, Service {
         }
     }
 
-    static func insertStatement(_ rows: ArraySlice<(score: Double, severity: String, run: StoredRun)>) -> PostgresQuery {
-        var binds = PostgresBindings(capacity: rows.count * 6)
-        var sql = "INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json) VALUES "
-        sql.reserveCapacity(sql.utf8.count + rows.count * 48 + 32)
+    static func insertStatement(_ rows: ArraySlice<(score: Double, severity: String, run: StoredRun, ping: PingColumns)>) -> PostgresQuery {
+        let columns = 9
+        var binds = PostgresBindings(capacity: rows.count * columns)
+        var sql = "INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json, "
+            + "ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms) VALUES "
+        sql.reserveCapacity(sql.utf8.count + rows.count * 72 + 32)
         for (index, row) in rows.enumerated() {
-            let first = index * 6
+            let first = index * columns
             if index > 0 { sql += ", " }
-            sql += "($\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5), $\(first + 6))"
+            sql += "(" + (1...columns).map { "$\(first + $0)" }.joined(separator: ", ") + ")"
             binds.append(row.run.id)
             binds.append(row.run.target)
             binds.append(row.run.timestampMilliseconds)
             binds.append(row.score)
             binds.append(row.severity)
             binds.append(row.run.json)
+            for value in [row.ping.lossPercent, row.ping.rttAvgMilliseconds, row.ping.rttMaxMilliseconds] {
+                if let value { binds.append(value) } else { binds.appendNull() }
+            }
         }
         sql += " ON CONFLICT (id) DO NOTHING"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -235,7 +240,7 @@ public struct PostgresRunStore: RunStore, Service {
         }
     }
 
-    private func timed<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    func timed<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let failure: RunStoreError
         do {
             let result = try await withTimeout(operationTimeout, operation)

@@ -31,6 +31,13 @@ public protocol RunStore: Sendable {
 
     /// Cheap round trip proving the database answers (`SELECT 1`).
     func ping() async throws
+
+    /// The target's runs in the window aggregated per column, oldest first, one row per column
+    /// that has runs: at most `window.columns` rows however long the window (the dashboard).
+    func historyColumns(target: String, window: HistoryWindow) async throws -> [HistoryColumn]
+
+    /// The newest run of each target, by target name, at most `limit` targets (the dashboard).
+    func latestRunPerTarget(limit: Int) async throws -> [StoredRun]
 }
 
 extension RunStore {

@@ -8,7 +8,7 @@ public struct SQLiteRunStore: RunStore {
     public var backendName: String { "sqlite" }
     /// The database file.
     public let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating if needed) the file and migrates it.
     public init(path: String) async throws {
@@ -64,13 +64,16 @@ public struct SQLiteRunStore: RunStore {
     private func write(_ rows: [(RunReport, StoredRun)]) async throws {
         try await pool.write { db in
             for (report, row) in rows {
+                let ping = PingColumns(report)
                 try db.execute(
                     sql: """
-                    INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                    INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json,
+                                      ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """,
                     arguments: [row.id, row.target, row.timestampMilliseconds, report.score,
-                                report.severity.rawValue, row.json])
+                                report.severity.rawValue, row.json,
+                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds])
             }
         }
     }
