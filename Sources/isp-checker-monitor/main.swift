@@ -64,6 +64,9 @@ struct MonitorCommand: ParsableCommand {
     @Option(help: "Started as root: the user (USER or USER:GROUP) to continue as once the sockets, capture and store are open (default nobody, with its group nogroup).")
     var user: String?
 
+    @Flag(name: .customLong("check-config"), help: "Load and validate --config (and the flags) as a start would, print a summary and exit: 0 when valid, 64 listing every problem with its key and line. Opens no socket.")
+    var checkConfig = false
+
     /// The settings after merging the file and the flags (flags win).
     struct Settings {
         var file = MonitorConfiguration()
@@ -83,6 +86,13 @@ struct MonitorCommand: ParsableCommand {
             FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))
             throw ExitCode(ExitStatus.noPermission)
         }
+        // --check-config reports every problem itself, from run (ConfigCheck.swift).
+        if checkConfig { return }
+        try validateStart()
+    }
+
+    /// What a start refuses before it opens anything: the file, the flags and their ranges.
+    func validateStart() throws {
         let settings = try resolve(warnings: false)
         if (settings.sqlitePath == nil) == (settings.postgresURL == nil) {
             throw ValidationError("give exactly one of --sqlite PATH, --postgres URL, --postgres-url-file PATH (or ISP_CHECKER_POSTGRES_URL, or store: in --config)")
@@ -168,10 +178,19 @@ struct MonitorCommand: ParsableCommand {
     /// every privilege of the process, and only then starts the concurrency pool, the HTTP
     /// server and the store: no thread of it ever holds a capability or, started as root, uid 0.
     func run() throws {
+        if checkConfig { try checkConfiguration() }
         let settings = try resolve()
         let targets = try monitoredTargets(settings.file)
-        // One engine per process, opened first: it needs root or CAP_NET_RAW.
+        // One engine per process, opened first: it needs root or CAP_NET_RAW. Without targets
+        // (and without --demo-runs) it is opened for /probe's icmp, trace and check modules
+        // only, and going without it is no error: those modules then answer 503.
         var engine: ProbeEngine?
+        if targets.isEmpty && demoRuns == nil {
+            engine = try? ProbeEngine(configuration: EngineConfiguration(capabilities: ProcessPrivileges.enginePolicy))
+            if engine == nil {
+                FileHandle.standardError.write(Data("isp-checker-monitor: warning: no probe engine (run as root or with CAP_NET_RAW): /probe's icmp, trace and check modules answer 503\n".utf8))
+            }
+        }
         if !targets.isEmpty {
             do {
                 engine = try ProbeEngine(configuration: EngineConfiguration(capabilities: ProcessPrivileges.enginePolicy))
@@ -224,7 +243,11 @@ struct MonitorCommand: ParsableCommand {
         }
         let host = settings.host
         let app = MonitorHTTPServer.makeApplication(
-            configuration: MonitorHTTPConfiguration(host: host, port: settings.port, apiKey: settings.apiKey),
+            configuration: MonitorHTTPConfiguration(
+                host: host, port: settings.port, apiKey: settings.apiKey,
+                probe: ProbeEndpoint(modules: settings.file.modules, engine: engine,
+                                     concurrency: settings.file.http.probeConcurrency ?? ProbeEndpoint.defaultConcurrency,
+                                     timeout: settings.file.http.probeTimeout ?? ProbeEndpoint.defaultTimeout)),
             recorder: recorder, metrics: metrics, state: state, logger: logger
         ) { port in
             emitLine("listening \(host):\(port)")
