@@ -20,6 +20,7 @@ packages=(
   time                          # /usr/bin/time for the peer comparison
   libsqlite3-dev                # the monitor's embedded run history (GRDB links the system SQLite)
   postgresql wrk                # monitor tests: shared history, a real scraper; the API load benchmark
+  strace                        # --check-config opens no socket (MonitorTests.CheckConfigTests)
 )
 
 missing=()
