@@ -177,22 +177,23 @@ final class LoopbackListener: Sendable {
     let port: Int
 
     init(_ kind: Kind) throws {
-        fd = socket(AF_INET, Int32(kind == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError.failed("socket: errno \(errno)") }
+        let descriptor = socket(AF_INET, Int32(kind == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { throw HarnessError.failed("socket: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
+                guard bind(descriptor, pointer, length) == 0 else { return -1 }
+                return getsockname(descriptor, pointer, &length)
             }
         }
-        guard bound == 0, kind == .udp || listen(fd, 16) == 0 else {
-            Glibc.close(fd)
+        guard bound == 0, kind == .udp || listen(descriptor, 16) == 0 else {
+            Glibc.close(descriptor)
             throw HarnessError.failed("bind/listen: errno \(errno)")
         }
+        fd = descriptor
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import ISPCheckerAnalysis
 import ISPCheckerCore
+import ISPCheckerPrimitives
 
 /// One way of probing a target on demand, as blackbox_exporter's modules are: the monitor's
 /// `GET /probe?target=T&module=M` runs module `M` against `T` once, now (docs/monitor.md).

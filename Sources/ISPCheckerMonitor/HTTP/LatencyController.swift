@@ -13,12 +13,12 @@ import NIOCore
 struct LatencyController<Context: RequestContext> {
     let store: any RunStore
 
-    static let encoder: JSONEncoder = {
+    static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return encoder
-    }()
+    }
 
     func register(on group: RouterGroup<Context>) {
         group.get("targets/:target/latency") { _, context in try await latency(context) }

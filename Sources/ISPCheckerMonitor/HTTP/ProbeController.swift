@@ -96,7 +96,7 @@ struct ProbeController<Context: RequestContext> {
             throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"],
                             message: "\(endpoint.concurrency) probes are running already (http.probe_concurrency): try again later")
         }
-        let deadline = endpoint.deadline(scrapeTimeoutHeader: request.headers[HTTPField.Name(ProbeEndpoint.scrapeTimeoutHeader)!])
+        let deadline = endpoint.deadline(scrapeTimeoutHeader: request.headers[.init(ProbeEndpoint.scrapeTimeoutHeader)!])
         let started = ContinuousClock.now
         let endpoint = self.endpoint
         var report: RunReport?

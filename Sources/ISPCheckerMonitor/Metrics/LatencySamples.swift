@@ -44,9 +44,9 @@ public enum LatencyHistogram {
         .seconds(5), .seconds(10),
     ]
 
-    static let descriptor = MetricNameDescriptor(
+    static var descriptor: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "isp_checker", metricName: "probe_duration", unitName: "seconds",
-        helpText: "Per run: the ping's average RTT (probe=ping) and the HTTP fetch's total time (probe=http)")
+        helpText: "Per run: the ping's average RTT (probe=ping) and the HTTP fetch's total time (probe=http)") }
 
     /// Adds `report`'s samples to `registry`'s histograms.
     public static func observe(_ report: RunReport, in registry: PrometheusCollectorRegistry) {

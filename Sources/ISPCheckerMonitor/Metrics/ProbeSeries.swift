@@ -14,7 +14,7 @@ public enum ProbeSeries {
         let registry = PrometheusCollectorRegistry()
         registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "probe_success", unitName: "",
                                                             helpText: "Whether the probe succeeded"))
-            .set(success ? 1 : 0)
+            .set(Double(success ? 1 : 0))
         registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "probe_duration", unitName: "seconds",
                                                             helpText: "How long the probe took to complete in seconds"))
             .set(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
@@ -49,20 +49,20 @@ public enum ProbeSeries {
         return buffer
     }
 
-    static let diagnosisDescriptor = MetricNameDescriptor(
+    static var diagnosisDescriptor: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "isp_checker", metricName: "diagnosis", unitName: "",
-        helpText: "The check's diagnosis: confidence (0 ... 1) that this component is at fault")
+        helpText: "The check's diagnosis: confidence (0 ... 1) that this component is at fault") }
 }
 
 extension MonitorMetrics {
     // The names and help `record(_:)` gives these series, for `/probe`'s copy of them.
-    static let scoreDescriptor = MetricNameDescriptor(
+    static var scoreDescriptor: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "isp_checker", metricName: "score", unitName: "",
-        helpText: "Health score of the last run: 0 healthy ... 100 complete outage")
-    static let probeStatusDescriptor = MetricNameDescriptor(
+        helpText: "Health score of the last run: 0 healthy ... 100 complete outage") }
+    static var probeStatusDescriptor: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "isp_checker", metricName: "probe_status", unitName: "",
-        helpText: "1 for the probe's current status, 0 for the others")
-    static let probeDetailsDescriptor = MetricNameDescriptor(
+        helpText: "1 for the probe's current status, 0 for the others") }
+    static var probeDetailsDescriptor: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "isp_checker", metricName: "probe_details", unitName: "",
-        helpText: "Numeric details of the last run's probes")
+        helpText: "Numeric details of the last run's probes") }
 }
