@@ -116,7 +116,7 @@ struct ProbeModulesConfigurationTests {
 
     @Test("a target's bad URL or resolver is named at its line when the file is loaded")
     func targetCheckPlanProblems() {
-        let error = problems("targets:\n  - host: 10.0.0.1\n    url: ftp://x/\n  - host: 10.0.0.2\n    resolvers: [999.1.1.1]\n")
+        let error = problems("targets:\n  - host: 10.0.0.1\n    url: ftp://x/\n  - host: 10.0.0.2\n    resolvers: [999.1.1.1]\n    dns_name: check.lab\n")
         #expect(error?.problem(at: "targets[0].url")?.line == 3, "\(String(describing: error))")
         #expect(error?.problem(at: "targets[1].resolvers")?.line == 5, "\(String(describing: error))")
     }
