@@ -29,7 +29,7 @@ struct ProbePrometheusLabTests {
         return result
     }
 
-    @Test("Prometheus scrapes /probe?module=icmp_fast for a lab target: probe_success 1, jitter and loss; module=check is scored and diagnosed")
+    @Test("Prometheus scrapes /probe?module=icmp_fast for a lab target: probe_success 1, jitter and loss; module=check is scored, module=trace reaches the destination")
     func prometheusScrapesProbe() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus"),
                      "Debian's prometheus is missing: scripts/install-deps.sh installs it")
@@ -109,7 +109,10 @@ struct ProbePrometheusLabTests {
                                   "http://127.0.0.1:\(monitorPort)/probe?target=\(Self.destination)&module=check"])
         #expect(check.contains("probe_success 1"), "\(check)")
         #expect(check.contains(#"isp_checker_score{target="\#(Self.destination)"}"#), "\(check)")
-        #expect(check.contains(#"isp_checker_probe_status{target="\#(Self.destination)",probe="traceroute",status="ok"} 1"#), "\(check)")
+        #expect(check.contains(#"isp_checker_probe_details{target="\#(Self.destination)",probe="traceroute",key="destination_reached"} 1"#), "\(check)")
+        // The trace module: success is reaching the destination, whatever the rate limits cost its last hop.
+        let trace = try inClient(["curl", "-s", "--max-time", "40", "http://127.0.0.1:\(monitorPort)/probe?target=\(Self.destination)&module=trace"])
+        #expect(trace.contains("probe_success 1"), "\(trace)")
 
         monitor.terminate()
         #expect(monitor.wait() == 0, "\(monitor.stderr)")

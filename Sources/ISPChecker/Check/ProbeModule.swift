@@ -185,6 +185,20 @@ public struct ProbeModule: Sendable, Equatable {
         }
     }
 
+    /// Whether `report`, a run of this module, counts as `probe_success 1`:
+    /// - `check`: the run is not a P1 (score at most 80, the runbook's critical band): a lossy
+    ///   or slow target still answers, and its score says how well;
+    /// - `trace`: the destination was reached (a hop or the destination limiting its ICMP
+    ///   errors makes the trace's own entry `crit` for loss it does not have);
+    /// - the others: none of its probes is `crit`.
+    public func succeeded(_ report: RunReport) -> Bool {
+        switch prober {
+        case .check: return report.severity != .p1
+        case .trace: return report.trace?.destinationReached == true
+        default: return report.probes.allSatisfy { $0.status != .crit }
+        }
+    }
+
     private func additional(_ probe: AdditionalProbe, target: String, started: Date, analyzer: HealthAnalyzer) async throws(ProbeError) -> RunReport {
         let entry = await probe.run()
         if Task.isCancelled { throw .cancelled }

@@ -108,7 +108,7 @@ struct ProbeController<Context: RequestContext> {
                 defer { endpoint.release() }
                 return try await module.run(target: target, engine: endpoint.engine, analyzer: endpoint.analyzer)
             }
-            success = report.map { $0.probes.allSatisfy { $0.status != .crit } } ?? false
+            success = report.map(module.succeeded) ?? false
         } catch RunStoreError.timedOut {
             context.logger.info("probe ran out of time", metadata: ["target": "\(target)", "module": "\(moduleName)", "deadline": "\(deadline)"])
         } catch {

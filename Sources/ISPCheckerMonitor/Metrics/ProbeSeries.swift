@@ -3,7 +3,7 @@ import Prometheus
 
 /// The Prometheus text of one `GET /probe`, rendered by swift-prometheus into a registry of its
 /// own (nothing of it lingers in `/metrics`), as blackbox_exporter answers:
-/// - `probe_success`: 1 when the probe finished in time and none of its probes is `crit`
+/// - `probe_success`: 1 when the probe finished in time and succeeded (`ProbeModule.succeeded`)
 /// - `probe_duration_seconds`: how long the probe took
 /// - `isp_checker_probe_status{target,probe,status}` and `isp_checker_probe_details{target,probe,key}`:
 ///   the same series, names and help as the scheduled checks' in `/metrics`
