@@ -256,7 +256,7 @@ struct MonitorCommand: ParsableCommand {
         services.append(.init(service: MigratingStarter(store: store, logger: logger)))
         services.append(.init(service: RetentionJob(
             store: store, retention: .seconds(settings.retentionDays * 24 * 3600), interval: .seconds(retentionIntervalSeconds), logger: logger)))
-        if let engine {
+        if let engine, !targets.isEmpty {
             let breakerLogger = logger
             for target in targets { state.setCircuitBreakerState(.closed, target: target.target.name) }
             let runs = CheckedRunSource(
