@@ -22,6 +22,8 @@ import Yams
 ///   port: 9464
 ///   api_key_file: /etc/isp-checker/api-key   # optional (or api_key: KEY)
 /// user: nobody                   # started as root: continue as this user (USER or USER:GROUP)
+/// modules:                       # GET /probe's modules (ProbeModulesConfiguration.swift); six are built in
+///   icmp_burst: {prober: icmp, count: 50, interval: 20ms}
 /// ```
 public struct MonitorConfiguration: Sendable, Equatable {
     /// One target of the scheduler.
