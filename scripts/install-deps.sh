@@ -22,6 +22,7 @@ packages=(
   libsqlite3-dev                # the monitor's embedded run history (GRDB links the system SQLite)
   postgresql wrk                # monitor tests: shared history, a real scraper; the API load benchmark
   chromium fonts-dejavu-core    # the dashboard's browser test (headless Chromium, the pages' font)
+  strace                        # --check-config opens no socket (MonitorTests.CheckConfigTests)
 )
 
 missing=()

@@ -22,6 +22,8 @@ import Yams
 ///   port: 9464
 ///   api_key_file: /etc/isp-checker/api-key   # optional (or api_key: KEY)
 /// user: nobody                   # started as root: continue as this user (USER or USER:GROUP)
+/// modules:                       # GET /probe's modules (ProbeModulesConfiguration.swift); six are built in
+///   icmp_burst: {prober: icmp, count: 50, interval: 20ms}
 /// ```
 public struct MonitorConfiguration: Sendable, Equatable {
     /// One target of the scheduler.
@@ -86,11 +88,20 @@ public struct MonitorConfiguration: Sendable, Equatable {
         public var apiKey: String?
         /// File holding the API key (keeps it out of the configuration file).
         public var apiKeyFile: String?
-        public init(host: String? = nil, port: Int? = nil, apiKey: String? = nil, apiKeyFile: String? = nil) {
+        /// `GET /probe` requests served at once (more are refused with 503), 1 … 1000.
+        public var probeConcurrency: Int?
+        /// Longest a `GET /probe` request runs (Prometheus's scrape timeout header may shorten it).
+        public var probeTimeout: Duration?
+        public static let probeConcurrencyRange = 1...1000
+        public static let probeTimeoutRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
+        public init(host: String? = nil, port: Int? = nil, apiKey: String? = nil, apiKeyFile: String? = nil,
+                    probeConcurrency: Int? = nil, probeTimeout: Duration? = nil) {
             self.host = host
             self.port = port
             self.apiKey = apiKey
             self.apiKeyFile = apiKeyFile
+            self.probeConcurrency = probeConcurrency
+            self.probeTimeout = probeTimeout
         }
     }
 
@@ -101,14 +112,18 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// Started as root, the user (`USER` or `USER:GROUP`) the monitor continues as once its
     /// sockets, capture and store are open; `nil` when the file does not set it (nobody).
     public var user: String?
+    /// The modules of `GET /probe`, by name: `ProbeModule.builtIn` with the file's `modules:`
+    /// added or replacing them (ProbeModulesConfiguration.swift).
+    public var modules: [String: ProbeModule]
 
     public init(resilience: ResilienceSettings = .default, targets: [Target] = [], store: Store = Store(), http: HTTP = HTTP(),
-                user: String? = nil) {
+                user: String? = nil, modules: [String: ProbeModule] = ProbeModule.builtIn) {
         self.resilience = resilience
         self.targets = targets
         self.store = store
         self.http = http
         self.user = user
+        self.modules = modules
     }
 
     static let targetsKey = "targets"
@@ -123,13 +138,13 @@ public struct MonitorConfiguration: Sendable, Equatable {
         var configuration = MonitorConfiguration()
         do {
             configuration.resilience = try ResilienceConfiguration.load(
-                yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey, userKey])
+                yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey, userKey, ProbeModulesConfiguration.key])
         } catch {
             // The resilience loader names only its own sections in an unknown top-level key's reason.
             problems += error.problems.map { problem in
                 guard !problem.key.contains("."), problem.reason.hasPrefix("unknown key") else { return problem }
                 var named = problem
-                named.reason = "unknown key; the sections are targets, store, http, user, retry_policy, circuit_breaker, probe_intervals"
+                named.reason = "unknown key; the sections are targets, store, http, user, modules, retry_policy, circuit_breaker, probe_intervals"
                 return named
             }
             // A syntax error leaves nothing else to read.
@@ -157,6 +172,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
                 reader.addProblem(ConfigurationProblem(key: userKey, line: mark?.line, column: mark?.column, reason: error.description))
             }
         }
+        configuration.modules = ProbeModulesConfiguration.read(reader.node(ProbeModulesConfiguration.key), problems: &problems)
         problems += reader.problems
         if !problems.isEmpty { throw ConfigurationError(source: source, problems: problems) }
         return configuration
@@ -209,11 +225,32 @@ public struct MonitorConfiguration: Sendable, Equatable {
                 problems.append(ConfigurationProblem(key: reader.full("host"), line: mark?.line, column: mark?.column,
                                                      reason: "target \(host) appears twice"))
             }
-            targets.append(Target(host: host, targetClass: className.flatMap(TargetClass.init(rawValue:)) ?? .normal,
-                                  dnsName: dnsName, resolvers: resolvers, url: url,
-                                  timeout: timeout.flatMap { Target.timeoutRange.contains($0) ? $0 : nil } ?? .seconds(1)))
+            let target = Target(host: host, targetClass: className.flatMap(TargetClass.init(rawValue:)) ?? .normal,
+                                dnsName: dnsName, resolvers: resolvers, url: url,
+                                timeout: timeout.flatMap { Target.timeoutRange.contains($0) ? $0 : nil } ?? .seconds(1))
+            // The check the start builds from it: a bad name, resolver or URL is named here, at its line.
+            if reader.problems.isEmpty { problems += checkPlanProblems(target, reader) }
+            targets.append(target)
         }
         return targets
+    }
+
+    /// What turning `target` into a check (`CheckPlan.healthCheckOptions()`) refuses, at the key it comes from.
+    private static func checkPlanProblems(_ target: Target, _ reader: MappingReader) -> [ConfigurationProblem] {
+        do {
+            _ = try target.checkPlan.healthCheckOptions()
+            return []
+        } catch {
+            let key: String
+            switch error {
+            case .invalidResolver: key = "resolvers"
+            case .malformedURL, .unsupportedScheme: key = "url"
+            case .emptyName, .malformedName: key = target.dnsName != nil ? "dns_name" : "host"
+            default: key = "host"
+            }
+            let mark = reader.mark(of: key)
+            return [ConfigurationProblem(key: reader.full(key), line: mark?.line, column: mark?.column, reason: error.description)]
+        }
     }
 
     private static func readStore(_ reader: inout MappingReader) -> Store {
@@ -261,7 +298,19 @@ public struct MonitorConfiguration: Sendable, Equatable {
             reader.addProblem(ConfigurationProblem(key: reader.full("port"), line: mark?.line, column: mark?.column,
                                                    reason: "must be 0...65535, got \(port)"))
         }
-        reader.rejectUnknownKeys(known: "http takes host, port, api_key, api_key_file")
+        http.probeConcurrency = reader.int("probe_concurrency")
+        if let value = http.probeConcurrency, !HTTP.probeConcurrencyRange.contains(value) {
+            let mark = reader.mark(of: "probe_concurrency")
+            reader.addProblem(ConfigurationProblem(key: reader.full("probe_concurrency"), line: mark?.line, column: mark?.column,
+                                                   reason: "must be 1 ... 1000, got \(value)"))
+        }
+        http.probeTimeout = reader.duration("probe_timeout")
+        if let value = http.probeTimeout, !HTTP.probeTimeoutRange.contains(value) {
+            let mark = reader.mark(of: "probe_timeout")
+            reader.addProblem(ConfigurationProblem(key: reader.full("probe_timeout"), line: mark?.line, column: mark?.column,
+                                                   reason: "must be 100ms ... 1h, got \(value)"))
+        }
+        reader.rejectUnknownKeys(known: "http takes host, port, api_key, api_key_file, probe_concurrency, probe_timeout")
         return http
     }
 }

@@ -55,9 +55,9 @@ public struct TCPProbe: Sendable {
     }
 }
 
-enum TCPTarget {
+package enum TCPTarget {
     /// `host:port`, `[v6]:port`.
-    static func split(_ target: String) throws(ProbeError) -> (String, Int) {
+    package static func split(_ target: String) throws(ProbeError) -> (String, Int) {
         let trimmed = target.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw malformed(target, "empty") }
         guard let colon = trimmed.lastIndex(of: ":") else { throw malformed(target, "no port") }

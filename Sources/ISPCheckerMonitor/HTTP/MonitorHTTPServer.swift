@@ -17,6 +17,8 @@ public struct MonitorHTTPConfiguration: Sendable {
     public var apiKey: String?
     /// Longest `/health/detailed` waits for the store's ping.
     public var healthPingTimeout: Duration
+    /// `GET /probe` (blackbox_exporter's multi-target pattern, ProbeController.swift); `nil`: no such route.
+    public var probe: ProbeEndpoint?
 
     public static let `default` = MonitorHTTPConfiguration()
 
@@ -41,7 +43,9 @@ public struct MonitorHTTPConfiguration: Sendable {
             + "set an API key (--api-key-file, ISP_CHECKER_API_KEY or http.api_key_file) or listen on 127.0.0.1"
     }
 
-    public init(host: String = "127.0.0.1", port: Int = 9464, apiKey: String? = nil, healthPingTimeout: Duration = .seconds(2)) {
+    public init(host: String = "127.0.0.1", port: Int = 9464, apiKey: String? = nil, healthPingTimeout: Duration = .seconds(2),
+                probe: ProbeEndpoint? = nil) {
+        self.probe = probe
         self.host = host
         self.port = port
         self.apiKey = apiKey
@@ -50,7 +54,8 @@ public struct MonitorHTTPConfiguration: Sendable {
 }
 
 /// Builds the monitor's Hummingbird application: `/metrics`, `/health`, `/health/detailed`,
-/// `/api/v1/runs`, `/api/v1/runs/{id}`, and the dashboard's `/` and `/targets/{target}`. The application is a `Service`: run it in the same
+/// `/api/v1/runs`, `/api/v1/runs/{id}`, `/api/v1/targets/{target}/latency`, `/probe`, and the dashboard's `/` and
+/// `/targets/{target}`. The application is a `Service`: run it in the same
 /// `ServiceGroup` as the `MonitorService`.
 public enum MonitorHTTPServer {
     /// - Parameter onServerRunning: called with the bound port once the server listens.
@@ -93,6 +98,10 @@ public enum MonitorHTTPServer {
             dashboard.add(middleware: DashboardAuthMiddleware<BasicRequestContext>(apiKey: apiKey))
         }
         DashboardController<BasicRequestContext>(store: recorder.store, state: state).register(on: dashboard)
+        LatencyController<BasicRequestContext>(store: recorder.store).register(on: api)
+        if let probe = configuration.probe {
+            ProbeController<BasicRequestContext>(endpoint: probe).register(on: router, apiKey: configuration.apiKey)
+        }
         return router
     }
 }

@@ -10,6 +10,7 @@ import Synchronization
 /// - `isp_checker_api_requests_total{status}`: API responses by class (2xx, 4xx, 5xx)
 /// - `isp_checker_circuit_breaker_state{target}`: 0 closed, 1 half-open, 2 open
 /// - `isp_checker_runs_total{target}`: runs recorded
+/// - `isp_checker_probe_duration_seconds{target,probe}`: histogram of each run's ping RTT and HTTP total time (LatencySamples.swift)
 /// - `isp_checker_store_pending_runs`: runs waiting for the store (queued in memory, and in the spool file if any)
 /// - `isp_checker_store_rejected_runs_total`: runs the store refused for good, set aside
 /// - `isp_checker_store_dropped_runs_total`: runs dropped because the queue was full
@@ -55,6 +56,7 @@ public final class MonitorMetrics: Sendable {
         registry.makeGauge(name: "isp_checker_score", labels: [("target", target)],
                            help: "Health score of the last run: 0 healthy ... 100 complete outage").set(report.score)
         registry.makeCounter(name: "isp_checker_runs_total", labels: [("target", target)], help: "Runs recorded").increment()
+        LatencyHistogram.observe(report, in: registry)
         // Under the lock from first set to last removal, so two runs of one target cannot interleave.
         probeGauges.withLock { lastSet in
             var set: [ObjectIdentifier: Gauge] = [:]

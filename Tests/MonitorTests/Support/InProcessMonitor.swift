@@ -17,7 +17,7 @@ final class InProcessMonitor: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    init(store: any RunStore, extraServices: [any Service] = [], apiKey: String? = nil,
+    init(store: any RunStore, extraServices: [any Service] = [], apiKey: String? = nil, probe: ProbeEndpoint? = nil,
          backoff: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1))) async throws {
         var logger = Logger(label: "monitor-test")
         logger.logLevel = .warning
@@ -29,7 +29,7 @@ final class InProcessMonitor: Sendable {
         self.feed = feed
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = MonitorHTTPServer.makeApplication(
-            configuration: MonitorHTTPConfiguration(port: 0, apiKey: apiKey),
+            configuration: MonitorHTTPConfiguration(port: 0, apiKey: apiKey, probe: probe),
             recorder: recorder, metrics: metrics, state: state, logger: logger
         ) { port in portContinuation.yield(port) }
         let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger)
