@@ -20,6 +20,8 @@ packages=(
   time                          # /usr/bin/time for the peer comparison
   libsqlite3-dev                # the monitor's embedded run history (GRDB links the system SQLite)
   postgresql wrk                # monitor tests: shared history, a real scraper; the API load benchmark
+  podman                        # scripts/image.sh: podman import + save of the container image
+  python3-venv                  # scripts/check-kubernetes.sh: kubernetes-validate from PyPI in a venv
 )
 
 missing=()
