@@ -48,10 +48,12 @@ libraries=() data=()
 for package in "${wanted[@]}"; do
     if [[ $package == ca-certificates ]]; then data+=("$package"); else libraries+=("$package"); fi
 done
-: > "$WORK/empty-status"
-apt_options=(-o "Dir::State::status=$PWD/$WORK/empty-status" -o "Dir::Cache::archives=$PWD/$WORK/debs"
-             -o Debug::NoLocking=1 -o APT::Install-Recommends=false -o APT::Install-Suggests=false)
-mkdir -p "$WORK/debs/partial"
+[[ -f $WORK/empty-status ]] || : > "$WORK/empty-status"   # kept: its time is part of apt's cache key
+apt_options=(-o "Dir::State::status=$PWD/$WORK/empty-status" -o "Dir::Cache=$PWD/$WORK/apt-cache"
+             -o "Dir::Cache::archives=$PWD/$WORK/debs"
+             -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+             -o APT::Install-Recommends=false -o APT::Install-Suggests=false)
+mkdir -p "$WORK/debs/partial" "$WORK/apt-cache"
 resolve() {
     apt-get "${apt_options[@]}" -s install "${libraries[@]}" 2>&1 | awk '/^Inst /{print $2, $3}' | tr -d '(' | sort
     for package in "${data[@]}"; do
@@ -97,7 +99,7 @@ mkdir -p "$root/etc/ssl/certs"
 cat "$root"/usr/share/ca-certificates/mozilla/*.crt > "$root/etc/ssl/certs/ca-certificates.crt"
 [[ -s $root/etc/ssl/certs/ca-certificates.crt ]] || fail "ca-certificates gave no roots"
 
-mkdir -p "$root"/{etc/isp-checker,var/lib/isp-checker,tmp,run,proc,sys,dev}
+mkdir -p "$root"/{etc/isp-checker,var/lib/isp-checker,usr/local/bin,tmp,run,proc,sys,dev}
 chmod 1777 "$root/tmp"
 cat > "$root/etc/passwd" <<EOF
 root:x:0:0:root:/root:/usr/sbin/nologin
@@ -120,7 +122,7 @@ install -m 0755 "$cli" "$root/usr/local/bin/isp-checker"
 install -m 0755 "$monitor" "$root/usr/local/bin/isp-checker-monitor"
 # CAP_NET_RAW on the file: a non-root user gets it at exec, as Kubernetes and most runtimes give
 # an added capability to a non-root container only in its bounding set (docs/deployment.md).
-setcap cap_net_raw+ep "$root/usr/local/bin/isp-checker" "$root/usr/local/bin/isp-checker-monitor"
+setcap cap_net_raw+ep "$root/usr/local/bin/isp-checker" cap_net_raw+ep "$root/usr/local/bin/isp-checker-monitor"
 
 # Every library the binaries link or open with dlopen resolves inside the root.
 for binary in usr/local/bin/isp-checker usr/local/bin/isp-checker-monitor \
