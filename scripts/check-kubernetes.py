@@ -141,9 +141,7 @@ def main():
     check(security.get("readOnlyRootFilesystem") is True, "read-only root filesystem")
     check(security.get("capabilities") == {"drop": ["ALL"], "add": ["NET_RAW"]}, "capabilities: drop ALL, add NET_RAW only")
     check(security.get("privileged") is False, "not privileged")
-    # Must stay true: no_new_privs keeps the binary's file capability from being granted
-    # (scripts/image-test.sh shows the monitor exiting 77 then).
-    check(security.get("allowPrivilegeEscalation") is True, "allowPrivilegeEscalation true (the file capability; see deployment.yaml)")
+    check(security.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false (no_new_privs)")
     check(pod.get("automountServiceAccountToken") is False, "no service account token")
     check(container["livenessProbe"]["httpGet"]["path"] == "/health", "liveness on /health")
     check(container["readinessProbe"]["httpGet"]["path"] == "/health/detailed", "readiness on /health/detailed")

@@ -8,12 +8,12 @@
 # As in a Kubernetes pod with runAsUser 10001, readOnlyRootFilesystem and capabilities
 # drop ALL + add NET_RAW (deploy/kubernetes/deployment.yaml): the root read-only, tmpfs on /tmp
 # and /var/lib/isp-checker (the pod's emptyDir), the config mounted at the entrypoint's path,
-# uid/gid 10001, no supplementary groups, bounding set {CAP_NET_RAW}, capabilities only from the
-# binaries' file capability. Checked:
+# uid/gid 10001, no supplementary groups, bounding set {CAP_NET_RAW}, no_new_privs, capabilities
+# only from the binaries' file capability. Checked:
 # - the archive's config: user 10001, the monitor as entrypoint, its layer's file capabilities;
-# - `isp-checker run` against the lab's destination: exit 0, ping and traceroute ok;
-# - the same with no_new_privs set (what allowPrivilegeEscalation: false sets): the file
-#   capability is not granted and the run stops with exit 77 naming CAP_NET_RAW;
+# - `isp-checker run` against the lab's destination: healthy (P4, no fault, 4 hops);
+# - without NET_RAW in the bounding set (capabilities drop ALL alone), the kernel refuses to
+#   exec the binary (its file capability cannot be granted);
 # - the entrypoint (the monitor) stores a run of the lab destination and answers /health and
 #   /health/detailed.
 #
@@ -73,13 +73,17 @@ http:
   port: 9464
 EOF
 
-# Runs "$@" in the image as the pod runs its container. setpriv comes from the host (the image
-# has no tools), copied into the container's /run tmpfs and started through the image's loader.
-# SETPRIV_EXTRA adds setpriv options (--no-new-privs).
+# Runs "$@" in the image as the pod runs its container: what runc does between the runtime's
+# spec and the entrypoint's exec. setpriv comes from the host (the image has no tools), copied
+# into the container's /run tmpfs and started through the image's loader; it keeps its
+# permitted capabilities across the change of user (as runc applies the spec's permitted set),
+# leaves the bounding set at BOUNDING (the pod's capabilities: drop ALL, add NET_RAW) and sets
+# no_new_privs (allowPrivilegeEscalation: false). The kernel then grants at exec only what the
+# binary's file capability names and the process already had: CAP_NET_RAW.
 in_container() {
     ip netns exec "$PREFIX-c" unshare --mount --pid --fork --kill-child=SIGTERM bash -c '
         set -euo pipefail
-        root=$1 config=$2 extra=$3; shift 3
+        root=$1 config=$2 bounding=$3; shift 3
         mount --make-rprivate /
         mount --bind "$root" "$root"
         mount -o remount,bind,ro "$root"
@@ -98,30 +102,38 @@ in_container() {
         cp /usr/bin/setpriv "$(ldd /usr/bin/setpriv | awk "/libcap-ng/{print \$3}")" "$root/run/"
         exec chroot "$root" /lib64/ld-linux-x86-64.so.2 --library-path /run /run/setpriv \
             --reuid 10001 --regid 10001 --clear-groups --reset-env \
-            --bounding-set -all,+net_raw --inh-caps -all $extra -- "$@"
-    ' in-container "$root" "$work/checker.yaml" "${SETPRIV_EXTRA:-}" "$@"
+            --bounding-set "$bounding" --inh-caps -all --no-new-privs -- "$@"
+    ' in-container "$root" "$work/checker.yaml" "${BOUNDING:--all,+net_raw}" "$@"
 }
 
-# 1. A run's verdict from inside the image.
-if ! report=$(in_container /usr/local/bin/isp-checker run --target "$destination" --json 2>"$work/run.err"); then
-    fail "isp-checker run in the image failed: $(cat "$work/run.err")"
-fi
+# 1. A run's verdict from inside the image: the lab is healthy. The realistic lab's nodes keep
+# the kernel's ICMP rate limits, so a traceroute round may miss an answer (a warning, exit 1,
+# diagnosed as informational rate limiting); anything worse is a failure.
+status=0
+report=$(in_container /usr/local/bin/isp-checker run --target "$destination" --json 2>"$work/run.err") || status=$?
+[[ $status == 0 || $status == 1 ]] || fail "isp-checker run in the image exited $status: $(cat "$work/run.err")"
 python3 -c '
 import json, sys
 report = json.loads(sys.stdin.read())
 status = {p["name"]: p["status"] for p in report["probes"]}
-assert status.get("ping") == "ok" and status.get("traceroute") == "ok", status
 assert report["target"] == sys.argv[1], report["target"]
-print(f"image-test: run in the image: ping and traceroute ok, score {report[\"score\"]}, {report[\"severity\"]}")
+assert status.get("ping") == "ok" and status.get("traceroute") in ("ok", "warn"), status
+# Timed by the capture: the raw socket and libpcap were opened, so CAP_NET_RAW was granted.
+assert report["probes"][0]["details"]["clock"] == "pcap", report["probes"][0]["details"]
+assert report["trace"]["stop"] == "destination_reached" and len(report["trace"]["hops"]) == 4, report["trace"]
+faults = [d["component"] for d in report["diagnosis"] if not d["informational"]]
+assert not faults and report["severity"] == "P4", (faults, report["severity"])
+score, severity = report["score"], report["severity"]
+print(f"image-test: run in the image: {status}, destination reached in 4 hops, score {score}, {severity}, no fault")
 ' "$destination" <<<"$report" || fail "the run's report: $report"
 
-# 2. no_new_privs (allowPrivilegeEscalation: false) keeps the file capability from being granted.
+# 2. Without NET_RAW in the pod's capabilities the kernel refuses to exec a binary whose file
+# capability it cannot grant: the pod fails at start, saying so, instead of running half-blind.
 status=0
-SETPRIV_EXTRA=--no-new-privs in_container /usr/local/bin/isp-checker run --target "$destination" \
-    >/dev/null 2>"$work/nnp.err" || status=$?
-[[ $status == 77 ]] || fail "with no_new_privs the run exited $status, not 77: $(cat "$work/nnp.err")"
-grep -q -i 'CAP_NET_RAW' "$work/nnp.err" || fail "the no_new_privs error does not name CAP_NET_RAW: $(cat "$work/nnp.err")"
-echo "image-test: with no_new_privs the run exits 77 naming CAP_NET_RAW"
+BOUNDING=-all in_container /usr/local/bin/isp-checker --version >/dev/null 2>"$work/nocap.err" || status=$?
+[[ $status != 0 ]] && grep -q 'Operation not permitted' "$work/nocap.err" ||
+    fail "with an empty bounding set the binary started (exit $status): $(cat "$work/nocap.err")"
+echo "image-test: without CAP_NET_RAW in the bounding set the kernel refuses to start the binary"
 
 # 3. The entrypoint: the monitor, its config from the mounted path.
 read -r -a command < <(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])))' "$entrypoint")
