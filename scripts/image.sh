@@ -6,7 +6,8 @@
 #
 # The same image as the Containerfile's (docs/deployment.md, "Container image"), made here from:
 # - the release binaries of scripts/build-release.sh (isp-checker, isp-checker-monitor: static
-#   Swift runtime) in /usr/local/bin, each with the file capability cap_net_raw+ep;
+#   Swift runtime) in /usr/local/bin, without debug info, each with the file capability
+#   cap_net_raw+ep;
 # - the Debian packages of deploy/image/runtime-packages and their dependencies, fetched by
 #   apt-get from the mirror the machine's apt sources name and unpacked with dpkg-deb into a
 #   merged-/usr root (no shell, no apt: nothing runs in the image but the two binaries). The
@@ -27,7 +28,7 @@ cd "$(dirname "$0")/.."
 fail() { echo "image.sh: $*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || fail "run as root (sudo $0): the root's files must be owned by root and carry file capabilities"
-for tool in apt-get dpkg-deb podman setcap getcap sha256sum tar; do
+for tool in apt-get dpkg-deb podman setcap getcap sha256sum strip tar; do
     command -v "$tool" >/dev/null || fail "$tool not found: sudo bash scripts/install-deps.sh installs it (podman, libcap2-bin)"
 done
 
@@ -118,8 +119,10 @@ cp /usr/share/zoneinfo/UTC "$root/etc/localtime" 2>/dev/null || true
 chown "$UID_GID:$UID_GID" "$root/var/lib/isp-checker"
 chmod 0750 "$root/var/lib/isp-checker"
 
+# Without their DWARF (a third of the monitor); the symbol table stays, for backtraces.
 install -m 0755 "$cli" "$root/usr/local/bin/isp-checker"
 install -m 0755 "$monitor" "$root/usr/local/bin/isp-checker-monitor"
+strip --strip-debug "$root/usr/local/bin/isp-checker" "$root/usr/local/bin/isp-checker-monitor"
 # CAP_NET_RAW on the file: a non-root user gets it at exec, as Kubernetes and most runtimes give
 # an added capability to a non-root container only in its bounding set (docs/deployment.md).
 setcap cap_net_raw+ep "$root/usr/local/bin/isp-checker" cap_net_raw+ep "$root/usr/local/bin/isp-checker-monitor"
