@@ -15,7 +15,7 @@
 # - without NET_RAW in the bounding set (capabilities drop ALL alone), the kernel refuses to
 #   exec the binary (its file capability cannot be granted);
 # - the entrypoint (the monitor) stores a run of the lab destination and answers /health and
-#   /health/detailed.
+#   /health/detailed; every thread of it runs as 10001 with no capability left.
 #
 #   sudo bash scripts/image-test.sh        # ISPC_IMAGE_LAB_PREFIX picks the lab's prefix
 set -euo pipefail
@@ -25,10 +25,10 @@ fail() { echo "image-test: $*" >&2; exit 1; }
 command -v setpriv >/dev/null || fail "setpriv not found (apt-get install util-linux)"
 
 archive=$(bash scripts/image.sh)
-work=$(mktemp -d /tmp/ispc-image-test.XXXXXX)
+work=$(realpath "$(mktemp -d /tmp/ispc-image-test.XXXXXX)")
 monitor_pid=
 cleanup() {
-    [[ -n $monitor_pid ]] && kill "$monitor_pid" 2>/dev/null && wait "$monitor_pid" 2>/dev/null
+    if [[ -n $monitor_pid ]]; then kill "$monitor_pid" 2>/dev/null || true; wait "$monitor_pid" 2>/dev/null || true; fi
     bash lab/lab.sh down --prefix "$PREFIX" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -155,6 +155,21 @@ assert detailed["last_run"]["target"] == sys.argv[1], detailed["last_run"]
 assert detailed["circuit_breakers"] == {sys.argv[1]: "closed"}, detailed["circuit_breakers"]
 print("image-test: the entrypoint stored a run of", sys.argv[1], "and answers /health and /health/detailed")
 EOF
+# The monitor as the pod's process, on every thread: uid 10001, CAP_NET_RAW dropped once its
+# sockets are open (nothing effective or permitted), the bounding set the pod's, no_new_privs.
+pid=
+for candidate in $(pgrep -x isp-checker-mon); do
+    [[ $(readlink "/proc/$candidate/exe") == "$root/usr/local/bin/isp-checker-monitor" ]] && pid=$candidate
+done
+[[ -n $pid ]] || fail "no process runs the image's isp-checker-monitor"
+threads=0
+for status_file in /proc/"$pid"/task/*/status; do
+    fields=$(awk '/^(Uid|Gid):/{print $1 $2 "," $3 "," $4 "," $5} /^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs):/{print $1 $2}' "$status_file" | tr '\n' ' ')
+    [[ $fields == "Uid:10001,10001,10001,10001 Gid:10001,10001,10001,10001 CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000002000 CapAmb:0000000000000000 NoNewPrivs:1 " ]] ||
+        fail "monitor thread $status_file: $fields"
+    threads=$((threads + 1))
+done
+echo "image-test: the monitor's $threads threads: uid 10001, no capability left, bounding set {CAP_NET_RAW}, no_new_privs"
 kill "$monitor_pid"
 status=0; wait "$monitor_pid" || status=$?
 monitor_pid=
