@@ -12,7 +12,7 @@ stamp=$(sha256sum "$requirements" | cut -c1-16)
 if [[ ! -x $venv/bin/python || $(cat "$venv/.requirements" 2>/dev/null) != "$stamp" ]]; then
     rm -rf "$venv"
     python3 -m venv "$venv" || { echo "check-kubernetes: python3 -m venv failed: apt-get install python3-venv" >&2; exit 1; }
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    "$venv/bin/pip" install --quiet --no-compile --disable-pip-version-check -r "$requirements"
     echo "$stamp" > "$venv/.requirements"
 fi
 exec "$venv/bin/python" scripts/check-kubernetes.py
