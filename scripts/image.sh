@@ -160,7 +160,7 @@ podman "${podman_store[@]}" import -q \
     "$WORK/rootfs.tar" "$name" >/dev/null
 rm -f "$archive"
 podman "${podman_store[@]}" save -q --format oci-archive -o "$archive" "$name"
-rm -rf "$WORK/podman" "$WORK/rootfs.tar"
+rm -rf "$WORK/podman" "$WORK/rootfs.tar" "$root"
 echo "$key" > "$WORK/key"
 echo "image.sh: $archive ($name, $(du -h "$archive" | cut -f1), inputs $key)" >&2
 echo "$archive"
