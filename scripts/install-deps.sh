@@ -23,6 +23,8 @@ packages=(
   postgresql wrk                # monitor tests: shared history, a real scraper; the API load benchmark
   chromium fonts-dejavu-core    # the dashboard's browser test (headless Chromium, the pages' font)
   strace                        # --check-config opens no socket (MonitorTests.CheckConfigTests)
+  podman                        # scripts/image.sh: podman import + save of the container image
+  python3-venv                  # scripts/check-kubernetes.sh: kubernetes-validate from PyPI in a venv
 )
 
 missing=()

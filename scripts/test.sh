@@ -8,8 +8,9 @@
 # 10 million executions (FUZZ_RUNS; capture replay and 64 kB DNS answers fewer, docs/fuzzing.md);
 # the lab's own self-test; the Swift library's unit tests under ASan; the library's unit tests
 # (the engine's own, with ping, trace and sweep over loopback) and the resilience tests under
-# TSan; the release CLI as shipped, once in a lab (scripts/release-smoke.sh); then every Swift
-# test (unit and lab) in a normal debug build.
+# TSan; the release CLI as shipped, once in a lab (scripts/release-smoke.sh); the container
+# image, built and run in a lab (scripts/image-test.sh); the Kubernetes manifests, validated
+# (scripts/check-kubernetes.sh); then every Swift test (unit and lab) in a normal debug build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +64,15 @@ swift build --build-tests
 
 stage "The shipped CLI: release build (lld, packed relocations), run once in a lab"
 bash scripts/release-smoke.sh
+
+stage "Container image: built offline from the release binaries, run in a lab as a pod runs it"
+# scripts/image.sh (release monitor beside the CLI above, Debian runtime packages unpacked,
+# podman import + save); scripts/image-test.sh enters the image's root read-only in a realistic
+# lab as uid 10001 with only CAP_NET_RAW: a run's verdict, no_new_privs, the entrypoint's /health.
+bash scripts/image-test.sh
+
+stage "Kubernetes manifests: kustomize base validated offline"
+bash scripts/check-kubernetes.sh
 
 stage "Layering: targets, C only in ISPCheckerCore, details read back in one place"
 # The package graph: the layers exist and only ISPCheckerCore reaches CProbe/CServiceProbe
