@@ -49,20 +49,26 @@ done
 #                            make_capture_seeds.py), up to 8 kB; a tenth of FUZZ_RUNS (it opens
 #                            a file per input: ~10,000 executions/s)
 #   fuzz_dns_parse           real responses of a DNS server (CServiceProbe/fuzz/corpus, from
-#                            make_dns_seeds.py), up to 2 kB, FUZZ_RUNS
+#                            make_dns_seeds.py), up to 2 kB, FUZZ_RUNS in all, as two runs of
+#                            half as many (fuzz_dns_parse@2: seed + 1, a corpus of its own) that
+#                            go side by side: ldns is the slowest parser (~25,000-40,000
+#                            executions/s), so one run of all of them kept one core busy for
+#                            minutes after the others had finished
 #   fuzz_dns_parse@large     the same, up to 65,535 bytes: what a TCP answer carries (RFC 7766),
 #                            1/50 of FUZZ_RUNS (~8,000 executions/s: ldns formats 60 kB answers)
 #   the packet parsers       captured frames (CProbe/fuzz/corpus) + the trace unit tests' packets
 run_target() {
-    local run=$1 name=${1%@*} seeds=() max_len=2048 runs=$RUNS
+    local run=$1 name=${1%@*} seeds=() max_len=2048 runs=$RUNS seed=$SEED
     case $run in
     fuzz_capture_replay)
         seeds+=(CProbe/fuzz/corpus-capture)
         max_len=8192
         runs=$((RUNS / 10))
         ;;
-    fuzz_dns_parse)
+    fuzz_dns_parse | fuzz_dns_parse@2)
         seeds+=(CServiceProbe/fuzz/corpus)
+        runs=$((RUNS / 2))
+        [[ $run == *@2 ]] && seed=$((SEED + 1))
         ;;
     fuzz_dns_parse@large)
         seeds+=(CServiceProbe/fuzz/corpus)
@@ -76,7 +82,7 @@ run_target() {
     esac
     mkdir -p "$work/$run.corpus"
     local started=$SECONDS
-    if "$work/$name" -runs="$runs" -seed="$SEED" -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$work/$run-" \
+    if "$work/$name" -runs="$runs" -seed="$seed" -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$work/$run-" \
         "$work/$run.corpus" "${seeds[@]}" >"$work/$run.log" 2>&1; then
         echo ok >"$work/$run.status"
     else
@@ -85,13 +91,14 @@ run_target() {
     echo $((SECONDS - started)) >"$work/$run.seconds"
 }
 
+# The two halves of the slowest target first, so they run side by side and the short runs
+# fill in after them.
 runs=()
 for name in "${targets[@]}"; do
-    runs+=("$name")
-    [[ $name == fuzz_dns_parse ]] && runs+=("fuzz_dns_parse@large")
+    [[ $name == fuzz_dns_parse ]] && runs=("fuzz_dns_parse" "fuzz_dns_parse@2" "${runs[@]}" "fuzz_dns_parse@large") || runs+=("$name")
 done
 
-echo "== fuzzing ${#targets[@]} targets (${#runs[@]} runs), $RUNS executions each (capture replay a tenth, large DNS answers 1/50), seed $SEED, $JOBS at a time"
+echo "== fuzzing ${#targets[@]} targets (${#runs[@]} runs), $RUNS executions each (capture replay a tenth, DNS in two halves, large DNS answers 1/50), seed $SEED, $JOBS at a time"
 running=0
 for name in "${runs[@]}"; do
     run_target "$name" &
