@@ -16,7 +16,7 @@ import TestSupport
 /// refused with an error: never trap. Every report that decodes is re-scored (with itself as
 /// history, the monitor's path), encoded, and must decode again.
 ///
-/// `ISPC_REPORT_FUZZ_RUNS` inputs (20,000 by default; CI runs 1,000,000, docs/fuzzing.md), from
+/// `ISPC_REPORT_FUZZ_RUNS` inputs (20,000 by default; CI runs 500,000, docs/fuzzing.md), from
 /// `ISPC_REPORT_FUZZ_SEED` (1 by default, so a run is the same at the same commit). A trap
 /// stops the test process; `ISPC_REPORT_FUZZ_TRACE=1` prints every input first, to find it.
 @Suite struct ReportDecodingFuzzTests {
