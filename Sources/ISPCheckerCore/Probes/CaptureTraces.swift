@@ -334,18 +334,9 @@ struct TraceFlows {
         }
     }
 
-    /// Why an answer ends the trace, as a live trace decides (`TraceRun.terminalStop`).
+    /// Why an answer ends the trace: the live trace's rule (`TraceAnswer.Kind.terminalStop`).
     static func terminalStop(_ answer: Answer, destination: IPAddress) -> TraceStop? {
-        switch answer.kind {
-        case .echoReply, .tcpReply:
-            return answer.from == destination ? .destinationReached : nil
-        case .unreachable(let code):
-            let unreachable = UnreachableCode(family: destination.family, code: code)
-            if answer.from == destination || unreachable.isPortUnreachable { return .destinationReached }
-            return .unreachable(unreachable)
-        case .timeExceeded, .packetTooBig, .parameterProblem:
-            return nil
-        }
+        answer.kind.terminalStop(from: answer.from, destination: destination)
     }
 
     /// One flow's hops: from its lowest TTL up to the nearest TTL at which the destination (or an

@@ -420,21 +420,7 @@ private final class TraceRun {
     }
 
     private func terminalStop(for answer: TraceAnswer) -> TraceStop? {
-        switch answer.kind {
-        case .echoReply, .tcpReply:
-            return answer.from == destination ? .destinationReached : nil
-        case .unreachable(let code):
-            let unreachable = UnreachableCode(family: destination.family, code: code)
-            // Only the host a probe is addressed to answers for its port (a router forwards the
-            // probe), and it may answer from another of its addresses: IPv6 picks the source of
-            // an error anew, so a host that serves a whole prefix by a local route, or one with
-            // several interfaces, answers from its interface's address. traceroute and mtr
-            // stop there too.
-            if answer.from == destination || unreachable.isPortUnreachable { return .destinationReached }
-            return .unreachable(unreachable)
-        case .timeExceeded, .packetTooBig, .parameterProblem:
-            return nil
-        }
+        answer.kind.terminalStop(from: answer.from, destination: destination)
     }
 
     private func record(_ probe: RoundProbe, round: Int) {
@@ -522,5 +508,27 @@ private final class TraceRun {
         for probeID in registered { unregister(probeID) }
         core.cancelTick(traceID)
         sink.finish()
+    }
+}
+
+extension TraceAnswer.Kind {
+    /// Why an answer of this kind from `from` ends a trace to `destination`, nil when it does
+    /// not: the one rule of live traces and of traces rebuilt from captures.
+    func terminalStop(from: IPAddress, destination: IPAddress) -> TraceStop? {
+        switch self {
+        case .echoReply, .tcpReply:
+            return from == destination ? .destinationReached : nil
+        case .unreachable(let code):
+            let unreachable = UnreachableCode(family: destination.family, code: code)
+            // Only the host a probe is addressed to answers for its port (a router forwards the
+            // probe), and it may answer from another of its addresses: IPv6 picks the source of
+            // an error anew, so a host that serves a whole prefix by a local route, or one with
+            // several interfaces, answers from its interface's address. traceroute and mtr
+            // stop there too.
+            if from == destination || unreachable.isPortUnreachable { return .destinationReached }
+            return .unreachable(unreachable)
+        case .timeExceeded, .packetTooBig, .parameterProblem:
+            return nil
+        }
     }
 }
