@@ -60,7 +60,7 @@ enum LiveTraceView {
             if faults.isEmpty { footer.append("  no fault found on the path so far") }
             for fault in faults.prefix(2) { footer.append("  \(fault.component): \(fault.explanation)") }
             if !rateLimited.isEmpty {
-                footer.append("  RL: hop \(rateLimited.sorted().map(String.init).joined(separator: ", ")) limit their ICMP errors; later hops lose nothing")
+                footer.append("  RL: ICMP rate limiting at hop \(rateLimited.sorted().map(String.init).joined(separator: ", ")), not loss: later hops lose nothing")
             }
         } else {
             footer.append("Verdict: after the first round")
