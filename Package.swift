@@ -39,6 +39,9 @@ let package = Package(
             // Not linked: libs_loader.c opens libcurl, OpenSSL and ldns at the first HTTP or DNS
             // probe (see cs_libs.h), so a process that only pings or traces never maps them.
         ),
+        // C only: the terminal of the CLI's live views (termios, the handlers that restore it on
+        // SIGINT, SIGTERM and crashes). Linked by the isp-checker executable alone.
+        .target(name: "CTerminal", path: "CTerminal"),
         // The layers, lowest first; each may import only those above it in this list, so the
         // compiler keeps data flowing one way: C -> engine and probes -> typed results ->
         // report, score, diagnosis -> outputs. docs/architecture.md draws it.
@@ -104,6 +107,7 @@ let package = Package(
             name: "isp-checker",
             dependencies: [
                 "ISPChecker",
+                "CTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The shipped CLI starts faster (docs/benchmarks.md, issue 17): lld with packed

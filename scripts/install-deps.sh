@@ -25,6 +25,7 @@ packages=(
   strace                        # --check-config opens no socket (MonitorTests.CheckConfigTests)
   podman                        # scripts/image.sh: podman import + save of the container image
   python3-venv                  # scripts/check-kubernetes.sh: kubernetes-validate from PyPI in a venv
+  tmux                          # the live terminal view's tests (LabTests.LiveViewLabTests): a pane to run it in
 )
 
 missing=()

@@ -47,6 +47,7 @@ extension ExitStatus {
             case .threadKeepsPrivileges, .systemError: return software
             }
         }
+        if error is TerminalError { return unavailable }
         return software
     }
 }

@@ -183,11 +183,11 @@ extension TraceCommand {
                 "-M": "method", "--method": "method", "-p": "port", "--port": "port",
                 "-m": "max-hops", "--max-hops": "max-hops", "-f": "first-hop", "--first-hop": "first-hop",
                 "-c": "rounds", "--rounds": "rounds", "-W": "timeout", "--timeout": "timeout",
-                "--rate": "rate", "-i": "interval", "--interval": "interval",
+                "--rate": "rate", "-i": "interval", "--interval": "interval", "--color": "color",
             ].merging(QuickParse.engineOptions) { first, _ in first },
             flags: [
                 "--full-wait": "full-wait", "--classic": "classic", "-r": "resolve", "--resolve": "resolve",
-                "--no-path-cache": "no-path-cache", "-4": "ipv4", "-6": "ipv6", "--json": "json",
+                "--no-path-cache": "no-path-cache", "-4": "ipv4", "-6": "ipv6", "--json": "json", "--report": "report",
             ].merging(QuickParse.engineFlags) { first, _ in first })
         guard plain.read(arguments.dropFirst()), plain.positionals.count == 1, let engine = QuickParse.engine(plain) else { return nil }
         var request = TraceRequest(target: plain.positionals[0], engine: engine)
@@ -195,10 +195,11 @@ extension TraceCommand {
               let port = plain.optional("port", UInt16.self),
               let maxHops = plain.value("max-hops", default: request.maxHops),
               let firstHop = plain.value("first-hop", default: request.firstHop),
-              let rounds = plain.value("rounds", default: request.rounds),
+              let rounds = plain.optional("rounds", Int.self),
               let timeout = plain.value("timeout", default: request.timeout),
               let rate = plain.value("rate", default: request.rate),
-              let interval = plain.value("interval", default: request.interval)
+              let interval = plain.value("interval", default: request.interval),
+              let color = plain.value("color", default: request.color)
         else { return nil }
         request.method = method
         request.port = port
@@ -215,6 +216,8 @@ extension TraceCommand {
         request.ipv4 = plain.flag("ipv4")
         request.ipv6 = plain.flag("ipv6")
         request.json = plain.flag("json")
+        request.report = plain.flag("report")
+        request.color = color
         do { try request.validate() } catch {
             return nil // ArgumentParser reads them again and words the error
         }

@@ -30,6 +30,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the run report as JSON instead of the summary.")
     var json = false
 
+    @Flag(help: "Print only the summary at the end, without the probes' live states a terminal gets.")
+    var report = false
+
+    @Option(help: "Colour the live states: auto (on a terminal, unless NO_COLOR is set), always or never.")
+    var color: ColorChoice = .auto
+
     @Option(name: [.customShort("c"), .long], help: "Echo requests of the ping probe.")
     var count = 10
 
@@ -123,6 +129,7 @@ struct RunCommand: ParsableCommand {
         let options: HealthCheckOptions
         do { options = try checkPlan().healthCheckOptions() } catch { throw CLIError(error) }
         let checker = HealthChecker(engine: engine)
+        if !json && !report && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }
         do {
             return try runBlocking { () async throws -> RunReport in try await checker.check(options) }
         } catch { throw CLIError(error) }

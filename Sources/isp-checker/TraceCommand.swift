@@ -28,8 +28,8 @@ struct TraceCommand: ParsableCommand {
     @Option(name: [.customShort("f"), .long], help: "First TTL to probe.")
     var firstHop = 1
 
-    @Option(name: [.customShort("c"), .long], help: "Rounds (mtr report cycles).")
-    var rounds = 1
+    @Option(name: [.customShort("c"), .long], help: "Rounds (mtr report cycles); default 1, and on a terminal's live view until q.")
+    var rounds: Int?
 
     @Option(name: [.customShort("W"), .long], help: "Seconds to wait for each probe's answer.")
     var timeout = 1.0
@@ -57,6 +57,12 @@ struct TraceCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @Flag(help: "Print the plain report at the end, without the live view a terminal gets.")
+    var report = false
+
+    @Option(help: "Colour the live view: auto (on a terminal, unless NO_COLOR is set), always or never.")
+    var color: ColorChoice = .auto
+
     @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws { try request.validate() }
@@ -68,7 +74,7 @@ struct TraceCommand: ParsableCommand {
         TraceRequest(target: target, method: method, port: port, maxHops: maxHops, firstHop: firstHop, rounds: rounds,
                      timeout: timeout, rate: rate, interval: interval, fullWait: fullWait, classic: classic,
                      resolve: resolve, noPathCache: noPathCache, ipv4: family.ipv4, ipv6: family.ipv6, json: json,
-                     engine: engineOptions.settings)
+                     engine: engineOptions.settings, report: report, color: color)
     }
 }
 
@@ -82,7 +88,8 @@ struct TraceRequest: Equatable, Sendable {
     var port: UInt16?
     var maxHops = 30
     var firstHop = 1
-    var rounds = 1
+    /// `-c`: nil when not given (one round, or until q in the live view).
+    var rounds: Int?
     var timeout = 1.0
     var rate = 1000
     var interval = 1.0
@@ -94,6 +101,11 @@ struct TraceRequest: Equatable, Sendable {
     var ipv6 = false
     var json = false
     var engine = EngineSettings()
+    var report = false
+    var color = ColorChoice.auto
+
+    /// The live view: standard output is a terminal, and neither `--json` nor `--report`.
+    var showsLiveView: Bool { !json && !report && standardOutputIsTerminal }
 
     /// TraceCommand's checks, with its option groups' (families, engine) first, as
     /// ArgumentParser runs them.
@@ -104,7 +116,7 @@ struct TraceRequest: Equatable, Sendable {
         try OptionRange.seconds(interval, flag: "--interval", allowsMinimum: true)
         try OptionRange.integer(maxHops, flag: "--max-hops", 1...64)
         try OptionRange.integer(firstHop, flag: "--first-hop", 1...maxHops)
-        try OptionRange.integer(rounds, flag: "--rounds", 1...100_000)
+        try OptionRange.integer(rounds ?? 1, flag: "--rounds", 1...100_000)
         try OptionRange.integer(rate, flag: "--rate", 1...1_000_000, unit: "probes per second")
         if method == .tcp && port == nil { throw ValidationError("--method tcp needs --port (e.g. 443)") }
     }
@@ -123,13 +135,25 @@ struct TraceRequest: Equatable, Sendable {
         case .icmp: .icmp
         case .tcp: .tcp(port: port ?? 443)
         }
+        let live = showsLiveView
+        let rounds = self.rounds ?? 1
         let options = TraceOptions(
             method: traceMethod, firstHop: firstHop, maxHops: maxHops, rounds: rounds, timeout: .seconds(timeout),
             probesPerSecond: rate, roundInterval: .seconds(interval), paris: !classic,
             udpBasePort: method == .udp ? (port ?? 33434) : 33434,
             family: FamilyFlags.preference(ipv4: ipv4, ipv6: ipv6), resolveHopNames: resolve,
             silentHopWait: fullWait ? .fullTimeout : .default)
-        let (target, json, rounds) = (target, json, rounds)
+        if live {
+            let (result, verdict, ending) = try LiveTrace(request: self, engine: engine, options: options).run()
+            pathCache?.save(engine.measuredPathLengths)
+            output("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(result.rounds) round\(result.rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")
+            output(TraceText.report(result))
+            if let verdict { output(TraceText.verdict(verdict)) }
+            if case .terminated(let signal) = ending { throw ExitCode(128 + signal) }
+            if !result.destinationReached { throw ExitCode(1) }
+            return
+        }
+        let (target, json) = (target, json)
         if !json {
             output("TRACE \(target): \(traceMethod)\(classic ? " classic" : " paris"), \(rounds) round\(rounds == 1 ? "" : "s"), max \(maxHops) hops, clock \(engine.status.bestClock)")
         }
@@ -162,6 +186,13 @@ struct TraceRequest: Equatable, Sendable {
 }
 
 enum TraceText {
+    /// The live view's verdict under the final report: the score and what the analysis found.
+    static func verdict(_ report: RunReport) -> String {
+        var lines = ["Verdict: score \(ReportText.format(report.score)) / 100 (0 healthy, 100 outage), severity \(report.severity.rawValue)"]
+        for diagnosis in report.diagnosis { lines.append("  \(diagnosis.informational ? "note" : "fault"): \(diagnosis.explanation)") }
+        return lines.joined(separator: "\n")
+    }
+
     static func report(_ result: TraceResult) -> String {
         func ms(_ value: Double?) -> String { value.map { fixed($0, digits: 3, width: 7) } ?? "      -" }
         var lines = ["HOP  ADDRESS                          LOSS%  SNT    LAST     AVG    BEST    WRST   STDEV"]

@@ -18,6 +18,8 @@ import Testing
         ["trace", "--resolve", "-6", "host", "--no-capture", "--unprivileged", "--keep-capabilities"],
         ["trace", "host", "--capture", "--capture-interface", "eth0", "--netns", "lab-c", "--user", "nobody:nogroup"],
         ["trace", "host", "--timeout=1e-3", "--user=daemon"],
+        ["trace", "host", "--report", "--color", "never"],
+        ["trace", "host", "--color=always", "-c", "3"],
     ]
 
     @Test(arguments: plainTraces)
@@ -37,7 +39,7 @@ import Testing
         let familyFields = Mirror(reflecting: full.family).children.count
         let engineFields = Mirror(reflecting: full.engineOptions).children.count - 1 + Mirror(reflecting: full.engineOptions.privileges).children.count
         let requestFields = Mirror(reflecting: full.request).children.count - 1 + Mirror(reflecting: full.request.engine).children.count
-        #expect(commandFields == 14 && familyFields == 2 && engineFields == 7)
+        #expect(commandFields == 16 && familyFields == 2 && engineFields == 7)
         #expect(commandFields + familyFields + engineFields == requestFields)
     }
 
@@ -60,6 +62,7 @@ import Testing
         ["trace", "host", "-4", "-6"],               // families exclude each other
         ["trace", "host", "--capture", "--no-capture"],
         ["trace", "host", "--user", "nobody:"],   // not USER or USER:GROUP
+        ["trace", "host", "--color", "sometimes"],   // not a colour choice
         ["ping", "host"], ["--version", "trace"], [],
     ]
 

@@ -91,21 +91,43 @@ public struct HealthChecker: Sendable {
     /// - Throws: `ProbeError` for bad options, missing privileges or a shut-down engine, and
     ///   `.cancelled` when the calling task is cancelled.
     public func check(_ options: HealthCheckOptions, history: [RunReport] = []) async throws(ProbeError) -> RunReport {
+        try await check(options, history: history, progress: nil)
+    }
+
+    /// One check that tells `progress` when each probe starts and ends (called from the
+    /// probes' tasks, concurrently: it must be quick and thread-safe).
+    public func check(_ options: HealthCheckOptions, history: [RunReport] = [],
+                      progress: (@Sendable (CheckProgress) -> Void)?) async throws(ProbeError) -> RunReport {
         let engine = self.engine
         let started = Date()
-        async let pingOutcome = Self.capture { () async throws(ProbeError) -> PingResult in
-            try await engine.ping(options.target, count: options.pingCount, interval: options.pingInterval,
-                                  timeout: options.pingTimeout, family: options.family)
-        }
+        let thresholds = analyzer.thresholds
+        let tell = { @Sendable (name: String, state: CheckProgress.State) in progress?(CheckProgress(probe: name, state: state)) }
+        async let pingOutcome: Result<PingResult, ProbeError> = {
+            tell(ProbeName.ping, .running)
+            let outcome = await Self.capture { () async throws(ProbeError) -> PingResult in
+                try await engine.ping(options.target, count: options.pingCount, interval: options.pingInterval,
+                                      timeout: options.pingTimeout, family: options.family)
+            }
+            tell(ProbeName.ping, .finished((try? outcome.get()).map { thresholds.grade(ProbeReport(ping: $0, thresholds: thresholds)) } ?? .crit))
+            return outcome
+        }()
         async let traceOutcome: Result<TraceResult, ProbeError>? = {
             guard let chosen = options.traceInFamily else { return nil }
-            return await Self.capture { () async throws(ProbeError) -> TraceResult in
+            tell(ProbeName.traceroute, .running)
+            let outcome = await Self.capture { () async throws(ProbeError) -> TraceResult in
                 try await engine.traceroute(options.target, options: chosen)
             }
+            tell(ProbeName.traceroute, .finished((try? outcome.get()).map { thresholds.grade(ProbeReport(trace: $0, thresholds: thresholds)) } ?? .crit))
+            return outcome
         }()
         async let others: [ProbeReport] = withTaskGroup(of: (Int, ProbeReport).self) { group in
             for (index, probe) in options.additionalProbes.enumerated() {
-                group.addTask { (index, await probe.run()) }
+                group.addTask {
+                    tell(probe.name, .running)
+                    let result = await probe.run()
+                    tell(probe.name, .finished(thresholds.grade(result)))
+                    return (index, result)
+                }
             }
             var reports: [(Int, ProbeReport)] = []
             for await report in group { reports.append(report) }
@@ -128,7 +150,9 @@ public struct HealthChecker: Sendable {
             if Task.isCancelled { throw .cancelled }
         }
         if let trace = traceResult, needsHopEchoes(options, ping: pingResult, trace: trace) {
+            tell(CheckProgress.hopEchoes, .running)
             traceResult = await Self.withHopEchoes(trace, engine: engine, count: options.hopEchoCount, timeout: options.pingTimeout)
+            tell(CheckProgress.hopEchoes, .finished(.ok))
             if Task.isCancelled { throw .cancelled }
         }
         var report = analyzer.analyze(target: options.target, ping: pingResult, trace: traceResult,

@@ -8,8 +8,8 @@ import Glibc
 #endif
 
 /// Reverse DNS for hop addresses, all looked up at once off the cooperative pool.
-enum ReverseResolver {
-    static func names(for addresses: Set<IPAddress>) async -> [IPAddress: String] {
+package enum ReverseResolver {
+    package static func names(for addresses: Set<IPAddress>) async -> [IPAddress: String] {
         await withTaskGroup(of: (IPAddress, String?).self) { group in
             for address in addresses {
                 group.addTask {

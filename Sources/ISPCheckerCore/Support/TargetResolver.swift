@@ -11,8 +11,8 @@ import Glibc
 ///
 /// Syntax is checked before any resolver is asked, so that malformed input such as
 /// `999.1.1.1` or `host name` never produces a DNS query.
-enum TargetResolver {
-    static func resolve(_ target: String, preference: FamilyPreference) async throws(ProbeError) -> IPAddress {
+package enum TargetResolver {
+    package static func resolve(_ target: String, preference: FamilyPreference) async throws(ProbeError) -> IPAddress {
         let trimmed = target.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .emptyTarget }
         if let literal = IPAddress(stripBrackets(trimmed)) {
