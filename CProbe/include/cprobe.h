@@ -222,6 +222,14 @@ int cp_recv_send_timestamps(int fd, uint8_t *bufs, size_t slot, size_t count, in
  */
 int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t ifname_cap);
 
+/**
+ * The MTU the kernel knows for the path to dst: the outgoing route's MTU, lowered by what
+ * "fragmentation needed" / "packet too big" messages taught it (a connected UDP socket's
+ * IP_MTU / IPV6_MTU; no packet is sent, no privilege needed). A path MTU black hole never
+ * lowers it: probing with DF finds those. Returns 0, -EINVAL, -ENETUNREACH / -errno.
+ */
+int cp_route_mtu(const cp_addr *dst, uint32_t *mtu_out);
+
 /* ------------------------------------------------------------------------ */
 /* Packet capture for kernel timestamps (libpcap)                           */
 /* ------------------------------------------------------------------------ */
