@@ -37,7 +37,7 @@ typedef struct cp_addr {
 #define CP_ECHO_MAGIC 0x49535043u /* "ISPC" */
 #define CP_ECHO_TOKEN_OFFSET 4
 #define CP_ECHO_MIN_PAYLOAD 12    /* magic + token */
-#define CP_ECHO_MAX_PAYLOAD 1400
+#define CP_ECHO_MAX_PAYLOAD 1472 /* a 1500-byte IPv4 packet: path MTU probes; ping allows 1400 */
 
 #define CP_ICMP4_ECHO_REPLY 0
 #define CP_ICMP4_ECHO_REQUEST 8
