@@ -55,7 +55,7 @@ extension ProbeEngine {
         let headers = address.family == .ipv4 ? 28 : 48
         let floor = address.family == .ipv4 ? 576 : 1280 // RFC 791 / RFC 8200 §5: every link carries these
         let ceiling = min(1500, headers + Int(CP_ECHO_MAX_PAYLOAD))
-        let before = Self.kernelPathMTU(address)
+        let before = await kernelPathMTU(address)
         let localMTU = min(ceiling, max(floor, before ?? ceiling))
         let core = self.core
 
@@ -100,7 +100,7 @@ extension ProbeEngine {
         }
         if Task.isCancelled { throw .cancelled }
 
-        let after = Self.kernelPathMTU(address)
+        let after = await kernelPathMTU(address)
         let reported = after.flatMap { learnt in learnt < (before ?? Int.max) ? learnt : nil }
         var lastReached: PathMTUResult.Hop?
         var firstLost: PathMTUResult.Hop?
@@ -136,9 +136,12 @@ extension ProbeEngine {
     }
 
     /// The path MTU the kernel knows for `address` (`cp_route_mtu`), nil when it cannot say.
-    static func kernelPathMTU(_ address: IPAddress) -> Int? {
-        var raw = address.raw
-        var mtu: UInt32 = 0
-        return cp_route_mtu(&raw, &mtu) == 0 ? Int(mtu) : nil
+    /// Asked on the engine's thread: the engine's network namespace is that thread's.
+    func kernelPathMTU(_ address: IPAddress) async -> Int? {
+        await core.onEngineThread { () -> Int? in
+            var raw = address.raw
+            var mtu: UInt32 = 0
+            return cp_route_mtu(&raw, &mtu) == 0 ? Int(mtu) : nil
+        } ?? nil
     }
 }
