@@ -105,7 +105,8 @@ extension ProbeEngine {
         var lastReached: PathMTUResult.Hop?
         var firstLost: PathMTUResult.Hop?
         if let lost = smallestLost, reported == nil, largest != nil {
-            (lastReached, firstLost) = await Self.locate(lost: lost, small: floor, hops: hops.filter { $0.address != address }, crossing: crossing)
+            // The destination's own hop too: a black hole on the last link leaves it the first lost.
+            (lastReached, firstLost) = await Self.locate(lost: lost, small: floor, hops: hops, crossing: crossing)
         }
         if Task.isCancelled { throw .cancelled }
         // A router that said "too big" taught the kernel the path MTU; larger sizes then crossed
