@@ -125,7 +125,7 @@ struct RunCommand: ParsableCommand {
         // Bad names, resolvers and URLs are usage errors here, before anything is sent.
         var options: HealthCheckOptions
         do { options = try checkPlan().healthCheckOptions() } catch { throw CLIError(error) }
-        if pathMTU { options.pathMTU = .always }
+        options.pathMTU = pathMTU ? .always : .onSymptom
         let checked = options
         let checker = HealthChecker(engine: engine)
         do {

@@ -49,7 +49,8 @@ public struct HealthCheckOptions: Sendable {
     public var hopEchoCount: Int
     /// When the path MTU probe runs (`ProbeEngine.pathMTU`): a black hole hides from ping and
     /// traceroute, whose packets are small, so it runs when asked, or when a TCP or HTTP probe
-    /// fails while ping reaches the target (what a black hole looks like).
+    /// fails while ping reaches the target (what a black hole looks like). Off by default (the
+    /// monitor's checks); `isp-checker run` turns it on for symptoms, `--path-mtu` always.
     public var pathMTU: PathMTUCheck
 
     /// When a check probes the path MTU.
@@ -63,7 +64,7 @@ public struct HealthCheckOptions: Sendable {
     public init(target: String, pingCount: Int = 10, pingInterval: Duration = .milliseconds(200),
                 pingTimeout: Duration = .seconds(1), trace: TraceOptions? = HealthCheckOptions.defaultTrace,
                 additionalProbes: [AdditionalProbe] = [], family: FamilyPreference = .any, lossFollowUpRounds: Int = 0,
-                hopEchoCount: Int = 100, pathMTU: PathMTUCheck = .onSymptom) {
+                hopEchoCount: Int = 100, pathMTU: PathMTUCheck = .off) {
         self.pathMTU = pathMTU
         self.hopEchoCount = hopEchoCount
         self.target = target
