@@ -632,3 +632,32 @@ int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t i
         *src_out = src;
     return 0;
 }
+
+int cp_route_mtu(const cp_addr *dst, uint32_t *mtu_out)
+{
+    if (dst == NULL || mtu_out == NULL || (dst->family != AF_INET && dst->family != AF_INET6))
+        return -EINVAL;
+    struct sockaddr_storage ss;
+    int ss_len = cp_to_sockaddr(dst, 33434, &ss); /* nothing is sent */
+    if (ss_len < 0)
+        return ss_len;
+    int fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    int mtu = 0;
+    socklen_t mtu_len = sizeof mtu;
+    /* IP_MTU / IPV6_MTU on a connected socket: the route's MTU, lowered by any "fragmentation
+     * needed" (RFC 1191) or "packet too big" (RFC 8201) the kernel has taken in (ip(7), ipv6(7)). */
+    if (connect(fd, (struct sockaddr *)&ss, (socklen_t)ss_len) != 0)
+        rc = -errno;
+    else if (getsockopt(fd, dst->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+                        dst->family == AF_INET ? IP_MTU : IPV6_MTU, &mtu, &mtu_len) != 0)
+        rc = -errno;
+    else if (mtu_len != sizeof mtu || mtu <= 0)
+        rc = -EPROTO;
+    close(fd);
+    if (rc == 0)
+        *mtu_out = (uint32_t)mtu;
+    return rc;
+}

@@ -35,6 +35,15 @@ usage: lab.sh SUBCOMMAND [options]
   delay     [--prefix P] --node NODE --side left|right --ms D
                                                   userspace relay holds every frame D ms each way on that link
   exec      [--prefix P] NODE -- CMD [ARGS...]    run CMD in NODE's namespace
+  mtu       [--prefix P] --node rK --mtu M [--blackhole]
+                                                  the link from rK onward (rK right, its neighbour's
+                                                  left) gets MTU M (576..1500, v6 >= 1280); with
+                                                  --blackhole both ends drop their own "fragmentation
+                                                  needed" / "packet too big" (a path MTU black hole)
+  nat       [--prefix P] --node rK                rK masquerades what leaves its right side (a home
+                                                  router's NAT; IPv4)
+  cgnat     [--prefix P] --node rK                rK is a carrier-grade NAT: masquerades onward and
+                                                  answers traceroute from 100.64.K.1 (RFC 6598; IPv4)
   addr      [--prefix P] NODE [--v6]              print NODE's main address
   path      [--prefix P] [--v6]                   print expected traceroute hops client->dest, one per line
   nodes     [--prefix P]                          print node names (c r1 .. rN d)
@@ -77,6 +86,8 @@ OPT_DROP=
 OPT_EVERY=
 OPT_REALISTIC=0
 OPT_VENDOR=0
+OPT_MTU=
+OPT_BLACKHOLE=0
 POSITIONAL=()
 EXEC_CMD=()
 
@@ -89,6 +100,8 @@ while [[ $# -gt 0 ]]; do
     --ecmp) ECMP=1; shift ;;
     --realistic) OPT_REALISTIC=1; shift ;;
     --vendor) OPT_VENDOR=1; shift ;;
+    --mtu) need_arg "$@"; OPT_MTU=$2; shift 2 ;;
+    --blackhole) OPT_BLACKHOLE=1; shift ;;
     --node) need_arg "$@"; OPT_NODE=$2; shift 2 ;;
     --percent) need_arg "$@"; OPT_PERCENT=$2; shift 2 ;;
     --dir) need_arg "$@"; OPT_DIR=$2; shift 2 ;;
@@ -866,6 +879,67 @@ EOF
     echo "delay on $NODE $side: ${OPT_MS} ms each way (relay pid $pid, log $logfile)"
 }
 
+# ------------------------------------------------------------ MTU and NAT
+
+# The link after rK (rK's right end and its neighbour's left end) gets a smaller MTU. A router
+# whose next link is too small for a packet with DF answers "fragmentation needed" (RFC 1191)
+# or "packet too big" (RFC 8201); with --blackhole both ends drop those errors, as a filter that
+# blocks all ICMP does: small packets pass, large ones vanish (RFC 2923 §2.1).
+cmd_mtu() {
+    local ns id end nend nnode nif
+    load_state
+    node_option
+    is_router "$NODE" || die "mtu applies to routers (the link after rK); got '$NODE'"
+    [[ $OPT_MTU =~ ^[0-9]{3,4}$ ]] && ((OPT_MTU >= 576 && OPT_MTU <= 1500)) || die "--mtu must be 576..1500"
+    ns=$(ns_of "$NODE")
+    read -r id end nend < <(iface_link "$NODE" right) || true
+    [[ -n ${id:-} ]] || die "node $NODE has no 'right' interface"
+    read -r nnode nif < <(link_neighbour "$id" "$NODE") || true
+    [[ -n ${nif:-} ]] || die "cannot find the neighbour of $NODE across link $id"
+    ip -n "$ns" link set dev right mtu "$OPT_MTU"
+    ip -n "$(ns_of "$nnode")" link set dev "$nif" mtu "$OPT_MTU"
+    for n in "$NODE" "$nnode"; do
+        if ((OPT_BLACKHOLE)); then
+            nft_replace_table "$(ns_of "$n")" inet ispc_mtu "    chain output {
+        type filter hook output priority 0; policy accept;
+        icmp type destination-unreachable icmp code frag-needed drop
+        icmpv6 type packet-too-big drop
+    }"
+        else
+            nft_delete_table "$(ns_of "$n")" inet ispc_mtu
+        fi
+    done
+    echo "mtu $OPT_MTU on the link $NODE-$nnode$( ((OPT_BLACKHOLE)) && echo ' (black hole: no frag-needed / packet-too-big)')"
+}
+
+# NAT rules of rK: masquerade out of its right side (conntrack translates the ICMP errors that
+# come back, quoted packet included, RFC 5508 §4.1); for cgnat also the source of rK's own ICMP
+# errors rewritten to 100.64.K.1, the shared address space an ISP's CGNAT sits in (RFC 6598).
+nat_rules() { # cgnat(0/1)
+    local k=${NODE#r} rules
+    rules="    chain postrouting {
+        type nat hook postrouting priority 100; policy accept;
+        oifname \"right\" masquerade
+    }"
+    (($1)) && rules+="
+    chain errors {
+        type filter hook output priority 0; policy accept;
+        oifname \"left\" icmp type { time-exceeded, destination-unreachable } ip saddr set 100.64.$k.1
+    }"
+    echo "$rules"
+}
+
+cmd_nat() {
+    local cg=$1
+    load_state
+    node_option
+    is_router "$NODE" || die "$SUB applies to routers; got '$NODE'"
+    ((ECMP == 0)) || die "$SUB needs a lab without --ecmp"
+    nft_replace_table "$(ns_of "$NODE")" ip ispc_nat "$(nat_rules "$cg")"
+    if ((cg)); then echo "cgnat on $NODE: masquerade onward, ICMP errors from 100.64.${NODE#r}.1"
+    else echo "nat on $NODE: masquerade onward"; fi
+}
+
 # ------------------------------------------------------------ small ones
 
 cmd_exec() {
@@ -922,6 +996,9 @@ silent) cmd_silent ;;
 udp-drop) cmd_udp_drop ;;
 clear) cmd_clear ;;
 delay) cmd_delay ;;
+mtu) cmd_mtu ;;
+nat) cmd_nat 0 ;;
+cgnat) cmd_nat 1 ;;
 exec) cmd_exec ;;
 addr) cmd_addr ;;
 path) cmd_path ;;

@@ -84,6 +84,11 @@ table inet ispc_dns_down {
 EOF
         ;;
     outage) bash "$LAB" loss --prefix "$prefix" --node r1 --percent 100 --dir both >/dev/null ;;
+    mtu-black-hole) bash "$LAB" mtu --prefix "$prefix" --node r2 --mtu 1400 --blackhole >/dev/null ;;
+    cgnat)
+        bash "$LAB" nat --prefix "$prefix" --node r1 >/dev/null
+        bash "$LAB" cgnat --prefix "$prefix" --node r2 >/dev/null
+        ;;
     esac
 }
 
@@ -103,6 +108,9 @@ up)
     echo "url=http://$DEST/"
     echo "gateway=10.99.1.2"
     echo "lab_mode=$(bash "$LAB" mode --prefix "$prefix")"
+    # Extra `isp-checker run` flags the scenario needs: small pages cross a black hole, so the
+    # path MTU probe is asked for rather than left to a failing HTTP probe.
+    if [[ $scenario == mtu-black-hole ]]; then echo "run_args=--path-mtu"; fi
     ;;
 down) bash "$LAB" down --prefix "$prefix" ;;
 *) die "usage: scenario.sh list | up --prefix P --scenario NAME [--idealised] | down --prefix P" ;;

@@ -46,6 +46,15 @@ def verdict_of(report):
     return NO_FAULT, None, ""
 
 
+def note_of(report, component):
+    """"Component@hop" of the first informational diagnosis of that component, or "no fault"."""
+    for d in report.get("diagnosis") or []:
+        if d.get("informational") and d.get("component") == component:
+            hop = next((e["hop"] for e in d.get("evidence") or [] if e.get("hop") is not None), None)
+            return component if hop is None else f"{component}@{hop}"
+    return NO_FAULT
+
+
 def cmd_record(a):
     rec = {"scenario": a.scenario, "family": a.family, "run": a.run, "category": a.category,
            "faults": a.faults, "expected": a.expected, "exit": a.exit, "seconds": a.seconds,
@@ -59,6 +68,10 @@ def cmd_record(a):
             rec["error"] = f"unreadable report: {e}"
     if report is not None:
         got, conf, expl = verdict_of(report)
+        if got == NO_FAULT and a.expected.startswith("note:"):
+            # A scenario whose verdict is a note (CGNAT): no fault, and its first note of that
+            # component, as "note:Component@hop".
+            got = "note:" + note_of(report, a.expected[len("note:"):].split("@")[0])
         rec.update(got=got, confidence=conf, score=report.get("score"), severity=report.get("severity"),
                    explanation=expl,
                    notes=[d.get("component") for d in report.get("diagnosis") or [] if d.get("informational")],

@@ -31,7 +31,7 @@ ROUTERS=4
 DEST4=10.99.5.2
 DEST6=fd00:99:5::2
 DNS_NAME=check.lab
-PREFIX_BASE=diagacc   # not ispc*: `lab.sh down-all` (run by test suites) would tear it down mid-run
+PREFIX_BASE=${ISPC_DIAG_PREFIX:-diagacc}   # ($ISPC_DIAG_PREFIX: two runs on one machine) not ispc*: `lab.sh down-all` (run by test suites) would tear it down mid-run
 
 RUNS=5
 QUICK=0
@@ -174,6 +174,11 @@ apply_fault() { # prefix op...
     ratelimit) bash "$LAB" ratelimit --prefix "$p" --node "$2" --rate "$3/second" --burst "$4" >/dev/null ;;
     silent) bash "$LAB" silent --prefix "$p" --node "$2" >/dev/null ;;
     delay) bash "$LAB" delay --prefix "$p" --node "$2" --side left --ms "$3" >/dev/null ;;
+    mtu) # mtu NODE BYTES blackhole|-
+        if [[ ${4:-} == blackhole ]]; then bash "$LAB" mtu --prefix "$p" --node "$2" --mtu "$3" --blackhole >/dev/null
+        else bash "$LAB" mtu --prefix "$p" --node "$2" --mtu "$3" >/dev/null; fi ;;
+    nat | cgnat) bash "$LAB" "$1" --prefix "$p" --node "$2" >/dev/null ;;
+    pathmtu) ;; # not a fault: the check runs with --path-mtu (run_scenario)
     udpdrop)
         # The destination drops UDP to the traceroute ports (33434 and up), IPv4 and IPv6.
         ip netns exec "$p-d" nft -f - <<'EOF'
@@ -221,6 +226,7 @@ run_scenario() { # prefix line
     [[ $family == 6 ]] && dest=$DEST6
     local -a args=(run --target "$dest")
     if ((dns)); then args+=(--resolver "$DEST4" --dns-name "$DNS_NAME"); else args+=(--no-dns); fi
+    [[ ";$faults;" == *";pathmtu;"* ]] && args+=(--path-mtu)
     if [[ -n $RUN_ARGS ]]; then
         local -a extra
         read -r -a extra <<<"$RUN_ARGS"

@@ -42,6 +42,7 @@ RATE_PROFILES = {        # name: (rate per second, burst)
 V6_DEFAULT = [
     "healthy", "loss20-r1", "loss20-r3", "loss50-r4", "rl1-r2", "rl1-d", "rl1-r1+loss20-r3",
     "loss20-r1+rl1-r3", "silent-r2", "delay90-r4", "outage-r1", "udpdrop-d", "rloss20-r2",
+    "healthy-pathmtu", "mtubh-r1", "mtubh-r2", "mtubh-r4", "mtuptb-r2",
 ]
 
 
@@ -137,6 +138,19 @@ def scenarios(pairs="all"):
         hop = k + 1
         add(f"rloss20-r{k}", verdict(component(hop, "loss"), hop), "reverse-loss",
             [f"loss r{k} 20 reverse"])
+
+    # Issue 20 item 1: the path MTU probe (run --path-mtu, the `pathmtu` operation). A clean path
+    # with the probe on; a black hole on the link after rK (1400 bytes, no "fragmentation
+    # needed" / "packet too big"), located at the first hop large packets do not reach (K+1);
+    # the same link with its routers reporting "too big": no fault.
+    add("healthy-pathmtu", "no fault", "healthy", ["pathmtu"])
+    for k in (1, 2, 4):
+        hop = k + 1
+        add(f"mtubh-r{k}", verdict(component(hop, "loss"), hop), "mtu", [f"mtu r{k} 1400 blackhole", "pathmtu"])
+    add("mtuptb-r2", "no fault", "healthy", ["mtu r2 1400 -", "pathmtu"])
+    # Issue 20 item 5: r1 NATs, r2 is a carrier-grade NAT answering from 100.64.2.1 (IPv4 only):
+    # no fault, and a CGNAT note at hop 2 ("note:" verdicts, analyze.py record).
+    add("cgnat-r2", "note:CGNAT@2", "nat", ["nat r1", "cgnat r2"])
     return out
 
 
@@ -160,6 +174,8 @@ def main():
                 continue
             if family == 6:
                 if dns:  # the lab's DNS server listens on the IPv4 address only
+                    continue
+                if category == "nat":  # CGNAT is IPv4's (RFC 6598)
                     continue
                 sel = args.v6_subset
                 if sel == "none":

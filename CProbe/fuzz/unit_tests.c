@@ -1765,6 +1765,24 @@ TEST(route_lookup_of_loopback_is_lo)
     CHECK_EQ(cp_route_lookup(NULL, &src, ifname, sizeof ifname), -EINVAL);
 }
 
+TEST(route_mtu_of_loopback_is_its_link_mtu)
+{
+    uint32_t mtu = 0;
+    cp_addr dst = addr("127.0.0.1");
+    CHECK_EQ(cp_route_mtu(&dst, &mtu), 0);
+    /* The loopback device's MTU (65536 since Linux 3.17); never a made-up default. */
+    CHECK(mtu >= 16384);
+    uint32_t v6 = 0;
+    dst = addr("::1");
+    CHECK_EQ(cp_route_mtu(&dst, &v6), 0);
+    CHECK(v6 >= 16384); /* IPv6 caps it at 65535 (the payload length field) */
+    CHECK_EQ(cp_route_mtu(NULL, &mtu), -EINVAL);
+    CHECK_EQ(cp_route_mtu(&dst, NULL), -EINVAL);
+    cp_addr bad = dst;
+    bad.family = AF_UNIX;
+    CHECK_EQ(cp_route_mtu(&bad, &mtu), -EINVAL);
+}
+
 /* In a child: a fresh network namespace with only loopback up, where
  * ping_group_range lets everyone open datagram ICMP sockets. */
 static int set_loopback_up(void)
@@ -2171,6 +2189,7 @@ int main(void)
     RUN(capture_replay_skips_timestamps_int64_nanoseconds_cannot_hold);
     RUN(capture_offline_fd_reads_from_the_start_and_refuses_bad_descriptors);
     RUN(route_lookup_of_loopback_is_lo);
+    RUN(route_mtu_of_loopback_is_its_link_mtu);
     RUN(datagram_icmp_sockets_round_trip_in_a_fresh_namespace);
     RUN(caps_drop_all_leaves_nothing);
     RUN(netns_enter_moves_the_thread);

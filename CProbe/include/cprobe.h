@@ -37,7 +37,7 @@ typedef struct cp_addr {
 #define CP_ECHO_MAGIC 0x49535043u /* "ISPC" */
 #define CP_ECHO_TOKEN_OFFSET 4
 #define CP_ECHO_MIN_PAYLOAD 12    /* magic + token */
-#define CP_ECHO_MAX_PAYLOAD 1400
+#define CP_ECHO_MAX_PAYLOAD 1472 /* a 1500-byte IPv4 packet: path MTU probes; ping allows 1400 */
 
 #define CP_ICMP4_ECHO_REPLY 0
 #define CP_ICMP4_ECHO_REQUEST 8
@@ -221,6 +221,14 @@ int cp_recv_send_timestamps(int fd, uint8_t *bufs, size_t slot, size_t count, in
  * Returns 0, or -ENETUNREACH / -EHOSTUNREACH / -errno.
  */
 int cp_route_lookup(const cp_addr *dst, cp_addr *src_out, char *ifname, size_t ifname_cap);
+
+/**
+ * The MTU the kernel knows for the path to dst: the outgoing route's MTU, lowered by what
+ * "fragmentation needed" / "packet too big" messages taught it (a connected UDP socket's
+ * IP_MTU / IPV6_MTU; no packet is sent, no privilege needed). A path MTU black hole never
+ * lowers it: probing with DF finds those. Returns 0, -EINVAL, -ENETUNREACH / -errno.
+ */
+int cp_route_mtu(const cp_addr *dst, uint32_t *mtu_out);
 
 /* ------------------------------------------------------------------------ */
 /* Packet capture for kernel timestamps (libpcap)                           */

@@ -120,6 +120,7 @@ struct LabCommand: ParsableCommand {
         if let resolver = facts["resolver"] { arguments += ["--resolver", resolver] }
         if let name = facts["dns_name"] { arguments += ["--dns-name", name] }
         if let url = facts["url"] { arguments += ["--url", url] }
+        if let extra = facts["run_args"] { arguments += extra.split(separator: " ").map(String.init) }
         if json { arguments.append("--json") }
         if let outputFile { arguments += ["--output", outputFile] }
         return try Self.spawn("/usr/sbin/ip", arguments, captureOutput: false).status

@@ -74,6 +74,10 @@ enum ReportText {
             if let code = http.statusCode { parts.append("HTTP \(code)") }
             if let total = ms(http.totalMilliseconds) { parts.append("total \(total)") }
             if let days = http.certificateDaysLeft { parts.append("cert \(format(days, digits: 0)) days left") }
+        case .pathMTU(let mtu):
+            parts.append(mtu.pathMTU.map { "path MTU \($0) bytes" } ?? "path MTU unknown")
+            if mtu.blackHole, let lost = mtu.smallestLostSize { parts.append("\(lost)-byte packets vanish") }
+            if let hop = mtu.firstHopLost { parts.append("from hop \(hop)") }
         case .tcp, .other:
             break
         }

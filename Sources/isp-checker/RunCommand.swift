@@ -69,6 +69,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "An http:// or https:// URL for the HTTP probe.")
     var url: String?
 
+    @Flag(name: .customLong("path-mtu"), help: "Probe the path MTU and look for an MTU black hole (by default only when a TCP or HTTP probe fails while ping works; costs about four --timeout on a path that loses large packets).")
+    var pathMTU = false
+
     @OptionGroup var family: FamilyFlags
 
     @OptionGroup var engineOptions: EngineOptions
@@ -126,12 +129,14 @@ struct RunCommand: ParsableCommand {
         let engine: ProbeEngine
         do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
         // Bad names, resolvers and URLs are usage errors here, before anything is sent.
-        let options: HealthCheckOptions
+        var options: HealthCheckOptions
         do { options = try checkPlan().healthCheckOptions() } catch { throw CLIError(error) }
+        options.pathMTU = pathMTU ? .always : .onSymptom
+        let checked = options
         let checker = HealthChecker(engine: engine)
         if !json && !report && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }
         do {
-            return try runBlocking { () async throws -> RunReport in try await checker.check(options) }
+            return try runBlocking { () async throws -> RunReport in try await checker.check(checked) }
         } catch { throw CLIError(error) }
     }
 

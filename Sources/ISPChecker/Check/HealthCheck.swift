@@ -47,11 +47,25 @@ public struct HealthCheckOptions: Sendable {
     /// are not held back by the ICMP error limits, so where loss starts is told from where a
     /// router merely limits its errors (`PathAnalysis.echoLocatedLoss`). 0 turns it off.
     public var hopEchoCount: Int
+    /// When the path MTU probe runs (`ProbeEngine.pathMTU`): a black hole hides from ping and
+    /// traceroute, whose packets are small, so it runs when asked, or when a TCP or HTTP probe
+    /// fails while ping reaches the target (what a black hole looks like). Off by default (the
+    /// monitor's checks); `isp-checker run` turns it on for symptoms, `--path-mtu` always.
+    public var pathMTU: PathMTUCheck
+
+    /// When a check probes the path MTU.
+    public enum PathMTUCheck: String, Sendable, CaseIterable {
+        case off
+        /// Only when a TCP or HTTP probe fails while ping reaches the target.
+        case onSymptom = "on-symptom"
+        case always
+    }
 
     public init(target: String, pingCount: Int = 10, pingInterval: Duration = .milliseconds(200),
                 pingTimeout: Duration = .seconds(1), trace: TraceOptions? = HealthCheckOptions.defaultTrace,
                 additionalProbes: [AdditionalProbe] = [], family: FamilyPreference = .any, lossFollowUpRounds: Int = 0,
-                hopEchoCount: Int = 100) {
+                hopEchoCount: Int = 100, pathMTU: PathMTUCheck = .off) {
+        self.pathMTU = pathMTU
         self.hopEchoCount = hopEchoCount
         self.target = target
         self.pingCount = pingCount
@@ -155,8 +169,18 @@ public struct HealthChecker: Sendable {
             tell(CheckProgress.hopEchoes, .finished(.ok))
             if Task.isCancelled { throw .cancelled }
         }
+        var extra = additional
+        if needsPathMTU(options, ping: pingResult, additional: additional) {
+            // A failed probe adds nothing: it was only there to explain a symptom.
+            if case .success(let mtu) = await Self.capture({ () async throws(ProbeError) -> PathMTUResult in
+                try await Self.pathMTU(options, trace: traceResult, engine: engine)
+            }) {
+                extra.append(ProbeReport(pathMTU: mtu))
+            }
+            if Task.isCancelled { throw .cancelled }
+        }
         var report = analyzer.analyze(target: options.target, ping: pingResult, trace: traceResult,
-                                      otherProbes: failed + additional, history: history, timestamp: started)
+                                      otherProbes: failed + extra, history: history, timestamp: started)
         report.probes = Self.ordered(report.probes)
         return report
     }
@@ -167,6 +191,25 @@ public struct HealthChecker: Sendable {
               ping.lossPercent >= analyzer.thresholds.ping.lossWarnPercent else { return nil }
         trace.rounds = options.lossFollowUpRounds
         return trace
+    }
+
+    /// Whether the check probes the path MTU: asked to, or a TCP or HTTP probe failed while ping
+    /// reaches the target.
+    private func needsPathMTU(_ options: HealthCheckOptions, ping: PingResult?, additional: [ProbeReport]) -> Bool {
+        switch options.pathMTU {
+        case .off: return false
+        case .always: return true
+        case .onSymptom:
+            guard let ping, ping.received > 0 else { return false }
+            return additional.contains { ($0.name == ProbeName.tcp || $0.name == ProbeName.http) && $0.status == .crit }
+        }
+    }
+
+    /// The path MTU probe in the trace's family, locating a black hole among the trace's hops.
+    private static func pathMTU(_ options: HealthCheckOptions, trace: TraceResult?, engine: ProbeEngine) async throws(ProbeError) -> PathMTUResult {
+        let family: FamilyPreference = trace.map { $0.address.family == .ipv4 ? .ipv4 : .ipv6 } ?? options.family
+        let hops = trace?.hops.compactMap { hop in hop.addresses.first.map { PathMTUResult.Hop(ttl: hop.ttl, address: $0.address) } } ?? []
+        return try await engine.pathMTU(options.target, hops: hops, options: PathMTUOptions(timeout: options.pingTimeout, family: family))
     }
 
     /// Whether the hops are worth an echo each: ping lost some (not all) of its packets, or a

@@ -27,10 +27,11 @@ enum DiagnosisEngine {
             faults += unreachableFromRouter(context)
             faults += destinationService(context)
             faults += lossWithoutLocation(context)
+            faults += pathMTUBlackHole(context)
         }
         faults += dns(context, completeOutage: completeOutage)
         faults = faults.map { insideTunnel($0, path: context.path) }
-        notes = rateLimiting(context) + notes
+        notes = rateLimiting(context) + notes + carrierGradeNAT(context)
 
         return (ordered(faults) + notes, completeOutage)
     }

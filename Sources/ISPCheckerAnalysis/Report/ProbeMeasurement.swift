@@ -12,6 +12,8 @@ public enum ProbeMeasurement: Sendable, Equatable {
     case http(HTTP)
     case tcp(TCP)
     case trace(Trace)
+    /// The path MTU probe (ProbeReport+PathMTU.swift).
+    case pathMTU(PathMTU)
     /// A probe analysis does not know.
     case other
 
@@ -159,6 +161,12 @@ extension ProbeMeasurement {
                               certificateDaysLeft: number("cert_days_left")))
         case ProbeName.tcp:
             self = .tcp(TCP(outcome: outcome, connectMilliseconds: number("connect_ms")))
+        case ProbeName.pathMTU:
+            let blackHole: Bool = if case .bool(let value) = details["black_hole"] { value } else { false }
+            self = .pathMTU(PathMTU(pathMTU: whole("path_mtu"), localMTU: whole("local_mtu"), smallestLostSize: whole("smallest_lost_size"),
+                                    reportedMTU: whole("reported_mtu"), blackHole: blackHole, lastHopReached: whole("last_hop_reached"),
+                                    lastHopReachedAddress: text("last_hop_reached_ip"), firstHopLost: whole("first_hop_lost"),
+                                    firstHopLostAddress: text("first_hop_lost_ip")))
         default:
             self = .other
         }
@@ -175,7 +183,7 @@ extension ProbeMeasurement {
         case .dns(let value): return value.outcome
         case .http(let value): return value.outcome
         case .tcp(let value): return value.outcome
-        case .ping, .trace, .other: return nil
+        case .ping, .trace, .pathMTU, .other: return nil
         }
     }
 }

@@ -70,6 +70,10 @@ extension ProbeEngine {
         logger.debug("ping finished", metadata: ["target": "\(target)", "address": "\(address)", "received": "\(probes.filter { $0.status == .received }.count)/\(count)"])
         return PingResult(target: target, address: address, socketKind: socket.kind, probes: probes)
     }
+    /// The largest payload a ping sends (the C core builds up to `CP_ECHO_MAX_PAYLOAD`, for
+    /// path MTU probes of a whole 1500-byte packet).
+    static let maxPingPayload = 1400
+
     /// Checks ping arguments before anything is resolved or sent.
     static func validatePingArguments(count: Int, interval: Duration, timeout: Duration, payloadSize: Int) throws(ProbeError) {
         guard count >= 1 && count <= 1_000_000 else {
@@ -81,8 +85,8 @@ extension ProbeEngine {
         guard timeout > .zero, timeout <= .seconds(3600) else {
             throw .invalidArgument(name: "timeout", reason: "must be positive and at most 3600 seconds, got \(timeout)")
         }
-        guard payloadSize >= Int(CP_ECHO_MIN_PAYLOAD) && payloadSize <= Int(CP_ECHO_MAX_PAYLOAD) else {
-            throw .invalidArgument(name: "payload size", reason: "must be between \(CP_ECHO_MIN_PAYLOAD) and \(CP_ECHO_MAX_PAYLOAD) bytes, got \(payloadSize)")
+        guard payloadSize >= Int(CP_ECHO_MIN_PAYLOAD) && payloadSize <= maxPingPayload else {
+            throw .invalidArgument(name: "payload size", reason: "must be between \(CP_ECHO_MIN_PAYLOAD) and \(maxPingPayload) bytes, got \(payloadSize)")
         }
     }
 }
