@@ -31,6 +31,12 @@ for f in "${CORE[@]}" "$SRC"/fuzz/*.c; do
     "$GCC" -std=gnu11 -Wall -Wextra -Werror -O2 "${INCLUDES[@]}" -c "$f" -o "$OUT/gcc-$(basename "$f").o"
 done
 echo "gcc: ${#CORE[@]} core files and $(ls "$SRC"/fuzz/*.c | wc -l) fuzz/test files compile warning-free"
+# The CLI's terminal shim (CTerminal/: termios and signal handlers for the live view).
+for f in "$ROOT"/CTerminal/*.c; do
+    "$GCC" -std=gnu11 -Wall -Wextra -Werror -O2 -I"$ROOT/CTerminal/include" -c "$f" -o "$OUT/gcc-$(basename "$f").o"
+    "$CLANG" -std=gnu11 -Wall -Wextra -Werror -O1 -I"$ROOT/CTerminal/include" -c "$f" -o "$OUT/clang-$(basename "$f").o"
+done
+echo "gcc, clang: CTerminal compiles warning-free"
 
 # lld: the default gold linker warns about every ASan symbol.
 SAN_FLAGS=(-std=gnu11 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer -fuse-ld=lld)
