@@ -80,7 +80,9 @@ struct BackupTests {
         }
         try run(monitorExecutable, ["backup", "--sqlite", live, "--to", "\(directory)/backup.sqlite"])
         let text = try run(monitorExecutable, ["verify", "--sqlite", "\(directory)/backup.sqlite"]).stdout
-        #expect(text.contains("tables: later_events 4, runs 3, schema_migrations \(SchemaMigrations.all.count)"), "\(text)")
+        // Every table, by name: also those of migrations after this test was written.
+        #expect(text.contains("tables: later_events 4, "), "\(text)")
+        #expect(text.contains(", runs 3, schema_migrations \(SchemaMigrations.all.count)"), "\(text)")
         #expect(text.contains("newest run: \(sampleRun(2, timestamp: base).id) lab.invalid"), "\(text)")
     }
 
