@@ -61,6 +61,27 @@ public struct PathFingerprint: Sendable, Equatable, Hashable {
         return hops.indices.contains(index) ? hops[index] : []
     }
 
+    /// This run's path as the reference the next run is compared with: where this run's hop
+    /// was silent, the addresses `previous` (the reference before it, which it did not leave)
+    /// had there. So a hop silent in one run is not forgotten, and a change behind it is still
+    /// seen at the next run that gets an answer there.
+    public func filling(silentHopsFrom previous: PathFingerprint) -> PathFingerprint {
+        var filled = self
+        for index in filled.hops.indices where filled.hops[index].isEmpty {
+            filled.hops[index] = previous.addresses(at: firstTTL + index)
+        }
+        return filled
+    }
+
+    /// The reference after a run with path `current` whose previous reference was `previous`:
+    /// the change, if it left it, and the reference for the next run (the run's own path after
+    /// a change, with silent hops filled from `previous` when not).
+    public static func next(previous: PathFingerprint?, current: PathFingerprint) -> (change: PathChange?, reference: PathFingerprint) {
+        guard let previous else { return (nil, current) }
+        if let change = previous.change(to: current) { return (change, current) }
+        return (nil, current.filling(silentHopsFrom: previous))
+    }
+
     /// Where `newer` leaves this path: the first TTL at which both answered and no address is
     /// common; nil when the paths agree on every hop both saw.
     public func change(to newer: PathFingerprint) -> PathChange? {

@@ -100,11 +100,12 @@ public final class MonitorMetrics: Sendable {
         guard let path = report.pathFingerprint else { return }
         let counter = registry.makeCounter(name: "isp_checker_path_changes_total", labels: [("target", report.target)],
                                            help: "Runs whose traced path differs from the previous run's (first differing hop)")
-        let previous = lastPaths.withLock { paths in
-            defer { paths[report.target] = path }
-            return paths[report.target]
+        let change = lastPaths.withLock { paths in
+            let (change, reference) = PathFingerprint.next(previous: paths[report.target], current: path)
+            paths[report.target] = reference
+            return change
         }
-        if let previous, previous.change(to: path) != nil { counter.increment() }
+        if change != nil { counter.increment() }
     }
 
     /// Counts a stored run the history could not use.

@@ -8,7 +8,9 @@ import PostgresNIO
 /// whose path left the target's previous run's, where, and both paths.
 ///
 /// Detected by the store when it inserts a run, in the same transaction: the run's fingerprint
-/// (`PathFingerprint`) is compared with the newest earlier run of the target that has one. So
+/// (`PathFingerprint`) is compared with the reference kept in the newest earlier run of the
+/// target that has one (`runs.path_fingerprint`: that run's path, its silent hops filled from
+/// the reference before it, `PathFingerprint.next`). So
 /// the event is durable exactly when the run is, is written once (keyed by the run's id, a
 /// retried insert adds nothing), and several monitors sharing a PostgreSQL history agree on it.
 public struct StoredPathChange: Sendable, Equatable {
@@ -55,22 +57,19 @@ public struct PathChangePage: Sendable, Equatable {
 }
 
 enum PathChangeDetection {
-    /// The row to write for `report`, given the newest earlier run of its target with a path
-    /// (its id and fingerprint text); nil when there is no change.
-    static func change(for report: RunReport, path: PathFingerprint?, previous: (id: String, path: String)?) -> StoredPathChange? {
-        guard let path, let previous, let before = PathFingerprint(text: previous.path),
-              let change = before.change(to: path) else { return nil }
-        return StoredPathChange(runID: report.id, target: report.target,
-                                timestampMilliseconds: Int64((report.timestamp.timeIntervalSince1970 * 1000).rounded(.down)),
-                                previousRunID: previous.id, change: change, previousPath: previous.path, path: path.text)
+    /// What the store writes for a run with path `path`, given the newest earlier run of its
+    /// target with a stored path (its id and `PathFingerprint.text`): the reference to keep in
+    /// the run's `path_fingerprint` (`PathFingerprint.next`) and the change row, if any.
+    static func evaluate(_ report: RunReport, path: PathFingerprint, previous: (id: String, path: String)?) -> (reference: String, change: StoredPathChange?) {
+        let before = previous.flatMap { PathFingerprint(text: $0.path) }
+        let (change, reference) = PathFingerprint.next(previous: before, current: path)
+        guard let change, let previous else { return (reference.text, nil) }
+        return (reference.text, StoredPathChange(
+            runID: report.id, target: report.target, timestampMilliseconds: milliseconds(report),
+            previousRunID: previous.id, change: change, previousPath: previous.path, path: path.text))
     }
 
-    /// The newest run of the target before `timestampMilliseconds` with a fingerprint.
-    static let previousSQL = """
-        SELECT id, path_fingerprint FROM runs
-        WHERE target = ? AND timestamp_ms < ? AND path_fingerprint IS NOT NULL
-        ORDER BY timestamp_ms DESC, id DESC LIMIT 1
-        """
+    static func milliseconds(_ report: RunReport) -> Int64 { Int64((report.timestamp.timeIntervalSince1970 * 1000).rounded(.down)) }
 
     static let insertColumns = "run_id, target, timestamp_ms, previous_run_id, hop, from_addresses, to_addresses, previous_path, path"
 }
@@ -78,14 +77,20 @@ enum PathChangeDetection {
 // MARK: - SQLite
 
 extension SQLiteRunStore {
-    /// Called inside `insert`'s write transaction for each run it added.
-    static func recordPathChange(_ db: Database, report: RunReport, path: PathFingerprint?) throws {
-        guard let path else { return }
-        let target = report.target
-        let milliseconds = Int64((report.timestamp.timeIntervalSince1970 * 1000).rounded(.down))
-        let previous = try Row.fetchOne(db, sql: PathChangeDetection.previousSQL, arguments: [target, milliseconds])
+    /// Inside `insert`'s write transaction, before the run's row: the newest earlier run of the
+    /// target with a path, and what to write (`PathChangeDetection.evaluate`).
+    static func evaluatePath(_ db: Database, report: RunReport, path: PathFingerprint) throws -> (reference: String, change: StoredPathChange?) {
+        let previous = try Row.fetchOne(db, sql: """
+            SELECT id, path_fingerprint FROM runs
+            WHERE target = ? AND timestamp_ms < ? AND path_fingerprint IS NOT NULL
+            ORDER BY timestamp_ms DESC, id DESC LIMIT 1
+            """, arguments: [report.target, PathChangeDetection.milliseconds(report)])
             .map { (id: $0["id"] as String, path: $0["path_fingerprint"] as String) }
-        guard let row = PathChangeDetection.change(for: report, path: path, previous: previous) else { return }
+        return PathChangeDetection.evaluate(report, path: path, previous: previous)
+    }
+
+    /// Inside `insert`'s write transaction, once the run's row is in.
+    static func recordPathChange(_ db: Database, _ row: StoredPathChange) throws {
         try db.execute(
             sql: "INSERT INTO path_changes (\(PathChangeDetection.insertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
             arguments: [row.runID, row.target, row.timestampMilliseconds, row.previousRunID, row.change.hop,
@@ -127,10 +132,10 @@ extension PostgresRunStore {
     /// path left its target's previous run's (a run already stored finds the same change again,
     /// and `ON CONFLICT` keeps one).
     static func recordPathChanges(_ connection: PostgresConnection, reports: [RunReport], logger: Logger) async throws {
-        for report in reports {
+        for report in reports.sorted(by: { $0.timestamp < $1.timestamp }) {
             guard let path = report.pathFingerprint else { continue }
             let target = report.target
-            let milliseconds = Int64((report.timestamp.timeIntervalSince1970 * 1000).rounded(.down))
+            let milliseconds = PathChangeDetection.milliseconds(report)
             var previous: (id: String, path: String)?
             let rows = try await connection.query("""
                 SELECT id, path_fingerprint FROM runs
@@ -138,7 +143,12 @@ extension PostgresRunStore {
                 ORDER BY timestamp_ms DESC, id DESC LIMIT 1
                 """, logger: logger)
             for try await (id, text) in rows.decode((String, String).self) { previous = (id, text) }
-            guard let row = PathChangeDetection.change(for: report, path: path, previous: previous) else { continue }
+            let (reference, change) = PathChangeDetection.evaluate(report, path: path, previous: previous)
+            let id = report.id
+            if reference != path.text {
+                try await connection.query("UPDATE runs SET path_fingerprint = \(reference) WHERE id = \(id)", logger: logger)
+            }
+            guard let row = change else { continue }
             let hop = Int64(row.change.hop)
             let from = row.change.from.joined(separator: "|"), to = row.change.to.joined(separator: "|")
             try await connection.query("""

@@ -65,7 +65,7 @@ public struct SQLiteRunStore: RunStore {
         try await pool.write { db in
             for (report, row) in rows {
                 let ping = PingColumns(report)
-                let path = report.pathFingerprint
+                let evaluated = try report.pathFingerprint.map { try Self.evaluatePath(db, report: report, path: $0) }
                 try db.execute(
                     sql: """
                     INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json,
@@ -74,8 +74,8 @@ public struct SQLiteRunStore: RunStore {
                     """,
                     arguments: [row.id, row.target, row.timestampMilliseconds, report.score,
                                 report.severity.rawValue, row.json,
-                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds, path?.text])
-                if db.changesCount == 1 { try Self.recordPathChange(db, report: report, path: path) }
+                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds, evaluated?.reference])
+                if db.changesCount == 1, let change = evaluated?.change { try Self.recordPathChange(db, change) }
             }
         }
     }
