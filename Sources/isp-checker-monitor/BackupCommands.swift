@@ -94,7 +94,7 @@ private func refuseSetUserID() throws {
 
 /// Runs `body`; a failure is printed as one line on standard error and becomes its exit code.
 private func reportingFailure<T>(_ body: () throws(SQLiteBackupError) -> T) throws -> T {
-    do {
+    do throws(SQLiteBackupError) {
         return try body()
     } catch {
         FileHandle.standardError.write(Data("isp-checker-monitor: error: \(error)\n".utf8))

@@ -78,7 +78,7 @@ public enum SQLiteBackup {
             throw .unreadable(source, "\(error)")
         }
         let verification: Verification
-        do {
+        do throws(SQLiteBackupError) {
             verification = try verify(partial)
         } catch {
             unlink(partial)
