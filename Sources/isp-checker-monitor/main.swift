@@ -288,8 +288,9 @@ struct MonitorCommand: ParsableCommand {
 }
 
 /// `isp-checker-monitor [serve] …` starts the monitor (the default, so every existing command
-/// line keeps working); `backup`, `restore` and `verify` look after a SQLite history.
-@main
+/// line keeps working); `backup`, `restore` and `verify` look after a SQLite history. Started
+/// from the top-level call at the end of this file (a module of several files takes no `@main`
+/// in main.swift).
 struct MonitorRootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "isp-checker-monitor",
@@ -514,3 +515,5 @@ extension MonitorCommand {
         return milliseconds == milliseconds.rounded() ? "\(Int(milliseconds))ms" : "\(milliseconds)ms"
     }
 }
+
+MonitorRootCommand.main()
