@@ -131,19 +131,29 @@ extension PostgresRunStore {
     /// Called inside `insert`'s transaction, after the runs' rows: one change row per run whose
     /// path left its target's previous run's (a run already stored finds the same change again,
     /// and `ON CONFLICT` keeps one).
+    ///
+    /// One query per target of the batch (its reference before the batch's first run), then the
+    /// batch is chained in memory, so a long batch (a drained queue) costs no round trip per run;
+    /// only the rare rows whose reference differs from their own path are updated.
     static func recordPathChanges(_ connection: PostgresConnection, reports: [RunReport], logger: Logger) async throws {
-        for report in reports.sorted(by: { $0.timestamp < $1.timestamp }) {
-            guard let path = report.pathFingerprint else { continue }
+        let traced = reports.compactMap { report in report.pathFingerprint.map { (report, $0) } }
+            .sorted { $0.0.timestamp < $1.0.timestamp }
+        var references: [String: (id: String, path: String)?] = [:]
+        for (report, path) in traced {
             let target = report.target
             let milliseconds = PathChangeDetection.milliseconds(report)
-            var previous: (id: String, path: String)?
-            let rows = try await connection.query("""
-                SELECT id, path_fingerprint FROM runs
-                WHERE target = \(target) AND timestamp_ms < \(milliseconds) AND path_fingerprint IS NOT NULL
-                ORDER BY timestamp_ms DESC, id DESC LIMIT 1
-                """, logger: logger)
-            for try await (id, text) in rows.decode((String, String).self) { previous = (id, text) }
-            let (reference, change) = PathChangeDetection.evaluate(report, path: path, previous: previous)
+            if references[target] == nil {
+                var previous: (id: String, path: String)?
+                let rows = try await connection.query("""
+                    SELECT id, path_fingerprint FROM runs
+                    WHERE target = \(target) AND timestamp_ms < \(milliseconds) AND path_fingerprint IS NOT NULL
+                    ORDER BY timestamp_ms DESC, id DESC LIMIT 1
+                    """, logger: logger)
+                for try await (id, text) in rows.decode((String, String).self) { previous = (id, text) }
+                references[target] = .some(previous)
+            }
+            let (reference, change) = PathChangeDetection.evaluate(report, path: path, previous: references[target] ?? nil)
+            references[target] = .some((report.id, reference))
             let id = report.id
             if reference != path.text {
                 try await connection.query("UPDATE runs SET path_fingerprint = \(reference) WHERE id = \(id)", logger: logger)
