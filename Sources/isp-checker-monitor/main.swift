@@ -12,10 +12,11 @@ import ServiceLifecycle
 /// `--config FILE` (real checks: needs root or CAP_NET_RAW) or by synthetic runs (`--demo-runs`).
 /// Prints `listening HOST:PORT` once serving and `stored ID` for every run once it is durable
 /// (the acknowledgement tests rely on). Flags override the file.
-@main
+/// The default subcommand of `isp-checker-monitor` (`serve`); the others keep the history
+/// (BackupCommands.swift).
 struct MonitorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "isp-checker-monitor",
+        commandName: "serve",
         abstract: "Check the configured targets and serve /metrics, /health and /api/v1/runs over a SQLite or PostgreSQL run history.",
         discussion: "The configuration file (docs/monitor.md) holds targets, store, http and the runbook's retry_policy, circuit_breaker and probe_intervals.")
 
@@ -286,6 +287,19 @@ struct MonitorCommand: ParsableCommand {
     }
 }
 
+/// `isp-checker-monitor [serve] …` starts the monitor (the default, so every existing command
+/// line keeps working); `backup`, `restore` and `verify` look after a SQLite history. Started
+/// from the top-level call at the end of this file (a module of several files takes no `@main`
+/// in main.swift).
+struct MonitorRootCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "isp-checker-monitor",
+        abstract: "Check the configured targets and serve /metrics, /health and /api/v1/runs over a SQLite or PostgreSQL run history; back up, restore and verify a SQLite history.",
+        discussion: "Without a subcommand the monitor starts (serve). docs/monitor.md describes its configuration; docs/operations.md the backups.",
+        subcommands: [MonitorCommand.self, BackupCommand.self, RestoreCommand.self, VerifyCommand.self],
+        defaultSubcommand: MonitorCommand.self)
+}
+
 /// Runs the monitor's async work from the synchronous `run`, which must stay the only thread
 /// until every privilege is gone (threads inherit their creator's capabilities).
 func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
@@ -501,3 +515,5 @@ extension MonitorCommand {
         return milliseconds == milliseconds.rounded() ? "\(Int(milliseconds))ms" : "\(milliseconds)ms"
     }
 }
+
+MonitorRootCommand.main()

@@ -11,8 +11,13 @@ import Testing
     @Test func theAlertRulesPassPromtoolsCheck() throws {
         let result = try run("/usr/bin/promtool", ["check", "rules", "\(Self.docs)/alerts.yml"], check: false)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        // 10 from the runbook's thresholds, 4 latency SLO burn-rate alerts.
-        #expect(result.stdout.contains("SUCCESS: 14 rules found"), "\(result.stdout)")
+        // 10 from the runbook's thresholds, 4 latency SLO burn-rate alerts, 1 path change.
+        #expect(result.stdout.contains("SUCCESS: 15 rules found"), "\(result.stdout)")
+    }
+
+    @Test func thePathChangeAlertFiresAfterAChangeAndNotOnASteadyPath() throws {
+        let result = try run("/usr/bin/promtool", ["test", "rules", "\(Self.docs)/alerts-path-test.yml"], check: false)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }
 
     @Test func theLatencySLOBurnRateAlertsFireOnASpentBudgetAndNotWithinIt() throws {

@@ -50,6 +50,9 @@ public struct HealthAnalyzer: Sendable {
         let context = AnalysisContext(target: target, probes: graded, trace: trace, thresholds: thresholds,
                                       expectedDestinationTTL: history.isEmpty ? nil : BaselineComparison.destinationTTL(target: target, timestamp: timestamp, history: history))
         var (diagnosis, completeOutage) = DiagnosisEngine.diagnose(context)
+        if !history.isEmpty, let evidence = PathChangeEvidence.lossBeganWithPathChange(context, timestamp: timestamp, history: history) {
+            for index in diagnosis.indices where !diagnosis[index].informational { diagnosis[index].evidence.append(evidence) }
+        }
         if !history.isEmpty {
             diagnosis += BaselineComparison.notes(target: target, timestamp: timestamp, ping: context.ping, history: history, thresholds: thresholds.baseline)
         }

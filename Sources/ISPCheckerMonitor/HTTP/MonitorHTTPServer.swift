@@ -99,6 +99,7 @@ public enum MonitorHTTPServer {
         }
         DashboardController<BasicRequestContext>(store: recorder.store, state: state).register(on: dashboard)
         LatencyController<BasicRequestContext>(store: recorder.store).register(on: api)
+        PathChangesController<BasicRequestContext>(store: recorder.store).register(on: api)
         if let probe = configuration.probe {
             ProbeController<BasicRequestContext>(endpoint: probe).register(on: router, apiKey: configuration.apiKey)
         }

@@ -14,6 +14,8 @@ import Synchronization
 /// - `isp_checker_store_pending_runs`: runs waiting for the store (queued in memory, and in the spool file if any)
 /// - `isp_checker_store_rejected_runs_total`: runs the store refused for good, set aside
 /// - `isp_checker_store_dropped_runs_total`: runs dropped because the queue was full
+/// - `isp_checker_path_changes_total{target}`: runs whose path left the target's previous run's
+///   (`PathFingerprint.change(to:)`; the first run of a target after a start only sets the path)
 /// - `isp_checker_history_rows_skipped_total`: stored runs the baseline could not use (not a
 ///   run report this version reads, or a number out of range: a damaged or crafted row)
 ///
@@ -29,6 +31,8 @@ public final class MonitorMetrics: Sendable {
     private let droppedRuns: Counter
     /// Per target, the probe gauges its last run set, so the next run can remove the ones it does not set.
     private let probeGauges = Mutex<[String: [ObjectIdentifier: Gauge]]>([:])
+    /// Per target, the path of its last run with one, for `isp_checker_path_changes_total`.
+    private let lastPaths = Mutex<[String: PathFingerprint]>([:])
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -57,6 +61,7 @@ public final class MonitorMetrics: Sendable {
                            help: "Health score of the last run: 0 healthy ... 100 complete outage").set(report.score)
         registry.makeCounter(name: "isp_checker_runs_total", labels: [("target", target)], help: "Runs recorded").increment()
         LatencyHistogram.observe(report, in: registry)
+        countPathChange(report)
         // Under the lock from first set to last removal, so two runs of one target cannot interleave.
         probeGauges.withLock { lastSet in
             var set: [ObjectIdentifier: Gauge] = [:]
@@ -87,6 +92,20 @@ public final class MonitorMetrics: Sendable {
             }
             lastSet[target] = set
         }
+    }
+
+    /// Counts a run whose path left the target's previous one (the counter exists, at 0, from
+    /// the target's first run with a path, so `increase()` sees the first change).
+    private func countPathChange(_ report: RunReport) {
+        guard let path = report.pathFingerprint else { return }
+        let counter = registry.makeCounter(name: "isp_checker_path_changes_total", labels: [("target", report.target)],
+                                           help: "Runs whose traced path differs from the previous run's (first differing hop)")
+        let change = lastPaths.withLock { paths in
+            let (change, reference) = PathFingerprint.next(previous: paths[report.target], current: path)
+            paths[report.target] = reference
+            return change
+        }
+        if change != nil { counter.increment() }
     }
 
     /// Counts a stored run the history could not use.

@@ -76,6 +76,50 @@ enum SchemaMigrations {
                 "ALTER TABLE runs ADD COLUMN ping_rtt_max_ms DOUBLE PRECISION",
             ]
         ),
+        // Path changes (issue 20 item 8): each run's path fingerprint (`PathFingerprint.text`,
+        // NULL without a trace) and one row per run whose path left the target's previous
+        // run's, written in the run's own insert transaction (Store/PathChanges.swift).
+        // Version 3 is the incidents step (issue 22); this one is numbered after it.
+        SchemaMigration(
+            version: 4,
+            description: "path fingerprint per run and path_changes",
+            sqlite: [
+                "ALTER TABLE runs ADD COLUMN path_fingerprint TEXT",
+                """
+                CREATE TABLE path_changes (
+                    run_id TEXT PRIMARY KEY NOT NULL,
+                    target TEXT NOT NULL,
+                    timestamp_ms INTEGER NOT NULL,
+                    previous_run_id TEXT NOT NULL,
+                    hop INTEGER NOT NULL,
+                    from_addresses TEXT NOT NULL,
+                    to_addresses TEXT NOT NULL,
+                    previous_path TEXT NOT NULL,
+                    path TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX path_changes_timestamp ON path_changes (timestamp_ms)",
+                "CREATE INDEX path_changes_target_timestamp ON path_changes (target, timestamp_ms)",
+            ],
+            postgres: [
+                "ALTER TABLE runs ADD COLUMN path_fingerprint TEXT",
+                """
+                CREATE TABLE path_changes (
+                    run_id TEXT PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    timestamp_ms BIGINT NOT NULL,
+                    previous_run_id TEXT NOT NULL,
+                    hop INTEGER NOT NULL,
+                    from_addresses TEXT NOT NULL,
+                    to_addresses TEXT NOT NULL,
+                    previous_path TEXT NOT NULL,
+                    path TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX path_changes_timestamp ON path_changes (timestamp_ms)",
+                "CREATE INDEX path_changes_target_timestamp ON path_changes (target, timestamp_ms)",
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.

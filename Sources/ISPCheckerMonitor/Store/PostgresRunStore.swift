@@ -22,10 +22,10 @@ public struct PostgresRunStore: RunStore, Service {
     public let operationTimeout: Duration
     private let logger: Logger
 
-    /// Most rows in one `INSERT` statement (9 bind parameters each; PostgreSQL takes at most
+    /// Most rows in one `INSERT` statement (10 bind parameters each; PostgreSQL takes at most
     /// 65,535 per statement). `insert` splits a longer batch into several statements in one
     /// transaction.
-    public static let maximumRowsPerStatement = 7_000
+    public static let maximumRowsPerStatement = 6_500
 
     /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=CA.pem]`.
     ///   `sslmode` as libpq's: `disable`, `prefer` (default: TLS when offered, certificate not
@@ -132,9 +132,9 @@ public struct PostgresRunStore: RunStore, Service {
     /// rows (one round trip each), all in one transaction when there are several.
     public func insert(_ reports: [RunReport]) async throws {
         guard !reports.isEmpty else { return }
-        let rows: [(score: Double, severity: String, run: StoredRun, ping: PingColumns)]
+        let rows: [(score: Double, severity: String, run: StoredRun, ping: PingColumns, path: String?)]
         do {
-            rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0), PingColumns($0)) }
+            rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0), PingColumns($0), $0.pathFingerprint?.text) }
         } catch {
             throw RunStoreError.rejected("cannot encode the report: \(error)")
         }
@@ -146,8 +146,17 @@ public struct PostgresRunStore: RunStore, Service {
             start = end
         }
         let logger = self.logger
+        // Runs with a path: their path changes are detected in the same transaction (PathChanges.swift).
+        let traced = reports.filter { $0.trace != nil }
         try await timed { [client, statements] in
-            if statements.count == 1 {
+            if !traced.isEmpty {
+                try await client.withTransaction(logger: logger) { connection in
+                    for statement in statements {
+                        for try await _ in try await connection.query(statement, logger: logger) {}
+                    }
+                    try await Self.recordPathChanges(connection, reports: traced, logger: logger)
+                }
+            } else if statements.count == 1 {
                 // One statement is its own transaction.
                 for try await _ in try await client.query(statements[0], logger: logger) {}
             } else {
@@ -160,11 +169,11 @@ public struct PostgresRunStore: RunStore, Service {
         }
     }
 
-    static func insertStatement(_ rows: ArraySlice<(score: Double, severity: String, run: StoredRun, ping: PingColumns)>) -> PostgresQuery {
-        let columns = 9
+    static func insertStatement(_ rows: ArraySlice<(score: Double, severity: String, run: StoredRun, ping: PingColumns, path: String?)>) -> PostgresQuery {
+        let columns = 10
         var binds = PostgresBindings(capacity: rows.count * columns)
         var sql = "INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json, "
-            + "ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms) VALUES "
+            + "ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms, path_fingerprint) VALUES "
         sql.reserveCapacity(sql.utf8.count + rows.count * 72 + 32)
         for (index, row) in rows.enumerated() {
             let first = index * columns
@@ -179,6 +188,7 @@ public struct PostgresRunStore: RunStore, Service {
             for value in [row.ping.lossPercent, row.ping.rttAvgMilliseconds, row.ping.rttMaxMilliseconds] {
                 if let value { binds.append(value) } else { binds.appendNull() }
             }
+            if let path = row.path { binds.append(path) } else { binds.appendNull() }
         }
         sql += " ON CONFLICT (id) DO NOTHING"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -230,6 +240,7 @@ public struct PostgresRunStore: RunStore, Service {
             let rows = try await client.query(
                 "WITH gone AS (DELETE FROM runs WHERE timestamp_ms < \(cutoffMilliseconds) RETURNING 1) SELECT COUNT(*) FROM gone")
             for try await count in rows.decode(Int64.self) { deleted = count }
+            try await client.query("DELETE FROM path_changes WHERE timestamp_ms < \(cutoffMilliseconds)")
             return Int(deleted)
         }
     }

@@ -38,9 +38,19 @@ public protocol RunStore: Sendable {
 
     /// The newest run of each target, by target name, at most `limit` targets (the dashboard).
     func latestRunPerTarget(limit: Int) async throws -> [StoredRun]
+
+    /// Path changes matching the query (target, time range, page), newest first, and how
+    /// many match in all (`path_changes`, PathChanges.swift).
+    func pathChanges(matching query: RunQuery) async throws -> PathChangePage
 }
 
 extension RunStore {
+    /// A store that keeps no path changes (one written before schema version 4) says so: the
+    /// API answers 500 for it, with the reason in the log.
+    public func pathChanges(matching query: RunQuery) async throws -> PathChangePage {
+        throw RunStoreError.unavailable("\(backendName) store keeps no path changes")
+    }
+
     /// Writes one run; returns once it is durable.
     public func insert(_ report: RunReport) async throws {
         try await insert([report])

@@ -65,15 +65,17 @@ public struct SQLiteRunStore: RunStore {
         try await pool.write { db in
             for (report, row) in rows {
                 let ping = PingColumns(report)
+                let evaluated = try report.pathFingerprint.map { try Self.evaluatePath(db, report: report, path: $0) }
                 try db.execute(
                     sql: """
                     INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json,
-                                      ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                                      ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms, path_fingerprint)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """,
                     arguments: [row.id, row.target, row.timestampMilliseconds, report.score,
                                 report.severity.rawValue, row.json,
-                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds])
+                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds, evaluated?.reference])
+                if db.changesCount == 1, let change = evaluated?.change { try Self.recordPathChange(db, change) }
             }
         }
     }
@@ -113,7 +115,9 @@ public struct SQLiteRunStore: RunStore {
         let cutoffMilliseconds = Int64((cutoff.timeIntervalSince1970 * 1000).rounded(.down))
         return try await pool.write { db in
             try db.execute(sql: "DELETE FROM runs WHERE timestamp_ms < ?", arguments: [cutoffMilliseconds])
-            return db.changesCount
+            let deleted = db.changesCount
+            try db.execute(sql: "DELETE FROM path_changes WHERE timestamp_ms < ?", arguments: [cutoffMilliseconds])
+            return deleted
         }
     }
 
