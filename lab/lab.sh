@@ -32,6 +32,9 @@ usage: lab.sh SUBCOMMAND [options]
   udp-drop  [--prefix P] --node NODE              NODE drops UDP to its own ports 33434-65535
                                                   (a host that filters traceroute's UDP probes)
   clear     [--prefix P] --node NODE              remove loss/ratelimit/silent/echo-drop/udp-drop rules
+  reroute   [--prefix P] --via r2a|r2b|both       (--ecmp labs) r1 forwards onward through r2a only,
+                                                  r2b only, or both again (ECMP): a path change
+                                                  (the way back is r3 -> r2a in every case)
   delay     [--prefix P] --node NODE --side left|right --ms D
                                                   userspace relay holds every frame D ms each way on that link
   exec      [--prefix P] NODE -- CMD [ARGS...]    run CMD in NODE's namespace
@@ -81,6 +84,7 @@ OPT_BURST=5
 OPT_SIDE=
 OPT_MS=
 OPT_V6=0
+OPT_VIA=
 OPT_TO=
 OPT_DROP=
 OPT_EVERY=
@@ -113,6 +117,7 @@ while [[ $# -gt 0 ]]; do
     --to) need_arg "$@"; OPT_TO=$2; shift 2 ;;
     --drop) need_arg "$@"; OPT_DROP=$2; shift 2 ;;
     --every) need_arg "$@"; OPT_EVERY=$2; shift 2 ;;
+    --via) need_arg "$@"; OPT_VIA=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; EXEC_CMD=("$@"); break ;;
     -*) die "unknown option $1 (see lab.sh --help)" ;;
@@ -300,6 +305,10 @@ node_routes() {
         right | rightb) right_gw+=("$id $nend $ifn") ;;
         esac
     done < <(node_ifaces "$node")
+    # `reroute --via` (VIA_ONLY): r1 keeps only the gateway of that branch of the ECMP pair.
+    if [[ -n ${VIA_ONLY:-} && ${#right_gw[@]} -gt 1 ]]; then
+        if [[ $VIA_ONLY == r2a ]]; then right_gw=("${right_gw[0]}"); else right_gw=("${right_gw[1]}"); fi
+    fi
     for i in "${!L_ID[@]}"; do
         id=${L_ID[$i]}
         [[ " ${connected[*]} " == *" $id "* ]] && continue
@@ -940,6 +949,21 @@ cmd_nat() {
     else echo "nat on $NODE: masquerade onward"; fi
 }
 
+# A route change between the ECMP pair: r1 sends everything onward through one branch, or
+# through both again (r3 always answers back through r2a). Routes are replaced in place (`ip route replace`), so traffic
+# moves at once, as when a link fails over.
+cmd_reroute() {
+    load_state
+    ((ECMP)) || die "reroute needs a lab built with --ecmp (two parallel routers, r2a and r2b)"
+    case $OPT_VIA in
+    r2a | r2b) VIA_ONLY=$OPT_VIA ;;
+    both) VIA_ONLY= ;;
+    *) die "reroute needs --via r2a, r2b or both; got '$OPT_VIA'" ;;
+    esac
+    apply_routes r1
+    echo "reroute: r1 forwards onward via $OPT_VIA"
+}
+
 # ------------------------------------------------------------ small ones
 
 cmd_exec() {
@@ -998,6 +1022,7 @@ clear) cmd_clear ;;
 delay) cmd_delay ;;
 mtu) cmd_mtu ;;
 nat) cmd_nat 0 ;;
+reroute) cmd_reroute ;;
 cgnat) cmd_nat 1 ;;
 exec) cmd_exec ;;
 addr) cmd_addr ;;
