@@ -51,10 +51,11 @@ public struct DNSInterceptionResult: Sendable, Equatable, Codable {
         self.durationMilliseconds = durationMilliseconds
     }
 
-    /// The identity differs from the known one (a resolver that gives none while one is
-    /// known counts: the real one would have answered).
+    /// An identity came and it is not the known one. No identity at all is no evidence: the
+    /// resolver may be down, or refuse CH queries, and an interceptor that gives none is caught
+    /// by the canary or the answers.
     public var identityMismatch: Bool {
-        guard let expectedIdentity else { return false }
+        guard let expectedIdentity, let identity else { return false }
         return identity != expectedIdentity
     }
 

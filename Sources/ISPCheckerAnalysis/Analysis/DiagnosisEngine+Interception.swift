@@ -24,10 +24,10 @@ extension DiagnosisEngine {
             evidence.append(Evidence(probe: ProbeName.dnsInterception, detail: "\(canary) runs no resolver, yet a DNS query to it was answered"
                                      + (found.canaryIdentity.map { " (identity \"\($0)\")" } ?? "")))
         }
-        if let expected = found.expectedIdentity, found.identity != expected {
+        let identityMismatch = found.expectedIdentity != nil && found.identity != nil && found.identity != found.expectedIdentity
+        if identityMismatch, let expected = found.expectedIdentity, let identity = found.identity {
             evidence.append(Evidence(probe: ProbeName.dnsInterception,
-                                     detail: "\(resolver) answers id.server/hostname.bind with " + (found.identity.map { "\"\($0)\"" } ?? "nothing")
-                                         + ", not its known identity \"\(expected)\""))
+                                     detail: "\(resolver) answers id.server/hostname.bind with \"\(identity)\", not its known identity \"\(expected)\""))
         }
         if let name = found.checkedName, !found.expectedAnswers.isEmpty, !found.answers.isEmpty, Set(found.answers) != Set(found.expectedAnswers) {
             evidence.append(Evidence(probe: ProbeName.dnsInterception,
@@ -49,7 +49,9 @@ extension DiagnosisEngine {
             place = " between you and \(resolver) (no hop could be told apart)"
             action = "Use encrypted DNS (DoT/DoH) to \(resolver), which a middlebox cannot redirect, and ask your ISP whether it redirects port 53"
         }
-        let confidence = found.canaryAnswered == true ? 0.95 : found.identity != found.expectedIdentity && found.expectedIdentity != nil ? 0.85 : 0.7
+        // A canary that answers cannot be innocent; another identity is nearly as sure; other
+        // answers alone could be a resolver that changed its data.
+        let confidence = found.canaryAnswered == true ? 0.95 : identityMismatch ? 0.85 : 0.7
         return [Diagnosis(component: DiagnosisComponent.dnsInterception, confidence: confidence,
                           explanation: "DNS interception\(place): queries to \(resolver) are answered by another resolver, whose answers, filtering and logging are not the ones you chose",
                           suggestedAction: action, evidence: evidence)]
