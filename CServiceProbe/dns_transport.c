@@ -4,6 +4,7 @@
 #include "cs_internal.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -139,5 +140,86 @@ int cs_dns_exchange(const char *ip, uint16_t port, const uint8_t *query, size_t 
         rc = tcp_leg(&addr, addr_len, query, query_len, cancel_fd, deadline, response, response_cap, response_len);
     }
     info->latency_ns = cs_now_ns() - start;
+    return rc;
+}
+
+/* Sets the IP TTL or IPv6 hop limit of a socket. 0 or -errno. */
+static int set_hop_limit(int fd, int family, int hops) {
+    int rc = family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops)
+                                : setsockopt(fd, IPPROTO_IP, IP_TTL, &hops, sizeof hops);
+    return rc < 0 ? -errno : 0;
+}
+
+int cs_dns_nearest_answer(const char *ip, uint16_t port, const uint8_t *query, size_t query_len, int max_hops,
+                          int timeout_ms, int cancel_fd, int *hops) {
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (query == NULL || query_len < DNS_HEADER || hops == NULL || timeout_ms < 1 || max_hops < 1 ||
+        max_hops > CS_DNS_MAX_HOPS)
+        return -EINVAL;
+    *hops = 0;
+    int rc = cs_sockaddr(ip, port, &addr, &addr_len);
+    if (rc < 0) return rc;
+    struct pollfd fds[CS_DNS_MAX_HOPS + 1];
+    /* 1 while the socket of limit i+1 waits for an answer. */
+    int waiting[CS_DNS_MAX_HOPS];
+    int opened = 0;
+    for (; opened < max_hops && rc == 0; opened++) {
+        int fd = cs_socket(addr.ss_family, SOCK_DGRAM);
+        if (fd < 0) {
+            rc = fd;
+            break;
+        }
+        fds[opened] = (struct pollfd){.fd = fd, .events = POLLIN};
+        waiting[opened] = 1;
+        rc = set_hop_limit(fd, addr.ss_family, opened + 1);
+        if (rc == 0 && connect(fd, (const struct sockaddr *)&addr, addr_len) < 0) rc = -errno;
+        /* A send refused at once (no route) leaves that limit unanswered, not the probe failed. */
+        if (rc == 0 && send(fd, query, query_len, 0) < 0) waiting[opened] = 0;
+    }
+    fds[opened] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
+    int64_t start = cs_now_ns();
+    int64_t deadline = start + (int64_t)timeout_ms * 1000000LL;
+    int64_t resend_at = start + (deadline - start) / 2;
+    int resent = 0;
+    uint8_t response[512];
+    while (rc == 0) {
+        int64_t now = cs_now_ns();
+        if (!resent && now >= resend_at) {
+            /* One lost datagram must not hide a hop: send again to the limits still silent. */
+            for (int i = 0; i < opened; i++)
+                if (waiting[i] && send(fds[i].fd, query, query_len, 0) < 0) waiting[i] = 0;
+            resent = 1;
+        }
+        /* Done when the nearest limit still waiting is beyond one already answered. */
+        int pending = 0;
+        for (int i = 0; i < opened && (*hops == 0 || i + 1 < *hops); i++) pending |= waiting[i];
+        if (!pending) break;
+        if (now >= deadline) break;
+        for (int i = 0; i < opened; i++) fds[i].events = waiting[i] ? POLLIN : 0;
+        int n = poll(fds, (nfds_t)opened + (cancel_fd >= 0 ? 1 : 0), cs_ms_left(resent ? deadline : resend_at));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            rc = -errno;
+            break;
+        }
+        if (cancel_fd >= 0 && (fds[opened].revents & POLLIN)) {
+            rc = -ECANCELED;
+            break;
+        }
+        for (int i = 0; i < opened; i++) {
+            if (!waiting[i] || fds[i].revents == 0) continue;
+            ssize_t got = recv(fds[i].fd, response, sizeof response, MSG_TRUNC);
+            if (got < 0) {
+                /* An ICMP error (port unreachable, or time exceeded with IP_RECVERR): no answer at this limit. */
+                if (errno != EAGAIN && errno != EINTR) waiting[i] = 0;
+                continue;
+            }
+            if (!matches(response, (size_t)got < sizeof response ? (size_t)got : sizeof response, query)) continue;
+            waiting[i] = 0;
+            if (*hops == 0 || i + 1 < *hops) *hops = i + 1;
+        }
+    }
+    for (int i = 0; i < opened; i++) close(fds[i].fd);
     return rc;
 }

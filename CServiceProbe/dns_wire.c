@@ -11,12 +11,17 @@
 
 int cs_dns_build_query(const char *name, uint16_t qtype, uint16_t id, uint16_t edns_udp_size, int rd,
                        uint8_t *out, size_t cap, size_t *len) {
+    return cs_dns_build_query_class(name, qtype, LDNS_RR_CLASS_IN, id, edns_udp_size, rd, out, cap, len);
+}
+
+int cs_dns_build_query_class(const char *name, uint16_t qtype, uint16_t qclass, uint16_t id, uint16_t edns_udp_size,
+                             int rd, uint8_t *out, size_t cap, size_t *len) {
     if (name == NULL || out == NULL || len == NULL || name[0] == '\0') return -EINVAL;
     int loaded = cs_ldns_load();
     if (loaded != 0) return loaded;
     ldns_rdf *owner = cs_ldns.dname_new_frm_str(name);
     if (owner == NULL) return -EINVAL;
-    ldns_pkt *pkt = cs_ldns.pkt_query_new(owner, (ldns_rr_type)qtype, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0);
+    ldns_pkt *pkt = cs_ldns.pkt_query_new(owner, (ldns_rr_type)qtype, (ldns_rr_class)qclass, rd ? LDNS_RD : 0);
     if (pkt == NULL) {
         cs_ldns.rdf_deep_free(owner);
         return -ENOMEM;
@@ -164,6 +169,13 @@ static int carries_tsig(const uint8_t *buf, size_t len) {
 
 int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
                           cs_dns_response_info *info, char *records, size_t records_cap, size_t *records_len) {
+    return cs_dns_parse_response_class(buf, len, expect_name, expect_qtype, LDNS_RR_CLASS_IN, info, records, records_cap,
+                                       records_len);
+}
+
+int cs_dns_parse_response_class(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
+                                uint16_t expect_qclass, cs_dns_response_info *info, char *records, size_t records_cap,
+                                size_t *records_len) {
     if (buf == NULL || info == NULL || records_len == NULL || (records == NULL && records_cap > 0)) return -EINVAL;
     memset(info, 0, sizeof *info);
     *records_len = 0;
@@ -187,7 +199,7 @@ int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_nam
         ldns_rr *q = cs_ldns.rr_list_rr(question, 0);
         info->question_matches = expected != NULL && cs_ldns.dname_compare(cs_ldns.rr_owner(q), expected) == 0 &&
                                  cs_ldns.rr_get_type(q) == (ldns_rr_type)expect_qtype &&
-                                 cs_ldns.rr_get_class(q) == LDNS_RR_CLASS_IN;
+                                 cs_ldns.rr_get_class(q) == (ldns_rr_class)expect_qclass;
         if (expected != NULL) cs_ldns.rdf_deep_free(expected);
     }
 

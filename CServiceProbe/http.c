@@ -118,6 +118,9 @@ static void collect(CURL *easy, cs_http_result *r) {
     if (cs_curl.easy_getinfo(easy, CURLINFO_PRIMARY_IP, &text) == CURLE_OK) copy_text(r->primary_ip, sizeof r->primary_ip, text);
     if (cs_curl.easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
         copy_text(r->effective_url, sizeof r->effective_url, text);
+    text = NULL;
+    if (cs_curl.easy_getinfo(easy, CURLINFO_REDIRECT_URL, &text) == CURLE_OK && text != NULL)
+        copy_text(r->redirect_url, sizeof r->redirect_url, text);
 }
 
 int cs_http_fetch(const cs_http_request *request, int cancel_fd,

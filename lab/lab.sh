@@ -47,6 +47,11 @@ usage: lab.sh SUBCOMMAND [options]
                                                   router's NAT; IPv4)
   cgnat     [--prefix P] --node rK                rK is a carrier-grade NAT: masquerades onward and
                                                   answers traceroute from 100.64.K.1 (RFC 6598; IPv4)
+  dns-intercept [--prefix P] --node rK            rK redirects DNS (port 53, UDP and TCP) from the
+                                                  client side to its own resolver (unbound, identity
+                                                  "intercept-rK", check.lab -> rK's address; IPv4)
+  captive-portal [--prefix P] --node rK           rK answers HTTP (port 80) from the client side with
+                                                  a 302 to its login page (IPv4)
   addr      [--prefix P] NODE [--v6]              print NODE's main address
   path      [--prefix P] [--v6]                   print expected traceroute hops client->dest, one per line
   nodes     [--prefix P]                          print node names (c r1 .. rN d)
@@ -964,6 +969,85 @@ cmd_reroute() {
     echo "reroute: r1 forwards onward via $OPT_VIA"
 }
 
+# ------------------------------------------------------------ DNS interception, captive portal
+
+# A middlebox answering in the name of others: rK DNATs what arrives on its left side to a
+# server of its own on its left address (so a hop-limited query is answered at hop K, and a
+# query to an address that runs no resolver is answered too). The servers run in rK's
+# namespace and end with the lab (`down` kills every process of the lab's namespaces).
+intercept_common() { # what
+    load_state
+    node_option
+    is_router "$NODE" || die "$1 applies to routers; got '$NODE'"
+    mkdir -p "$RUN_DIR"
+}
+
+wait_listen() { # ns, ss filter args (-Hlun / -Hltn), port
+    for _ in $(seq 1 50); do
+        ip netns exec "$1" ss "$2" "sport = :$3" | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+cmd_dns_intercept() {
+    local ns addr conf
+    intercept_common dns-intercept
+    ns=$(ns_of "$NODE")
+    addr=$(main_addr "$NODE" 0)
+    conf=$RUN_DIR/unbound-$NODE.conf
+    # Answers only from local data: "." is refused, so it never recurses (no root server is
+    # ever asked: nothing leaves the lab). id.server / hostname.bind give the identity (RFC 4892).
+    printf '%s\n' "server:" \
+        "    interface: $addr" "    port: 53" "    access-control: 0.0.0.0/0 allow" \
+        "    identity: \"intercept-$NODE\"" "    hide-identity: no" "    username: \"\"" "    chroot: \"\"" \
+        "    directory: \"$RUN_DIR\"" "    pidfile: \"$RUN_DIR/unbound-$NODE.pid\"" "    do-ip6: no" \
+        "    use-syslog: no" "    logfile: \"\"" "    verbosity: 0" "    module-config: \"iterator\"" \
+        "    local-zone: \".\" refuse" "    local-zone: \"lab.\" static" "    local-data: \"check.lab. 60 IN A $addr\"" \
+        "remote-control:" "    control-enable: no" >"$conf"
+    ip netns exec "$ns" unbound -d -c "$conf" >"$RUN_DIR/unbound-$NODE.log" 2>&1 &
+    wait_listen "$ns" -Hlun 53 || die "unbound did not start on $NODE (see $RUN_DIR/unbound-$NODE.log)"
+    nft_replace_table "$ns" ip ispc_dnsint "    chain prerouting {
+        type nat hook prerouting priority -100; policy accept;
+        iifname \"left\" udp dport 53 dnat to $addr
+        iifname \"left\" tcp dport 53 dnat to $addr
+    }"
+    echo "dns-intercept on $NODE: port 53 from the client side answered by unbound at $addr (identity intercept-$NODE)"
+}
+
+cmd_captive_portal() {
+    local ns addr script
+    intercept_common captive-portal
+    ns=$(ns_of "$NODE")
+    addr=$(main_addr "$NODE" 0)
+    script=$RUN_DIR/portal-$NODE.py
+    # Every path but /login: 302 to the login page; /login: the page (title "Lab Hotspot Login").
+    printf '%s\n' "import http.server" \
+        "class Portal(http.server.BaseHTTPRequestHandler):" \
+        "    def do_GET(self):" \
+        "        if self.path.startswith('/login'):" \
+        "            body = b'<html><head><title>Lab Hotspot Login</title></head><body>Accept the terms</body></html>'" \
+        "            self.send_response(200)" \
+        "        else:" \
+        "            body = b'<html><head><title>Redirecting</title></head></html>'" \
+        "            self.send_response(302)" \
+        "            self.send_header('Location', 'http://$addr/login')" \
+        "        self.send_header('Content-Type', 'text/html')" \
+        "        self.send_header('Content-Length', str(len(body)))" \
+        "        self.end_headers()" \
+        "        self.wfile.write(body)" \
+        "    def log_message(self, *args):" \
+        "        pass" \
+        "http.server.HTTPServer(('$addr', 80), Portal).serve_forever()" >"$script"
+    ip netns exec "$ns" python3 "$script" >/dev/null 2>&1 &
+    wait_listen "$ns" -Hltn 80 || die "the portal did not start on $NODE"
+    nft_replace_table "$ns" ip ispc_portal "    chain prerouting {
+        type nat hook prerouting priority -100; policy accept;
+        iifname \"left\" tcp dport 80 dnat to $addr
+    }"
+    echo "captive-portal on $NODE: HTTP from the client side answered with a 302 to http://$addr/login"
+}
+
 # ------------------------------------------------------------ small ones
 
 cmd_exec() {
@@ -1024,6 +1108,8 @@ mtu) cmd_mtu ;;
 nat) cmd_nat 0 ;;
 reroute) cmd_reroute ;;
 cgnat) cmd_nat 1 ;;
+dns-intercept) cmd_dns_intercept ;;
+captive-portal) cmd_captive_portal ;;
 exec) cmd_exec ;;
 addr) cmd_addr ;;
 path) cmd_path ;;

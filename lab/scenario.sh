@@ -89,6 +89,8 @@ EOF
         bash "$LAB" nat --prefix "$prefix" --node r1 >/dev/null
         bash "$LAB" cgnat --prefix "$prefix" --node r2 >/dev/null
         ;;
+    dns-interception) bash "$LAB" dns-intercept --prefix "$prefix" --node r2 >/dev/null ;;
+    captive-portal) bash "$LAB" captive-portal --prefix "$prefix" --node r1 >/dev/null ;;
     esac
 }
 
@@ -111,6 +113,11 @@ up)
     # Extra `isp-checker run` flags the scenario needs: small pages cross a black hole, so the
     # path MTU probe is asked for rather than left to a failing HTTP probe.
     if [[ $scenario == mtu-black-hole ]]; then echo "run_args=--path-mtu"; fi
+    # DNS interception: 10.99.5.9 (the destination's subnet) runs no resolver, and the
+    # resolver's answer for check.lab is known. Captive portal: the destination's page is the
+    # check URL, answering 200.
+    if [[ $scenario == dns-interception ]]; then echo "run_args=--dns-canary 10.99.5.9 --dns-expect $DEST"; fi
+    if [[ $scenario == captive-portal ]]; then echo "run_args=--captive-portal-url http://$DEST/ --captive-portal-status 200"; fi
     ;;
 down) bash "$LAB" down --prefix "$prefix" ;;
 *) die "usage: scenario.sh list | up --prefix P --scenario NAME [--idealised] | down --prefix P" ;;

@@ -250,9 +250,28 @@ static void test_wire_limits(void) {
     CHECK(cs_dns_parse_response(query, len, "example.net", 1, &info, NULL, 0, &used) == 0);
 }
 
+/* id.server is asked in class CH (RFC 4892): the question check compares the class too. */
+static void test_chaos_class_questions(void) {
+    uint8_t query[512];
+    size_t len = 0;
+    CHECK(cs_dns_build_query_class("id.server", 16, CS_DNS_CLASS_CH, 7, 0, 1, query, sizeof query, &len) == 0);
+    CHECK(len >= 4 && query[len - 2] == 0 && query[len - 1] == CS_DNS_CLASS_CH);
+    cs_dns_response_info info;
+    size_t used = 0;
+    CHECK(cs_dns_parse_response_class(query, len, "id.server", 16, CS_DNS_CLASS_CH, &info, NULL, 0, &used) == 0);
+    CHECK(info.question_matches == 1);
+    CHECK(cs_dns_parse_response(query, len, "id.server", 16, &info, NULL, 0, &used) == 0);
+    CHECK(info.question_matches == 0);
+    int hops = -1;
+    CHECK(cs_dns_nearest_answer("127.0.0.1", 53, query, len, 0, 100, -1, &hops) == -EINVAL);
+    CHECK(cs_dns_nearest_answer("127.0.0.1", 53, query, len, CS_DNS_MAX_HOPS + 1, 100, -1, &hops) == -EINVAL);
+    CHECK(cs_dns_nearest_answer("not an address", 53, query, len, 4, 100, -1, &hops) == -EINVAL);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     RUN(test_wire_limits);
+    RUN(test_chaos_class_questions);
     RUN(test_a_signed_response_is_refused);
     RUN(test_record_fields_ldns_cannot_print_are_shown_generically);
     RUN(test_a_lost_datagram_is_sent_again);

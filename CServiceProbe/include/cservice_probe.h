@@ -69,6 +69,15 @@ int cs_tcp_connect(const char *ip, uint16_t port, int timeout_ms, int cancel_fd,
 int cs_dns_build_query(const char *name, uint16_t qtype, uint16_t id, uint16_t edns_udp_size, int rd,
                        uint8_t *out, size_t cap, size_t *len);
 
+/** The class of a query's question: IN (1), or CH (3) for the server identity names
+ * `id.server` / `hostname.bind` (RFC 4892 §2). */
+#define CS_DNS_CLASS_IN 1
+#define CS_DNS_CLASS_CH 3
+
+/** cs_dns_build_query with the question's class (CS_DNS_CLASS_*) given. Same returns. */
+int cs_dns_build_query_class(const char *name, uint16_t qtype, uint16_t qclass, uint16_t id, uint16_t edns_udp_size,
+                             int rd, uint8_t *out, size_t cap, size_t *len);
+
 /** How a DNS exchange went. */
 typedef struct cs_dns_exchange_info {
     /** 1 when the UDP answer had TC set and the query was repeated over TCP. */
@@ -127,6 +136,26 @@ typedef struct cs_dns_response_info {
 int cs_dns_parse_response(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
                           cs_dns_response_info *info, char *records, size_t records_cap, size_t *records_len);
 
+/** cs_dns_parse_response whose question check also compares the class (CS_DNS_CLASS_*). */
+int cs_dns_parse_response_class(const uint8_t *buf, size_t len, const char *expect_name, uint16_t expect_qtype,
+                                uint16_t expect_qclass, cs_dns_response_info *info, char *records, size_t records_cap,
+                                size_t *records_len);
+
+#define CS_DNS_MAX_HOPS 32
+
+/**
+ * Where an answer comes from, by hop limit: sends query[0..query_len) to ip:port over UDP
+ * once with each IP TTL / IPv6 hop limit 1..max_hops (one connected socket each, all at once,
+ * again after half the timeout to those still silent) and waits for answers (the query's ID,
+ * QR set) until timeout_ms. A resolver max_hops away answers only the largest limits; a
+ * middlebox at hop k that redirects port 53 to itself answers every limit from k on, since
+ * the redirected packet is delivered to it, not forwarded. *hops gets the smallest limit
+ * that was answered, 0 when none was.
+ * 0; -EINVAL (max_hops outside 1..CS_DNS_MAX_HOPS, bad address, short query); -ECANCELED;
+ * other -errno of socket/connect/setsockopt.
+ */
+int cs_dns_nearest_answer(const char *ip, uint16_t port, const uint8_t *query, size_t query_len, int max_hops,
+                          int timeout_ms, int cancel_fd, int *hops);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP(S) with libcurl                                                     */
@@ -184,6 +213,9 @@ typedef struct cs_http_result {
     char effective_url[2048];
     /** curl's error text when curl_code != 0. */
     char error[256];
+    /** Where the last response redirects to (its Location, resolved against the URL) when it
+     * was a redirect not followed; empty otherwise. */
+    char redirect_url[2048];
 } cs_http_result;
 
 /**

@@ -78,6 +78,12 @@ enum ReportText {
             parts.append(mtu.pathMTU.map { "path MTU \($0) bytes" } ?? "path MTU unknown")
             if mtu.blackHole, let lost = mtu.smallestLostSize { parts.append("\(lost)-byte packets vanish") }
             if let hop = mtu.firstHopLost { parts.append("from hop \(hop)") }
+        case .dnsInterception(let dns):
+            parts.append(dns.intercepted ? "intercepted" + (dns.interceptingHop.map { " at hop \($0)" } ?? "") : "not intercepted")
+            if let identity = dns.identity { parts.append("identity \(identity)") }
+        case .captivePortal(let portal):
+            if let code = portal.statusCode { parts.append("HTTP \(code)") }
+            if portal.portal { parts.append("portal" + (portal.location.map { " -> \($0)" } ?? "")) }
         case .tcp, .other:
             break
         }

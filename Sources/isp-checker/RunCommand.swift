@@ -72,6 +72,27 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("path-mtu"), help: "Probe the path MTU and look for an MTU black hole (by default only when a TCP or HTTP probe fails while ping works; costs about four --timeout on a path that loses large packets).")
     var pathMTU = false
 
+    @Flag(name: .customLong("dns-interception"), help: "Look for a middlebox answering DNS in the first resolver's place (its id.server identity; implied by the --dns-* options below).")
+    var dnsInterception = false
+
+    @Option(name: .customLong("resolver-identity"), help: "The first resolver's known id.server / hostname.bind answer: another one means interception.")
+    var resolverIdentity: String?
+
+    @Option(name: .customLong("dns-canary"), help: "An address that runs no resolver: an answer from it means interception.")
+    var dnsCanary: String?
+
+    @Option(name: .customLong("dns-expect"), help: "An answer the first resolver is known to give for --dns-name (repeatable): others mean interception.")
+    var dnsExpect: [String] = []
+
+    @Option(name: .customLong("captive-portal-url"), help: "An http:// URL with a fixed answer (like generate_204): another answer means a captive portal.")
+    var captivePortalURL: String?
+
+    @Option(name: .customLong("captive-portal-status"), help: "The status --captive-portal-url answers with.")
+    var captivePortalStatus = 204
+
+    @Option(name: .customLong("captive-portal-body"), help: "Text --captive-portal-url's page holds (for a URL answering 200).")
+    var captivePortalBody: String?
+
     @OptionGroup var family: FamilyFlags
 
     @OptionGroup var engineOptions: EngineOptions
@@ -152,10 +173,17 @@ struct RunCommand: ParsableCommand {
             }
             trace?.rounds = rounds
         }
-        return CheckPlan(
+        var plan = CheckPlan(
             host: target ?? "", dnsName: dnsName, probesDNS: !noDNS, resolvers: resolvers, url: url,
             pingCount: count, pingInterval: .seconds(interval), trace: trace, timeouts: CheckPlan.Timeouts(probe: .seconds(timeout)),
             family: family.preference, networkNamespace: engineOptions.networkNamespace)
+        if dnsInterception || resolverIdentity != nil || dnsCanary != nil || !dnsExpect.isEmpty {
+            plan.dnsInterception = DNSInterceptionPlan(expectedIdentity: resolverIdentity, canary: dnsCanary, expectedAnswers: dnsExpect)
+        }
+        if let captivePortalURL {
+            plan.captivePortal = CaptivePortalPlan(url: captivePortalURL, expectedStatus: captivePortalStatus, expectedBody: captivePortalBody)
+        }
+        return plan
     }
 
     private func replay() throws -> RunReport {

@@ -63,6 +63,10 @@ public struct CheckPlan: Sendable, Equatable {
     /// The network namespace the DNS and HTTP probes run in; `nil`: the caller's own. Ping and
     /// traceroute run in the engine's, chosen when it is opened: give the same one.
     public var networkNamespace: String?
+    /// The DNS interception probe (CheckPlan+Interception.swift); `nil`: off.
+    public var dnsInterception: DNSInterceptionPlan? = nil
+    /// The captive portal probe; `nil`: off.
+    public var captivePortal: CaptivePortalPlan? = nil
 
     public init(host: String, targetClass: TargetClass = .normal, dnsName: String? = nil, probesDNS: Bool = true,
                 resolvers: [String] = [], url: String? = nil, pingCount: Int = 10, pingInterval: Duration = .milliseconds(200),
@@ -116,6 +120,7 @@ public struct CheckPlan: Sendable, Equatable {
         var probes: [AdditionalProbe] = []
         if let dns = try dnsProbe() { probes.append(.dns(dns.name, options: dns.options)) }
         if let http = try httpProbe() { probes.append(.http(http.url, options: http.options)) }
+        probes += try interceptionProbes()
         var trace = self.trace
         trace?.timeout = timeouts.probe
         return HealthCheckOptions(target: host, pingCount: pingCount, pingInterval: pingInterval, pingTimeout: timeouts.probe,

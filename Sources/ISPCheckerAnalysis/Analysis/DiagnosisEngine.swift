@@ -15,10 +15,12 @@ enum DiagnosisEngine {
         var notes: [Diagnosis] = []
         var completeOutage = false
 
-        if let local = localNetworkDown(context) {
+        let portal = captivePortal(context)
+        faults += portal
+        if portal.isEmpty, let local = localNetworkDown(context) {
             faults.append(local)
             completeOutage = context.probes.allSatisfy { $0.status == .crit }
-        } else if let outage = completeOutageRule(context) {
+        } else if portal.isEmpty, let outage = completeOutageRule(context) {
             faults.append(outage)
             completeOutage = true
         } else {
@@ -30,6 +32,7 @@ enum DiagnosisEngine {
             faults += pathMTUBlackHole(context)
         }
         faults += dns(context, completeOutage: completeOutage)
+        faults += dnsInterception(context)
         faults = faults.map { insideTunnel($0, path: context.path) }
         notes = rateLimiting(context) + notes + carrierGradeNAT(context)
 

@@ -14,6 +14,9 @@ public enum ProbeMeasurement: Sendable, Equatable {
     case trace(Trace)
     /// The path MTU probe (ProbeReport+PathMTU.swift).
     case pathMTU(PathMTU)
+    /// The DNS interception and captive portal probes (ProbeReport+Interception.swift).
+    case dnsInterception(DNSInterception)
+    case captivePortal(CaptivePortal)
     /// A probe analysis does not know.
     case other
 
@@ -168,7 +171,7 @@ extension ProbeMeasurement {
                                     lastHopReachedAddress: text("last_hop_reached_ip"), firstHopLost: whole("first_hop_lost"),
                                     firstHopLostAddress: text("first_hop_lost_ip")))
         default:
-            self = .other
+            self = Self.interception(name: name, details: details) ?? .other
         }
     }
 
@@ -183,7 +186,7 @@ extension ProbeMeasurement {
         case .dns(let value): return value.outcome
         case .http(let value): return value.outcome
         case .tcp(let value): return value.outcome
-        case .ping, .trace, .pathMTU, .other: return nil
+        case .ping, .trace, .pathMTU, .dnsInterception, .captivePortal, .other: return nil
         }
     }
 }
