@@ -31,7 +31,9 @@ usage: lab.sh SUBCOMMAND [options]
                                                   drop K of every N echo requests to ADDR (exact)
   udp-drop  [--prefix P] --node NODE              NODE drops UDP to its own ports 33434-65535
                                                   (a host that filters traceroute's UDP probes)
-  clear     [--prefix P] --node NODE              remove loss/ratelimit/silent/echo-drop/udp-drop rules
+  family-drop [--prefix P] --node rK --family 4|6  rK forwards nothing of that family (IPv6 or IPv4
+                                                  broken alone); `clear` removes it
+  clear     [--prefix P] --node NODE              remove loss/ratelimit/silent/echo-drop/udp-drop/family-drop
   reroute   [--prefix P] --via r2a|r2b|both       (--ecmp labs) r1 forwards onward through r2a only,
                                                   r2b only, or both again (ECMP): a path change
                                                   (the way back is r3 -> r2a in every case)
@@ -90,6 +92,7 @@ OPT_SIDE=
 OPT_MS=
 OPT_V6=0
 OPT_VIA=
+OPT_FAMILY=
 OPT_TO=
 OPT_DROP=
 OPT_EVERY=
@@ -123,6 +126,7 @@ while [[ $# -gt 0 ]]; do
     --drop) need_arg "$@"; OPT_DROP=$2; shift 2 ;;
     --every) need_arg "$@"; OPT_EVERY=$2; shift 2 ;;
     --via) need_arg "$@"; OPT_VIA=$2; shift 2 ;;
+    --family) need_arg "$@"; OPT_FAMILY=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; EXEC_CMD=("$@"); break ;;
     -*) die "unknown option $1 (see lab.sh --help)" ;;
@@ -524,6 +528,8 @@ write_etc() {
             echo "::1 localhost"
             echo "$(a4 "$last" 2) dest.lab"
             echo "$(a6 "$last" 2) dest6.lab"
+            echo "$(a4 "$last" 2) dual.lab"
+            echo "$(a6 "$last" 2) dual.lab"
             echo "10.99.1.1 client.lab"
             echo "fd00:99:1::1 client6.lab"
             for n in "${NODES[@]}"; do
@@ -755,13 +761,33 @@ cmd_udp_drop() {
     echo "udp-drop on $NODE: UDP to its ports 33434-65535 dropped"
 }
 
+# One family broken at a router: rK forwards nothing of that family (its own ICMP errors still
+# go out), as a tunnel, a firewall rule or a missing route breaks IPv6 (or IPv4) alone.
+cmd_family_drop() {
+    local ns proto
+    load_state
+    node_option
+    is_router "$NODE" || die "$SUB applies to routers; got '$NODE'"
+    case $OPT_FAMILY in
+    4) proto=ipv4 ;;
+    6) proto=ipv6 ;;
+    *) die "family-drop needs --family 4 or 6; got '$OPT_FAMILY'" ;;
+    esac
+    ns=$(ns_of "$NODE")
+    nft_replace_table "$ns" inet ispc_familydrop "    chain forward {
+        type filter hook forward priority 0; policy accept;
+        meta nfproto $proto drop
+    }"
+    echo "family-drop on $NODE: forwards no IPv$OPT_FAMILY"
+}
+
 cmd_clear() {
     local ns t
     load_state
     node_option
     ns=$(ns_of "$NODE")
-    for t in ispc_loss ispc_ratelimit ispc_silent ispc_echodrop ispc_udpdrop; do nft_delete_table "$ns" inet "$t"; done
-    echo "cleared loss/ratelimit/silent/echo-drop/udp-drop on $NODE"
+    for t in ispc_loss ispc_ratelimit ispc_silent ispc_echodrop ispc_udpdrop ispc_familydrop; do nft_delete_table "$ns" inet "$t"; done
+    echo "cleared loss/ratelimit/silent/echo-drop/udp-drop/family-drop on $NODE"
 }
 
 # ------------------------------------------------------------------ delay
@@ -1107,6 +1133,7 @@ delay) cmd_delay ;;
 mtu) cmd_mtu ;;
 nat) cmd_nat 0 ;;
 reroute) cmd_reroute ;;
+family-drop) cmd_family_drop ;;
 cgnat) cmd_nat 1 ;;
 dns-intercept) cmd_dns_intercept ;;
 captive-portal) cmd_captive_portal ;;

@@ -91,6 +91,7 @@ EOF
         ;;
     dns-interception) bash "$LAB" dns-intercept --prefix "$prefix" --node r2 >/dev/null ;;
     captive-portal) bash "$LAB" captive-portal --prefix "$prefix" --node r1 >/dev/null ;;
+    ipv6-broken) bash "$LAB" family-drop --prefix "$prefix" --node r2 --family 6 >/dev/null ;;
     esac
 }
 
@@ -104,7 +105,8 @@ up)
     start_services
     apply_fault
     echo "client_namespace=$prefix-c"
-    echo "target=$DEST"
+    # ipv6-broken: a name with both addresses (the lab's /etc/hosts), so `run` checks each family.
+    if [[ $scenario == ipv6-broken ]]; then echo "target=dual.lab"; else echo "target=$DEST"; fi
     echo "resolver=$DEST"
     echo "dns_name=$DNS_NAME"
     echo "url=http://$DEST/"

@@ -179,6 +179,21 @@ apply_fault() { # prefix op...
         else bash "$LAB" mtu --prefix "$p" --node "$2" --mtu "$3" >/dev/null; fi ;;
     nat | cgnat) bash "$LAB" "$1" --prefix "$p" --node "$2" >/dev/null ;;
     pathmtu) ;; # not a fault: the check runs with --path-mtu (run_scenario)
+    dnsint) bash "$LAB" dns-intercept --prefix "$p" --node "$2" >/dev/null ;;
+    portal) bash "$LAB" captive-portal --prefix "$p" --node "$2" >/dev/null ;;
+    checkdnsint | checkportal) ;; # not faults: the check's arguments (run_scenario)
+    http)
+        # The destination's web page, for the captive-portal check to expect.
+        mkdir -p "$OUT/www-$p"
+        printf 'isp-checker lab destination\n' >"$OUT/www-$p/index.html"
+        ip netns exec "$p-d" python3 -m http.server 80 --bind "$DEST4" --directory "$OUT/www-$p" >/dev/null 2>&1 &
+        for _ in $(seq 1 50); do
+            ip netns exec "$p-d" ss -Hltn "sport = :80" | grep -q . && return 0
+            sleep 0.1
+        done
+        echo "the destination's web server did not start in $p-d" >&2
+        return 1
+        ;;
     udpdrop)
         # The destination drops UDP to the traceroute ports (33434 and up), IPv4 and IPv6.
         ip netns exec "$p-d" nft -f - <<'EOF'
@@ -227,6 +242,9 @@ run_scenario() { # prefix line
     local -a args=(run --target "$dest")
     if ((dns)); then args+=(--resolver "$DEST4" --dns-name "$DNS_NAME"); else args+=(--no-dns); fi
     [[ ";$faults;" == *";pathmtu;"* ]] && args+=(--path-mtu)
+    [[ ";$faults;" == *";checkdnsint;"* ]] && args+=(--dns-interception --dns-canary 10.99.5.9 --dns-expect "$DEST4")
+    [[ ";$faults;" == *";checkportal;"* ]] &&
+        args+=(--captive-portal-url "http://$DEST4/" --captive-portal-status 200 --captive-portal-body "isp-checker lab destination")
     if [[ -n $RUN_ARGS ]]; then
         local -a extra
         read -r -a extra <<<"$RUN_ARGS"

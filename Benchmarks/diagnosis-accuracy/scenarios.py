@@ -151,6 +151,19 @@ def scenarios(pairs="all"):
     # Issue 20 item 5: r1 NATs, r2 is a carrier-grade NAT answering from 100.64.2.1 (IPv4 only):
     # no fault, and a CGNAT note at hop 2 ("note:" verdicts, analyze.py record).
     add("cgnat-r2", "note:CGNAT@2", "nat", ["nat r1", "cgnat r2"])
+    # Issue 20 items 3 and 4 (IPv4: the lab's middleboxes are). DNS interception: rK redirects
+    # port 53 to a resolver of its own; the check asks with --dns-interception, a canary address
+    # that runs no resolver and the answer the destination's dnsmasq gives (`checkdnsint`): the
+    # hop is K, where hop-limited queries are answered. A captive portal: rK answers port 80 with
+    # a 302 to its login page; the check fetches the destination's page expecting 200 and its
+    # text (`checkportal`, with a web server on the destination, `http`). No hop: an HTTP answer
+    # does not say where it came from.
+    add("healthy-dnsint", "no fault", "healthy", ["checkdnsint"], dns=1)
+    for k in (1, 2, 3):
+        add(f"dnsint-r{k}", verdict("DNS Interception", k), "interception", [f"dnsint r{k}", "checkdnsint"], dns=1)
+    add("healthy-portal", "no fault", "healthy", ["http", "checkportal"])
+    add("portal-r1", "Captive Portal", "interception", ["http", "portal r1", "checkportal"])
+    add("portal-r2", "Captive Portal", "interception", ["http", "portal r2", "checkportal"])
     return out
 
 

@@ -24,6 +24,11 @@ enum ReportText {
         }
         lines.append("")
         lines.append("Score \(format(report.score)) / 100 (0 = healthy, 100 = complete outage), severity \(report.severity.rawValue)")
+        if let families = report.families {
+            // Checked over both families: the probes and trace above are the first's.
+            lines.append("Families (the probes above: \(report.trace.map { "\($0.address.family)" } ?? "the first")):")
+            for verdict in families { lines.append("  \(verdict.summary)") }
+        }
         let faults = report.diagnosis.filter { !$0.informational }
         let notes = report.diagnosis.filter(\.informational)
         if faults.isEmpty {

@@ -153,6 +153,8 @@ struct RunCommand: ParsableCommand {
         var options: HealthCheckOptions
         do { options = try checkPlan().healthCheckOptions() } catch { throw CLIError(error) }
         options.pathMTU = pathMTU ? .always : .onSymptom
+        // A name with IPv4 and IPv6 addresses is checked in both (not with -4/-6): one verdict each.
+        options.eachFamily = true
         let checked = options
         let checker = HealthChecker(engine: engine)
         if !json && !report && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }

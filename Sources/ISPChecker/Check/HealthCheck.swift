@@ -52,6 +52,13 @@ public struct HealthCheckOptions: Sendable {
     /// fails while ping reaches the target (what a black hole looks like). Off by default (the
     /// monitor's checks); `isp-checker run` turns it on for symptoms, `--path-mtu` always.
     public var pathMTU: PathMTUCheck
+    /// Check each address family when `target` is a name with both IPv4 and IPv6 addresses and
+    /// `family` is `.any`, and the engine has a route to both: the preferred family (the
+    /// resolver's first address) runs every probe, the other ping and traceroute, at the same
+    /// time; the report is the preferred family's, scored as the worse one, with both families'
+    /// faults and a verdict per family (`RunReport.families`). Off by default (the monitor
+    /// checks one family per target); `isp-checker run` turns it on unless `-4`/`-6` is given.
+    public var eachFamily: Bool
 
     /// When a check probes the path MTU.
     public enum PathMTUCheck: String, Sendable, CaseIterable {
@@ -64,8 +71,9 @@ public struct HealthCheckOptions: Sendable {
     public init(target: String, pingCount: Int = 10, pingInterval: Duration = .milliseconds(200),
                 pingTimeout: Duration = .seconds(1), trace: TraceOptions? = HealthCheckOptions.defaultTrace,
                 additionalProbes: [AdditionalProbe] = [], family: FamilyPreference = .any, lossFollowUpRounds: Int = 0,
-                hopEchoCount: Int = 100, pathMTU: PathMTUCheck = .off) {
+                hopEchoCount: Int = 100, pathMTU: PathMTUCheck = .off, eachFamily: Bool = false) {
         self.pathMTU = pathMTU
+        self.eachFamily = eachFamily
         self.hopEchoCount = hopEchoCount
         self.target = target
         self.pingCount = pingCount
@@ -112,6 +120,10 @@ public struct HealthChecker: Sendable {
     /// probes' tasks, concurrently: it must be quick and thread-safe).
     public func check(_ options: HealthCheckOptions, history: [RunReport] = [],
                       progress: (@Sendable (CheckProgress) -> Void)?) async throws(ProbeError) -> RunReport {
+        if options.eachFamily, options.family == .any, IPAddress(options.target) == nil,
+           let (preferred, other) = await bothFamilies(options.target) {
+            return try await checkEachFamily(options, history: history, progress: progress, preferred: preferred, other: other)
+        }
         let engine = self.engine
         let started = Date()
         let thresholds = analyzer.thresholds
@@ -183,6 +195,46 @@ public struct HealthChecker: Sendable {
                                       otherProbes: failed + extra, history: history, timestamp: started)
         report.probes = Self.ordered(report.probes)
         return report
+    }
+
+    /// The target's preferred address and one of the other family, when it has both and the
+    /// engine can reach both; nil otherwise (one family: the plain check).
+    private func bothFamilies(_ target: String) async -> (IPAddress, IPAddress)? {
+        guard let preferred = try? await TargetResolver.resolve(target, preference: .any),
+              let other = try? await TargetResolver.resolve(target, preference: preferred.family == .ipv4 ? .ipv6 : .ipv4),
+              other.family != preferred.family
+        else { return nil }
+        guard await engine.hasRoute(to: preferred), await engine.hasRoute(to: other) else { return nil }
+        return (preferred, other)
+    }
+
+    /// The check over both families: see `HealthCheckOptions.eachFamily`.
+    private func checkEachFamily(_ options: HealthCheckOptions, history: [RunReport], progress: (@Sendable (CheckProgress) -> Void)?,
+                                 preferred: IPAddress, other: IPAddress) async throws(ProbeError) -> RunReport {
+        func only(_ family: IPFamily) -> FamilyPreference { family == .ipv4 ? .ipv4 : .ipv6 }
+        var first = options
+        first.eachFamily = false
+        first.family = only(preferred.family)
+        var second = first
+        second.family = only(other.family)
+        second.additionalProbes = []
+        second.pathMTU = .off
+        let (firstCheck, secondCheck) = (first, second)
+        async let primary = Self.capture { () async throws(ProbeError) -> RunReport in
+            try await self.check(firstCheck, history: history, progress: progress)
+        }
+        // The other family's probes would share the live view's lines with the first's: unseen.
+        async let secondary = Self.capture { () async throws(ProbeError) -> RunReport in
+            try await self.check(secondCheck, history: [], progress: nil)
+        }
+        let (primaryReport, secondaryReport) = (try await primary.get(), try await secondary.get())
+        // The preferred family's own verdict: its ping and trace without the other probes, which
+        // may have gone out in the other family (`RunReport.combiningFamilies`).
+        let pathProbes: Set<String> = [ProbeName.ping, ProbeName.traceroute]
+        let pathOnly = analyzer.analyze(target: primaryReport.target, probes: primaryReport.probes.filter { pathProbes.contains($0.name) },
+                                        trace: primaryReport.trace, history: history, timestamp: primaryReport.timestamp, id: primaryReport.id)
+        return RunReport.combiningFamilies(primary: primaryReport, primaryAddress: preferred, primaryPathOnly: pathOnly,
+                                           other: secondaryReport, otherAddress: other)
     }
 
     /// The follow-up trace's options when ping lost some of its packets, else nil.

@@ -109,6 +109,22 @@ extension RunReport {
         }
         try trace?.validate(field: "trace")
     }
+
+    /// A check over both families has one verdict per family: at most two, each family once,
+    /// scores and hops in range.
+    static func validateDecodedFamilies(_ families: [FamilyVerdict]?) throws(ReportValueError) {
+        guard let families else { return }
+        try ReportRangeCheck(field: "families.count").check(families.count, in: 1...2)
+        for (index, verdict) in families.enumerated() {
+            try ReportRangeCheck(field: "families[\(index)].score").check(verdict.score, in: ReportLimits.score)
+            if let hop = verdict.lastAnsweringHop {
+                try ReportRangeCheck(field: "families[\(index)].last_answering_hop").check(hop, in: ReportLimits.evidenceHop)
+            }
+        }
+        if families.count == 2 && families[0].family == families[1].family {
+            throw ReportValueError(field: "families", value: "\(families[0].family) twice", allowed: "one verdict per family")
+        }
+    }
 }
 
 extension ProbeReport {

@@ -93,10 +93,14 @@ public struct RunReport: Sendable, Codable, Equatable {
     /// Where a replayed run's data came from (tool, format, file) and which probes it lacks;
     /// nil for a live run. The score and the diagnosis use only the probes present.
     public var source: DataSource?
+    /// One verdict per address family when the check ran over both (IPv4 first); nil when it ran
+    /// over one. `probes`, `trace` and the other fields are the preferred family's.
+    public var families: [FamilyVerdict]?
 
     public init(id: String = UUID().uuidString, target: String, timestamp: Date = Date(), mode: RunMode = .live,
                 probes: [ProbeReport], score: Double, severity: Severity? = nil, diagnosis: [Diagnosis] = [],
-                trace: TraceResult? = nil, source: DataSource? = nil) {
+                trace: TraceResult? = nil, source: DataSource? = nil, families: [FamilyVerdict]? = nil) {
+        self.families = families
         self.id = id
         self.target = target
         self.timestamp = timestamp
@@ -132,7 +136,7 @@ extension RunReport {
     public static let schemaVersion = 1
 
     enum CodingKeys: String, CodingKey {
-        case id, target, timestamp, mode, probes, score, severity, diagnosis, trace, source
+        case id, target, timestamp, mode, probes, score, severity, diagnosis, trace, source, families
         case schemaVersion = "schema_version"
     }
 
@@ -151,6 +155,7 @@ extension RunReport {
         try container.encode(diagnosis, forKey: .diagnosis)
         try container.encodeIfPresent(trace, forKey: .trace)
         try container.encodeIfPresent(source, forKey: .source)
+        try container.encodeIfPresent(families, forKey: .families)
     }
 
     /// - Throws: `DecodingError` for JSON that is not a run report, `ReportValueError` (naming the
@@ -168,6 +173,8 @@ extension RunReport {
         let score = try container.decode(Double.self, forKey: .score)
         let diagnosis = try container.decode([Diagnosis].self, forKey: .diagnosis)
         try Self.validateDecodedValues(probes: probes, score: score, diagnosis: diagnosis, trace: trace)
+        let families = try container.decodeIfPresent([FamilyVerdict].self, forKey: .families)
+        try Self.validateDecodedFamilies(families)
         self.init(id: try container.decode(String.self, forKey: .id),
                   target: try container.decode(String.self, forKey: .target),
                   timestamp: try container.decode(Date.self, forKey: .timestamp),
@@ -177,6 +184,7 @@ extension RunReport {
                   severity: try container.decode(Severity.self, forKey: .severity),
                   diagnosis: diagnosis,
                   trace: trace,
-                  source: try container.decodeIfPresent(DataSource.self, forKey: .source))
+                  source: try container.decodeIfPresent(DataSource.self, forKey: .source),
+                  families: families)
     }
 }
