@@ -41,7 +41,8 @@ struct DashboardController<Context: RequestContext> {
         for (target, breaker) in state.breakerStates where rows[target] != nil || rows.count < maximumTargets {
             rows[target, default: .init(target: target)].breaker = breaker
         }
-        return Self.html(DashboardPages.overview(Array(rows.values), now: now(), storeUnavailable: storeUnavailable))
+        return Self.html(DashboardPages.overview(Array(rows.values), now: now(), storeUnavailable: storeUnavailable,
+                                                 incidents: await incidentsSection(context: context)))
     }
 
     func targetPage(context: Context) async throws -> Response {

@@ -76,6 +76,44 @@ enum SchemaMigrations {
                 "ALTER TABLE runs ADD COLUMN ping_rtt_max_ms DOUBLE PRECISION",
             ]
         ),
+        // Incidents (Incidents/IncidentRecorder.swift): the incident as JSON plus the columns the
+        // API filters and sorts on and the retention job deletes by (closed ones only).
+        SchemaMigration(
+            version: 3,
+            description: "incidents table",
+            sqlite: [
+                """
+                CREATE TABLE incidents (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    target TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    started_at_ms INTEGER NOT NULL,
+                    ended_at_ms INTEGER,
+                    incident_json TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX incidents_started ON incidents (started_at_ms)",
+                "CREATE INDEX incidents_target_started ON incidents (target, started_at_ms)",
+                "CREATE INDEX incidents_state ON incidents (state, ended_at_ms)",
+            ],
+            postgres: [
+                """
+                CREATE TABLE incidents (
+                    id TEXT PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    started_at_ms BIGINT NOT NULL,
+                    ended_at_ms BIGINT,
+                    incident_json TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX incidents_started ON incidents (started_at_ms)",
+                "CREATE INDEX incidents_target_started ON incidents (target, started_at_ms)",
+                "CREATE INDEX incidents_state ON incidents (state, ended_at_ms)",
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.
