@@ -184,6 +184,10 @@ public enum IncidentDocuments {
 
     /// A table cell: no pipe or newline may break the row.
     static func cell(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        var cell = ""
+        for character in text {
+            if character == "|" { cell += "\\|" } else if character.isNewline { cell += " " } else { cell.append(character) }
+        }
+        return cell
     }
 }

@@ -21,7 +21,7 @@ extension MonitorMetrics {
         for band in Severity.allCases {
             registry.makeGauge(name: "isp_checker_incidents_open", labels: [("target", target), ("severity", band.rawValue)],
                                help: "1 while the target has an open incident of this severity")
-                .set(band == severity ? 1 : 0)
+                .set(Double(band == severity ? 1 : 0))
         }
     }
 
