@@ -38,7 +38,7 @@ public enum IncidentDocuments {
         lines.append("")
         lines.append("## Initial Assessment")
         lines.append("- **Health Score**: \(IncidentTracker.text(incident.lastScore)) / 100 (worst \(IncidentTracker.text(incident.worstScore)); 0 healthy, 100 complete outage)")
-        lines.append("- **Affected Targets**: \(incident.target)")
+        lines.append("- **Affected Targets**: \(one(incident.target))")
         lines.append("- **Primary Symptoms**: \(symptoms(incident))")
         lines.append("- **Customer Impact**: \(impact(incident.severity))")
         lines.append("")
@@ -53,7 +53,7 @@ public enum IncidentDocuments {
             }
             lines.append("  - Suggested action: \(one(diagnosis.suggestedAction))")
         }
-        lines.append("- Components diagnosed while it lasted: \(incident.components.isEmpty ? "none" : incident.components.joined(separator: ", "))")
+        lines.append("- Components diagnosed while it lasted: \(incident.components.isEmpty ? "none" : one(incident.components.joined(separator: ", ")))")
         lines.append("- Evidence runs: first \(incident.firstEvidenceRunID), newest \(incident.lastEvidenceRunID) at \(IncidentTime.extended(incident.lastEvidenceAt)) (\(incident.runCount) bad run\(incident.runCount == 1 ? "" : "s"))")
         if incident.pathChanges > 0 { lines.append("- Path changes while it lasted: \(incident.pathChanges)") }
         lines.append("")
@@ -79,7 +79,7 @@ public enum IncidentDocuments {
         lines.append("")
         lines.append("## Executive Summary")
         lines.append("- **Duration**: \(IncidentTime.extended(incident.startedAt)) to \(end) (\(IncidentTime.duration(incident.duration())))")
-        lines.append("- **Impact**: \(impact(incident.severity)) (\(incident.target), worst score \(IncidentTracker.text(incident.worstScore)), \(incident.severity.rawValue))")
+        lines.append("- **Impact**: \(impact(incident.severity)) (\(one(incident.target)), worst score \(IncidentTracker.text(incident.worstScore)), \(incident.severity.rawValue))")
         lines.append("- **Root Cause**: " + (incident.primaryDiagnosis.map { "\($0.component): \(one($0.explanation))" } ?? toFill))
         lines.append("- **Resolution**: " + (incident.endedAt.map { "service seen restored at \(IncidentTime.extended($0)); fix applied: \(toFill)" } ?? toFill))
         lines.append("")
@@ -163,7 +163,7 @@ public enum IncidentDocuments {
     static func symptoms(_ incident: Incident) -> String {
         var parts: [String] = []
         if !incident.failedProbes.isEmpty { parts.append("critical probes: \(incident.failedProbes.joined(separator: ", "))") }
-        if let primary = incident.primaryDiagnosis { parts.append(primary.explanation) }
+        if let primary = incident.primaryDiagnosis { parts.append(one(primary.explanation)) }
         return parts.isEmpty ? "score \(IncidentTracker.text(incident.worstScore)) without a failing probe" : parts.joined(separator: "; ")
     }
 

@@ -168,7 +168,7 @@ final class WebhookChannel: Sendable {
         let breaker = self.breaker
         let name = configuration.name
         do {
-            try await retryPolicy.run(onRetry: { [logger] retry in
+            _ = try await retryPolicy.run(onRetry: { [logger] retry in
                 logger.info("webhook delivery failed, retrying in \(retry.delay)", metadata: [
                     "webhook": "\(name)", "attempt": "\(retry.failedAttempt)", "error": "\(retry.error)"])
             }) { _ in
