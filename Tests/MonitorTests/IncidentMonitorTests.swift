@@ -135,6 +135,7 @@ struct IncidentMonitorTests {
         #expect(try await eventually { try await store.incidents(matching: IncidentQuery(state: .open)).total == 1 })
         let exposition = try await httpGet(port: first.port, "/metrics").text
         #expect(exposition.contains(#"isp_checker_incidents_open{target="lab.invalid",severity="P1"} 1"#), "\(exposition)")
+        #expect(try await httpGet(port: first.port, "/").text.contains("class=\"incident open\""))
         await first.stop()
 
         let second = try await InProcessMonitor(store: store, incidents: IncidentRecorder(store: store))
