@@ -121,6 +121,8 @@ struct IncidentMonitorTests {
         #expect(exposition.contains(#"isp_checker_notifications_total{webhook="noc",outcome="delivered"} 2"#), "\(exposition)")
         let dashboard = try await httpGet(port: monitor.port, "/").text
         #expect(dashboard.contains("data-incident=\"\(id)\""))
+        let page = try await httpGet(port: monitor.port, "/incidents/\(id)")
+        #expect(page.status == 200 && page.text.contains("# Post-Incident Report: \(id)"), "\(page.text)")
         await monitor.stop()
     }
 

@@ -23,6 +23,7 @@ struct DashboardController<Context: RequestContext> {
     func register(on group: RouterGroup<Context>) {
         group.get("/") { _, context in try await overview(context: context) }
         group.get("targets/:target") { _, context in try await targetPage(context: context) }
+        group.get("incidents/:id") { _, context in try await incidentPage(context: context) }
     }
 
     func overview(context: Context) async throws -> Response {

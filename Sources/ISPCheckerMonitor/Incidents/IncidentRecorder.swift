@@ -19,6 +19,10 @@ public actor IncidentRecorder {
     private let logger: Logger
     private let backoff: RetryPolicy
     private var resumed = false
+    private var lastResumeAttempt: ContinuousClock.Instant?
+    /// Least time between two attempts to read the open incidents while the store fails, so
+    /// that an unreachable store does not cost every run its operation timeout.
+    static let resumeRetryInterval: Duration = .seconds(30)
     /// Changed incidents not yet saved, by id, in the order they changed.
     private var unsaved: [String: Incident] = [:]
     private var unsavedOrder: [String] = []
@@ -48,7 +52,10 @@ public actor IncidentRecorder {
     /// Feeds one run. Returns what it did to an incident (also for tests).
     @discardableResult
     public func observe(_ report: RunReport) async -> IncidentChange? {
-        if !resumed { await resume() }
+        if !resumed, lastResumeAttempt.map({ ContinuousClock.now - $0 >= Self.resumeRetryInterval }) ?? true {
+            lastResumeAttempt = .now
+            await resume()
+        }
         guard let change = tracker.observe(report) else { return nil }
         apply(change)
         return change
@@ -74,11 +81,11 @@ public actor IncidentRecorder {
         wakeUpContinuation.yield()
     }
 
-    /// Takes over the store's open incidents (once; retried at the next run while the store fails).
+    /// Takes over the store's open incidents (once; retried at a later run while the store fails).
     private func resume() async {
         do {
             let page = try await store.incidents(matching: IncidentQuery(state: .open, limit: RunQuery.maximumLimit))
-            // A target that opened an incident meanwhile keeps it: the tracker ignores none, so filter here.
+            // A target that opened an incident meanwhile (the store was away) keeps the new one.
             let current = Set(tracker.openIncidents.map(\.target))
             let stored = page.incidents.filter { !current.contains($0.target) }
             tracker.resume(stored)
@@ -87,7 +94,7 @@ public actor IncidentRecorder {
             resumed = true
         } catch {
             if error is CancellationError { return }
-            logger.warning("cannot read the open incidents yet; will try again at the next run", metadata: ["error": "\(error)"])
+            logger.warning("cannot read the open incidents yet; will try again in \(Self.resumeRetryInterval)", metadata: ["error": "\(error)"])
         }
     }
 
