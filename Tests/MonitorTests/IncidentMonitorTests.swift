@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ISPChecker
 @testable import ISPCheckerMonitor
 import TestSupport
@@ -56,6 +57,23 @@ struct IncidentMonitorTests {
             // Retention: a's and b's ended before the cutoff, c's is open.
             #expect(try await incidents.deleteIncidents(endedBefore: base.addingTimeInterval(5000)) == 2)
             #expect(try await incidents.incidents(matching: IncidentQuery()).incidents.map(\.target) == ["c.lab"])
+        }
+    }
+
+    @Test("a stored incident row that does not decode is left out of the list instead of failing it; by id it is an error")
+    func unreadableRowLeftOut() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let sqlite = try #require(store as? SQLiteRunStore)
+            var tracker = IncidentTracker(policy: IncidentPolicy(openAfterRuns: 1))
+            let change = tracker.observe(run(0, score: 100))
+            let good = try #require(change).incident
+            try await sqlite.save(good)
+            try await sqlite.pool.write { db in
+                try db.execute(sql: "INSERT INTO incidents (id, target, state, severity, started_at_ms, ended_at_ms, incident_json) VALUES ('INC-bad', 'x', 'open', 'P1', 0, NULL, '{\"id\": 1')")
+            }
+            let page = try await sqlite.incidents(matching: IncidentQuery())
+            #expect(page.incidents.map(\.id) == [good.id] && page.total == 2)
+            await #expect(throws: RunStoreError.self) { try await sqlite.incident(id: "INC-bad") }
         }
     }
 

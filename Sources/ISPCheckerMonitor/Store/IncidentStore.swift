@@ -10,7 +10,8 @@ public protocol IncidentStore: Sendable {
     /// The stored incident with this id, or `nil`.
     func incident(id: String) async throws -> Incident?
 
-    /// Incidents matching the query, newest start first, and how many match in all.
+    /// Incidents matching the query, newest start first, and how many match in all. Rows that
+    /// do not decode are left out of the page (still counted in `total`).
     func incidents(matching query: IncidentQuery) async throws -> IncidentPage
 
     /// Deletes closed incidents that ended before `cutoff` (open ones are kept however old);

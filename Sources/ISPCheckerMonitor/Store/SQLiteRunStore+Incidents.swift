@@ -48,7 +48,9 @@ extension SQLiteRunStore: IncidentStore {
             ).map { (id: $0["id"] as String, json: $0["incident_json"] as String) }
             return (rows, total)
         }
-        return IncidentPage(incidents: try rows.map { try IncidentRow.decode(id: $0.id, json: $0.json) }, total: total)
+        // A row that does not decode (a shared database may hold rows another version wrote) is
+        // left out of the page rather than failing it; `incident(id:)` names its error.
+        return IncidentPage(incidents: rows.compactMap { try? IncidentRow.decode(id: $0.id, json: $0.json) }, total: total)
     }
 
     @discardableResult
