@@ -204,6 +204,18 @@ struct IncidentMonitorTests {
         await monitor.stop()
     }
 
+    @Test("webhook URLs: path and query kept, Host header with brackets and non-default port, logs without the path; bad ones refused")
+    func webhookURLs() throws {
+        let slack = try WebhookURL("https://hooks.example.net/services/T0/SECRET?x=1")
+        #expect(slack.tls && slack.port == 443 && slack.target == "/services/T0/SECRET?x=1" && slack.hostHeader == "hooks.example.net")
+        #expect(!slack.redacted.contains("SECRET") && !slack.isAddressLiteral)
+        let v6 = try WebhookURL("http://[::1]:9000")
+        #expect(v6.host == "::1" && v6.target == "/" && v6.hostHeader == "[::1]:9000" && v6.isAddressLiteral)
+        for bad in ["ftp://example.net/", "http:///path", "not a url"] {
+            #expect(throws: WebhookError.self, "\(bad)") { try WebhookURL(bad) }
+        }
+    }
+
     @Test("the Alertmanager format: one alert with the incident's labels; firing ends in the future, the close ends it at the restore time")
     func alertmanagerPayload() throws {
         var tracker = IncidentTracker()

@@ -60,6 +60,18 @@ struct WebhookURL: Sendable, Equatable {
         target = path + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
     }
 
+    /// Whether the host is an IPv4 or IPv6 address rather than a name.
+    var isAddressLiteral: Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
+    /// The `Host` header (RFC 9110 §7.2): an IPv6 address in brackets, the port unless the scheme's.
+    var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == (tls ? 443 : 80) ? name : "\(name):\(port)"
+    }
+
     /// The URL without its path and query (those may hold a token): for logs and errors.
     var redacted: String { "\(tls ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)/…" }
 }
@@ -93,7 +105,8 @@ struct WebhookClient: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
-                        let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.host.contains(":") ? nil : url.host)
+                        // SNI takes names only (RFC 6066 §3): an address literal is sent without.
+                        let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.isAddressLiteral ? nil : url.host)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -113,7 +126,7 @@ struct WebhookClient: Sendable {
         }
         defer { timeoutTask.cancel() }
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: url.target)
-        head.headers.add(name: "Host", value: url.port == (url.tls ? 443 : 80) ? url.host : "\(url.host):\(url.port)")
+        head.headers.add(name: "Host", value: url.hostHeader)
         head.headers.add(name: "User-Agent", value: "isp-checker-monitor")
         head.headers.add(name: "Content-Type", value: contentType)
         head.headers.add(name: "Content-Length", value: "\(body.count)")
