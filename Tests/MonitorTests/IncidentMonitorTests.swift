@@ -204,6 +204,29 @@ struct IncidentMonitorTests {
         await monitor.stop()
     }
 
+    @Test("isp-checker run --mode replay --incident-report prints the ticket of a saved report; with --json it is a usage error",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: MonitorSubcommandTests.cli), "build isp-checker first"))
+    func cliPrintsTheTicket() throws {
+        let directory = try makeTemporaryDirectory("mn-ticket")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Run as root, replay reads its input as nobody: the folder must let it in.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+        // Replay scores and diagnoses the saved probes again: the ticket shows that verdict.
+        let report = run(60, score: 100, target: "10.99.3.2")
+        try RunReport.encoder.encode(report).write(to: URL(fileURLWithPath: "\(directory)/run.json"))
+        let printed = try TestSupport.run(MonitorSubcommandTests.cli, ["run", "--mode", "replay", "--input", "\(directory)/run.json", "--incident-report"], check: false)
+        #expect(printed.status == 2, "a critical probe: \(printed.stderr)")
+        let id = Incident.makeID(target: "10.99.3.2", start: report.timestamp, runID: report.id)
+        for line in ["## Incident Summary", "- **ID**: \(id)", "- **Severity**: P1 (Critical)", "- **Start Time**: 2026-11-30T00:54:20Z",
+                     "- **Reporter**: isp-checker run", "- **Health Score**: 100 / 100", "- **Affected Targets**: 10.99.3.2",
+                     "- **Primary Symptoms**: critical probes: ping; Complete connectivity failure detected", "## Diagnosis",
+                     "- **Upstream** (confidence 98 %)", "Evidence: ping", "Suggested action: ", "## Initial Actions", "## Next Steps"] {
+            #expect(printed.stdout.contains(line), "\(line) missing from:\n\(printed.stdout)")
+        }
+        let both = try TestSupport.run(MonitorSubcommandTests.cli, ["run", "--mode", "replay", "--input", "\(directory)/run.json", "--incident-report", "--json"], check: false)
+        #expect(both.status == 64, "\(both.stderr)")
+    }
+
     @Test("webhook URLs: path and query kept, Host header with brackets and non-default port, logs without the path; bad ones refused")
     func webhookURLs() throws {
         let slack = try WebhookURL("https://hooks.example.net/services/T0/SECRET?x=1")
