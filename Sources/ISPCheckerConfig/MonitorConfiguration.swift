@@ -115,6 +115,10 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// The modules of `GET /probe`, by name: `ProbeModule.builtIn` with the file's `modules:`
     /// added or replacing them (ProbeModulesConfiguration.swift).
     public var modules: [String: ProbeModule]
+    /// When runs make an incident (`incidents:`; docs/incidents.md).
+    public var incidents: IncidentPolicy = .default
+    /// Webhooks told of incidents (`notifications:`).
+    public var notifications: [Notification] = []
 
     public init(resilience: ResilienceSettings = .default, targets: [Target] = [], store: Store = Store(), http: HTTP = HTTP(),
                 user: String? = nil, modules: [String: ProbeModule] = ProbeModule.builtIn) {
@@ -138,13 +142,14 @@ public struct MonitorConfiguration: Sendable, Equatable {
         var configuration = MonitorConfiguration()
         do {
             configuration.resilience = try ResilienceConfiguration.load(
-                yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey, userKey, ProbeModulesConfiguration.key])
+                yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey, userKey, ProbeModulesConfiguration.key,
+                                                  incidentsKey, notificationsKey])
         } catch {
             // The resilience loader names only its own sections in an unknown top-level key's reason.
             problems += error.problems.map { problem in
                 guard !problem.key.contains("."), problem.reason.hasPrefix("unknown key") else { return problem }
                 var named = problem
-                named.reason = "unknown key; the sections are targets, store, http, user, modules, retry_policy, circuit_breaker, probe_intervals"
+                named.reason = "unknown key; the sections are targets, store, http, user, modules, incidents, notifications, retry_policy, circuit_breaker, probe_intervals"
                 return named
             }
             // A syntax error leaves nothing else to read.
@@ -173,6 +178,10 @@ public struct MonitorConfiguration: Sendable, Equatable {
             }
         }
         configuration.modules = ProbeModulesConfiguration.read(reader.node(ProbeModulesConfiguration.key), problems: &problems)
+        var incidents = MappingReader(reader.node(incidentsKey), path: incidentsKey)
+        configuration.incidents = readIncidents(&incidents)
+        problems += incidents.problems
+        configuration.notifications = readNotifications(reader.node(notificationsKey), problems: &problems)
         problems += reader.problems
         if !problems.isEmpty { throw ConfigurationError(source: source, problems: problems) }
         return configuration

@@ -255,6 +255,7 @@ struct MonitorCommand: ParsableCommand {
         }
         services.append(.init(service: app))
         services.append(.init(service: MigratingStarter(store: store, logger: logger)))
+        let incidents = try makeIncidents(settings.file, store: store, metrics: metrics, logger: logger, services: &services)
         services.append(.init(service: RetentionJob(
             store: store, retention: .seconds(settings.retentionDays * 24 * 3600), interval: .seconds(retentionIntervalSeconds), logger: logger)))
         if let engine, !targets.isEmpty {
@@ -270,12 +271,14 @@ struct MonitorCommand: ParsableCommand {
                     await history.recentRuns(of: target)
                 },
                 logger: logger)
-            let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger)
+            let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger,
+                                         incidents: incidents)
             services.append(.init(service: monitor))
         } else if let demoRuns {
             let runs = DemoRunSource(targets: demoTargets, count: demoRuns == 0 ? nil : demoRuns,
                                      interval: .milliseconds(demoIntervalMilliseconds))
-            let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger)
+            let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger,
+                                         incidents: incidents)
             // The demo ending must not stop the server.
             services.append(.init(service: monitor, successTerminationBehavior: .ignore))
         }
@@ -298,6 +301,33 @@ struct MonitorRootCommand: ParsableCommand {
         discussion: "Without a subcommand the monitor starts (serve). docs/monitor.md describes its configuration; docs/operations.md the backups.",
         subcommands: [MonitorCommand.self, BackupCommand.self, RestoreCommand.self, VerifyCommand.self],
         defaultSubcommand: MonitorCommand.self)
+}
+
+extension MonitorCommand {
+    /// The incidents of the file's `incidents:` policy, told to its `notifications:` webhooks
+    /// (retried with its retry_policy, one circuit_breaker each). The notifier joins the services
+    /// here, before the monitor, so that it stops after the monitor's last run.
+    func makeIncidents(_ file: MonitorConfiguration, store: any RunStore, metrics: MonitorMetrics, logger: Logger,
+                       services: inout [ServiceGroupConfiguration.ServiceConfiguration]) throws -> IncidentRecorder? {
+        guard let incidentStore = store as? any IncidentStore else { return nil }
+        var notifier: WebhookNotifier?
+        if !file.notifications.isEmpty {
+            let webhooks = file.notifications.map { notification in
+                WebhookConfiguration(name: notification.name, url: notification.url, minSeverity: notification.minSeverity,
+                                     format: notification.format == .alertmanager ? .alertmanager : .json, timeout: notification.timeout)
+            }
+            do {
+                notifier = try WebhookNotifier(webhooks: webhooks, retryPolicy: file.resilience.retryPolicy,
+                                               circuitBreaker: file.resilience.circuitBreaker, metrics: metrics, logger: logger)
+            } catch {
+                FileHandle.standardError.write(Data("isp-checker-monitor: error: notifications: \(error)\n".utf8))
+                throw ExitCode(ExitStatus.usage)
+            }
+            services.append(.init(service: notifier!))
+        }
+        return IncidentRecorder(store: incidentStore, policy: file.incidents, notifier: notifier, metrics: metrics,
+                                backoff: file.resilience.retryPolicy, logger: logger)
+    }
 }
 
 /// Runs the monitor's async work from the synchronous `run`, which must stay the only thread
@@ -457,6 +487,9 @@ extension MonitorCommand {
         if file.targets.isEmpty && demoRuns == nil {
             add("targets", "lists no targets (add a targets: section, or use --demo-runs)")
         }
+        for (index, notification) in file.notifications.enumerated() {
+            do { try WebhookNotifier.validate(url: notification.url) } catch { add("notifications[\(index)].url", "\(error)") }
+        }
         return problems
     }
 
@@ -485,6 +518,12 @@ extension MonitorCommand {
             || ProcessInfo.processInfo.environment[MonitorSecrets.apiKeyVariable] != nil
         lines.append("http: \(host ?? file.http.host ?? "127.0.0.1"):\(port ?? file.http.port ?? 9464), API key \(keyed ? "required" : "none")"
                      + ", /probe \(file.http.probeConcurrency ?? ProbeEndpoint.defaultConcurrency) at once, at most \(Self.text(file.http.probeTimeout ?? ProbeEndpoint.defaultTimeout))")
+        lines.append("incidents: open at \(file.incidents.openSeverity.rawValue) or worse after \(file.incidents.openAfterRuns) runs, close after \(file.incidents.closeAfterRuns) healthy runs")
+        for notification in file.notifications {
+            // The URL's path and query may hold a token: only scheme, host and port are shown.
+            let shown = notification.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3).joined(separator: "/")
+            lines.append("  notify \(notification.name): \(shown)/… (\(notification.format.rawValue), \(notification.minSeverity.rawValue) or worse, timeout \(Self.text(notification.timeout)))")
+        }
         lines.append("modules: " + file.modules.keys.sorted().map { name in
             let module = file.modules[name]!
             return name == module.prober.rawValue ? name : "\(name) (\(module.prober.rawValue))"

@@ -36,6 +36,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Colour the live states: auto (on a terminal, unless NO_COLOR is set), always or never.")
     var color: ColorChoice = .auto
 
+    @Flag(name: .customLong("incident-report"), help: "Print the runbook's incident ticket (section 3.1.2, markdown) for the run instead of the summary; with --mode replay, for a saved report.")
+    var incidentReport = false
+
     @Option(name: [.customShort("c"), .long], help: "Echo requests of the ping probe.")
     var count = 10
 
@@ -107,6 +110,7 @@ struct RunCommand: ParsableCommand {
         case .replay:
             guard input != nil else { throw ValidationError("--mode replay needs --input report.json or capture.pcap") }
         }
+        if json && incidentReport { throw ValidationError("give either --json or --incident-report, not both") }
         try OptionRange.integer(count, flag: "--count", 1...1_000_000)
         try OptionRange.seconds(interval, flag: "--interval", allowsMinimum: true)
         try OptionRange.seconds(timeout, flag: "--timeout")
@@ -134,7 +138,12 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(ExitStatus.noInput)
             }
         }
-        output(json ? String(decoding: data, as: UTF8.self) : ReportText.render(report))
+        if incidentReport {
+            // The monitor's renderer (IncidentDocuments): the same ticket for one run as for an incident.
+            output(IncidentDocuments.ticket(IncidentTracker.incident(fromSingleRun: report), reporter: "isp-checker run", now: report.timestamp))
+        } else {
+            output(json ? String(decoding: data, as: UTF8.self) : ReportText.render(report))
+        }
         throw ExitStatus.of(report.worstStatus)
     }
 
@@ -157,7 +166,7 @@ struct RunCommand: ParsableCommand {
         options.eachFamily = true
         let checked = options
         let checker = HealthChecker(engine: engine)
-        if !json && !report && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }
+        if !json && !report && !incidentReport && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }
         do {
             return try runBlocking { () async throws -> RunReport in try await checker.check(checked) }
         } catch { throw CLIError(error) }

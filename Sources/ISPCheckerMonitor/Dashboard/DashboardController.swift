@@ -23,6 +23,7 @@ struct DashboardController<Context: RequestContext> {
     func register(on group: RouterGroup<Context>) {
         group.get("/") { _, context in try await overview(context: context) }
         group.get("targets/:target") { _, context in try await targetPage(context: context) }
+        group.get("incidents/:id") { _, context in try await incidentPage(context: context) }
     }
 
     func overview(context: Context) async throws -> Response {
@@ -41,7 +42,8 @@ struct DashboardController<Context: RequestContext> {
         for (target, breaker) in state.breakerStates where rows[target] != nil || rows.count < maximumTargets {
             rows[target, default: .init(target: target)].breaker = breaker
         }
-        return Self.html(DashboardPages.overview(Array(rows.values), now: now(), storeUnavailable: storeUnavailable))
+        return Self.html(DashboardPages.overview(Array(rows.values), now: now(), storeUnavailable: storeUnavailable,
+                                                 incidents: await incidentsSection(context: context)))
     }
 
     func targetPage(context: Context) async throws -> Response {

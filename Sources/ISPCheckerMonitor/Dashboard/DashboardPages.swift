@@ -36,7 +36,8 @@ enum DashboardPages {
 
     // MARK: Overview
 
-    static func overview(_ rows: [OverviewRow], now: Date, storeUnavailable: Bool) -> String {
+    /// - Parameter incidents: the incidents section (`incidentsSection`), placed under the targets.
+    static func overview(_ rows: [OverviewRow], now: Date, storeUnavailable: Bool, incidents: String = "") -> String {
         var body = "<h1>isp-checker</h1><p class=\"sub\">\(rows.count) target\(rows.count == 1 ? "" : "s") · \(HTML.escape(HTML.timestamp(now))) · refreshes every \(refreshSeconds) s</p>"
         if storeUnavailable {
             body += "<p class=\"warning\">The run history cannot be read right now (details in the monitor's log): showing what the monitor holds in memory.</p>"
@@ -56,7 +57,7 @@ enum DashboardPages {
             body += "<td>\(breakerBadge(row.breaker))</td></tr>"
         }
         if rows.isEmpty { body += "<tr><td colspan=\"6\">No runs recorded yet.</td></tr>" }
-        body += "</tbody></table>"
+        body += "</tbody></table>" + incidents
         return page(title: "isp-checker", base: "", body: body)
     }
 

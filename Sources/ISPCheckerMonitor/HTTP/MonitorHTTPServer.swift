@@ -54,7 +54,7 @@ public struct MonitorHTTPConfiguration: Sendable {
 }
 
 /// Builds the monitor's Hummingbird application: `/metrics`, `/health`, `/health/detailed`,
-/// `/api/v1/runs`, `/api/v1/runs/{id}`, `/api/v1/targets/{target}/latency`, `/probe`, and the dashboard's `/` and
+/// `/api/v1/runs`, `/api/v1/runs/{id}`, `/api/v1/incidents[/{id}[/report]]`, `/api/v1/targets/{target}/latency`, `/probe`, and the dashboard's `/` and
 /// `/targets/{target}`. The application is a `Service`: run it in the same
 /// `ServiceGroup` as the `MonitorService`.
 public enum MonitorHTTPServer {
@@ -92,6 +92,9 @@ public enum MonitorHTTPServer {
             api.add(middleware: APIKeyMiddleware<BasicRequestContext>(apiKey: apiKey))
         }
         RunsController<BasicRequestContext>(store: recorder.store).register(on: api)
+        if let incidents = recorder.store as? any IncidentStore {
+            IncidentsController<BasicRequestContext>(incidents: incidents, runs: recorder.store).register(on: api)
+        }
         // The dashboard (Dashboard/): `/` and `/targets/{target}`, behind the same key.
         let dashboard = router.group()
         if let apiKey = configuration.apiKey {

@@ -13,12 +13,16 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
     public let recorder: RunRecorder
     public let metrics: MonitorMetrics
     public let state: MonitorState
+    /// Opens, updates and closes incidents from the runs (`nil`: none are kept).
+    public let incidents: IncidentRecorder?
     /// Longest the shutdown flush waits for an unreachable store.
     public let flushTimeout: Duration
     private let logger: Logger
 
     public init(runs: Runs, recorder: RunRecorder, metrics: MonitorMetrics, state: MonitorState,
-                flushTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "isp-checker.monitor")) {
+                flushTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "isp-checker.monitor"),
+                incidents: IncidentRecorder? = nil) {
+        self.incidents = incidents
         self.runs = runs
         self.recorder = recorder
         self.metrics = metrics
@@ -32,6 +36,7 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
         await withTaskGroup(of: Void.self) { group in
             // Retries queued runs while the store is away; cancelled once the runs stop.
             group.addTask { await recorder.runFlusher() }
+            if let incidents { group.addTask { await incidents.runWriter() } }
             do {
                 // Only waiting for the next run is cut short by shutdown; a run being recorded finishes.
                 for try await report in runs.cancelOnGracefulShutdown() {
@@ -43,6 +48,7 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
             group.cancelAll()
         }
         let left = await recorder.flush(timeout: flushTimeout)
+        if let incidents { await incidents.flush(timeout: flushTimeout) }
         metrics.setPendingRuns(left)
         logger.info("monitor stopped", metadata: ["unwritten_runs": "\(left)"])
     }
@@ -52,6 +58,8 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
         metrics.record(report)
         state.noteRun(report)
         await recorder.record(report)
+        // After the run is recorded, so the incident's runs are in the history when it is read.
+        await incidents?.observe(report)
         metrics.setPendingRuns(await recorder.pendingCount)
     }
 }

@@ -76,6 +76,44 @@ enum SchemaMigrations {
                 "ALTER TABLE runs ADD COLUMN ping_rtt_max_ms DOUBLE PRECISION",
             ]
         ),
+        // Incidents (Incidents/IncidentRecorder.swift): the incident as JSON plus the columns the
+        // API filters and sorts on and the retention job deletes by (closed ones only).
+        SchemaMigration(
+            version: 3,
+            description: "incidents table",
+            sqlite: [
+                """
+                CREATE TABLE incidents (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    target TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    started_at_ms INTEGER NOT NULL,
+                    ended_at_ms INTEGER,
+                    incident_json TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX incidents_started ON incidents (started_at_ms)",
+                "CREATE INDEX incidents_target_started ON incidents (target, started_at_ms)",
+                "CREATE INDEX incidents_state ON incidents (state, ended_at_ms)",
+            ],
+            postgres: [
+                """
+                CREATE TABLE incidents (
+                    id TEXT PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    started_at_ms BIGINT NOT NULL,
+                    ended_at_ms BIGINT,
+                    incident_json TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX incidents_started ON incidents (started_at_ms)",
+                "CREATE INDEX incidents_target_started ON incidents (target, started_at_ms)",
+                "CREATE INDEX incidents_state ON incidents (state, ended_at_ms)",
+            ]
+        ),
         // Path changes (issue 20 item 8): each run's path fingerprint (`PathFingerprint.text`,
         // NULL without a trace) and one row per run whose path left the target's previous
         // run's, written in the run's own insert transaction (Store/PathChanges.swift).

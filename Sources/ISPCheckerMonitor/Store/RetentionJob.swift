@@ -3,7 +3,8 @@ import Logging
 import ISPCheckerPrimitives
 import ServiceLifecycle
 
-/// Deletes runs older than the retention period (runbook: 30 days), at start and then every
+/// Deletes runs older than the retention period (runbook: 30 days), and incidents that ended
+/// before it, at start and then every
 /// `interval`, until graceful shutdown.
 public struct RetentionJob: Service {
     public let store: any RunStore
@@ -30,6 +31,11 @@ public struct RetentionJob: Service {
         let cutoff = now().addingTimeInterval(-retention.seconds)
         let deleted = try await store.deleteRuns(olderThan: cutoff)
         if deleted > 0 { logger.info("retention deleted \(deleted) runs older than \(cutoff)") }
+        // Incidents go with their runs: closed ones that ended before the cutoff (open ones stay).
+        if let incidents = store as? any IncidentStore {
+            let gone = try await incidents.deleteIncidents(endedBefore: cutoff)
+            if gone > 0 { logger.info("retention deleted \(gone) incidents that ended before \(cutoff)") }
+        }
         return deleted
     }
 

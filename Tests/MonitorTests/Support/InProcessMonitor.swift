@@ -18,11 +18,12 @@ final class InProcessMonitor: Sendable {
     private let task: Task<Void, any Error>
 
     init(store: any RunStore, extraServices: [any Service] = [], apiKey: String? = nil, probe: ProbeEndpoint? = nil,
-         backoff: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1))) async throws {
+         backoff: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1)),
+         metrics: MonitorMetrics = MonitorMetrics(), incidents: IncidentRecorder? = nil) async throws {
         var logger = Logger(label: "monitor-test")
         logger.logLevel = .warning
         self.store = store
-        metrics = MonitorMetrics()
+        self.metrics = metrics
         state = MonitorState(metrics: metrics)
         recorder = RunRecorder(store: store, backoff: backoff, metrics: metrics, logger: logger)
         let (runs, feed) = AsyncStream<RunReport>.makeStream()
@@ -32,7 +33,8 @@ final class InProcessMonitor: Sendable {
             configuration: MonitorHTTPConfiguration(port: 0, apiKey: apiKey, probe: probe),
             recorder: recorder, metrics: metrics, state: state, logger: logger
         ) { port in portContinuation.yield(port) }
-        let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger)
+        let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger,
+                                     incidents: incidents)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: extraServices.map { .init(service: $0) } + [.init(service: app), .init(service: monitor)],
             logger: logger))
