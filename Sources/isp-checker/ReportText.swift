@@ -78,6 +78,12 @@ enum ReportText {
             parts.append(mtu.pathMTU.map { "path MTU \($0) bytes" } ?? "path MTU unknown")
             if mtu.blackHole, let lost = mtu.smallestLostSize { parts.append("\(lost)-byte packets vanish") }
             if let hop = mtu.firstHopLost { parts.append("from hop \(hop)") }
+        case .bufferbloat(let bloat):
+            for direction in BufferbloatResult.Direction.allCases {
+                if let rise = bloat.increaseMilliseconds(direction) { parts.append("+\(format(rise, digits: 0)) ms under \(direction.rawValue)") }
+            }
+            if let rpm = bloat.responsivenessRPM { parts.append("\(format(rpm, digits: 0)) RPM") }
+            if let hop = bloat.queueHop, bloat.status != .ok { parts.append(hop == 0 ? "queue on this host's link" : "queue at hop \(hop)") }
         case .tcp, .other:
             break
         }

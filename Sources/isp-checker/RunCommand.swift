@@ -72,6 +72,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("path-mtu"), help: "Probe the path MTU and look for an MTU black hole (by default only when a TCP or HTTP probe fails while ping works; costs about four --timeout on a path that loses large packets).")
     var pathMTU = false
 
+    @Option(name: .customLong("bufferbloat"), help: ArgumentHelp("Measure latency under load: RTT to every hop while a bulk TCP flow to HOST:PORT (a server that sinks and sources bytes, e.g. lab/bulk_server.py) uploads, then downloads. Off by default: it loads your link for twice --bufferbloat-seconds.", valueName: "host:port"))
+    var bufferbloatServer: String?
+
+    @Option(name: .customLong("bufferbloat-seconds"), help: "How long each direction's flow of --bufferbloat runs, 2 ... 60 s.")
+    var bufferbloatSeconds: Double = 4
+
     @OptionGroup var family: FamilyFlags
 
     @OptionGroup var engineOptions: EngineOptions
@@ -91,6 +97,9 @@ struct RunCommand: ParsableCommand {
         try OptionRange.seconds(timeout, flag: "--timeout")
         try OptionRange.integer(rounds, flag: "--rounds", 1...100_000)
         guard tracePort > 0 else { throw ValidationError("--trace-port must be 1 ... 65535, got 0") }
+        guard bufferbloatSeconds.isFinite, (2...60).contains(bufferbloatSeconds) else {
+            throw ValidationError("--bufferbloat-seconds must be 2 ... 60, got \(bufferbloatSeconds)")
+        }
     }
 
     func run() throws {
@@ -132,6 +141,11 @@ struct RunCommand: ParsableCommand {
         var options: HealthCheckOptions
         do { options = try checkPlan().healthCheckOptions() } catch { throw CLIError(error) }
         options.pathMTU = pathMTU ? .always : .onSymptom
+        if let bufferbloatServer {
+            // A quarter of each flow (at most 1 s) for TCP to fill the queue before samples count.
+            let flow = Duration.milliseconds(Int64((bufferbloatSeconds * 1000).rounded()))
+            options.bufferbloat = BufferbloatOptions(server: bufferbloatServer, flowDuration: flow, warmUp: min(.seconds(1), flow / 4))
+        }
         let checked = options
         let checker = HealthChecker(engine: engine)
         if !json && !report && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }

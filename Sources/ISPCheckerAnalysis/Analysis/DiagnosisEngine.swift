@@ -28,6 +28,7 @@ enum DiagnosisEngine {
             faults += destinationService(context)
             faults += lossWithoutLocation(context)
             faults += pathMTUBlackHole(context)
+            faults += bufferbloat(context)
         }
         faults += dns(context, completeOutage: completeOutage)
         faults = faults.map { insideTunnel($0, path: context.path) }

@@ -14,6 +14,8 @@ public enum ProbeMeasurement: Sendable, Equatable {
     case trace(Trace)
     /// The path MTU probe (ProbeReport+PathMTU.swift).
     case pathMTU(PathMTU)
+    /// The bufferbloat probe (ProbeReport+Bufferbloat.swift).
+    case bufferbloat(Bufferbloat)
     /// A probe analysis does not know.
     case other
 
@@ -167,6 +169,8 @@ extension ProbeMeasurement {
                                     reportedMTU: whole("reported_mtu"), blackHole: blackHole, lastHopReached: whole("last_hop_reached"),
                                     lastHopReachedAddress: text("last_hop_reached_ip"), firstHopLost: whole("first_hop_lost"),
                                     firstHopLostAddress: text("first_hop_lost_ip")))
+        case ProbeName.bufferbloat:
+            self = Self.bufferbloat(details: details)
         default:
             self = .other
         }
@@ -183,7 +187,7 @@ extension ProbeMeasurement {
         case .dns(let value): return value.outcome
         case .http(let value): return value.outcome
         case .tcp(let value): return value.outcome
-        case .ping, .trace, .pathMTU, .other: return nil
+        case .ping, .trace, .pathMTU, .bufferbloat, .other: return nil
         }
     }
 }
