@@ -41,8 +41,11 @@ int cs_tcp_bulk(const char *ip, uint16_t port, int download, int connect_timeout
     int fd = cs_socket(addr.ss_family, SOCK_STREAM);
     if (fd < 0) return fd;
     /* Loss-based congestion control fills a FIFO as most traffic does; BBR would keep the
-     * queue short and hide it. Best effort: the system's default when cubic is absent. */
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", (socklen_t)strlen("cubic"));
+     * queue short and hide it. An unprivileged process may only pick what
+     * net.ipv4.tcp_allowed_congestion_control lists (reno always): cubic, else reno, else the
+     * system's default. */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", (socklen_t)strlen("cubic")) != 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", (socklen_t)strlen("reno"));
     if (!download) {
         int small = CS_BULK_UPLOAD_RCVBUF;
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
