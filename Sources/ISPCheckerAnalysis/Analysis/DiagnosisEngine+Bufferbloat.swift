@@ -30,8 +30,10 @@ extension DiagnosisEngine {
         }
         let riseAddress = bloat.riseHopAddress.map { " (\($0))" } ?? ""
         let queueAddress = bloat.queueHopAddress.map { " (\($0))" } ?? ""
-        evidence.append(Evidence(probe: ProbeName.bufferbloat, hop: riseHop,
-                                 detail: "the RTT first rises at hop \(riseHop)\(riseAddress): the link from \(queueHop == 0 ? "this host" : "hop \(queueHop)\(queueAddress)") into it holds the queue"))
+        // The diagnosis's hop is the queue's: the hop that sends into the congested link (the
+        // gateway's link itself when this host's own link is congested).
+        evidence.insert(Evidence(probe: ProbeName.bufferbloat, hop: max(queueHop, 1),
+                                 detail: "the RTT first rises at hop \(riseHop)\(riseAddress): the link from \(queueHop == 0 ? "this host" : "hop \(queueHop)\(queueAddress)") into it holds the queue"), at: 0)
         let component: String
         let place: String
         let action: String
