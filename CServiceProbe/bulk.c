@@ -4,11 +4,13 @@
 #include "cs_internal.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -87,6 +89,13 @@ int cs_tcp_bulk(const char *ip, uint16_t port, int download, int connect_timeout
         *bytes += (uint64_t)n;
     }
     *elapsed_ns = cs_now_ns() - flow_start;
+    if (!download) {
+        /* What the socket accepted but the server has not acknowledged is not goodput: up to
+         * the whole send buffer (megabytes) on a slow link. */
+        int unacked = 0;
+        if (ioctl(fd, SIOCOUTQ, &unacked) == 0 && unacked > 0 && (uint64_t)unacked <= *bytes)
+            *bytes -= (uint64_t)unacked;
+    }
     free(buffer);
     close(fd);
     return rc;

@@ -59,7 +59,8 @@ int cs_tcp_connect(const char *ip, uint16_t port, int timeout_ms, int cancel_fd,
  * the path while its latency is measured. The server must sink (upload) or source
  * (download) bytes; lab/bulk_server.py does both. Asks for cubic congestion control
  * (loss-based, fills a FIFO as most traffic does), else reno, else the system's default.
- * *bytes gets the bytes moved, *elapsed_ns the flow's time after the handshake.
+ * *bytes gets the bytes moved (an upload's minus what the server has not acknowledged),
+ * *elapsed_ns the flow's time after the handshake.
  * 0 when the flow ran its time; -ETIMEDOUT (no handshake within connect_timeout_ms),
  * -ECONNREFUSED, -ECONNRESET (closed by the server), -ECANCELED, -EINVAL, other -errno.
  */
