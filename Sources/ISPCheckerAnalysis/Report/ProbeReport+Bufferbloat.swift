@@ -117,7 +117,7 @@ extension ProbeReport {
             }
             if let queue = result.queue(direction, minimumMilliseconds: minimum) {
                 details["\(name)_increase_ms"] = .double(queue.increaseMilliseconds.roundedToMicro)
-                if worst == nil || queue.increaseMilliseconds > worst!.increaseMilliseconds { worst = queue }
+                if worst.map({ queue.increaseMilliseconds > $0.increaseMilliseconds }) ?? true { worst = queue }
             }
         }
         if let worst {

@@ -79,7 +79,14 @@ extension ProbeEngine {
         let (serverHost, serverPort) = try TCPTarget.split(options.server)
         guard (1...65535).contains(serverPort) else { throw .invalidArgument(name: "bufferbloat server port", reason: "must be 1-65535, got \(serverPort)") }
         let address = try await TargetResolver.resolve(target, preference: options.family)
-        let serverAddress = try await TargetResolver.resolve(serverHost, preference: address.family == .ipv4 ? .ipv4 : .ipv6)
+        // The target's family when the server has it; else any: both families usually share the
+        // access line, where queues grow.
+        let serverAddress: IPAddress
+        do {
+            serverAddress = try await TargetResolver.resolve(serverHost, preference: address.family == .ipv4 ? .ipv4 : .ipv6)
+        } catch {
+            serverAddress = try await TargetResolver.resolve(serverHost, preference: .any)
+        }
         var points = hops.filter { $0.address != address && $0.address.family == address.family }.sorted { $0.ttl < $1.ttl }
         points.append(BufferbloatResult.PathHop(ttl: (points.last?.ttl ?? 0) + 1, address: address))
         let family: FamilyPreference = address.family == .ipv4 ? .ipv4 : .ipv6
