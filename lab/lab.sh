@@ -39,6 +39,14 @@ usage: lab.sh SUBCOMMAND [options]
                                                   (the way back is r3 -> r2a in every case)
   delay     [--prefix P] --node NODE --side left|right --ms D
                                                   userspace relay holds every frame D ms each way on that link
+  bottleneck [--prefix P] --node NODE --side left|right --kbit K [--queue-ms Q] [--ms D]
+                                                  that link becomes a K kbit/s bottleneck (each way)
+                                                  behind a deep tail-drop FIFO of Q ms (default 200),
+                                                  plus D ms delay (default 0): a bulk flow builds a
+                                                  standing queue (bufferbloat); userspace relay
+  bulk-server [--prefix P] --node NODE --port N   a TCP server on NODE's main address that sinks what
+                                                  it reads and sends zeros without end (the load of
+                                                  `isp-checker run --bufferbloat`); stopped by down
   exec      [--prefix P] NODE -- CMD [ARGS...]    run CMD in NODE's namespace
   mtu       [--prefix P] --node rK --mtu M [--blackhole]
                                                   the link from rK onward (rK right, its neighbour's
@@ -100,6 +108,9 @@ OPT_REALISTIC=0
 OPT_VENDOR=0
 OPT_MTU=
 OPT_BLACKHOLE=0
+OPT_KBIT=
+OPT_QUEUE_MS=
+OPT_PORT=
 POSITIONAL=()
 EXEC_CMD=()
 
@@ -121,6 +132,9 @@ while [[ $# -gt 0 ]]; do
     --burst) need_arg "$@"; OPT_BURST=$2; shift 2 ;;
     --side) need_arg "$@"; OPT_SIDE=$2; shift 2 ;;
     --ms) need_arg "$@"; OPT_MS=$2; shift 2 ;;
+    --kbit) need_arg "$@"; OPT_KBIT=$2; shift 2 ;;
+    --queue-ms) need_arg "$@"; OPT_QUEUE_MS=$2; shift 2 ;;
+    --port) need_arg "$@"; OPT_PORT=$2; shift 2 ;;
     --v6) OPT_V6=1; shift ;;
     --to) need_arg "$@"; OPT_TO=$2; shift 2 ;;
     --drop) need_arg "$@"; OPT_DROP=$2; shift 2 ;;
@@ -833,6 +847,15 @@ link_neighbour() {
 
 cmd_delay() {
     local ns side tag wire peer us id end nend mac pidfile logfile pid i neigh wait_s ok nnode nif
+    local -a rate_args=()
+    if [[ -n $OPT_KBIT ]]; then
+        [[ $OPT_KBIT =~ ^[0-9]+$ ]] && ((OPT_KBIT >= 8 && OPT_KBIT <= 10000000)) ||
+            die "--kbit must be a whole number of kbit/s, 8..10000000"
+        OPT_QUEUE_MS=${OPT_QUEUE_MS:-200}
+        [[ $OPT_QUEUE_MS =~ ^[0-9]+$ ]] && ((OPT_QUEUE_MS >= 1 && OPT_QUEUE_MS <= 10000)) ||
+            die "--queue-ms must be a whole number of milliseconds, 1..10000"
+        rate_args=(--rate-kbit "$OPT_KBIT" --queue-ms "$OPT_QUEUE_MS")
+    fi
     load_state
     node_option
     side=$OPT_SIDE
@@ -894,7 +917,7 @@ EOF
 
     stop_relay "$pidfile"
     : >"$logfile"
-    nohup ip netns exec "$ns" "$RELAY_BIN" "$wire" "$peer" "$us" </dev/null >>"$logfile" 2>&1 &
+    nohup ip netns exec "$ns" "$RELAY_BIN" "$wire" "$peer" "$us" "${rate_args[@]}" </dev/null >>"$logfile" 2>&1 &
     pid=$!
     echo "$pid" >"$pidfile"
     ok=0
@@ -916,7 +939,46 @@ EOF
         done
         ((ok)) || die "no ping across the relay from $NODE to $neigh"
     done
-    echo "delay on $NODE $side: ${OPT_MS} ms each way (relay pid $pid, log $logfile)"
+    if [[ -n $OPT_KBIT ]]; then
+        echo "bottleneck on $NODE $side: $OPT_KBIT kbit/s each way, FIFO $OPT_QUEUE_MS ms, ${OPT_MS} ms delay (relay pid $pid, log $logfile)"
+    else
+        echo "delay on $NODE $side: ${OPT_MS} ms each way (relay pid $pid, log $logfile)"
+    fi
+}
+
+cmd_bottleneck() {
+    [[ -n $OPT_KBIT ]] || die "bottleneck needs --kbit K (the link's rate, kbit/s)"
+    OPT_MS=${OPT_MS:-0}
+    cmd_delay
+}
+
+# A TCP sink and source in one (lab/bulk_server.py): the far end of a bulk flow that loads
+# the path. Its pid joins the relays' so that `down` stops it.
+cmd_bulk_server() {
+    local ns addr pidfile logfile pid i
+    load_state
+    node_option
+    [[ $OPT_PORT =~ ^[0-9]+$ ]] && ((OPT_PORT >= 1 && OPT_PORT <= 65535)) || die "--port must be 1..65535"
+    command -v python3 >/dev/null || die "python3 not found (apt-get install python3)"
+    ns=$(ns_of "$NODE")
+    addr=$(main_addr "$NODE" 0)
+    mkdir -p "$RUN_DIR"
+    pidfile=$RUN_DIR/bulk-$NODE-$OPT_PORT.pid
+    logfile=$RUN_DIR/bulk-$NODE-$OPT_PORT.log
+    : >"$logfile"
+    nohup ip netns exec "$ns" python3 "$LAB_DIR/bulk_server.py" "$addr" "$OPT_PORT" </dev/null >>"$logfile" 2>&1 &
+    pid=$!
+    echo "$pid" >"$pidfile"
+    for i in $(seq 100); do
+        if grep -q '^ready' "$logfile" 2>/dev/null; then
+            echo "bulk server on $NODE $addr:$OPT_PORT (pid $pid, log $logfile)"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$logfile" >&2 || true
+    die "the bulk server in $ns did not start"
 }
 
 # ------------------------------------------------------------ MTU and NAT
@@ -1130,6 +1192,8 @@ silent) cmd_silent ;;
 udp-drop) cmd_udp_drop ;;
 clear) cmd_clear ;;
 delay) cmd_delay ;;
+bottleneck) cmd_bottleneck ;;
+bulk-server) cmd_bulk_server ;;
 mtu) cmd_mtu ;;
 nat) cmd_nat 0 ;;
 reroute) cmd_reroute ;;

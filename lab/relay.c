@@ -1,13 +1,22 @@
 /*
  * isp-lab-relay: constant-delay Ethernet relay between two interfaces.
  *
- * Usage: isp-lab-relay IF_A IF_B DELAY_US
+ * Usage: isp-lab-relay IF_A IF_B DELAY_US [--rate-kbit K --queue-ms Q]
  *
  * Every frame received on IF_A is transmitted on IF_B (and vice versa)
  * DELAY_US microseconds after it was read.  Because the delay is constant,
  * each direction is a FIFO queue; one CLOCK_MONOTONIC timerfd is armed at the
  * earliest head deadline of the two queues.  Queues are bounded (QUEUE_CAP
  * frames per direction); frames that do not fit are dropped and counted.
+ *
+ * With --rate-kbit each direction is also a bottleneck link of K kbit/s with
+ * a deep tail-drop FIFO in front of it, as a cable/DSL modem or a home
+ * router's uplink without AQM: a frame starts its transmission when the one
+ * before it has finished (len * 8 / rate later), then takes DELAY_US to
+ * arrive.  A frame that would wait more than Q ms in the FIFO is dropped
+ * (drop_full).  A bulk TCP flow then keeps the FIFO nearly full: a standing
+ * queue of up to Q ms that every other packet on the link waits behind
+ * (bufferbloat).  --queue-ms defaults to 200.
  *
  * Used by lab/lab.sh ("delay" subcommand) inside a router namespace, where
  * IF_A/IF_B are veths hidden from the IP stack (see lab/README.md).  Prints
@@ -43,6 +52,10 @@
 #define MAX_DELAY_US 60000000ull  /* 60 s */
 #define MIN_FRAME_LEN 14u         /* Ethernet header */
 #define SOCK_BUF_BYTES (4 * 1024 * 1024)
+#define MIN_RATE_KBIT 8ull          /* one 1514-byte frame in 1.5 s */
+#define MAX_RATE_KBIT 10000000ull   /* 10 Gbit/s */
+#define MAX_QUEUE_MS 10000ull
+#define DEFAULT_QUEUE_MS 200ull
 
 static volatile sig_atomic_t stop_requested = 0;
 
@@ -67,6 +80,7 @@ struct queue {
     uint64_t drop_full;
     uint64_t drop_tx;
     uint64_t drop_bad;
+    uint64_t busy_until_ns; /* with a rate: when the link finishes the last frame queued */
 };
 
 struct port {
@@ -80,6 +94,8 @@ struct relay {
     int tfd;
     int epfd;
     uint64_t delay_ns;
+    uint64_t rate_bps;       /* 0 = no rate limit */
+    uint64_t queue_limit_ns; /* with a rate: the longest a frame may wait in the FIFO */
     uint64_t armed_ns; /* 0 = disarmed */
     unsigned char *rxbuf;
 };
@@ -94,7 +110,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int parse_delay_us(const char *s, uint64_t *out)
+/* A decimal integer in [min, max]; 0 on success, -1 otherwise. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     char *end = NULL;
     unsigned long long v;
@@ -102,10 +119,35 @@ static int parse_delay_us(const char *s, uint64_t *out)
         return -1;
     errno = 0;
     v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > MAX_DELAY_US)
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
         return -1;
     *out = (uint64_t)v;
     return 0;
+}
+
+static int parse_delay_us(const char *s, uint64_t *out)
+{
+    return parse_u64(s, 0, MAX_DELAY_US, out);
+}
+
+/*
+ * When a frame of len bytes read at now leaves the relay; 0 when the rate
+ * limit's FIFO is full and the frame must be dropped.  Without a rate it is
+ * now + delay; with one, the frame waits for the link to finish the frames
+ * queued before it, then takes its own transmission time.
+ */
+static uint64_t frame_due(struct relay *r, struct queue *q, size_t len, uint64_t now)
+{
+    uint64_t start, tx_ns;
+    if (r->rate_bps == 0)
+        return now + r->delay_ns;
+    start = q->busy_until_ns > now ? q->busy_until_ns : now;
+    if (start - now > r->queue_limit_ns)
+        return 0; /* tail drop: the FIFO holds queue_limit_ns of traffic */
+    /* len <= RX_BUF_LEN (~64 KiB): len * 8e9 < 2^63, no overflow. */
+    tx_ns = ((uint64_t)len * 8ull * 1000000000ull) / r->rate_bps;
+    q->busy_until_ns = start + tx_ns;
+    return q->busy_until_ns + r->delay_ns;
 }
 
 static int open_port(const char *ifname)
@@ -279,7 +321,14 @@ static int receive(struct relay *r, int i)
             q->drop_bad++; /* truncated or runt */
             continue;
         }
-        enqueue(q, r->rxbuf, (size_t)len, now_ns() + r->delay_ns);
+        {
+            uint64_t due = frame_due(r, q, (size_t)len, now_ns());
+            if (due == 0) {
+                q->drop_full++;
+                continue;
+            }
+            enqueue(q, r->rxbuf, (size_t)len, due);
+        }
     }
     return 0;
 }
@@ -342,15 +391,39 @@ int main(int argc, char **argv)
     struct relay r;
     sigset_t wait_mask;
     uint64_t delay_us = 0;
+    uint64_t rate_kbit = 0;
+    uint64_t queue_ms = DEFAULT_QUEUE_MS;
     int rc = 1;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s IF_A IF_B DELAY_US\n", argc > 0 ? argv[0] : "isp-lab-relay");
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s IF_A IF_B DELAY_US [--rate-kbit K --queue-ms Q]\n",
+                argc > 0 ? argv[0] : "isp-lab-relay");
         return 2;
     }
     if (parse_delay_us(argv[3], &delay_us) != 0) {
         fprintf(stderr, "isp-lab-relay: bad DELAY_US '%s' (0..%llu)\n", argv[3], MAX_DELAY_US);
         return 2;
+    }
+    for (int k = 4; k < argc; k += 2) {
+        if (k + 1 >= argc) {
+            fprintf(stderr, "isp-lab-relay: option %s needs a value\n", argv[k]);
+            return 2;
+        }
+        if (strcmp(argv[k], "--rate-kbit") == 0) {
+            if (parse_u64(argv[k + 1], MIN_RATE_KBIT, MAX_RATE_KBIT, &rate_kbit) != 0) {
+                fprintf(stderr, "isp-lab-relay: bad --rate-kbit '%s' (%llu..%llu)\n", argv[k + 1],
+                        MIN_RATE_KBIT, MAX_RATE_KBIT);
+                return 2;
+            }
+        } else if (strcmp(argv[k], "--queue-ms") == 0) {
+            if (parse_u64(argv[k + 1], 1, MAX_QUEUE_MS, &queue_ms) != 0) {
+                fprintf(stderr, "isp-lab-relay: bad --queue-ms '%s' (1..%llu)\n", argv[k + 1], MAX_QUEUE_MS);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "isp-lab-relay: unknown option '%s' (--rate-kbit K, --queue-ms Q)\n", argv[k]);
+            return 2;
+        }
     }
     if (strcmp(argv[1], argv[2]) == 0) {
         fprintf(stderr, "isp-lab-relay: IF_A and IF_B must differ\n");
@@ -362,6 +435,8 @@ int main(int argc, char **argv)
     r.port[1].name = argv[2];
     r.port[0].fd = r.port[1].fd = r.tfd = r.epfd = -1;
     r.delay_ns = delay_us * 1000ull;
+    r.rate_bps = rate_kbit * 1000ull;
+    r.queue_limit_ns = queue_ms * 1000000ull;
 
     if (setup_signals(&wait_mask) != 0)
         return 1;
@@ -402,7 +477,11 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("ready %s<->%s delay_us=%" PRIu64 "\n", r.port[0].name, r.port[1].name, delay_us);
+    if (rate_kbit > 0)
+        printf("ready %s<->%s delay_us=%" PRIu64 " rate_kbit=%" PRIu64 " queue_ms=%" PRIu64 "\n",
+               r.port[0].name, r.port[1].name, delay_us, rate_kbit, queue_ms);
+    else
+        printf("ready %s<->%s delay_us=%" PRIu64 "\n", r.port[0].name, r.port[1].name, delay_us);
     fflush(stdout);
 
     while (!stop_requested) {

@@ -17,6 +17,8 @@ LAB=$LAB_DIR/lab.sh
 ROUTERS=4
 DEST=10.99.$((ROUTERS + 1)).2
 DNS_NAME=check.lab
+# The destination's bulk TCP server (lab/bulk_server.py): the load of `run --bufferbloat`.
+BULK_PORT=9000
 
 # The scenarios and their summaries: lab/scenarios.txt, which `isp-checker lab` reads too.
 scenarios() {
@@ -66,6 +68,10 @@ start_services() {
     die "the lab's DNS or HTTP server did not start (is dnsmasq installed? scripts/install-deps.sh)"
 }
 
+start_bulk_server() {
+    bash "$LAB" bulk-server --prefix "$prefix" --node d --port "$BULK_PORT" >/dev/null
+}
+
 apply_fault() {
     case $scenario in
     healthy) ;;
@@ -85,6 +91,9 @@ EOF
         ;;
     outage) bash "$LAB" loss --prefix "$prefix" --node r1 --percent 100 --dir both >/dev/null ;;
     mtu-black-hole) bash "$LAB" mtu --prefix "$prefix" --node r2 --mtu 1400 --blackhole >/dev/null ;;
+    # r1's uplink (the home router's WAN link) is a 10 Mbit/s line behind a 200 ms FIFO, as a
+    # DSL or cable modem without AQM: a bulk flow raises the RTT past r1 by up to 200 ms.
+    bufferbloat) bash "$LAB" bottleneck --prefix "$prefix" --node r1 --side right --kbit 10000 --queue-ms 200 >/dev/null ;;
     cgnat)
         bash "$LAB" nat --prefix "$prefix" --node r1 >/dev/null
         bash "$LAB" cgnat --prefix "$prefix" --node r2 >/dev/null
@@ -103,6 +112,7 @@ up)
         die "unknown scenario '$scenario' (one of: $(scenarios | awk '{print $1}' | xargs))"
     bash "$LAB" up --prefix "$prefix" --routers "$ROUTERS" ${mode:+"$mode"} >/dev/null
     start_services
+    start_bulk_server
     apply_fault
     echo "client_namespace=$prefix-c"
     # ipv6-broken: a name with both addresses (the lab's /etc/hosts), so `run` checks each family.
@@ -112,6 +122,7 @@ up)
     echo "url=http://$DEST/"
     echo "gateway=10.99.1.2"
     echo "lab_mode=$(bash "$LAB" mode --prefix "$prefix")"
+    echo "bulk_server=$DEST:$BULK_PORT"
     # Extra `isp-checker run` flags the scenario needs: small pages cross a black hole, so the
     # path MTU probe is asked for rather than left to a failing HTTP probe.
     if [[ $scenario == mtu-black-hole ]]; then echo "run_args=--path-mtu"; fi
@@ -120,6 +131,8 @@ up)
     # check URL, answering 200.
     if [[ $scenario == dns-interception ]]; then echo "run_args=--dns-canary 10.99.5.9 --dns-expect $DEST"; fi
     if [[ $scenario == captive-portal ]]; then echo "run_args=--captive-portal-url http://$DEST/ --captive-portal-status 200"; fi
+    # Latency under load needs a load: the bulk server's flows, for 3 s each way.
+    if [[ $scenario == bufferbloat ]]; then echo "run_args=--bufferbloat $DEST:$BULK_PORT --bufferbloat-seconds 3"; fi
     ;;
 down) bash "$LAB" down --prefix "$prefix" ;;
 *) die "usage: scenario.sh list | up --prefix P --scenario NAME [--idealised] | down --prefix P" ;;

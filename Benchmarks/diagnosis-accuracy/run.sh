@@ -31,6 +31,7 @@ ROUTERS=4
 DEST4=10.99.5.2
 DEST6=fd00:99:5::2
 DNS_NAME=check.lab
+BULK_PORT=9000 # lab/bulk_server.py on the destination (the bufferbloat scenarios)
 PREFIX_BASE=${ISPC_DIAG_PREFIX:-diagacc}   # ($ISPC_DIAG_PREFIX: two runs on one machine) not ispc*: `lab.sh down-all` (run by test suites) would tear it down mid-run
 
 RUNS=5
@@ -194,6 +195,9 @@ apply_fault() { # prefix op...
         echo "the destination's web server did not start in $p-d" >&2
         return 1
         ;;
+    bottleneck) bash "$LAB" bottleneck --prefix "$p" --node "$2" --side right --kbit "$3" --queue-ms "$4" >/dev/null ;;
+    # Not a fault: the destination's bulk server, and the check runs with --bufferbloat.
+    bufferbloat) bash "$LAB" bulk-server --prefix "$p" --node d --port "$BULK_PORT" >/dev/null ;;
     udpdrop)
         # The destination drops UDP to the traceroute ports (33434 and up), IPv4 and IPv6.
         ip netns exec "$p-d" nft -f - <<'EOF'
@@ -245,6 +249,7 @@ run_scenario() { # prefix line
     [[ ";$faults;" == *";checkdnsint;"* ]] && args+=(--dns-interception --dns-canary 10.99.5.9 --dns-expect "$DEST4")
     [[ ";$faults;" == *";checkportal;"* ]] &&
         args+=(--captive-portal-url "http://$DEST4/" --captive-portal-status 200 --captive-portal-body "isp-checker lab destination")
+    [[ ";$faults;" == *";bufferbloat;"* ]] && args+=(--bufferbloat "$DEST4:$BULK_PORT" --bufferbloat-seconds 3)
     if [[ -n $RUN_ARGS ]]; then
         local -a extra
         read -r -a extra <<<"$RUN_ARGS"

@@ -164,6 +164,13 @@ def scenarios(pairs="all"):
     add("healthy-portal", "no fault", "healthy", ["http", "checkportal"])
     add("portal-r1", "Captive Portal", "interception", ["http", "portal r1", "checkportal"])
     add("portal-r2", "Captive Portal", "interception", ["http", "portal r2", "checkportal"])
+    # Issue 20 item 2: latency under load (run --bufferbloat against the destination's bulk
+    # server, IPv4). A clean path under load: no fault. The link after rK a 10 Mbit/s
+    # bottleneck behind a 200 ms FIFO: the RTT rises from hop K+1 on, the queue is hop K's
+    # (r1: Local Network@1, the home router's uplink; r2: ISP Access@2).
+    add("healthy-bufferbloat", "no fault", "healthy", ["bufferbloat"])
+    for k in (1, 2):
+        add(f"bloat-r{k}", verdict(component(k, "latency"), k), "bufferbloat", [f"bottleneck r{k} 10000 200", "bufferbloat"])
     return out
 
 

@@ -2,7 +2,7 @@
  * Unit tests for CServiceProbe against loopback servers run in this process's threads: the
  * UDP exchange ignores answers with a foreign ID, a truncated answer is fetched again over
  * TCP, a silent server times out, a closed port is refused, cancellation is prompt, and the
- * TCP connect probe tells open from closed. Only 127.0.0.1 is used. Harness: CProbe/fuzz/check.h.
+ * TCP connect probe tells open from closed, and the bulk flow moves bytes both ways. Only 127.0.0.1 is used. Harness: CProbe/fuzz/check.h.
  */
 #define _GNU_SOURCE
 #include "cservice_probe.h"
@@ -178,6 +178,52 @@ static void test_tcp_connect(void) {
     CHECK(cs_tcp_connect("127.0.0.1", port, 0, -1, &ns) == -EINVAL);
 }
 
+/* A loopback bulk server: accepts one connection, then reads and discards (sink) or sends
+ * zeros (source) until the client closes. Counts what it read. */
+typedef struct { int listener; int source; uint64_t read; } bulk_server;
+
+static void *serve_bulk(void *context) {
+    bulk_server *b = context;
+    static const uint8_t zeros[16384];
+    uint8_t buf[16384];
+    int fd = accept(b->listener, NULL, NULL);
+    if (fd < 0) return NULL;
+    for (;;) {
+        ssize_t n = b->source ? send(fd, zeros, sizeof zeros, MSG_NOSIGNAL) : recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        if (!b->source) b->read += (uint64_t)n;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void test_tcp_bulk(void) {
+    for (int source = 0; source <= 1; source++) {
+        bulk_server b = {.source = source};
+        uint16_t port = 0;
+        b.listener = bound_socket(SOCK_STREAM, &port);
+        listen(b.listener, 1);
+        pthread_t thread;
+        pthread_create(&thread, NULL, serve_bulk, &b);
+        uint64_t bytes = 0;
+        int64_t ns = 0;
+        /* source 1: the client downloads; 0: it uploads. 200 ms on loopback moves megabytes. */
+        CHECK(cs_tcp_bulk("127.0.0.1", port, source, 1000, 200, -1, &bytes, &ns) == 0);
+        CHECK(bytes > 1000000);
+        CHECK(ns >= 200000000LL);
+        pthread_join(thread, NULL);
+        /* An upload counts only what the server acknowledged, never more than it read. */
+        if (!source) CHECK(bytes <= b.read);
+        close(b.listener);
+        CHECK(cs_tcp_bulk("127.0.0.1", port, source, 1000, 200, -1, &bytes, &ns) == -ECONNREFUSED);
+        CHECK(bytes == 0);
+    }
+    uint64_t bytes = 0;
+    int64_t ns = 0;
+    CHECK(cs_tcp_bulk("127.0.0.1", 9, 0, 1000, 0, -1, &bytes, &ns) == -EINVAL);
+    CHECK(cs_tcp_bulk("not-an-ip", 9, 0, 1000, 100, -1, &bytes, &ns) == -EINVAL);
+}
+
 /* What fuzz_dns_parse found: two TSIG records, then a truncated one. ldns leaked the TSIG
  * records when it failed on the rest; a signed response is refused before ldns sees it. */
 static void test_a_signed_response_is_refused(void) {
@@ -276,6 +322,7 @@ int main(void) {
     RUN(test_record_fields_ldns_cannot_print_are_shown_generically);
     RUN(test_a_lost_datagram_is_sent_again);
     RUN(test_tcp_connect);
+    RUN(test_tcp_bulk);
     RUN(test_silence_refusal_and_cancel);
     RUN(test_truncation_and_foreign_ids);
     return check_summary();

@@ -53,6 +53,20 @@ int cs_cancel_fire(int fd);
  */
 int cs_tcp_connect(const char *ip, uint16_t port, int timeout_ms, int cancel_fd, int64_t *connect_ns);
 
+/**
+ * A bulk TCP flow to ip:port for duration_ms: sends zeros as fast as TCP allows
+ * (download 0) or reads and discards what the server sends (download 1), to load
+ * the path while its latency is measured. The server must sink (upload) or source
+ * (download) bytes; lab/bulk_server.py does both. Asks for cubic congestion control
+ * (loss-based, fills a FIFO as most traffic does), else reno, else the system's default.
+ * *bytes gets the bytes moved (an upload's minus what the server has not acknowledged),
+ * *elapsed_ns the flow's time after the handshake.
+ * 0 when the flow ran its time; -ETIMEDOUT (no handshake within connect_timeout_ms),
+ * -ECONNREFUSED, -ECONNRESET (closed by the server), -ECANCELED, -EINVAL, other -errno.
+ */
+int cs_tcp_bulk(const char *ip, uint16_t port, int download, int connect_timeout_ms, int duration_ms, int cancel_fd,
+                uint64_t *bytes, int64_t *elapsed_ns);
+
 /* ------------------------------------------------------------------------ */
 /* DNS                                                                      */
 /* ------------------------------------------------------------------------ */

@@ -89,6 +89,12 @@ enum ReportText {
         case .captivePortal(let portal):
             if let code = portal.statusCode { parts.append("HTTP \(code)") }
             if portal.portal { parts.append("portal" + (portal.location.map { " -> \($0)" } ?? "")) }
+        case .bufferbloat(let bloat):
+            for direction in BufferbloatResult.Direction.allCases {
+                if let rise = bloat.increaseMilliseconds(direction) { parts.append("+\(format(rise, digits: 0)) ms under \(direction.rawValue)") }
+            }
+            if let rpm = bloat.responsivenessRPM { parts.append("\(format(rpm, digits: 0)) RPM") }
+            if let hop = bloat.queueHop, bloat.status != .ok { parts.append(hop == 0 ? "queue on this host's link" : "queue at hop \(hop)") }
         case .tcp, .other:
             break
         }

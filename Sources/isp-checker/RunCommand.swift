@@ -95,6 +95,11 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .customLong("captive-portal-body"), help: "Text --captive-portal-url's page holds (for a URL answering 200).")
     var captivePortalBody: String?
+    @Option(name: .customLong("bufferbloat"), help: ArgumentHelp("Measure latency under load: RTT to every hop while a bulk TCP flow to HOST:PORT (a server that sinks and sources bytes, e.g. lab/bulk_server.py) uploads, then downloads. Off by default: it loads your link for twice --bufferbloat-seconds.", valueName: "host:port"))
+    var bufferbloatServer: String?
+
+    @Option(name: .customLong("bufferbloat-seconds"), help: "How long each direction's flow of --bufferbloat runs, 2 ... 60 s.")
+    var bufferbloatSeconds: Double = 4
 
     @OptionGroup var family: FamilyFlags
 
@@ -116,6 +121,9 @@ struct RunCommand: ParsableCommand {
         try OptionRange.seconds(timeout, flag: "--timeout")
         try OptionRange.integer(rounds, flag: "--rounds", 1...100_000)
         guard tracePort > 0 else { throw ValidationError("--trace-port must be 1 ... 65535, got 0") }
+        guard bufferbloatSeconds.isFinite, (2...60).contains(bufferbloatSeconds) else {
+            throw ValidationError("--bufferbloat-seconds must be 2 ... 60, got \(bufferbloatSeconds)")
+        }
     }
 
     func run() throws {
@@ -164,6 +172,11 @@ struct RunCommand: ParsableCommand {
         options.pathMTU = pathMTU ? .always : .onSymptom
         // A name with IPv4 and IPv6 addresses is checked in both (not with -4/-6): one verdict each.
         options.eachFamily = true
+        if let bufferbloatServer {
+            // A quarter of each flow (at most 1 s) for TCP to fill the queue before samples count.
+            let flow = Duration.milliseconds(Int64((bufferbloatSeconds * 1000).rounded()))
+            options.bufferbloat = BufferbloatOptions(server: bufferbloatServer, flowDuration: flow, warmUp: min(.seconds(1), flow / 4))
+        }
         let checked = options
         let checker = HealthChecker(engine: engine)
         if !json && !report && !incidentReport && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }

@@ -59,6 +59,11 @@ public struct HealthCheckOptions: Sendable {
     /// faults and a verdict per family (`RunReport.families`). Off by default (the monitor
     /// checks one family per target); `isp-checker run` turns it on unless `-4`/`-6` is given.
     public var eachFamily: Bool
+    /// The bufferbloat probe (`ProbeEngine.bufferbloat`): latency to every hop of the trace while
+    /// a bulk TCP flow to `server` loads the path, upload then download. Nil (the default) skips
+    /// it: it loads the link for two flow durations (8 s by default) and needs a server that
+    /// sinks and sources bytes. It runs after every other probe, so its load disturbs none.
+    public var bufferbloat: BufferbloatOptions? = nil
 
     /// When a check probes the path MTU.
     public enum PathMTUCheck: String, Sendable, CaseIterable {
@@ -191,6 +196,13 @@ public struct HealthChecker: Sendable {
             }
             if Task.isCancelled { throw .cancelled }
         }
+        if let bloat = options.bufferbloat {
+            tell(ProbeName.bufferbloat, .running)
+            let entry = await Self.bufferbloat(options, bloat: bloat, trace: traceResult, engine: engine)
+            tell(ProbeName.bufferbloat, .finished(thresholds.grade(entry)))
+            extra.append(entry)
+            if Task.isCancelled { throw .cancelled }
+        }
         var report = analyzer.analyze(target: options.target, ping: pingResult, trace: traceResult,
                                       otherProbes: failed + extra, history: history, timestamp: started)
         report.probes = Self.ordered(report.probes)
@@ -219,6 +231,7 @@ public struct HealthChecker: Sendable {
         second.family = only(other.family)
         second.additionalProbes = []
         second.pathMTU = .off
+        second.bufferbloat = nil // it loads the link: once, in the preferred family
         let (firstCheck, secondCheck) = (first, second)
         async let primary = Self.capture { () async throws(ProbeError) -> RunReport in
             try await self.check(firstCheck, history: history, progress: progress)
@@ -262,6 +275,24 @@ public struct HealthChecker: Sendable {
         let family: FamilyPreference = trace.map { $0.address.family == .ipv4 ? .ipv4 : .ipv6 } ?? options.family
         let hops = trace?.hops.compactMap { hop in hop.addresses.first.map { PathMTUResult.Hop(ttl: hop.ttl, address: $0.address) } } ?? []
         return try await engine.pathMTU(options.target, hops: hops, options: PathMTUOptions(timeout: options.pingTimeout, family: family))
+    }
+
+    /// The bufferbloat probe over the trace's hops, in the trace's family; a probe that cannot
+    /// run (no server address, bad options) is a `crit` entry saying why: the user asked for it.
+    private static func bufferbloat(_ options: HealthCheckOptions, bloat: BufferbloatOptions, trace: TraceResult?,
+                                    engine: ProbeEngine) async -> ProbeReport {
+        var bloat = bloat
+        bloat.family = trace.map { $0.address.family == .ipv4 ? .ipv4 : .ipv6 } ?? options.family
+        let hops = trace?.hops.compactMap { hop in
+            hop.isDestination ? nil : hop.addresses.first.map { BufferbloatResult.PathHop(ttl: hop.ttl, address: $0.address) }
+        } ?? []
+        let chosen = bloat
+        switch await capture({ () async throws(ProbeError) -> BufferbloatResult in
+            try await engine.bufferbloat(options.target, hops: hops, options: chosen)
+        }) {
+        case .success(let result): return ProbeReport(bufferbloat: result)
+        case .failure(let error): return ProbeReport(name: ProbeName.bufferbloat, status: .crit, details: [:], error: error.description)
+        }
     }
 
     /// Whether the hops are worth an echo each: ping lost some (not all) of its packets, or a

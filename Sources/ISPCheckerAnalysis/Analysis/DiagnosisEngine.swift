@@ -30,6 +30,7 @@ enum DiagnosisEngine {
             faults += destinationService(context)
             faults += lossWithoutLocation(context)
             faults += pathMTUBlackHole(context)
+            faults += bufferbloat(context)
         }
         faults += dns(context, completeOutage: completeOutage)
         faults += dnsInterception(context)

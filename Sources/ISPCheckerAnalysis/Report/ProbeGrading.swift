@@ -22,6 +22,7 @@ extension HealthThresholds {
         case .dns(let dns): return grade(dns) ?? report.status
         case .http(let http): return grade(http) ?? report.status
         case .tcp(let tcp): return grade(tcp) ?? report.status
+        case .bufferbloat(let bloat): return bloat.status
         case .trace, .pathMTU, .dnsInterception, .captivePortal, .other: return report.status
         }
     }

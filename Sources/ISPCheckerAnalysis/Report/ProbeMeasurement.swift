@@ -17,6 +17,8 @@ public enum ProbeMeasurement: Sendable, Equatable {
     /// The DNS interception and captive portal probes (ProbeReport+Interception.swift).
     case dnsInterception(DNSInterception)
     case captivePortal(CaptivePortal)
+    /// The bufferbloat probe (ProbeReport+Bufferbloat.swift).
+    case bufferbloat(Bufferbloat)
     /// A probe analysis does not know.
     case other
 
@@ -170,6 +172,8 @@ extension ProbeMeasurement {
                                     reportedMTU: whole("reported_mtu"), blackHole: blackHole, lastHopReached: whole("last_hop_reached"),
                                     lastHopReachedAddress: text("last_hop_reached_ip"), firstHopLost: whole("first_hop_lost"),
                                     firstHopLostAddress: text("first_hop_lost_ip")))
+        case ProbeName.bufferbloat:
+            self = Self.bufferbloat(details: details)
         default:
             self = Self.interception(name: name, details: details) ?? .other
         }
@@ -186,7 +190,7 @@ extension ProbeMeasurement {
         case .dns(let value): return value.outcome
         case .http(let value): return value.outcome
         case .tcp(let value): return value.outcome
-        case .ping, .trace, .pathMTU, .dnsInterception, .captivePortal, .other: return nil
+        case .ping, .trace, .pathMTU, .dnsInterception, .captivePortal, .bufferbloat, .other: return nil
         }
     }
 }
