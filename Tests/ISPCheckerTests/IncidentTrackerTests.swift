@@ -108,6 +108,22 @@ struct IncidentTrackerTests {
         #expect(second.observe(Self.run(2, score: 0))?.incident.state == .closed)
     }
 
+    @Test("a path change at the first bad run counts in the incident those runs open; a healthy run forgets it")
+    func pathChangeBeforeOpening() throws {
+        let tracker = Feed(policy: IncidentPolicy(openAfterRuns: 2, closeAfterRuns: 1))
+        #expect(tracker.observe(Self.run(0, score: 60)) == nil)
+        #expect(tracker.notePathChange(target: Self.run(0, score: 60).target) == nil, "nothing open yet")
+        let opened = try #require(tracker.observe(Self.run(1, score: 60))).incident
+        #expect(opened.pathChanges == 1)
+        #expect(tracker.observe(Self.run(2, score: 0))?.incident.state == .closed)
+        // A change during a bad streak that a healthy run ends is not carried to a later incident.
+        _ = tracker.observe(Self.run(3, score: 60))
+        _ = tracker.notePathChange(target: opened.target)
+        #expect(tracker.observe(Self.run(4, score: 0)) == nil)
+        _ = tracker.observe(Self.run(5, score: 60))
+        #expect(try #require(tracker.observe(Self.run(6, score: 60))).incident.pathChanges == 0)
+    }
+
     @Test("the JSON round trip keeps the incident; a closed one carries duration_seconds")
     func jsonRoundTrip() throws {
         let tracker = Feed(policy: IncidentPolicy(openAfterRuns: 1, closeAfterRuns: 1))

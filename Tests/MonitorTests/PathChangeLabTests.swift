@@ -7,7 +7,8 @@ import Testing
 /// routers at hop 2 (`lab.sh up --ecmp --realistic`), r1 sending everything through r2a; after
 /// the monitor has stored runs over that path, r1 moves to r2b (`lab.sh reroute --via r2b`) and
 /// r2b drops 40 % of what it forwards. The next run must be a path change at hop 2 (in the
-/// store, the API and the counter) and its loss diagnosis must say the loss began with it.
+/// store, the API and the counter), its loss diagnosis must say the loss began with it, and the
+/// incident the loss opens must count the change.
 @Suite("Path changes in the lab", .serialized,
        .enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: monitorExecutable), "needs root and a built isp-checker-monitor"))
 struct PathChangeLabTests {
@@ -87,6 +88,17 @@ struct PathChangeLabTests {
         let evidence = report.diagnosis.flatMap(\.evidence).map(\.detail)
         #expect(evidence.contains { $0.contains("loss began at the run where the path changed at hop 2: \(r2a) → \(r2b)") },
                 "\(report.diagnosis)")
+
+        // The loss goes on: the incident it opens (two bad runs, the default) counts the change
+        // that came with its first run.
+        var incident: [String: Any] = [:]
+        #expect(try await eventually(timeout: .seconds(60)) {
+            guard let body = try? JSONSerialization.jsonObject(with: Data(get(port, "/api/v1/incidents?target=\(Self.destination)&state=open").utf8)) as? [String: Any],
+                  let first = (body["incidents"] as? [[String: Any]])?.first else { return false }
+            incident = first
+            return true
+        }, "no incident opened: \(process.stderr)")
+        #expect(incident["path_changes"] as? Int == 1, "\(incident)")
 
         let metrics = try get(port, "/metrics")
         let counted = metrics.split(separator: "\n").filter { $0.hasPrefix("isp_checker_path_changes_total{") }

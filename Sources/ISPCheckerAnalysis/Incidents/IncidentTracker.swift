@@ -30,6 +30,8 @@ public struct IncidentTracker: Sendable {
     private struct TargetState: Sendable {
         /// Bad runs in a row while no incident is open (fewer than `openAfterRuns`).
         var pending: [RunReport] = []
+        /// Path changes among the pending runs: the incident they open counts them.
+        var pendingPathChanges = 0
         /// Healthy runs in a row while one is open, and when the first of them ran.
         var healthyRuns = 0
         var firstHealthyAt: Date?
@@ -70,12 +72,15 @@ public struct IncidentTracker: Sendable {
             }
             state.pending.append(report)
             guard state.pending.count >= policy.openAfterRuns else { return nil }
-            let incident = Self.open(from: state.pending)
+            var incident = Self.open(from: state.pending)
+            incident.pathChanges = state.pendingPathChanges
             state.pending = []
+            state.pendingPathChanges = 0
             state.open = incident
             return IncidentChange(incident: incident, events: incident.timeline)
         }
         state.pending = []
+        state.pendingPathChanges = 0
         guard var incident = state.open else { return nil }
         state.healthyRuns += 1
         if state.healthyRuns == 1 { state.firstHealthyAt = report.timestamp }
@@ -91,9 +96,14 @@ public struct IncidentTracker: Sendable {
         return IncidentChange(incident: incident, events: [event])
     }
 
-    /// Counts a change of the path to `target` in its open incident (the hook for path-change
-    /// events); `nil` when none is open.
+    /// Counts a change of the path to `target` (told after the run that changed it was
+    /// observed) in its open incident; while bad runs are pending, in the incident they will
+    /// open, so a path change at the start of a fault counts. `nil` when no incident is open.
     public mutating func notePathChange(target: String) -> IncidentChange? {
+        if targets[target]?.open == nil, targets[target]?.pending.isEmpty == false {
+            targets[target]?.pendingPathChanges += 1
+            return nil
+        }
         guard var incident = targets[target]?.open else { return nil }
         incident.pathChanges += 1
         targets[target]?.open = incident

@@ -55,13 +55,16 @@ public final class MonitorMetrics: Sendable {
     }
 
     /// Sets the series for one run: score, every probe's status and numeric details.
-    public func record(_ report: RunReport) {
+    /// Returns the change of the target's path this run made, if any (counted in
+    /// `isp_checker_path_changes_total`; the service tells the target's open incident).
+    @discardableResult
+    public func record(_ report: RunReport) -> PathChange? {
         let target = report.target
         registry.makeGauge(name: "isp_checker_score", labels: [("target", target)],
                            help: "Health score of the last run: 0 healthy ... 100 complete outage").set(report.score)
         registry.makeCounter(name: "isp_checker_runs_total", labels: [("target", target)], help: "Runs recorded").increment()
         LatencyHistogram.observe(report, in: registry)
-        countPathChange(report)
+        let pathChange = countPathChange(report)
         // Under the lock from first set to last removal, so two runs of one target cannot interleave.
         probeGauges.withLock { lastSet in
             var set: [ObjectIdentifier: Gauge] = [:]
@@ -92,12 +95,13 @@ public final class MonitorMetrics: Sendable {
             }
             lastSet[target] = set
         }
+        return pathChange
     }
 
     /// Counts a run whose path left the target's previous one (the counter exists, at 0, from
     /// the target's first run with a path, so `increase()` sees the first change).
-    private func countPathChange(_ report: RunReport) {
-        guard let path = report.pathFingerprint else { return }
+    private func countPathChange(_ report: RunReport) -> PathChange? {
+        guard let path = report.pathFingerprint else { return nil }
         let counter = registry.makeCounter(name: "isp_checker_path_changes_total", labels: [("target", report.target)],
                                            help: "Runs whose traced path differs from the previous run's (first differing hop)")
         let change = lastPaths.withLock { paths in
@@ -106,6 +110,7 @@ public final class MonitorMetrics: Sendable {
             return change
         }
         if change != nil { counter.increment() }
+        return change
     }
 
     /// Counts a stored run the history could not use.

@@ -55,11 +55,15 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
 
     /// Records one run: metrics, health state, then the history.
     public func handle(_ report: RunReport) async {
-        metrics.record(report)
+        let pathChange = metrics.record(report)
         state.noteRun(report)
         await recorder.record(report)
         // After the run is recorded, so the incident's runs are in the history when it is read.
-        await incidents?.observe(report)
+        if let incidents {
+            await incidents.observe(report)
+            // A run that opened or continued an incident on a new path: the incident counts it.
+            if pathChange != nil { await incidents.notePathChange(target: report.target) }
+        }
         metrics.setPendingRuns(await recorder.pendingCount)
     }
 }
