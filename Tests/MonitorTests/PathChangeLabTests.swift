@@ -92,7 +92,8 @@ struct PathChangeLabTests {
         // The loss goes on: the incident it opens (two bad runs, the default) counts the change
         // that came with its first run.
         var incident: [String: Any] = [:]
-        #expect(try await eventually(timeout: .seconds(60)) {
+        // A degraded target (P2) is checked again after max(base / 2, 60 s) (runbook §4.1.2).
+        #expect(try await eventually(timeout: .seconds(150)) {
             guard let body = try? JSONSerialization.jsonObject(with: Data(get(port, "/api/v1/incidents?target=\(Self.destination)&state=open").utf8)) as? [String: Any],
                   let first = (body["incidents"] as? [[String: Any]])?.first else { return false }
             incident = first

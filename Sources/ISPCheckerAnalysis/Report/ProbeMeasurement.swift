@@ -194,3 +194,43 @@ extension ProbeMeasurement {
         }
     }
 }
+
+// The newer probes' entries read back from their details: here, with every other read of a
+// probe's details by key (the one place scripts/test.sh allows).
+extension ProbeMeasurement {
+    /// The typed entries of the two probes from their details (`init(name:details:)` calls it).
+    static func interception(name: String, details: [String: DetailValue]) -> ProbeMeasurement? {
+        func text(_ key: String) -> String? { if case .string(let value) = details[key] { value } else { nil } }
+        func texts(_ key: String) -> [String] { if case .strings(let value) = details[key] { value } else { [] } }
+        func flag(_ key: String) -> Bool? { if case .bool(let value) = details[key] { value } else { nil } }
+        func whole(_ key: String) -> Int? { details[key]?.number.flatMap { Int(exactly: $0.rounded(.towardZero)) } }
+        switch name {
+        case ProbeName.dnsInterception:
+            return .dnsInterception(DNSInterception(
+                resolver: text("resolver"), identity: text("identity"), expectedIdentity: text("expected_identity"),
+                canary: text("canary"), canaryAnswered: flag("canary_answered"), canaryIdentity: text("canary_identity"),
+                checkedName: text("checked_name"), expectedAnswers: texts("expected_answers"), answers: texts("answers"),
+                intercepted: flag("intercepted") ?? false, interceptingHop: whole("intercepting_hop")))
+        case ProbeName.captivePortal:
+            return .captivePortal(CaptivePortal(
+                url: text("url"), expectedStatus: whole("expected_status"), statusCode: whole("status_code"),
+                location: text("location"), title: text("title"), serverAddress: text("server_ip"),
+                bodyMatched: flag("body_matched"), portal: flag("portal") ?? false))
+        default:
+            return nil
+        }
+    }
+
+    /// The bufferbloat entry's details, read back (called from `init(name:details:)`).
+    static func bufferbloat(details: [String: DetailValue]) -> ProbeMeasurement {
+        func number(_ key: String) -> Double? { details[key]?.number }
+        func text(_ key: String) -> String? { if case .string(let value) = details[key] { value } else { nil } }
+        func whole(_ key: String) -> Int? { number(key).flatMap { Int(exactly: $0.rounded(.towardZero)) } }
+        return .bufferbloat(Bufferbloat(idleMilliseconds: number("idle_rtt_ms"), uploadIncreaseMilliseconds: number("upload_increase_ms"),
+                                        downloadIncreaseMilliseconds: number("download_increase_ms"), uploadKilobitsPerSecond: number("upload_kbit"),
+                                        downloadKilobitsPerSecond: number("download_kbit"), responsivenessRPM: number("responsiveness_rpm"),
+                                        idleRPM: number("idle_rpm"), worstDirection: text("worst_direction").flatMap(BufferbloatResult.Direction.init(rawValue:)),
+                                        queueHop: whole("queue_hop"), queueHopAddress: text("queue_hop_ip"), riseHop: whole("rise_hop"),
+                                        riseHopAddress: text("rise_hop_ip"), uploadError: text("upload_error"), downloadError: text("download_error")))
+    }
+}

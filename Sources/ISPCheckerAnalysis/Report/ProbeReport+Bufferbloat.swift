@@ -79,18 +79,6 @@ extension ProbeMeasurement {
 
     public var bufferbloat: Bufferbloat? { if case .bufferbloat(let value) = self { value } else { nil } }
 
-    /// The bufferbloat entry's details, read back (called from `init(name:details:)`).
-    static func bufferbloat(details: [String: DetailValue]) -> ProbeMeasurement {
-        func number(_ key: String) -> Double? { details[key]?.number }
-        func text(_ key: String) -> String? { if case .string(let value) = details[key] { value } else { nil } }
-        func whole(_ key: String) -> Int? { number(key).flatMap { Int(exactly: $0.rounded(.towardZero)) } }
-        return .bufferbloat(Bufferbloat(idleMilliseconds: number("idle_rtt_ms"), uploadIncreaseMilliseconds: number("upload_increase_ms"),
-                                        downloadIncreaseMilliseconds: number("download_increase_ms"), uploadKilobitsPerSecond: number("upload_kbit"),
-                                        downloadKilobitsPerSecond: number("download_kbit"), responsivenessRPM: number("responsiveness_rpm"),
-                                        idleRPM: number("idle_rpm"), worstDirection: text("worst_direction").flatMap(BufferbloatResult.Direction.init(rawValue:)),
-                                        queueHop: whole("queue_hop"), queueHopAddress: text("queue_hop_ip"), riseHop: whole("rise_hop"),
-                                        riseHopAddress: text("rise_hop_ip"), uploadError: text("upload_error"), downloadError: text("download_error")))
-    }
 }
 
 extension ProbeReport {
@@ -110,13 +98,13 @@ extension ProbeReport {
         var worst: BufferbloatResult.Queue?
         for direction in BufferbloatResult.Direction.allCases {
             let name = direction.rawValue
-            if let loaded = destination?.loadedMilliseconds(direction) { details["\(name)_rtt_ms"] = .double(loaded.roundedToMicro) }
+            if let loaded = destination?.loadedMilliseconds(direction) { details.updateValue(.double(loaded.roundedToMicro), forKey: "\(name)_rtt_ms") }
             if let flow = result.flows.first(where: { $0.direction == direction }) {
-                if let rate = flow.kilobitsPerSecond { details["\(name)_kbit"] = .double(rate.rounded()) }
-                if let error = flow.error { details["\(name)_error"] = .string(error) }
+                if let rate = flow.kilobitsPerSecond { details.updateValue(.double(rate.rounded()), forKey: "\(name)_kbit") }
+                if let error = flow.error { details.updateValue(.string(error), forKey: "\(name)_error") }
             }
             if let queue = result.queue(direction, minimumMilliseconds: minimum) {
-                details["\(name)_increase_ms"] = .double(queue.increaseMilliseconds.roundedToMicro)
+                details.updateValue(.double(queue.increaseMilliseconds.roundedToMicro), forKey: "\(name)_increase_ms")
                 if worst.map({ queue.increaseMilliseconds > $0.increaseMilliseconds }) ?? true { worst = queue }
             }
         }

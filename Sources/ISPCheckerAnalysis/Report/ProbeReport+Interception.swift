@@ -69,28 +69,6 @@ extension ProbeMeasurement {
     public var dnsInterception: DNSInterception? { if case .dnsInterception(let value) = self { value } else { nil } }
     public var captivePortal: CaptivePortal? { if case .captivePortal(let value) = self { value } else { nil } }
 
-    /// The typed entries of the two probes from their details (`init(name:details:)` calls it).
-    static func interception(name: String, details: [String: DetailValue]) -> ProbeMeasurement? {
-        func text(_ key: String) -> String? { if case .string(let value) = details[key] { value } else { nil } }
-        func texts(_ key: String) -> [String] { if case .strings(let value) = details[key] { value } else { [] } }
-        func flag(_ key: String) -> Bool? { if case .bool(let value) = details[key] { value } else { nil } }
-        func whole(_ key: String) -> Int? { details[key]?.number.flatMap { Int(exactly: $0.rounded(.towardZero)) } }
-        switch name {
-        case ProbeName.dnsInterception:
-            return .dnsInterception(DNSInterception(
-                resolver: text("resolver"), identity: text("identity"), expectedIdentity: text("expected_identity"),
-                canary: text("canary"), canaryAnswered: flag("canary_answered"), canaryIdentity: text("canary_identity"),
-                checkedName: text("checked_name"), expectedAnswers: texts("expected_answers"), answers: texts("answers"),
-                intercepted: flag("intercepted") ?? false, interceptingHop: whole("intercepting_hop")))
-        case ProbeName.captivePortal:
-            return .captivePortal(CaptivePortal(
-                url: text("url"), expectedStatus: whole("expected_status"), statusCode: whole("status_code"),
-                location: text("location"), title: text("title"), serverAddress: text("server_ip"),
-                bodyMatched: flag("body_matched"), portal: flag("portal") ?? false))
-        default:
-            return nil
-        }
-    }
 }
 
 extension ProbeReport {
