@@ -100,11 +100,14 @@ stage "Swift tests: unit and lab"
 # image and replay stages came: docs/fuzzing.md).
 export ISPC_REPORT_FUZZ_RUNS="${ISPC_REPORT_FUZZ_RUNS:-500000}"
 timed='^LabTests\.(PingLabTests|RealisticTraceLabTests|TraceLabTests|DiagnosisLabTests)/'
-shard() { # NAME ARGUMENTS...: swift test into .build/tests-NAME.log, its status into .rc
+# The test bundle is run directly (as `swift test` runs it for swift-testing): two `swift test`
+# processes at once would both open SwiftPM's build database, and the second fails on its lock.
+tests_bin="$(swift build --show-bin-path)/isp-checkerPackageTests.xctest"
+[[ -x $tests_bin ]] || { echo "test.sh: $tests_bin is missing (the Swift build stage makes it)" >&2; exit 1; }
+shard() { # NAME ARGUMENTS...: the tests into .build/tests-NAME.log, their status into .rc
   local name=$1; shift
   set +e
-  # --ignore-lock: both read the one build (--skip-build); SwiftPM's lock would queue them.
-  swift test --ignore-lock --skip-build --no-parallel "$@" > ".build/tests-$name.log" 2>&1
+  "$tests_bin" --testing-library swift-testing --no-parallel "$@" > ".build/tests-$name.log" 2>&1
   echo $? > ".build/tests-$name.rc"
 }
 # CaptureTraceReplayLabTests (2.5 min of tcpdump and peers' traces) goes with the other targets:
