@@ -98,14 +98,8 @@ extension SQLiteRunStore {
     }
 
     public func pathChanges(matching query: RunQuery) async throws -> PathChangePage {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let target = query.target { conditions.append("target = ?"); arguments += [target] }
-        if let since = query.sinceMilliseconds { conditions.append("timestamp_ms >= ?"); arguments += [since] }
-        if let until = query.untilMilliseconds { conditions.append("timestamp_ms <= ?"); arguments += [until] }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let filterArguments = arguments
-        let pageArguments = arguments + [query.limit, query.offset]
+        let (whereClause, filterArguments) = query.sqliteFilter
+        let pageArguments = filterArguments + [query.limit, query.offset]
         return try await pool.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM path_changes \(whereClause)", arguments: filterArguments) ?? 0
             let changes = try Row.fetchAll(
@@ -170,12 +164,7 @@ extension PostgresRunStore {
     }
 
     public func pathChanges(matching query: RunQuery) async throws -> PathChangePage {
-        var conditions: [String] = []
-        var binds = PostgresBindings()
-        if let target = query.target { binds.append(target); conditions.append("target = $\(binds.count)") }
-        if let since = query.sinceMilliseconds { binds.append(since); conditions.append("timestamp_ms >= $\(binds.count)") }
-        if let until = query.untilMilliseconds { binds.append(until); conditions.append("timestamp_ms <= $\(binds.count)") }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let (whereClause, binds) = query.postgresFilter
         let countQuery = PostgresQuery(unsafeSQL: "SELECT COUNT(*)::BIGINT FROM path_changes \(whereClause)", binds: binds)
         var pageBinds = binds
         pageBinds.append(Int64(query.limit))

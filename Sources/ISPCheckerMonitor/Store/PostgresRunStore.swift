@@ -205,12 +205,7 @@ public struct PostgresRunStore: RunStore, Service {
     }
 
     public func runs(matching query: RunQuery) async throws -> RunPage {
-        var conditions: [String] = []
-        var binds = PostgresBindings()
-        if let target = query.target { binds.append(target); conditions.append("target = $\(binds.count)") }
-        if let since = query.sinceMilliseconds { binds.append(since); conditions.append("timestamp_ms >= $\(binds.count)") }
-        if let until = query.untilMilliseconds { binds.append(until); conditions.append("timestamp_ms <= $\(binds.count)") }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let (whereClause, binds) = query.postgresFilter
         let countQuery = PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM runs \(whereClause)", binds: binds)
         var pageBinds = binds
         pageBinds.append(Int64(query.limit))
@@ -283,5 +278,18 @@ public struct PostgresRunStore: RunStore, Service {
             return .unavailable("SQLSTATE \(state): \(message ?? "no message")")
         }
         return .unavailable("\(error.code)\(error.underlying.map { " (\($0))" } ?? "")")
+    }
+}
+
+extension RunQuery {
+    /// The `WHERE` clause of the target and time filters and its binds ($1 …), for PostgreSQL
+    /// (runs and path changes share the columns `target` and `timestamp_ms`).
+    var postgresFilter: (clause: String, binds: PostgresBindings) {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let target { binds.append(target); conditions.append("target = $\(binds.count)") }
+        if let sinceMilliseconds { binds.append(sinceMilliseconds); conditions.append("timestamp_ms >= $\(binds.count)") }
+        if let untilMilliseconds { binds.append(untilMilliseconds); conditions.append("timestamp_ms <= $\(binds.count)") }
+        return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), binds)
     }
 }

@@ -88,14 +88,8 @@ public struct SQLiteRunStore: RunStore {
     }
 
     public func runs(matching query: RunQuery) async throws -> RunPage {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let target = query.target { conditions.append("target = ?"); arguments += [target] }
-        if let since = query.sinceMilliseconds { conditions.append("timestamp_ms >= ?"); arguments += [since] }
-        if let until = query.untilMilliseconds { conditions.append("timestamp_ms <= ?"); arguments += [until] }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let filterArguments = arguments
-        let pageArguments = arguments + [query.limit, query.offset]
+        let (whereClause, filterArguments) = query.sqliteFilter
+        let pageArguments = filterArguments + [query.limit, query.offset]
         return try await pool.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(whereClause)", arguments: filterArguments) ?? 0
             let runs = try Row.fetchAll(
@@ -127,5 +121,18 @@ public struct SQLiteRunStore: RunStore {
 
     private static func storedRun(_ row: Row) -> StoredRun {
         StoredRun(id: row["id"], target: row["target"], timestampMilliseconds: row["timestamp_ms"], json: row["report_json"])
+    }
+}
+
+extension RunQuery {
+    /// The `WHERE` clause of the target and time filters and its arguments, for SQLite (runs and
+    /// path changes share the columns `target` and `timestamp_ms`).
+    var sqliteFilter: (clause: String, arguments: StatementArguments) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let target { conditions.append("target = ?"); arguments += [target] }
+        if let sinceMilliseconds { conditions.append("timestamp_ms >= ?"); arguments += [sinceMilliseconds] }
+        if let untilMilliseconds { conditions.append("timestamp_ms <= ?"); arguments += [untilMilliseconds] }
+        return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), arguments)
     }
 }
