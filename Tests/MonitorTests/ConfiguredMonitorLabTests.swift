@@ -12,10 +12,7 @@ struct ConfiguredMonitorLabTests {
     static let scenarioScript = repositoryRoot.appendingPathComponent("lab/scenario.sh").path
     static let client = "\(prefix)-c"
 
-    /// GET inside the client namespace (the monitor listens on that namespace's loopback).
-    private func get(_ port: Int, _ path: String) throws -> String {
-        try run("/usr/sbin/ip", ["netns", "exec", Self.client, "curl", "-sf", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]).stdout
-    }
+    private func get(_ port: Int, _ path: String) throws -> String { try namespaceGet(Self.client, port: port, path) }
 
     @Test("a critical target in the transit-loss lab: runs stored, diagnosed Peering/Transit at hop 4, scored in /metrics; SIGTERM exits 0")
     func checksConfiguredTargetAndServesIt() async throws {

@@ -19,13 +19,7 @@ struct IncidentLabTests {
     /// Two routers: the destination is on the third link.
     static let destination = "10.99.3.2"
 
-    private func inClient(_ arguments: [String], check: Bool = true) throws -> CommandOutput {
-        try run("/usr/sbin/ip", ["netns", "exec", Self.client] + arguments, check: check)
-    }
-
-    private func get(_ port: Int, _ path: String) throws -> String {
-        try inClient(["curl", "-sf", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]).stdout
-    }
+    private func get(_ port: Int, _ path: String) throws -> String { try namespaceGet(Self.client, port: port, path) }
 
     private func incidents(_ port: Int, _ query: String) throws -> [[String: Any]] {
         let body = try JSONSerialization.jsonObject(with: Data(try get(port, "/api/v1/incidents?\(query)").utf8)) as? [String: Any]

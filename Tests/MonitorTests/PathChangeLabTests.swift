@@ -21,10 +21,7 @@ struct PathChangeLabTests {
         try run("/bin/bash", [Self.labScript] + arguments + ["--prefix", Self.prefix]).stdout
     }
 
-    /// GET inside the client namespace (the monitor listens on that namespace's loopback).
-    private func get(_ port: Int, _ path: String) throws -> String {
-        try run("/usr/sbin/ip", ["netns", "exec", Self.client, "curl", "-sf", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]).stdout
-    }
+    private func get(_ port: Int, _ path: String) throws -> String { try namespaceGet(Self.client, port: port, path) }
 
     private func storedCount(_ process: Subprocess) -> Int {
         process.stdout.split(separator: "\n").filter { $0.hasPrefix("stored ") }.count

@@ -104,3 +104,10 @@ func freeLoopbackPort() throws -> Int {
     guard bound == 0 else { throw HarnessError.failed("cannot find a free port: errno \(errno)") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// GET `path` from a server on 127.0.0.1:`port` inside network namespace `namespace` (a monitor
+/// the lab tests run in the lab's client namespace), with curl there: the body; throws on an
+/// HTTP error or after 10 s.
+func namespaceGet(_ namespace: String, port: Int, _ path: String) throws -> String {
+    try run("/usr/sbin/ip", ["netns", "exec", namespace, "curl", "-sf", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]).stdout
+}
