@@ -243,9 +243,7 @@ public struct HealthChecker: Sendable {
         let (primaryReport, secondaryReport) = (try await primary.get(), try await secondary.get())
         // The preferred family's own verdict: its ping and trace without the other probes, which
         // may have gone out in the other family (`RunReport.combiningFamilies`).
-        let pathProbes: Set<String> = [ProbeName.ping, ProbeName.traceroute]
-        let pathOnly = analyzer.analyze(target: primaryReport.target, probes: primaryReport.probes.filter { pathProbes.contains($0.name) },
-                                        trace: primaryReport.trace, history: history, timestamp: primaryReport.timestamp, id: primaryReport.id)
+        let pathOnly = analyzer.pathOnly(primaryReport, history: history)
         return RunReport.combiningFamilies(primary: primaryReport, primaryAddress: preferred, primaryPathOnly: pathOnly,
                                            other: secondaryReport, otherAddress: other)
     }

@@ -87,9 +87,8 @@ extension RunReport {
                 return diagnosis
             }
         }
-        let pathProbes: Set<String> = [ProbeName.ping, ProbeName.traceroute]
         let services = primaryPathOnly == nil ? [] : primary.diagnosis.filter { diagnosis in
-            !diagnosis.evidence.isEmpty && diagnosis.evidence.allSatisfy { !pathProbes.contains($0.probe) }
+            !diagnosis.evidence.isEmpty && diagnosis.evidence.allSatisfy { !ProbeName.path.contains($0.probe) }
         }
         let mine = led(primaryPath, primaryAddress.family), theirs = led(other, otherAddress.family)
         var combined = primary
@@ -98,5 +97,22 @@ extension RunReport {
         combined.diagnosis = (other.score > primaryPath.score ? theirs + mine : mine + theirs) + services
         combined.families = verdicts.sorted { $0.family == .ipv4 && $1.family == .ipv6 }
         return combined
+    }
+}
+
+extension ProbeName {
+    /// The probes that measure the path itself, in the family of the target's address: a
+    /// family's own verdict is read from these alone.
+    public static let path: Set<String> = [ping, traceroute]
+}
+
+extension HealthAnalyzer {
+    /// `report` analysed again from its ping and trace only (same id, time and history): the
+    /// verdict of its address family, which the other probes (DNS, HTTP …, free to go out in
+    /// either family) must not vouch for. `RunReport.combiningFamilies` takes it as
+    /// `primaryPathOnly`.
+    public func pathOnly(_ report: RunReport, history: [RunReport]) -> RunReport {
+        analyze(target: report.target, probes: report.probes.filter { ProbeName.path.contains($0.name) },
+                trace: report.trace, history: history, timestamp: report.timestamp, id: report.id)
     }
 }
