@@ -103,15 +103,11 @@ private final class TraceRun {
             throw core.unavailableFamilies[destination.family]
                 ?? .permissionDenied(hint: "traceroute needs raw sockets: run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep isp-checker)")
         }
-        let lookup = await core.onEngineThread { () -> (Int32, IPAddress?) in
-            var raw = destination.raw
-            var source = cp_addr()
-            let result = cp_route_lookup(&raw, &source, nil, 0)
-            return (result, IPAddress(source))
-        }
-        guard let (result, found) = lookup else { throw .engineShutDown }
-        guard result == 0, let source = found else {
-            throw .systemError(operation: "finding a route to \(destination)", errno: -result)
+        let source: IPAddress
+        switch await core.routeSource(to: destination) {
+        case .success(let found): source = found
+        case .failure(.engineShutDown): throw .engineShutDown
+        case .failure(.lookup(let errno)): throw .systemError(operation: "finding a route to \(destination)", errno: errno)
         }
         let run = TraceRun(core: core, options: options, target: target, destination: destination, source: source,
                            sockets: sockets, echoSocket: echoSocket, pacer: pacer, onUpdate: onUpdate)
