@@ -9,6 +9,7 @@
 #
 #   scenario.sh list
 #   scenario.sh up   --prefix P --scenario NAME [--idealised]   prints KEY=VALUE lines describing the lab
+#   scenario.sh step --prefix P --scenario NAME   the fault of a scenario that said baseline=1, after its first run
 #   scenario.sh down --prefix P
 set -Eeuo pipefail
 
@@ -101,6 +102,23 @@ EOF
     dns-interception) bash "$LAB" dns-intercept --prefix "$prefix" --node r2 >/dev/null ;;
     captive-portal) bash "$LAB" captive-portal --prefix "$prefix" --node r1 >/dev/null ;;
     ipv6-broken) bash "$LAB" family-drop --prefix "$prefix" --node r2 --family 6 >/dev/null ;;
+    # Two parallel routers at hop 2 (r2a, r2b); r1 sends everything through r2a. The change
+    # comes in `step`, after the baseline run.
+    path-change) bash "$LAB" reroute --prefix "$prefix" --via r2a >/dev/null ;;
+    esac
+}
+
+# The second half of a scenario that needs a run before its fault (`baseline=1` in up's output):
+# `isp-checker lab` runs the check once, then this, then the check again with the first run as
+# its history.
+apply_step() {
+    case $scenario in
+    # The route moves to r2b, which loses 30 % of what it forwards: loss begins with the change.
+    path-change)
+        bash "$LAB" loss --prefix "$prefix" --node r2b --percent 30 --dir forward >/dev/null
+        bash "$LAB" reroute --prefix "$prefix" --via r2b >/dev/null
+        ;;
+    *) die "scenario '$scenario' has no step" ;;
     esac
 }
 
@@ -110,7 +128,9 @@ up)
     [[ -n $scenario ]] || die "up needs --scenario NAME (one of: $(scenarios | awk '{print $1}' | xargs))"
     scenarios | awk '{print $1}' | grep -qx -- "$scenario" ||
         die "unknown scenario '$scenario' (one of: $(scenarios | awk '{print $1}' | xargs))"
-    bash "$LAB" up --prefix "$prefix" --routers "$ROUTERS" ${mode:+"$mode"} >/dev/null
+    ecmp=
+    [[ $scenario == path-change ]] && ecmp=--ecmp
+    bash "$LAB" up --prefix "$prefix" --routers "$ROUTERS" ${mode:+"$mode"} ${ecmp:+"$ecmp"} >/dev/null
     start_services
     start_bulk_server
     apply_fault
@@ -133,7 +153,13 @@ up)
     if [[ $scenario == captive-portal ]]; then echo "run_args=--captive-portal-url http://$DEST/ --captive-portal-status 200"; fi
     # Latency under load needs a load: the bulk server's flows, for 3 s each way.
     if [[ $scenario == bufferbloat ]]; then echo "run_args=--bufferbloat $DEST:$BULK_PORT --bufferbloat-seconds 3"; fi
+    # A path change: a first (healthy) run, `step`, then the check with that run as its history.
+    if [[ $scenario == path-change ]]; then echo "baseline=1"; fi
+    ;;
+step)
+    [[ -n $scenario ]] || die "step needs --scenario NAME"
+    apply_step
     ;;
 down) bash "$LAB" down --prefix "$prefix" ;;
-*) die "usage: scenario.sh list | up --prefix P --scenario NAME [--idealised] | down --prefix P" ;;
+*) die "usage: scenario.sh list | up --prefix P --scenario NAME [--idealised] | step --prefix P --scenario NAME | down --prefix P" ;;
 esac

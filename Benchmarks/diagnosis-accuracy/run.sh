@@ -182,7 +182,8 @@ apply_fault() { # prefix op...
     pathmtu) ;; # not a fault: the check runs with --path-mtu (run_scenario)
     dnsint) bash "$LAB" dns-intercept --prefix "$p" --node "$2" >/dev/null ;;
     portal) bash "$LAB" captive-portal --prefix "$p" --node "$2" >/dev/null ;;
-    checkdnsint | checkportal) ;; # not faults: the check's arguments (run_scenario)
+    checkdnsint | checkportal | dual) ;; # not faults: the check's arguments (run_scenario)
+    familydrop) bash "$LAB" family-drop --prefix "$p" --node "$2" --family "$3" >/dev/null ;;
     http)
         # The destination's web page, for the captive-portal check to expect.
         mkdir -p "$OUT/www-$p"
@@ -243,6 +244,8 @@ run_scenario() { # prefix line
     IFS=$'\t' read -r name family expected category faults dns <<<"$line"
     local dest=$DEST4 mode t0 t1 lab_s run_rc r report start end
     [[ $family == 6 ]] && dest=$DEST6
+    # `dual`: a name with both addresses (the lab's hosts file), so `run` checks each family.
+    [[ ";$faults;" == *";dual;"* ]] && dest=dual.lab
     local -a args=(run --target "$dest")
     if ((dns)); then args+=(--resolver "$DEST4" --dns-name "$DNS_NAME"); else args+=(--no-dns); fi
     [[ ";$faults;" == *";pathmtu;"* ]] && args+=(--path-mtu)

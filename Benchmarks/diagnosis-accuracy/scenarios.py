@@ -9,7 +9,7 @@ NAME      e.g. loss20-r3, rl1-r2+loss20-r3 (faults joined by "+")
 FAMILY    4 or 6
 EXPECTED  "Component@hop", "Component" (no hop) or "no fault"
 CATEGORY  healthy, loss, ratelimit, silent, pair, silent+loss, latency, udp-drop, dns, outage,
-          reverse-loss (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
+          reverse-loss, mtu, nat, interception, bufferbloat, family (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
 FAULTS    ";"-separated operations run.sh applies after `lab.sh up` (see run.sh: apply_fault)
 DNS       1 when the destination runs a DNS server and the check probes it (no --no-dns)
 
@@ -171,6 +171,13 @@ def scenarios(pairs="all"):
     add("healthy-bufferbloat", "no fault", "healthy", ["bufferbloat"])
     for k in (1, 2):
         add(f"bloat-r{k}", verdict(component(k, "latency"), k), "bufferbloat", [f"bottleneck r{k} 10000 200", "bufferbloat"])
+    # Issue 20 item 6: a name with both addresses (`dual`: the target is dual.lab, from the
+    # lab's hosts file), checked in both families by one `run`. rK forwarding nothing of one
+    # family: that family's path goes dark from hop K+1 (an outage of it: "Upstream"), the
+    # other family is fine. Listed as family 4 only: each run checks both.
+    add("healthy-dual", "no fault", "healthy", ["dual"])
+    for k, fam in ((1, 6), (2, 6), (3, 6), (2, 4)):
+        add(f"v{fam}broken-r{k}", verdict("Upstream", k + 1), "family", [f"familydrop r{k} {fam}", "dual"])
     return out
 
 
@@ -196,6 +203,8 @@ def main():
                 if dns:  # the lab's DNS server listens on the IPv4 address only
                     continue
                 if category == "nat":  # CGNAT is IPv4's (RFC 6598)
+                    continue
+                if ";dual" in ";" + faults:  # both families in one run, listed once
                     continue
                 sel = args.v6_subset
                 if sel == "none":

@@ -121,6 +121,38 @@ struct LabCommand: ParsableCommand {
         if let name = facts["dns_name"] { arguments += ["--dns-name", name] }
         if let url = facts["url"] { arguments += ["--url", url] }
         if let extra = facts["run_args"] { arguments += extra.split(separator: " ").map(String.init) }
+        if facts["baseline"] == "1" {
+            // A fault that is a change (path-change): a first run before it, then the fault
+            // (scenario.sh step), then the check with the first run as its history.
+            // In a folder of its own (mkdtemp, 0700): root writes it, so no one may plant a link there.
+            var template = Array("/tmp/ispc-lab.XXXXXX".utf8CString)
+            guard let made = mkdtemp(&template) else {
+                errorOutput("isp-checker: error: cannot make a folder in /tmp: \(String(cString: strerror(errno)))\n")
+                throw ExitCode(ExitStatus.cannotCreate)
+            }
+            let folder = String(cString: made)
+            let baseline = folder + "/baseline.json"
+            defer { unlink(baseline); rmdir(folder) }
+            if !json { output("baseline run before the change (its report is the next run's --history) ...") }
+            let first = try Self.spawn("/usr/sbin/ip", arguments + ["--json", "--output", baseline], captureOutput: true)
+            guard first.status < 64 else {
+                errorOutput("isp-checker: error: the baseline run failed (exit \(first.status)):\n\(first.output)")
+                throw ExitCode(ExitStatus.software)
+            }
+            let step = try Self.spawn("/bin/bash", [script, "step", "--prefix", prefix, "--scenario", name], captureOutput: true)
+            guard step.status == 0 else {
+                errorOutput("isp-checker: error: applying the scenario's change failed:\n\(step.output)")
+                throw ExitCode(ExitStatus.unavailable)
+            }
+            arguments += ["--history", baseline]
+            return try finalCheck(arguments)
+        }
+        return try finalCheck(arguments)
+    }
+
+    /// The scenario's check, as the user asked for its output.
+    private func finalCheck(_ arguments: [String]) throws -> Int32 {
+        var arguments = arguments
         if json { arguments.append("--json") }
         if let outputFile { arguments += ["--output", outputFile] }
         return try Self.spawn("/usr/sbin/ip", arguments, captureOutput: false).status

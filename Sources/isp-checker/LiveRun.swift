@@ -31,7 +31,7 @@ enum LiveRun {
     }
 
     /// Runs the check with the view; the report, or nil when a signal stopped it (`signal` set).
-    static func check(_ checker: HealthChecker, options: HealthCheckOptions, color: ColorChoice) throws -> RunReport {
+    static func check(_ checker: HealthChecker, options: HealthCheckOptions, history: [RunReport] = [], color: ColorChoice) throws -> RunReport {
         var initial = [ProbeLine(name: ProbeName.ping, state: "pending")]
         if options.trace != nil { initial.append(ProbeLine(name: ProbeName.traceroute, state: "pending")) }
         initial += options.additionalProbes.map { ProbeLine(name: $0.name, state: "pending") }
@@ -44,7 +44,7 @@ enum LiveRun {
         let task = Task.detached {
             let outcome: Result<RunReport, ProbeError>
             do {
-                outcome = .success(try await checker.check(options, progress: { progress in
+                outcome = .success(try await checker.check(options, history: history, progress: { progress in
                     let text = switch progress.state {
                     case .running: "running"
                     case .finished(let status): status.rawValue

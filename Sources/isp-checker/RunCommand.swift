@@ -101,6 +101,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("bufferbloat-seconds"), help: "How long each direction's flow of --bufferbloat runs, 2 ... 60 s.")
     var bufferbloatSeconds: Double = 4
 
+    @Option(name: .customLong("history"), help: ArgumentHelp("An earlier run report of the target (JSON, as --output writes it; repeatable, any order): the baseline to compare with, and a path change that came with new loss is named in the diagnosis.", valueName: "report.json"))
+    var historyFiles: [String] = []
+
     @OptionGroup var family: FamilyFlags
 
     @OptionGroup var engineOptions: EngineOptions
@@ -130,14 +133,16 @@ struct RunCommand: ParsableCommand {
         // Opened before the privileges go (sudo isp-checker run --output /root/report.json),
         // written once the report is ready.
         let outputHandle = try outputFile.map(Self.openOutput)
+        // Read now (the files may be root's), decoded once the privileges are gone.
+        let historyTexts = try historyFiles.map(Self.readHistoryFile)
         let report: RunReport
         switch mode {
         case .replay:
             // Nothing here needs a privilege, and libpcap and the decoders parse a file from
             // anywhere: the input is read as the unprivileged user.
             if !engineOptions.keepCapabilities { do { try engineOptions.privileges.drop() } catch { throw CLIError(error) } }
-            report = try replay()
-        case .live: report = try live()
+            report = try replay(history: try Self.decodeHistory(historyTexts))
+        case .live: report = try live(historyTexts: historyTexts)
         }
         let data = try RunReport.encoder.encode(report)
         if let outputHandle, let outputFile {
@@ -163,9 +168,28 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func live() throws -> RunReport {
+    /// A --history file's text, at most 16 MiB (a run report is a few kB), or exit 66 saying why.
+    static func readHistoryFile(_ path: String) throws -> (path: String, text: String) {
+        do { return (path, try TextFile.read(path, limit: 16 << 20)) } catch {
+            errorOutput("isp-checker: error: cannot read --history '\(path)': \(error.reason)\n")
+            throw ExitCode(ExitStatus.noInput)
+        }
+    }
+
+    /// The --history files as run reports, or exit 66 naming the file that is not one.
+    static func decodeHistory(_ texts: [(path: String, text: String)]) throws -> [RunReport] {
+        try texts.map { file in
+            do { return try RunReport.decoder.decode(RunReport.self, from: Data(file.text.utf8)) } catch {
+                errorOutput("isp-checker: error: --history '\(file.path)' is not a run report (JSON as --output writes it): \(error)\n")
+                throw ExitCode(ExitStatus.noInput)
+            }
+        }
+    }
+
+    private func live(historyTexts: [(path: String, text: String)]) throws -> RunReport {
         let engine: ProbeEngine
         do { engine = try engineOptions.makeEngine() } catch { throw CLIError(error) }
+        let history = try Self.decodeHistory(historyTexts)
         // Bad names, resolvers and URLs are usage errors here, before anything is sent.
         var options: HealthCheckOptions
         do { options = try checkPlan().healthCheckOptions() } catch { throw CLIError(error) }
@@ -179,9 +203,11 @@ struct RunCommand: ParsableCommand {
         }
         let checked = options
         let checker = HealthChecker(engine: engine)
-        if !json && !report && !incidentReport && standardOutputIsTerminal { return try LiveRun.check(checker, options: options, color: color) }
+        if !json && !report && !incidentReport && standardOutputIsTerminal {
+            return try LiveRun.check(checker, options: options, history: history, color: color)
+        }
         do {
-            return try runBlocking { () async throws -> RunReport in try await checker.check(checked) }
+            return try runBlocking { () async throws -> RunReport in try await checker.check(checked, history: history) }
         } catch { throw CLIError(error) }
     }
 
@@ -210,7 +236,7 @@ struct RunCommand: ParsableCommand {
         return plan
     }
 
-    private func replay() throws -> RunReport {
+    private func replay(history: [RunReport]) throws -> RunReport {
         let path = input ?? ""
         let analyzer = HealthAnalyzer()
         // Opened once and checked on its descriptor: a FIFO or /dev/zero is refused, not read forever.
@@ -234,7 +260,7 @@ struct RunCommand: ParsableCommand {
                 } catch { throw CLIError(error) }
             }
             do {
-                return analyzer.reanalyze(try RunReport.decoder.decode(RunReport.self, from: Data(bytes)))
+                return analyzer.reanalyze(try RunReport.decoder.decode(RunReport.self, from: Data(bytes)), history: history)
                     .replayed(tool: "isp-checker", format: "run_report", file: path)
             } catch {
                 errorOutput("isp-checker: error: '\(path)' is not a run report: \(error)\n")
