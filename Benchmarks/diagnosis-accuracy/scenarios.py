@@ -9,7 +9,7 @@ NAME      e.g. loss20-r3, rl1-r2+loss20-r3 (faults joined by "+")
 FAMILY    4 or 6
 EXPECTED  "Component@hop", "Component" (no hop) or "no fault"
 CATEGORY  healthy, loss, ratelimit, silent, pair, silent+loss, latency, udp-drop, dns, outage,
-          reverse-loss (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
+          reverse-loss, mtu, nat, interception, bufferbloat, ecmp (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
 FAULTS    ";"-separated operations run.sh applies after `lab.sh up` (see run.sh: apply_fault)
 DNS       1 when the destination runs a DNS server and the check probes it (no --no-dns)
 
@@ -171,6 +171,15 @@ def scenarios(pairs="all"):
     add("healthy-bufferbloat", "no fault", "healthy", ["bufferbloat"])
     for k in (1, 2):
         add(f"bloat-r{k}", verdict(component(k, "latency"), k), "bufferbloat", [f"bottleneck r{k} 10000 200", "bufferbloat"])
+    # Issue 20 item 7: ECMP (run --ecmp; `ecmp` builds the lab with lab.sh up --ecmp, r2 replaced
+    # by the parallel routers r2a/r2b that r1 balances flows over, IPv4). Two clean paths: no
+    # fault. r2a or r2b drops 30 % of what it forwards: loss on one of two parallel paths, located
+    # at hop 2 where the lossy path branches off (not at hop 3, where its loss first shows: r3 is
+    # on both paths and the other path is clean). r3 drops 20 %: loss on every path, from hop 4.
+    add("ecmp-healthy", "no fault", "healthy", ["ecmp"])
+    for branch in ("r2a", "r2b"):
+        add(f"ecmp-loss30-{branch}", verdict(component(2, "loss"), 2), "ecmp", ["ecmp", f"loss {branch} 30 forward"])
+    add("ecmp-loss20-r3", verdict(component(4, "loss"), 4), "ecmp", ["ecmp", "loss r3 20 forward"])
     return out
 
 
@@ -196,6 +205,8 @@ def main():
                 if dns:  # the lab's DNS server listens on the IPv4 address only
                     continue
                 if category == "nat":  # CGNAT is IPv4's (RFC 6598)
+                    continue
+                if "ecmp" in faults.split(";"):  # the ECMP rows run in IPv4
                     continue
                 sel = args.v6_subset
                 if sel == "none":
