@@ -43,6 +43,7 @@ V6_DEFAULT = [
     "healthy", "loss20-r1", "loss20-r3", "loss50-r4", "rl1-r2", "rl1-d", "rl1-r1+loss20-r3",
     "loss20-r1+rl1-r3", "silent-r2", "delay90-r4", "outage-r1", "udpdrop-d", "rloss20-r2",
     "healthy-pathmtu", "mtubh-r1", "mtubh-r2", "mtubh-r4", "mtuptb-r2",
+    "ecmp-healthy", "ecmp-loss30-r2b",
 ]
 
 
@@ -172,7 +173,7 @@ def scenarios(pairs="all"):
     for k in (1, 2):
         add(f"bloat-r{k}", verdict(component(k, "latency"), k), "bufferbloat", [f"bottleneck r{k} 10000 200", "bufferbloat"])
     # Issue 20 item 7: ECMP (run --ecmp; `ecmp` builds the lab with lab.sh up --ecmp, r2 replaced
-    # by the parallel routers r2a/r2b that r1 balances flows over, IPv4). Two clean paths: no
+    # by the parallel routers r2a/r2b that r1 balances flows over; r1 hashes IPv6 flows too). Two clean paths: no
     # fault. r2a or r2b drops 30 % of what it forwards: loss on one of two parallel paths, located
     # at hop 2 where the lossy path branches off (not at hop 3, where its loss first shows: r3 is
     # on both paths and the other path is clean). r3 drops 20 %: loss on every path, from hop 4.
@@ -205,8 +206,6 @@ def main():
                 if dns:  # the lab's DNS server listens on the IPv4 address only
                     continue
                 if category == "nat":  # CGNAT is IPv4's (RFC 6598)
-                    continue
-                if "ecmp" in faults.split(";"):  # the ECMP rows run in IPv4
                     continue
                 sel = args.v6_subset
                 if sel == "none":
