@@ -102,6 +102,9 @@ EOF
     dns-interception) bash "$LAB" dns-intercept --prefix "$prefix" --node r2 >/dev/null ;;
     captive-portal) bash "$LAB" captive-portal --prefix "$prefix" --node r1 >/dev/null ;;
     ipv6-broken) bash "$LAB" family-drop --prefix "$prefix" --node r2 --family 6 >/dev/null ;;
+    # r2 is a pair of parallel routers (lab.sh up --ecmp); r2a loses what it forwards.
+    ecmp-healthy) ;;
+    ecmp-path-loss) bash "$LAB" loss --prefix "$prefix" --node r2a --percent 30 --dir forward >/dev/null ;;
     # Two parallel routers at hop 2 (r2a, r2b); r1 sends everything through r2a. The change
     # comes in `step`, after the baseline run.
     path-change) bash "$LAB" reroute --prefix "$prefix" --via r2a >/dev/null ;;
@@ -128,8 +131,10 @@ up)
     [[ -n $scenario ]] || die "up needs --scenario NAME (one of: $(scenarios | awk '{print $1}' | xargs))"
     scenarios | awk '{print $1}' | grep -qx -- "$scenario" ||
         die "unknown scenario '$scenario' (one of: $(scenarios | awk '{print $1}' | xargs))"
+    # The ECMP and path-change scenarios replace r2 by two parallel routers r2a/r2b that r1
+    # balances flows over.
     ecmp=
-    [[ $scenario == path-change ]] && ecmp=--ecmp
+    [[ $scenario == ecmp-* || $scenario == path-change ]] && ecmp=--ecmp
     bash "$LAB" up --prefix "$prefix" --routers "$ROUTERS" ${mode:+"$mode"} ${ecmp:+"$ecmp"} >/dev/null
     start_services
     start_bulk_server
@@ -153,6 +158,8 @@ up)
     if [[ $scenario == captive-portal ]]; then echo "run_args=--captive-portal-url http://$DEST/ --captive-portal-status 200"; fi
     # Latency under load needs a load: the bulk server's flows, for 3 s each way.
     if [[ $scenario == bufferbloat ]]; then echo "run_args=--bufferbloat $DEST:$BULK_PORT --bufferbloat-seconds 3"; fi
+    # The parallel paths are enumerated and measured one by one when asked.
+    if [[ $scenario == ecmp-* ]]; then echo "run_args=--ecmp"; fi
     # A path change: a first (healthy) run, `step`, then the check with that run as its history.
     if [[ $scenario == path-change ]]; then echo "baseline=1"; fi
     ;;

@@ -29,7 +29,8 @@ chown -R root:root "$stage"
 chmod -R go-w "$stage"
 export ISPC_LAB_DIR="$stage/lab"
 
-echo "== the lab scenarios: each builds client - r1 - r2 - r3 - r4 - destination (with DNS and HTTP)"
+echo "== the lab scenarios: each builds client - r1 - r2 - r3 - r4 - destination (with DNS and HTTP;"
+echo "   the ecmp-* ones with r2 as two parallel routers r2a/r2b that r1 balances flows over)"
 echo "   in network namespaces, adds one fault, checks it as 'isp-checker run' would, and tears it down"
 echo
 "$cli" lab --list

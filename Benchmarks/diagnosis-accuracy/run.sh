@@ -197,6 +197,7 @@ apply_fault() { # prefix op...
         return 1
         ;;
     bottleneck) bash "$LAB" bottleneck --prefix "$p" --node "$2" --side right --kbit "$3" --queue-ms "$4" >/dev/null ;;
+    ecmp) ;; # not a fault: the lab is built with --ecmp (build_lab) and the check runs with --ecmp
     # Not a fault: the destination's bulk server, and the check runs with --bufferbloat.
     bufferbloat) bash "$LAB" bulk-server --prefix "$p" --node d --port "$BULK_PORT" >/dev/null ;;
     udpdrop)
@@ -229,7 +230,10 @@ EOF
 build_lab() { # prefix faults dns -> 0 ok
     local p=$1 faults=$2 dns=$3 op
     local -a ops words
-    bash "$LAB" up --prefix "$p" "${UP_ARGS[@]}" >"$OUT/lab-$p.log" 2>&1 || return 1
+    local -a up=("${UP_ARGS[@]}")
+    # r2 replaced by two parallel routers (r2a, r2b) that r1 balances flows over.
+    [[ ";$faults;" == *";ecmp;"* ]] && up+=(--ecmp)
+    bash "$LAB" up --prefix "$p" "${up[@]}" >"$OUT/lab-$p.log" 2>&1 || return 1
     if ((dns)); then start_dns "$p" >>"$OUT/lab-$p.log" 2>&1 || return 1; fi
     [[ $faults == - ]] && return 0
     IFS=';' read -r -a ops <<<"$faults"
@@ -253,6 +257,7 @@ run_scenario() { # prefix line
     [[ ";$faults;" == *";checkportal;"* ]] &&
         args+=(--captive-portal-url "http://$DEST4/" --captive-portal-status 200 --captive-portal-body "isp-checker lab destination")
     [[ ";$faults;" == *";bufferbloat;"* ]] && args+=(--bufferbloat "$DEST4:$BULK_PORT" --bufferbloat-seconds 3)
+    [[ ";$faults;" == *";ecmp;"* ]] && args+=(--ecmp)
     if [[ -n $RUN_ARGS ]]; then
         local -a extra
         read -r -a extra <<<"$RUN_ARGS"

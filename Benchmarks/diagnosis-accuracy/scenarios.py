@@ -9,7 +9,7 @@ NAME      e.g. loss20-r3, rl1-r2+loss20-r3 (faults joined by "+")
 FAMILY    4 or 6
 EXPECTED  "Component@hop", "Component" (no hop) or "no fault"
 CATEGORY  healthy, loss, ratelimit, silent, pair, silent+loss, latency, udp-drop, dns, outage,
-          reverse-loss, mtu, nat, interception, bufferbloat, family (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
+          reverse-loss, mtu, nat, interception, bufferbloat, family, ecmp (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
 FAULTS    ";"-separated operations run.sh applies after `lab.sh up` (see run.sh: apply_fault)
 DNS       1 when the destination runs a DNS server and the check probes it (no --no-dns)
 
@@ -43,6 +43,7 @@ V6_DEFAULT = [
     "healthy", "loss20-r1", "loss20-r3", "loss50-r4", "rl1-r2", "rl1-d", "rl1-r1+loss20-r3",
     "loss20-r1+rl1-r3", "silent-r2", "delay90-r4", "outage-r1", "udpdrop-d", "rloss20-r2",
     "healthy-pathmtu", "mtubh-r1", "mtubh-r2", "mtubh-r4", "mtuptb-r2",
+    "ecmp-healthy", "ecmp-loss30-r2b",
 ]
 
 
@@ -178,6 +179,15 @@ def scenarios(pairs="all"):
     add("healthy-dual", "no fault", "healthy", ["dual"])
     for k, fam in ((1, 6), (2, 6), (3, 6), (2, 4)):
         add(f"v{fam}broken-r{k}", verdict("Upstream", k + 1), "family", [f"familydrop r{k} {fam}", "dual"])
+    # Issue 20 item 7: ECMP (run --ecmp; `ecmp` builds the lab with lab.sh up --ecmp, r2 replaced
+    # by the parallel routers r2a/r2b that r1 balances flows over; r1 hashes IPv6 flows too). Two clean paths: no
+    # fault. r2a or r2b drops 30 % of what it forwards: loss on one of two parallel paths, located
+    # at hop 2 where the lossy path branches off (not at hop 3, where its loss first shows: r3 is
+    # on both paths and the other path is clean). r3 drops 20 %: loss on every path, from hop 4.
+    add("ecmp-healthy", "no fault", "healthy", ["ecmp"])
+    for branch in ("r2a", "r2b"):
+        add(f"ecmp-loss30-{branch}", verdict(component(2, "loss"), 2), "ecmp", ["ecmp", f"loss {branch} 30 forward"])
+    add("ecmp-loss20-r3", verdict(component(4, "loss"), 4), "ecmp", ["ecmp", "loss r3 20 forward"])
     return out
 
 

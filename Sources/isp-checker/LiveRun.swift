@@ -36,6 +36,7 @@ enum LiveRun {
         if options.trace != nil { initial.append(ProbeLine(name: ProbeName.traceroute, state: "pending")) }
         initial += options.additionalProbes.map { ProbeLine(name: $0.name, state: "pending") }
         if options.bufferbloat != nil { initial.append(ProbeLine(name: ProbeName.bufferbloat, state: "pending")) }
+        if options.ecmp != nil { initial.append(ProbeLine(name: ProbeName.ecmp, state: "pending")) }
         let state = Locked((probes: initial, version: 0, outcome: Result<RunReport, ProbeError>?.none))
         let session: TerminalSession
         do { session = try TerminalSession(mode: .inline) } catch { throw CLIError(error) }

@@ -95,6 +95,13 @@ enum ReportText {
             }
             if let rpm = bloat.responsivenessRPM { parts.append("\(format(rpm, digits: 0)) RPM") }
             if let hop = bloat.queueHop, bloat.status != .ok { parts.append(hop == 0 ? "queue on this host's link" : "queue at hop \(hop)") }
+        case .ecmp(let ecmp):
+            if let paths = ecmp.paths { parts.append("\(paths) path\(paths == 1 ? "" : "s") (\(ecmp.flowsProbed ?? 0) flows\(ecmp.complete ? ", 95 %" : ""))") }
+            switch ecmp.spread {
+            case .partial?: parts.append("loss on \(ecmp.lossyPaths ?? 1) via hop \(ecmp.lossyHop ?? 0)" + (ecmp.lossyHopAddress.map { " (\($0))" } ?? ""))
+            case .every?: parts.append("loss on every path")
+            default: break
+            }
         case .tcp, .other:
             break
         }

@@ -104,6 +104,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("history"), help: ArgumentHelp("An earlier run report of the target (JSON, as --output writes it; repeatable, any order): the baseline to compare with, and a path change that came with new loss is named in the diagnosis.", valueName: "report.json"))
     var historyFiles: [String] = []
 
+    @Flag(name: .customLong("ecmp"), help: "Enumerate the parallel (ECMP) paths to the target (MDA-lite: Paris traces of up to 16 flows, 95 % confidence) and measure each path's loss and RTT with 40 TCP probes: says when only one of several paths loses. Off by default: it adds a few seconds.")
+    var ecmp = false
+
     @OptionGroup var family: FamilyFlags
 
     @OptionGroup var engineOptions: EngineOptions
@@ -201,6 +204,7 @@ struct RunCommand: ParsableCommand {
             let flow = Duration.milliseconds(Int64((bufferbloatSeconds * 1000).rounded()))
             options.bufferbloat = BufferbloatOptions(server: bufferbloatServer, flowDuration: flow, warmUp: min(.seconds(1), flow / 4))
         }
+        if ecmp { options.ecmp = ECMPOptions() }
         let checked = options
         let checker = HealthChecker(engine: engine)
         if !json && !report && !incidentReport && standardOutputIsTerminal {

@@ -64,6 +64,11 @@ public struct HealthCheckOptions: Sendable {
     /// it: it loads the link for two flow durations (8 s by default) and needs a server that
     /// sinks and sources bytes. It runs after every other probe, so its load disturbs none.
     public var bufferbloat: BufferbloatOptions? = nil
+    /// The ECMP probe (`ProbeEngine.ecmp`): the parallel paths to the target (MDA-lite) and each
+    /// one's loss and RTT. Nil (the default) skips it: it traces up to 16 flows and sends 40
+    /// probes along each path, a few seconds. It runs before ping and traceroute, while the
+    /// routers' ICMP error budgets are full: a flow needs one answer from every hop.
+    public var ecmp: ECMPOptions? = nil
 
     /// When a check probes the path MTU.
     public enum PathMTUCheck: String, Sendable, CaseIterable {
@@ -133,6 +138,18 @@ public struct HealthChecker: Sendable {
         let started = Date()
         let thresholds = analyzer.thresholds
         let tell = { @Sendable (name: String, state: CheckProgress.State) in progress?(CheckProgress(probe: name, state: state)) }
+        var ecmpEntry: ProbeReport?
+        if var ecmp = options.ecmp {
+            tell(ProbeName.ecmp, .running)
+            if ecmp.family == .any { ecmp.family = options.family }
+            let chosen = ecmp
+            switch await Self.capture({ () async throws(ProbeError) -> ECMPResult in try await engine.ecmp(options.target, options: chosen) }) {
+            case .success(let result): ecmpEntry = ProbeReport(ecmp: result)
+            case .failure(.cancelled): throw .cancelled
+            case .failure(let error): ecmpEntry = ProbeReport(name: ProbeName.ecmp, status: .crit, details: [:], error: error.description)
+            }
+            tell(ProbeName.ecmp, .finished(ecmpEntry.map { thresholds.grade($0) } ?? .crit))
+        }
         async let pingOutcome: Result<PingResult, ProbeError> = {
             tell(ProbeName.ping, .running)
             let outcome = await Self.capture { () async throws(ProbeError) -> PingResult in
@@ -187,6 +204,7 @@ public struct HealthChecker: Sendable {
             if Task.isCancelled { throw .cancelled }
         }
         var extra = additional
+        if let ecmpEntry { extra.append(ecmpEntry) }
         if needsPathMTU(options, ping: pingResult, additional: additional) {
             // A failed probe adds nothing: it was only there to explain a symptom.
             if case .success(let mtu) = await Self.capture({ () async throws(ProbeError) -> PathMTUResult in
@@ -232,6 +250,7 @@ public struct HealthChecker: Sendable {
         second.additionalProbes = []
         second.pathMTU = .off
         second.bufferbloat = nil // it loads the link: once, in the preferred family
+        second.ecmp = nil
         let (firstCheck, secondCheck) = (first, second)
         async let primary = Self.capture { () async throws(ProbeError) -> RunReport in
             try await self.check(firstCheck, history: history, progress: progress)

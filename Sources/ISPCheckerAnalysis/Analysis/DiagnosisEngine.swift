@@ -24,11 +24,14 @@ enum DiagnosisEngine {
             faults.append(outage)
             completeOutage = true
         } else {
-            faults += pathLoss(context, notes: &notes)
+            // Loss on some parallel paths only explains the trace's and ping's loss (each took
+            // one path): it replaces the single-path loss rules.
+            let parallel = ecmpPathLoss(context)
+            if parallel.isEmpty { faults += pathLoss(context, notes: &notes) } else { faults += parallel }
             faults += latency(context)
             faults += unreachableFromRouter(context)
             faults += destinationService(context)
-            faults += lossWithoutLocation(context)
+            if parallel.isEmpty { faults += lossWithoutLocation(context) }
             faults += pathMTUBlackHole(context)
             faults += bufferbloat(context)
         }

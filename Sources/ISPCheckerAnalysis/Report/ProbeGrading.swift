@@ -23,6 +23,7 @@ extension HealthThresholds {
         case .http(let http): return grade(http) ?? report.status
         case .tcp(let tcp): return grade(tcp) ?? report.status
         case .bufferbloat(let bloat): return bloat.status
+        case .ecmp(let ecmp): return ecmp.status
         case .trace, .pathMTU, .dnsInterception, .captivePortal, .other: return report.status
         }
     }

@@ -19,6 +19,8 @@ public enum ProbeMeasurement: Sendable, Equatable {
     case captivePortal(CaptivePortal)
     /// The bufferbloat probe (ProbeReport+Bufferbloat.swift).
     case bufferbloat(Bufferbloat)
+    /// The ECMP probe (ProbeReport+ECMP.swift).
+    case ecmp(ECMP)
     /// A probe analysis does not know.
     case other
 
@@ -174,6 +176,8 @@ extension ProbeMeasurement {
                                     firstHopLostAddress: text("first_hop_lost_ip")))
         case ProbeName.bufferbloat:
             self = Self.bufferbloat(details: details)
+        case ProbeName.ecmp:
+            self = Self.ecmp(details: details)
         default:
             self = Self.interception(name: name, details: details) ?? .other
         }
@@ -190,7 +194,7 @@ extension ProbeMeasurement {
         case .dns(let value): return value.outcome
         case .http(let value): return value.outcome
         case .tcp(let value): return value.outcome
-        case .ping, .trace, .pathMTU, .dnsInterception, .captivePortal, .bufferbloat, .other: return nil
+        case .ping, .trace, .pathMTU, .dnsInterception, .captivePortal, .bufferbloat, .ecmp, .other: return nil
         }
     }
 }
@@ -232,5 +236,22 @@ extension ProbeMeasurement {
                                         idleRPM: number("idle_rpm"), worstDirection: text("worst_direction").flatMap(BufferbloatResult.Direction.init(rawValue:)),
                                         queueHop: whole("queue_hop"), queueHopAddress: text("queue_hop_ip"), riseHop: whole("rise_hop"),
                                         riseHopAddress: text("rise_hop_ip"), uploadError: text("upload_error"), downloadError: text("download_error")))
+    }
+}
+
+extension ProbeMeasurement {
+    /// The ECMP entry's details, read back (called from `init(name:details:)`).
+    static func ecmp(details: [String: DetailValue]) -> ProbeMeasurement {
+        func number(_ key: String) -> Double? { details[key]?.number }
+        func text(_ key: String) -> String? { if case .string(let value) = details[key] { value } else { nil } }
+        func texts(_ key: String) -> [String] { if case .strings(let value) = details[key] { value } else { [] } }
+        func whole(_ key: String) -> Int? { number(key).flatMap { Int(exactly: $0.rounded(.towardZero)) } }
+        let complete: Bool = if case .bool(let value) = details["complete"] { value } else { false }
+        return .ecmp(ECMP(paths: whole("paths"), flowsProbed: whole("flows_probed"), complete: complete,
+                          spread: text("loss_spread").flatMap(ECMP.Spread.init(rawValue:)), lossyHop: whole("lossy_hop"),
+                          lossyHopAddress: text("lossy_hop_ip"), lossyPaths: whole("lossy_paths"),
+                          lossyLossPercent: number("lossy_loss_percent"), lossySent: whole("lossy_sent"),
+                          lossyReceived: whole("lossy_received"), cleanLossPercent: number("clean_loss_percent"),
+                          cleanPathAddresses: texts("clean_path_ips"), pathSummaries: texts("path_summaries")))
     }
 }
