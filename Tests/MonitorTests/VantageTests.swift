@@ -26,6 +26,14 @@ struct VantageTests {
         }
     }
 
+    @Test("host=/DIR in the PostgreSQL URL is the server's Unix socket (libpq's form); a relative one is refused")
+    func unixSocketURL() throws {
+        let url = try PostgresURL("postgres://checker@localhost:5433/runs?host=/run/pg")
+        #expect(url.unixSocketPath == "/run/pg/.s.PGSQL.5433")
+        #expect(try PostgresURL("postgres://checker@db.example/runs").unixSocketPath == nil)
+        #expect(throws: RunStoreError.self) { try PostgresURL("postgres://checker@localhost/runs?host=run/pg") }
+    }
+
     @Test("the host-name default is a valid vantage")
     func hostDefault() {
         #expect(MonitorConfiguration.isValidVantage(MonitorVantage.hostDefault))
