@@ -14,10 +14,13 @@ usage() {
     cat <<'EOF'
 usage: lab.sh SUBCOMMAND [options]
 
-  up        [--prefix P] [--routers N] [--ecmp] [--realistic]
+  up        [--prefix P] [--routers N] [--ecmp] [--sites 1|2] [--realistic]
                                                   build the lab (tears down an old one first);
                                                   --realistic keeps the kernel's ICMP rate limits
-                                                  and veth checksum/TSO/GSO offload (see README)
+                                                  and veth checksum/TSO/GSO offload (see README);
+                                                  --sites 2 adds a second client site: c2 behind
+                                                  its own access router r1b, joining the chain at
+                                                  r2 (the shared transit; needs --routers >= 2)
   down      [--prefix P]                          kill processes, delete namespaces (always exit 0)
   down-all                                        down every namespace named ispc*
   loss      [--prefix P] --node rK --percent X [--dir both|forward|reverse]
@@ -69,6 +72,7 @@ usage: lab.sh SUBCOMMAND [options]
 
   Defaults: --prefix ispc, --routers 3 (1..8), --dir both, --burst 5.
   NODE: c (client), rK (router K; r2a/r2b with --ecmp), d (dest); aliases client, dest.
+        With --sites 2 also c2 (second site's client, 10.99.201.1) and r1b (its access router).
   Namespaces are named P-NODE. State lives in /run/ispc-lab/P/.
 EOF
 }
@@ -90,6 +94,7 @@ SUB=${1:-}
 PREFIX=ispc
 ROUTERS=3
 ECMP=0
+SITES=1
 REALISTIC=0
 OPT_NODE=
 OPT_PERCENT=
@@ -121,6 +126,7 @@ while [[ $# -gt 0 ]]; do
     --prefix) need_arg "$@"; PREFIX=$2; shift 2 ;;
     --routers) need_arg "$@"; ROUTERS=$2; shift 2 ;;
     --ecmp) ECMP=1; shift ;;
+    --sites) need_arg "$@"; SITES=$2; shift 2 ;;
     --realistic) OPT_REALISTIC=1; shift ;;
     --vendor) OPT_VENDOR=1; shift ;;
     --mtu) need_arg "$@"; OPT_MTU=$2; shift 2 ;;
@@ -162,7 +168,7 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 
 # Regex matching exactly the namespaces of prefix $1.
-ns_regex() { echo "^$1-(c|d|r[0-9]+[ab]?)\$"; }
+ns_regex() { echo "^$1-(c|c2|d|r[0-9]+[ab]?)\$"; }
 
 list_ns() { # $1 = extended regex
     ip netns list 2>/dev/null | awk '{print $1}' | grep -E "$1" || true
@@ -218,11 +224,18 @@ build_model() {
         done
     fi
     NODES+=(d)
+    # Second site (--sites 2): c2 -- r1b -- r2, links 201 and 202 (10.99.201.0/24, 10.99.202.0/24).
+    if ((SITES == 2)); then
+        NODES+=(c2 r1b)
+        add_link 201 c2 right r1b left 1
+        add_link 202 r1b right r2 leftb 2
+    fi
 }
 
 node_pos() {
     case $1 in
-    c) echo 0 ;;
+    c | c2) echo 0 ;;
+    r1b) echo 1 ;;
     d) echo $((ROUTERS + 1)) ;;
     r2a | r2b) echo 2 ;;
     r*) echo "${1#r}" ;;
@@ -263,6 +276,7 @@ main_addr() { # node, v6(0/1)
     local id end
     case $1 in
     c) id=1; end=1 ;;
+    c2) id=201; end=1 ;;
     d) id=$((ROUTERS + 1)); end=2 ;;
     *) read -r id end _ < <(iface_link "$1" left) ;;
     esac
@@ -290,19 +304,21 @@ route_line() {
 # Emit `ip -batch` lines for node $1, family $2 (4|6).
 node_routes() {
     local node=$1 fam=$2 p i ifn id end nend last dst
-    local -a left_gw=() right_gw=() connected=()
+    local -a left_gw=() right_gw=() leftb_gw=() connected=()
+    local cl=1 side
     last="r$ROUTERS"
     case $node in
-    c)
+    c | c2)
+        [[ $node == c2 ]] && cl=201
         if [[ $fam == 4 ]]; then
-            echo "route replace default via 10.99.1.2 dev right"
+            echo "route replace default via 10.99.$cl.2 dev right"
             for dst in 10.65.0.0/16 10.66.0.0/16 10.67.0.0/16 10.77.128.0/20 10.78.0.0/16; do
-                echo "route replace $dst via 10.99.1.2 dev right"
+                echo "route replace $dst via 10.99.$cl.2 dev right"
             done
         else
-            echo "route replace default via fd00:99:1::2 dev right"
+            echo "route replace default via fd00:99:$cl::2 dev right"
             for dst in fd00:65::/32 fd00:66::/32 fd00:67::/32 fd00:77::/64; do
-                echo "route replace $dst via fd00:99:1::2 dev right"
+                echo "route replace $dst via fd00:99:$cl::2 dev right"
             done
         fi
         return 0
@@ -325,6 +341,9 @@ node_routes() {
         connected+=("$id")
         case $ifn in
         left) left_gw+=("$id $nend $ifn") ;;
+        # --sites 2: r2's second left side leads to site 2 only (below). With --ecmp, r3's
+        # leftb is not a way back (the way back is r3 -> r2a).
+        leftb) if ((SITES == 2)); then leftb_gw+=("$id $nend $ifn"); fi ;;
         right | rightb) right_gw+=("$id $nend $ifn") ;;
         esac
     done < <(node_ifaces "$node")
@@ -335,7 +354,17 @@ node_routes() {
     for i in "${!L_ID[@]}"; do
         id=${L_ID[$i]}
         [[ " ${connected[*]} " == *" $id "* ]] && continue
-        if ((L_POS[i] <= p)); then
+        side=
+        if ((SITES == 2)); then
+            # Site 1's access r1 and site 2's r1b reach everything not behind them through r2;
+            # r2 reaches site 2's networks through r1b (leftb).
+            if [[ $node == r1b ]] || { ((id >= 200)) && [[ $node == r1 ]]; }; then side=right
+            elif ((id >= 200)) && [[ $node == r2 ]]; then side=leftb; fi
+        fi
+        if [[ $side == leftb ]]; then
+            if [[ $fam == 4 ]]; then route_line 4 "10.99.$id.0/24" "${leftb_gw[@]}"
+            else route_line 6 "fd00:99:$id::/64" "${leftb_gw[@]}"; fi
+        elif [[ $side != right ]] && ((L_POS[i] <= p)); then
             if [[ $fam == 4 ]]; then route_line 4 "10.99.$id.0/24" "${left_gw[@]}"
             else route_line 6 "fd00:99:$id::/64" "${left_gw[@]}"; fi
         else
@@ -408,6 +437,7 @@ mode_name() { if ((REALISTIC)); then echo realistic; else echo idealised; fi; }
 load_state() {
     [[ -f $STATE_FILE ]] || die "lab '$PREFIX' is not up (no $STATE_FILE); run: lab.sh up --prefix $PREFIX"
     REALISTIC=0 # state files written before the realistic mode existed
+    SITES=1
     # shellcheck disable=SC1090
     source "$STATE_FILE"
     build_model
@@ -559,6 +589,8 @@ cmd_up() {
     local node ns i ifn id end dest4 dest6 common
     [[ $ROUTERS =~ ^[1-8]$ ]] || die "--routers must be 1..8 (got '$ROUTERS')"
     ((ECMP == 0 || ROUTERS >= 3)) || die "--ecmp needs --routers >= 3"
+    [[ $SITES =~ ^[12]$ ]] || die "--sites must be 1 or 2 (got '$SITES')"
+    ((SITES == 1 || (ECMP == 0 && ROUTERS >= 2))) || die "--sites 2 needs --routers >= 2 and no --ecmp"
     command -v ethtool >/dev/null || die "ethtool not installed (apt-get install ethtool)"
     command -v nft >/dev/null || die "nft not installed (apt-get install nftables)"
     build_model
@@ -569,7 +601,7 @@ cmd_up() {
 
     mkdir -p "$RUN_DIR"
     REALISTIC=$OPT_REALISTIC
-    printf 'ROUTERS=%s\nECMP=%s\nREALISTIC=%s\n' "$ROUTERS" "$ECMP" "$REALISTIC" >"$STATE_FILE"
+    printf 'ROUTERS=%s\nECMP=%s\nREALISTIC=%s\nSITES=%s\n' "$ROUTERS" "$ECMP" "$REALISTIC" "$SITES" >"$STATE_FILE"
 
     # Idealised: no ICMP type is rate limited (ratemask empty): besides the per-destination
     # limit, the namespace-wide bucket (icmp_msgs_per_sec) starts empty, and while the first
@@ -636,10 +668,15 @@ cmd_up() {
     dest6=$(a6 $((ROUTERS + 1)) 2)
     nsx "$(ns_of c)" ping -q -c 1 -W 2 "$dest4" >/dev/null || die "self-check: client cannot ping $dest4"
     nsx "$(ns_of c)" ping -q -6 -c 1 -W 2 "$dest6" >/dev/null || die "self-check: client cannot ping $dest6"
+    if ((SITES == 2)); then
+        nsx "$(ns_of c2)" ping -q -c 1 -W 2 "$dest4" >/dev/null || die "self-check: site 2's client cannot ping $dest4"
+        nsx "$(ns_of c2)" ping -q -6 -c 1 -W 2 "$dest6" >/dev/null || die "self-check: site 2's client cannot ping $dest6"
+        nsx "$(ns_of c2)" ping -q -c 1 -W 2 10.99.1.1 >/dev/null || die "self-check: site 2's client cannot ping site 1's"
+    fi
 
     UP_DONE=1
     trap - EXIT
-    echo "lab $PREFIX up ($(mode_name)): nodes ${NODES[*]} (ecmp=$ECMP); client 10.99.1.1, dest $dest4 / $dest6"
+    echo "lab $PREFIX up ($(mode_name)): nodes ${NODES[*]} (ecmp=$ECMP, sites=$SITES); client 10.99.1.1$( ((SITES == 2)) && echo ", client 2 10.99.201.1"), dest $dest4 / $dest6"
 }
 
 # -------------------------------------------------------------- nft knobs

@@ -7,6 +7,7 @@ LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lab.sh
 P=ispc-selftest
 PE=ispc-selftest-ecmp
 PR=ispc-selftest-real
+PS=ispc-selftest-sites
 FRESH=ispc-selftest-fresh
 PASSED=0
 FAILED=0
@@ -16,6 +17,7 @@ cleanup() {
     "$LAB" down --prefix "$P" >/dev/null 2>&1 || true
     "$LAB" down --prefix "$PE" >/dev/null 2>&1 || true
     "$LAB" down --prefix "$PR" >/dev/null 2>&1 || true
+    "$LAB" down --prefix "$PS" >/dev/null 2>&1 || true
     ip netns del "$FRESH" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -188,9 +190,39 @@ else
     fail "up --routers 3 --ecmp"
 fi
 
+# ----------------------------------------------------------- two sites
+# c -- r1 -- r2 -- r3 -- d, and c2 -- r1b -- r2: two access routers, one shared transit.
+if "$LAB" up --prefix "$PS" --routers 3 --sites 2 >/dev/null; then
+    pass "up --routers 3 --sites 2"
+    DS=$("$LAB" addr --prefix "$PS" d)
+    check "sites: c2's address is 10.99.201.1" test "$("$LAB" addr --prefix "$PS" c2)" = 10.99.201.1
+    h1=$(in_ns "$PS" c traceroute -n -q 1 -w 1 "$DS" | trace_hops | tr '\n' ' ')
+    h2=$(in_ns "$PS" c2 traceroute -n -q 1 -w 1 "$DS" | trace_hops | tr '\n' ' ')
+    check "sites: site 1 goes r1, r2, r3, d [$h1]" test "$h1" = "10.99.1.2 10.99.2.2 10.99.3.2 $DS "
+    check "sites: site 2 goes r1b, r2, r3, d [$h2]" test "$h2" = "10.99.201.2 10.99.202.2 10.99.3.2 $DS "
+    h6=$(in_ns "$PS" c2 traceroute -6 -n -q 1 -w 1 "$("$LAB" addr --prefix "$PS" d --v6)" | trace_hops | tr '\n' ' ')
+    check "sites: site 2 over IPv6 goes r1b, r2, r3, d [$h6]" test "$h6" = "fd00:99:201::2 fd00:99:202::2 fd00:99:3::2 fd00:99:4::2 "
+    check "sites: the sites reach each other" in_ns "$PS" c2 ping -q -c 1 -W 1 10.99.1.1
+    # Loss on site 1's access router: site 1 loses, site 2 does not.
+    "$LAB" loss --prefix "$PS" --node r1 --percent 100 >/dev/null
+    check "sites: 100 % loss on r1 cuts site 1 off" bash -c "! '$LAB' exec --prefix $PS c -- ping -q -c 2 -i 0.2 -W 1 $DS"
+    check "sites: ... and not site 2" in_ns "$PS" c2 ping -q -c 2 -i 0.2 -W 1 "$DS"
+    "$LAB" clear --prefix "$PS" --node r1 >/dev/null
+    # Loss on the shared transit r2: both sites lose.
+    "$LAB" loss --prefix "$PS" --node r2 --percent 100 >/dev/null
+    check "sites: 100 % loss on r2 cuts site 1 off" bash -c "! '$LAB' exec --prefix $PS c -- ping -q -c 2 -i 0.2 -W 1 $DS"
+    check "sites: ... and site 2" bash -c "! '$LAB' exec --prefix $PS c2 -- ping -q -c 2 -i 0.2 -W 1 $DS"
+    "$LAB" clear --prefix "$PS" --node r2 >/dev/null
+    check "sites: cleared, site 2 reaches the destination" in_ns "$PS" c2 ping -q -c 2 -i 0.2 -W 1 "$DS"
+else
+    fail "up --routers 3 --sites 2"
+fi
+check "--sites 2 refuses --ecmp" bash -c "! '$LAB' up --prefix $PS --routers 3 --ecmp --sites 2 2>/dev/null"
+
 # ------------------------------------------------------------------ down
 "$LAB" down --prefix "$P" >/dev/null
 "$LAB" down --prefix "$PE" >/dev/null
+"$LAB" down --prefix "$PS" >/dev/null
 left=$(ip netns list | awk '{print $1}' | grep -E '^ispc-selftest' || true)
 check "down: no ispc-selftest* namespace left [${left//$'\n'/ }]" test -z "$left"
 alive=
@@ -200,7 +232,7 @@ for pid in "${RELAY_PIDS[@]}"; do
 done
 check "down: relay process gone [${alive}]" test -z "$alive"
 check "down: /etc/netns and /run/ispc-lab entries gone" \
-    bash -c "! ls -d /etc/netns/$P-* /run/ispc-lab/$P /run/ispc-lab/$PE /run/ispc-lab/$PR >/dev/null 2>&1"
+    bash -c "! ls -d /etc/netns/$P-* /run/ispc-lab/$P /run/ispc-lab/$PE /run/ispc-lab/$PR /run/ispc-lab/$PS >/dev/null 2>&1"
 
 echo "selftest: $PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

@@ -119,6 +119,18 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public var incidents: IncidentPolicy = .default
     /// Webhooks told of incidents (`notifications:`).
     public var notifications: [Notification] = []
+    /// Where this monitor stands (`vantage:`, e.g. `office-berlin`): recorded on every run and
+    /// as the `vantage` label of its series; nil when the file does not set it (the monitor
+    /// uses its host name). Monitors with one vantage on one PostgreSQL history share its
+    /// targets (docs/scaling.md).
+    public var vantage: String?
+    /// How long a replica's claim on a target outlives its last heartbeat (`lease:`, default
+    /// 30 s): a replica that dies hands its targets over within one interval plus this.
+    /// PostgreSQL only; nil when the file does not set it.
+    public var lease: Duration?
+
+    /// The range of `lease:`: long enough for a few heartbeats (a third of it), at most an hour.
+    public static let leaseRange: ClosedRange<Duration> = .seconds(3) ... .seconds(3600)
 
     public init(resilience: ResilienceSettings = .default, targets: [Target] = [], store: Store = Store(), http: HTTP = HTTP(),
                 user: String? = nil, modules: [String: ProbeModule] = ProbeModule.builtIn) {
@@ -134,6 +146,8 @@ public struct MonitorConfiguration: Sendable, Equatable {
     static let storeKey = "store"
     static let httpKey = "http"
     static let userKey = "user"
+    static let vantageKey = "vantage"
+    static let leaseKey = "lease"
 
     /// Reads `yaml`. Every problem (unknown key, wrong type, negative interval, bad target …) is
     /// reported at once with its key path and line, in one `ConfigurationError`.
@@ -143,13 +157,13 @@ public struct MonitorConfiguration: Sendable, Equatable {
         do {
             configuration.resilience = try ResilienceConfiguration.load(
                 yaml: yaml, source: source, otherSections: [targetsKey, storeKey, httpKey, userKey, ProbeModulesConfiguration.key,
-                                                  incidentsKey, notificationsKey])
+                                                  incidentsKey, notificationsKey, vantageKey, leaseKey])
         } catch {
             // The resilience loader names only its own sections in an unknown top-level key's reason.
             problems += error.problems.map { problem in
                 guard !problem.key.contains("."), problem.reason.hasPrefix("unknown key") else { return problem }
                 var named = problem
-                named.reason = "unknown key; the sections are targets, store, http, user, modules, incidents, notifications, retry_policy, circuit_breaker, probe_intervals"
+                named.reason = "unknown key; the sections are targets, store, http, user, vantage, lease, modules, incidents, notifications, retry_policy, circuit_breaker, probe_intervals"
                 return named
             }
             // A syntax error leaves nothing else to read.
@@ -177,6 +191,18 @@ public struct MonitorConfiguration: Sendable, Equatable {
                 reader.addProblem(ConfigurationProblem(key: userKey, line: mark?.line, column: mark?.column, reason: error.description))
             }
         }
+        configuration.vantage = reader.string(vantageKey)
+        if let vantage = configuration.vantage, !isValidVantage(vantage) {
+            let mark = reader.mark(of: vantageKey)
+            reader.addProblem(ConfigurationProblem(key: vantageKey, line: mark?.line, column: mark?.column,
+                                                   reason: "a vantage is 1 to 64 letters, digits, '.', '_' or '-' (e.g. office-berlin), got \"\(vantage)\""))
+        }
+        configuration.lease = reader.duration(leaseKey)
+        if let lease = configuration.lease, !leaseRange.contains(lease) {
+            let mark = reader.mark(of: leaseKey)
+            reader.addProblem(ConfigurationProblem(key: leaseKey, line: mark?.line, column: mark?.column,
+                                                   reason: "must be 3s ... 1h, got \(lease)"))
+        }
         configuration.modules = ProbeModulesConfiguration.read(reader.node(ProbeModulesConfiguration.key), problems: &problems)
         var incidents = MappingReader(reader.node(incidentsKey), path: incidentsKey)
         configuration.incidents = readIncidents(&incidents)
@@ -185,6 +211,15 @@ public struct MonitorConfiguration: Sendable, Equatable {
         problems += reader.problems
         if !problems.isEmpty { throw ConfigurationError(source: source, problems: problems) }
         return configuration
+    }
+
+    /// A vantage name: 1 … 64 of `A-Z a-z 0-9 . _ -` (it becomes a label value and a URL parameter).
+    public static func isValidVantage(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x2E || byte == 0x5F || byte == 0x2D
+            }
     }
 
     /// Reads the file at `path`.

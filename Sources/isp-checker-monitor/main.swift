@@ -65,6 +65,9 @@ struct MonitorCommand: ParsableCommand {
     @Option(help: "Started as root: the user (USER or USER:GROUP) to continue as once the sockets, capture and store are open (default nobody, with its group nogroup).")
     var user: String?
 
+    @Option(help: "Where this monitor stands, recorded on every run and as the vantage label (default: vantage: in --config, else the host name). Monitors with one vantage on one PostgreSQL share its targets.")
+    var vantage: String?
+
     @Flag(name: .customLong("check-config"), help: "Load and validate --config (and the flags) as a start would, print a summary and exit: 0 when valid, 64 listing every problem with its key and line. Opens no socket.")
     var checkConfig = false
 
@@ -79,6 +82,8 @@ struct MonitorCommand: ParsableCommand {
         var spoolPath: String?
         var retentionDays = 30
         var account = ProcessPrivileges.Account.default
+        /// `--vantage`, else the file's `vantage:`, else the host name (`MonitorVantage.hostDefault`).
+        var vantage = MonitorVantage.hostDefault
     }
 
     func validate() throws {
@@ -147,6 +152,10 @@ struct MonitorCommand: ParsableCommand {
         }
         if let url = settings.postgresURL { try MonitorSecrets.checkPostgresURL(url, from: "the PostgreSQL URL") }
         settings.spoolPath = spoolPath ?? file.store.spoolPath
+        if let vantage, !MonitorConfiguration.isValidVantage(vantage) {
+            throw ValidationError("--vantage must be 1 to 64 letters, digits, '.', '_' or '-', got \"\(vantage)\"")
+        }
+        settings.vantage = vantage ?? file.vantage ?? settings.vantage
         settings.host = host ?? file.http.host ?? settings.host
         settings.port = port ?? file.http.port ?? settings.port
         if apiKey != nil && apiKeyFile != nil { throw ValidationError("give either --api-key or --api-key-file, not both") }
@@ -219,15 +228,25 @@ struct MonitorCommand: ParsableCommand {
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let store: any RunStore
+        // Replicas of one vantage on one PostgreSQL share its targets (docs/scaling.md).
+        var leases: PostgresTargetLeases?
         if let postgresURL = settings.postgresURL {
             let postgres = try PostgresRunStore(url: postgresURL, logger: logger)
             services.append(.init(service: postgres))
             store = postgres
+            if !targets.isEmpty {
+                let coordinator = PostgresTargetLeases(
+                    store: postgres, vantage: settings.vantage, targetCount: targets.count,
+                    lease: settings.file.lease ?? PostgresTargetLeases.defaultLease, logger: logger)
+                leases = coordinator
+                logger.info("sharing the vantage's targets with its other replicas", metadata: [
+                    "vantage": "\(settings.vantage)", "replica": "\(coordinator.replica)", "lease": "\(coordinator.lease)"])
+            }
         } else {
             store = try await SQLiteRunStore(path: settings.sqlitePath!)
         }
 
-        let metrics = MonitorMetrics()
+        let metrics = MonitorMetrics(vantage: settings.vantage)
         let state = MonitorState(metrics: metrics)
         // The store reconnects with the configured retry_policy's backoff (the runbook's 1 s ×2 up to 30 s).
         let recorder = RunRecorder(
@@ -255,6 +274,8 @@ struct MonitorCommand: ParsableCommand {
         }
         services.append(.init(service: app))
         services.append(.init(service: MigratingStarter(store: store, logger: logger)))
+        // After the store's pool: a graceful stop releases the leases before the pool closes.
+        if let leases { services.append(.init(service: leases)) }
         let incidents = try makeIncidents(settings.file, store: store, metrics: metrics, logger: logger, services: &services)
         services.append(.init(service: RetentionJob(
             store: store, retention: .seconds(settings.retentionDays * 24 * 3600), interval: .seconds(retentionIntervalSeconds), logger: logger)))
@@ -267,18 +288,19 @@ struct MonitorCommand: ParsableCommand {
                     breakerLogger.warning("\(change)")
                     state.setCircuitBreakerState(change.to, target: change.target)
                 },
-                history: { [history = RunHistory(store: store, metrics: metrics, logger: logger)] target in
+                history: { [history = RunHistory(store: store, metrics: metrics, logger: logger, vantage: settings.vantage)] target in
                     await history.recentRuns(of: target)
                 },
+                coordinator: leases,
                 logger: logger)
             let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger,
-                                         incidents: incidents)
+                                         incidents: incidents, vantage: settings.vantage)
             services.append(.init(service: monitor))
         } else if let demoRuns {
             let runs = DemoRunSource(targets: demoTargets, count: demoRuns == 0 ? nil : demoRuns,
                                      interval: .milliseconds(demoIntervalMilliseconds))
             let monitor = MonitorService(runs: runs, recorder: recorder, metrics: metrics, state: state, logger: logger,
-                                         incidents: incidents)
+                                         incidents: incidents, vantage: settings.vantage)
             // The demo ending must not stop the server.
             services.append(.init(service: monitor, successTerminationBehavior: .ignore))
         }

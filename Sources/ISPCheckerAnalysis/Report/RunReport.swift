@@ -96,11 +96,17 @@ public struct RunReport: Sendable, Codable, Equatable {
     /// One verdict per address family when the check ran over both (IPv4 first); nil when it ran
     /// over one. `probes`, `trace` and the other fields are the preferred family's.
     public var families: [FamilyVerdict]?
+    /// Where the monitor that made the run stands (its `vantage:`, by default its host name),
+    /// so runs of one target from several places can be told apart and compared
+    /// (`CrossVantageVerdict`); nil for a run not made by a monitor.
+    public var vantage: String?
 
     public init(id: String = UUID().uuidString, target: String, timestamp: Date = Date(), mode: RunMode = .live,
                 probes: [ProbeReport], score: Double, severity: Severity? = nil, diagnosis: [Diagnosis] = [],
-                trace: TraceResult? = nil, source: DataSource? = nil, families: [FamilyVerdict]? = nil) {
+                trace: TraceResult? = nil, source: DataSource? = nil, families: [FamilyVerdict]? = nil,
+                vantage: String? = nil) {
         self.families = families
+        self.vantage = vantage
         self.id = id
         self.target = target
         self.timestamp = timestamp
@@ -136,7 +142,7 @@ extension RunReport {
     public static let schemaVersion = 1
 
     enum CodingKeys: String, CodingKey {
-        case id, target, timestamp, mode, probes, score, severity, diagnosis, trace, source, families
+        case id, target, timestamp, mode, probes, score, severity, diagnosis, trace, source, families, vantage
         case schemaVersion = "schema_version"
     }
 
@@ -156,6 +162,7 @@ extension RunReport {
         try container.encodeIfPresent(trace, forKey: .trace)
         try container.encodeIfPresent(source, forKey: .source)
         try container.encodeIfPresent(families, forKey: .families)
+        try container.encodeIfPresent(vantage, forKey: .vantage)
     }
 
     /// - Throws: `DecodingError` for JSON that is not a run report, `ReportValueError` (naming the
@@ -185,6 +192,7 @@ extension RunReport {
                   diagnosis: diagnosis,
                   trace: trace,
                   source: try container.decodeIfPresent(DataSource.self, forKey: .source),
-                  families: families)
+                  families: families,
+                  vantage: try container.decodeIfPresent(String.self, forKey: .vantage))
     }
 }

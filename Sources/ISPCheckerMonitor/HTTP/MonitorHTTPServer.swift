@@ -54,7 +54,7 @@ public struct MonitorHTTPConfiguration: Sendable {
 }
 
 /// Builds the monitor's Hummingbird application: `/metrics`, `/health`, `/health/detailed`,
-/// `/api/v1/runs`, `/api/v1/runs/{id}`, `/api/v1/incidents[/{id}[/report]]`, `/api/v1/targets/{target}/latency`, `/probe`, and the dashboard's `/` and
+/// `/api/v1/runs`, `/api/v1/runs/{id}`, `/api/v1/incidents[/{id}[/report]]`, `/api/v1/targets/{target}/latency`, `/api/v1/targets/{target}/verdict`, `/probe`, and the dashboard's `/` and
 /// `/targets/{target}`. The application is a `Service`: run it in the same
 /// `ServiceGroup` as the `MonitorService`.
 public enum MonitorHTTPServer {
@@ -103,6 +103,7 @@ public enum MonitorHTTPServer {
         DashboardController<BasicRequestContext>(store: recorder.store, state: state).register(on: dashboard)
         LatencyController<BasicRequestContext>(store: recorder.store).register(on: api)
         PathChangesController<BasicRequestContext>(store: recorder.store).register(on: api)
+        VerdictController<BasicRequestContext>(store: recorder.store).register(on: api)
         if let probe = configuration.probe {
             ProbeController<BasicRequestContext>(endpoint: probe).register(on: router, apiKey: configuration.apiKey)
         }

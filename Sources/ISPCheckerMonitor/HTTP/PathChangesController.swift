@@ -18,6 +18,9 @@ struct PathChangesController<Context: RequestContext> {
     func list(_ request: Request, target: String?, context: Context) async throws -> Response {
         var query = try RunsController<Context>.parseQuery(request.uri.queryParameters)
         if let target { query.target = target }
+        // `path_changes` has no vantage column: a run's path is compared with earlier runs of
+        // its own vantage, but the changes are listed for all vantages.
+        query.vantage = nil
         let page: PathChangePage
         do {
             page = try await store.pathChanges(matching: query)

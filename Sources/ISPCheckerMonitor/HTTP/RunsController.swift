@@ -12,7 +12,7 @@ struct RunsController<Context: RequestContext> {
         group.get("runs/:id") { _, context in try await one(context) }
     }
 
-    /// Query parameters: `target`, `since`, `until` (ISO 8601, inclusive), `limit` (1…1000,
+    /// Query parameters: `target`, `vantage`, `since`, `until` (ISO 8601, inclusive), `limit` (1…1000,
     /// default 50), `offset`. Body: `{"limit","next_offset","offset","runs":[…],"total"}`.
     func list(_ request: Request, context: Context) async throws -> Response {
         let query = try Self.parseQuery(request.uri.queryParameters)
@@ -70,7 +70,8 @@ struct RunsController<Context: RequestContext> {
             return date
         }
         let target = parameters.get("target").flatMap { $0.isEmpty ? nil : $0 }
-        return RunQuery(target: target, since: try date("since"), until: try date("until"),
+        let vantage = parameters.get("vantage").flatMap { $0.isEmpty ? nil : $0 }
+        return RunQuery(target: target, vantage: vantage, since: try date("since"), until: try date("until"),
                         limit: try integer("limit", default: RunQuery.defaultLimit, range: 1...RunQuery.maximumLimit),
                         offset: try integer("offset", default: 0, range: 0...Int(Int32.max)))
     }

@@ -49,11 +49,14 @@ public enum LatencyHistogram {
         helpText: "Per run: the ping's average RTT (probe=ping) and the HTTP fetch's total time (probe=http)") }
 
     /// Adds `report`'s samples to `registry`'s histograms.
-    public static func observe(_ report: RunReport, in registry: PrometheusCollectorRegistry) {
+    /// `labels` are the target's (`target`, and `vantage` when the monitor names one).
+    public static func observe(_ report: RunReport, in registry: PrometheusCollectorRegistry,
+                               labels: [(String, String)]? = nil) {
+        let targetLabels = labels ?? [("target", report.target)]
         let samples = LatencySamples(report)
         let observed: [(String, Double?)] = [(ProbeName.ping, samples.rttMilliseconds), (ProbeName.http, samples.httpTotalMilliseconds)]
         for case let (probe, milliseconds?) in observed {
-            registry.makeDurationHistogram(descriptor: descriptor, labels: [("target", report.target), ("probe", probe)], buckets: buckets)
+            registry.makeDurationHistogram(descriptor: descriptor, labels: targetLabels + [("probe", probe)], buckets: buckets)
                 .record(.nanoseconds(Int64((min(milliseconds, 86_400_000) * 1_000_000).rounded())))  // at most a day: no overflow
         }
     }

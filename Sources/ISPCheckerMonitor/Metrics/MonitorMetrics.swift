@@ -19,11 +19,17 @@ import Synchronization
 /// - `isp_checker_history_rows_skipped_total`: stored runs the baseline could not use (not a
 ///   run report this version reads, or a number out of range: a damaged or crafted row)
 ///
+/// With a vantage (`init(vantage:)`, the monitor's `vantage:`), every series labelled `target`
+/// above also carries `vantage`, so that several monitors' series of one target stay apart in
+/// Prometheus; without one (tests, embedding) the labels are as listed.
+///
 /// A target's probe series are those of its last run only: a detail the last run did not report
 /// (a ping that lost every packet has no `latency_avg_ms`) or a probe it did not run is removed,
 /// not left at the value of an older run.
 public final class MonitorMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// The `vantage` label of the per-target series; nil: no such label.
+    public let vantage: String?
     private let apiResponses: [String: Counter]
     private let pendingRuns: Gauge
     private let historyRowsSkipped: Counter
@@ -34,8 +40,9 @@ public final class MonitorMetrics: Sendable {
     /// Per target, the path of its last run with one, for `isp_checker_path_changes_total`.
     private let lastPaths = Mutex<[String: PathFingerprint]>([:])
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), vantage: String? = nil) {
         self.registry = registry
+        self.vantage = vantage
         var apiResponses: [String: Counter] = [:]
         // Created up front so that rate() sees a zero before the first error.
         for statusClass in ["2xx", "4xx", "5xx"] {
@@ -60,10 +67,11 @@ public final class MonitorMetrics: Sendable {
     @discardableResult
     public func record(_ report: RunReport) -> PathChange? {
         let target = report.target
-        registry.makeGauge(name: "isp_checker_score", labels: [("target", target)],
+        let targetLabels = labels(target: target)
+        registry.makeGauge(name: "isp_checker_score", labels: targetLabels,
                            help: "Health score of the last run: 0 healthy ... 100 complete outage").set(report.score)
-        registry.makeCounter(name: "isp_checker_runs_total", labels: [("target", target)], help: "Runs recorded").increment()
-        LatencyHistogram.observe(report, in: registry)
+        registry.makeCounter(name: "isp_checker_runs_total", labels: targetLabels, help: "Runs recorded").increment()
+        LatencyHistogram.observe(report, in: registry, labels: targetLabels)
         let pathChange = countPathChange(report)
         // Under the lock from first set to last removal, so two runs of one target cannot interleave.
         probeGauges.withLock { lastSet in
@@ -76,7 +84,7 @@ public final class MonitorMetrics: Sendable {
                 for status in ProbeStatus.allCases {
                     update(registry.makeGauge(
                         name: "isp_checker_probe_status",
-                        labels: [("target", target), ("probe", probe.name), ("status", status.rawValue)],
+                        labels: targetLabels + [("probe", probe.name), ("status", status.rawValue)],
                         help: "1 for the probe's current status, 0 for the others"
                     ), to: Double(status == probe.status ? 1 : 0))
                 }
@@ -85,7 +93,7 @@ public final class MonitorMetrics: Sendable {
                     guard let value = detail.number else { continue }
                     update(registry.makeGauge(
                         name: "isp_checker_probe_details",
-                        labels: [("target", target), ("probe", probe.name), ("key", key)],
+                        labels: targetLabels + [("probe", probe.name), ("key", key)],
                         help: "Numeric details of the last run's probes"
                     ), to: value)
                 }
@@ -102,7 +110,7 @@ public final class MonitorMetrics: Sendable {
     /// the target's first run with a path, so `increase()` sees the first change).
     private func countPathChange(_ report: RunReport) -> PathChange? {
         guard let path = report.pathFingerprint else { return nil }
-        let counter = registry.makeCounter(name: "isp_checker_path_changes_total", labels: [("target", report.target)],
+        let counter = registry.makeCounter(name: "isp_checker_path_changes_total", labels: labels(target: report.target),
                                            help: "Runs whose traced path differs from the previous run's (first differing hop)")
         let change = lastPaths.withLock { paths in
             let (change, reference) = PathFingerprint.next(previous: paths[report.target], current: path)
@@ -113,12 +121,18 @@ public final class MonitorMetrics: Sendable {
         return change
     }
 
+    /// The labels of a target's series: `target`, then `vantage` when there is one.
+    func labels(target: String) -> [(String, String)] {
+        if let vantage { return [("target", target), ("vantage", vantage)] }
+        return [("target", target)]
+    }
+
     /// Counts a stored run the history could not use.
     public func historyRowSkipped() { historyRowsSkipped.increment() }
 
     /// Sets a target's breaker state.
     public func setCircuitBreakerState(_ state: CircuitState, target: String) {
-        registry.makeGauge(name: "isp_checker_circuit_breaker_state", labels: [("target", target)],
+        registry.makeGauge(name: "isp_checker_circuit_breaker_state", labels: labels(target: target),
                            help: "Circuit breaker state: 0 closed, 1 half-open, 2 open").set(state.metricValue)
     }
 

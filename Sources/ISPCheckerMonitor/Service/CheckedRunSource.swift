@@ -30,6 +30,9 @@ public struct MonitoredTarget: Sendable {
 ///   **no run is recorded**; the scheduler waits the base interval before asking again.
 /// - Breaker state changes go to `onBreakerChange` (the monitor sets its gauge and health state).
 /// - `history` gives the target's recent runs for the baseline (the store's last 50).
+/// - With a `coordinator` (replicas sharing a vantage on PostgreSQL, `PostgresTargetLeases`),
+///   each due check first asks it: a target another replica holds is skipped, **no run is
+///   recorded**, and the scheduler asks again after the class's base interval.
 public struct CheckedRunSource: AsyncSequence, Sendable {
     public typealias Element = RunReport
 
@@ -38,6 +41,8 @@ public struct CheckedRunSource: AsyncSequence, Sendable {
     public let settings: ResilienceSettings
     public let breakers: CircuitBreakerRegistry<ContinuousClock>
     private let history: @Sendable (String) async -> [RunReport]
+    /// Who checks which target when several replicas share the vantage; nil: this monitor checks all.
+    public let coordinator: (any TargetCoordinator)?
     private let logger: Logger
 
     /// - Parameters:
@@ -46,7 +51,9 @@ public struct CheckedRunSource: AsyncSequence, Sendable {
     public init(targets: [MonitoredTarget], checker: HealthChecker, settings: ResilienceSettings,
                 onBreakerChange: @escaping @Sendable (CircuitStateChange) -> Void = { _ in },
                 history: @escaping @Sendable (String) async -> [RunReport] = { _ in [] },
+                coordinator: (any TargetCoordinator)? = nil,
                 logger: Logger = Logger(label: "isp-checker.monitor.checks")) {
+        self.coordinator = coordinator
         self.targets = targets
         self.checker = checker
         self.settings = settings
@@ -71,7 +78,13 @@ public struct CheckedRunSource: AsyncSequence, Sendable {
         return ProbeScheduler(targets: targets.map(\.target), intervals: settings.probeIntervals,
                               maxConcurrentRuns: Swift.max(1, targets.count), adaptive: true, spreadsFirstChecks: true) { target in
             guard let monitored = byName[target.name] else { return Self.skipped(target.name) }
-            return await source.check(monitored)
+            guard let coordinator = source.coordinator else { return await source.check(monitored) }
+            let decision = await coordinator.decide(target: target.name)
+            // NaN: the scheduler's base interval, whatever the target's last score here.
+            if decision == .skip { return Self.skipped(target.name, score: .nan) }
+            let report = await source.check(monitored)
+            if decision == .checkThenRelease { await coordinator.release(target: target.name) }
+            return report
         }
     }
 
@@ -117,8 +130,8 @@ public struct CheckedRunSource: AsyncSequence, Sendable {
         return defaultRetryableErrorKind(of: error)
     }
 
-    static func skipped(_ target: String) -> RunReport {
-        RunReport(target: target, timestamp: Date(), probes: [ProbeReport(name: skippedProbeName, status: .ok, details: [:])], score: 0)
+    static func skipped(_ target: String, score: Double = 0) -> RunReport {
+        RunReport(target: target, timestamp: Date(), probes: [ProbeReport(name: skippedProbeName, status: .ok, details: [:])], score: score)
     }
 
     static func isSkipped(_ report: RunReport) -> Bool {

@@ -17,12 +17,15 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
     public let incidents: IncidentRecorder?
     /// Longest the shutdown flush waits for an unreachable store.
     public let flushTimeout: Duration
+    /// Set on every run that names none (`RunReport.vantage`): where this monitor stands.
+    public let vantage: String?
     private let logger: Logger
 
     public init(runs: Runs, recorder: RunRecorder, metrics: MonitorMetrics, state: MonitorState,
                 flushTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "isp-checker.monitor"),
-                incidents: IncidentRecorder? = nil) {
+                incidents: IncidentRecorder? = nil, vantage: String? = nil) {
         self.incidents = incidents
+        self.vantage = vantage
         self.runs = runs
         self.recorder = recorder
         self.metrics = metrics
@@ -55,6 +58,8 @@ public struct MonitorService<Runs: AsyncSequence & Sendable>: Service where Runs
 
     /// Records one run: metrics, health state, then the history.
     public func handle(_ report: RunReport) async {
+        var report = report
+        if report.vantage == nil { report.vantage = vantage }
         let pathChange = metrics.record(report)
         state.noteRun(report)
         await recorder.record(report)

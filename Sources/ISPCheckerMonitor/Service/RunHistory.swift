@@ -13,8 +13,11 @@ public struct RunHistory: Sendable {
     public let logger: Logger
     /// Runs read per check (the baseline uses the newest).
     public var limit = 50
+    /// Only runs of this vantage (the monitor's own): another place's runs are no baseline here.
+    public var vantage: String?
 
-    public init(store: any RunStore, metrics: MonitorMetrics, logger: Logger) {
+    public init(store: any RunStore, metrics: MonitorMetrics, logger: Logger, vantage: String? = nil) {
+        self.vantage = vantage
         self.store = store
         self.metrics = metrics
         self.logger = logger
@@ -24,7 +27,7 @@ public struct RunHistory: Sendable {
     public func recentRuns(of target: String) async -> [RunReport] {
         let page: RunPage
         do {
-            page = try await store.runs(matching: RunQuery(target: target, limit: limit))
+            page = try await store.runs(matching: RunQuery(target: target, vantage: vantage, limit: limit))
         } catch {
             // Shutdown cancels the check that asked: nothing is wrong with the store.
             if error is CancellationError || Task.isCancelled { return [] }

@@ -158,6 +158,50 @@ enum SchemaMigrations {
                 "CREATE INDEX path_changes_target_timestamp ON path_changes (target, timestamp_ms)",
             ]
         ),
+        // Vantage points (issue 21): where the monitor that made each run stands
+        // (`RunReport.vantage`), NULL for runs stored before this step or made without one.
+        // Filtered by `GET /api/v1/runs?vantage=`; the cross-vantage verdict reads the newest
+        // run of each vantage of a target (index on target, vantage, time).
+        SchemaMigration(
+            version: 5,
+            description: "vantage of each run",
+            sqlite: [
+                "ALTER TABLE runs ADD COLUMN vantage TEXT",
+                "CREATE INDEX runs_target_vantage_timestamp ON runs (target, vantage, timestamp_ms)",
+            ],
+            postgres: [
+                "ALTER TABLE runs ADD COLUMN vantage TEXT",
+                "CREATE INDEX runs_target_vantage_timestamp ON runs (target, vantage, timestamp_ms)",
+            ]
+        ),
+        // Replicas sharing a vantage's targets (Store/TargetLeases.swift): who checks which target,
+        // until when (renewed by the holder's heartbeat), and which replicas are alive. Times are
+        // the server's clock, so the replicas' clocks need not agree. PostgreSQL only: a SQLite
+        // history has one monitor, which checks every target.
+        SchemaMigration(
+            version: 6,
+            description: "target leases and replica heartbeats (PostgreSQL)",
+            sqlite: [],
+            postgres: [
+                """
+                CREATE TABLE target_leases (
+                    target TEXT NOT NULL,
+                    vantage TEXT NOT NULL,
+                    holder TEXT NOT NULL,
+                    expires_at TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (target, vantage)
+                )
+                """,
+                "CREATE INDEX target_leases_holder ON target_leases (vantage, holder)",
+                """
+                CREATE TABLE monitor_replicas (
+                    replica TEXT PRIMARY KEY,
+                    vantage TEXT NOT NULL,
+                    seen_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.

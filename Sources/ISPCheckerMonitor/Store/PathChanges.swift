@@ -82,9 +82,9 @@ extension SQLiteRunStore {
     static func evaluatePath(_ db: Database, report: RunReport, path: PathFingerprint) throws -> (reference: String, change: StoredPathChange?) {
         let previous = try Row.fetchOne(db, sql: """
             SELECT id, path_fingerprint FROM runs
-            WHERE target = ? AND timestamp_ms < ? AND path_fingerprint IS NOT NULL
+            WHERE target = ? AND vantage IS ? AND timestamp_ms < ? AND path_fingerprint IS NOT NULL
             ORDER BY timestamp_ms DESC, id DESC LIMIT 1
-            """, arguments: [report.target, PathChangeDetection.milliseconds(report)])
+            """, arguments: [report.target, report.vantage, PathChangeDetection.milliseconds(report)])
             .map { (id: $0["id"] as String, path: $0["path_fingerprint"] as String) }
         return PathChangeDetection.evaluate(report, path: path, previous: previous)
     }
@@ -140,7 +140,8 @@ extension PostgresRunStore {
                 var previous: (id: String, path: String)?
                 let rows = try await connection.query("""
                     SELECT id, path_fingerprint FROM runs
-                    WHERE target = \(target) AND timestamp_ms < \(milliseconds) AND path_fingerprint IS NOT NULL
+                    WHERE target = \(target) AND vantage IS NOT DISTINCT FROM \(report.vantage)
+                      AND timestamp_ms < \(milliseconds) AND path_fingerprint IS NOT NULL
                     ORDER BY timestamp_ms DESC, id DESC LIMIT 1
                     """, logger: logger)
                 for try await (id, text) in rows.decode((String, String).self) { previous = (id, text) }

@@ -22,10 +22,10 @@ public struct PostgresRunStore: RunStore, Service {
     public let operationTimeout: Duration
     private let logger: Logger
 
-    /// Most rows in one `INSERT` statement (10 bind parameters each; PostgreSQL takes at most
+    /// Most rows in one `INSERT` statement (11 bind parameters each; PostgreSQL takes at most
     /// 65,535 per statement). `insert` splits a longer batch into several statements in one
     /// transaction.
-    public static let maximumRowsPerStatement = 6_500
+    public static let maximumRowsPerStatement = 5_900
 
     /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=CA.pem]`.
     ///   `sslmode` as libpq's: `disable`, `prefer` (default: TLS when offered, certificate not
@@ -37,9 +37,15 @@ public struct PostgresRunStore: RunStore, Service {
     public init(url: String, operationTimeout: Duration = .seconds(5), clientRenewal: Duration = .seconds(30),
                 logger: Logger = Logger(label: "isp-checker.store")) throws {
         let parsed = try PostgresURL(url)
-        var configuration = PostgresClient.Configuration(
-            host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
-            database: parsed.database, tls: try Self.tls(for: parsed))
+        var configuration: PostgresClient.Configuration
+        if let socket = parsed.unixSocketPath {
+            configuration = PostgresClient.Configuration(unixSocketPath: socket, username: parsed.username,
+                                                         password: parsed.password, database: parsed.database)
+        } else {
+            configuration = PostgresClient.Configuration(
+                host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
+                database: parsed.database, tls: try Self.tls(for: parsed))
+        }
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         configuration.options.maximumConnections = 8
@@ -132,9 +138,9 @@ public struct PostgresRunStore: RunStore, Service {
     /// rows (one round trip each), all in one transaction when there are several.
     public func insert(_ reports: [RunReport]) async throws {
         guard !reports.isEmpty else { return }
-        let rows: [(score: Double, severity: String, run: StoredRun, ping: PingColumns, path: String?)]
+        let rows: [InsertRow]
         do {
-            rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0), PingColumns($0), $0.pathFingerprint?.text) }
+            rows = try reports.map { ($0.score, $0.severity.rawValue, try StoredRun($0), PingColumns($0), $0.pathFingerprint?.text, $0.vantage) }
         } catch {
             throw RunStoreError.rejected("cannot encode the report: \(error)")
         }
@@ -169,11 +175,13 @@ public struct PostgresRunStore: RunStore, Service {
         }
     }
 
-    static func insertStatement(_ rows: ArraySlice<(score: Double, severity: String, run: StoredRun, ping: PingColumns, path: String?)>) -> PostgresQuery {
-        let columns = 10
+    typealias InsertRow = (score: Double, severity: String, run: StoredRun, ping: PingColumns, path: String?, vantage: String?)
+
+    static func insertStatement(_ rows: ArraySlice<InsertRow>) -> PostgresQuery {
+        let columns = 11
         var binds = PostgresBindings(capacity: rows.count * columns)
         var sql = "INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json, "
-            + "ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms, path_fingerprint) VALUES "
+            + "ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms, path_fingerprint, vantage) VALUES "
         sql.reserveCapacity(sql.utf8.count + rows.count * 72 + 32)
         for (index, row) in rows.enumerated() {
             let first = index * columns
@@ -189,6 +197,7 @@ public struct PostgresRunStore: RunStore, Service {
                 if let value { binds.append(value) } else { binds.appendNull() }
             }
             if let path = row.path { binds.append(path) } else { binds.appendNull() }
+            if let vantage = row.vantage { binds.append(vantage) } else { binds.appendNull() }
         }
         sql += " ON CONFLICT (id) DO NOTHING"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -240,6 +249,20 @@ public struct PostgresRunStore: RunStore, Service {
         }
     }
 
+    public func latestRunPerVantage(target: String) async throws -> [StoredRun] {
+        try await timed { [client] in
+            var runs: [StoredRun] = []
+            let rows = try await client.query("""
+                SELECT DISTINCT ON (vantage) id, target, timestamp_ms, report_json FROM runs
+                WHERE target = \(target) ORDER BY vantage, timestamp_ms DESC, id DESC
+                """)
+            for try await (id, target, timestamp, json) in rows.decode((String, String, Int64, String).self) {
+                runs.append(StoredRun(id: id, target: target, timestampMilliseconds: timestamp, json: json))
+            }
+            return runs
+        }
+    }
+
     public func ping() async throws {
         try await timed { [client] in
             for try await _ in try await client.query("SELECT 1").decode(Int32.self) {}
@@ -282,12 +305,13 @@ public struct PostgresRunStore: RunStore, Service {
 }
 
 extension RunQuery {
-    /// The `WHERE` clause of the target and time filters and its binds ($1 …), for PostgreSQL
-    /// (runs and path changes share the columns `target` and `timestamp_ms`).
+    /// The `WHERE` clause of the target, vantage and time filters and its binds ($1 …), for
+    /// PostgreSQL (runs and path changes share the columns `target`, `vantage` and `timestamp_ms`).
     var postgresFilter: (clause: String, binds: PostgresBindings) {
         var conditions: [String] = []
         var binds = PostgresBindings()
         if let target { binds.append(target); conditions.append("target = $\(binds.count)") }
+        if let vantage { binds.append(vantage); conditions.append("vantage = $\(binds.count)") }
         if let sinceMilliseconds { binds.append(sinceMilliseconds); conditions.append("timestamp_ms >= $\(binds.count)") }
         if let untilMilliseconds { binds.append(untilMilliseconds); conditions.append("timestamp_ms <= $\(binds.count)") }
         return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), binds)

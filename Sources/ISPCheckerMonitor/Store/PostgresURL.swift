@@ -1,7 +1,9 @@
 import Foundation
 
-/// `postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=FILE]` (also
-/// `postgresql://`), split into parts. Errors quote the URL with its password replaced by `***`.
+/// `postgres://user[:password]@host[:port]/database[?sslmode=MODE&sslrootcert=FILE&host=/DIR]` (also
+/// `postgresql://`), split into parts. `host=/DIR` (libpq's form) connects through the server's
+/// Unix socket `DIR/.s.PGSQL.PORT` instead of TCP (the URL's host is then ignored; no TLS): a
+/// monitor in another network namespace than the server reaches it so. Errors quote the URL with its password replaced by `***`.
 struct PostgresURL: Equatable {
     /// libpq's `sslmode` values this client implements (https://www.postgresql.org/docs/current/libpq-ssl.html).
     enum SSLMode: String, CaseIterable {
@@ -26,8 +28,13 @@ struct PostgresURL: Equatable {
     var sslMode: SSLMode
     /// PEM file with the CA certificate(s) the server's certificate must chain to.
     var sslRootCertificatePath: String?
+    /// The directory of the server's Unix socket (`host=/DIR`), when given.
+    var socketDirectory: String?
 
-    static let knownParameters = ["sslmode", "sslrootcert"]
+    /// The socket file to connect to: `DIR/.s.PGSQL.PORT`, as libpq names it.
+    var unixSocketPath: String? { socketDirectory.map { "\($0)/.s.PGSQL.\(port)" } }
+
+    static let knownParameters = ["sslmode", "sslrootcert", "host"]
 
     init(_ string: String) throws(RunStoreError) {
         func invalid(_ reason: String) -> RunStoreError {
@@ -45,6 +52,7 @@ struct PostgresURL: Equatable {
         guard !database.isEmpty else { throw invalid("no database name (postgres://user@host/DATABASE)") }
         var sslMode = SSLMode.prefer
         var rootCertificate: String?
+        var socketDirectory: String?
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
             switch item.name {
@@ -56,6 +64,9 @@ struct PostgresURL: Equatable {
             case "sslrootcert":
                 guard !value.isEmpty else { throw invalid("sslrootcert needs a file path") }
                 rootCertificate = value
+            case "host":
+                guard value.hasPrefix("/") else { throw invalid("host= takes the directory of the server's Unix socket (an absolute path)") }
+                socketDirectory = value
             default:
                 // A misspelt sslmode must not quietly leave TLS at its default.
                 throw invalid("unknown parameter '\(item.name)' (known: \(Self.knownParameters.joined(separator: ", ")))")
@@ -68,6 +79,7 @@ struct PostgresURL: Equatable {
         self.database = database
         self.sslMode = sslMode
         self.sslRootCertificatePath = rootCertificate
+        self.socketDirectory = socketDirectory
     }
 
     /// `string` with everything between `user:` and the last `@` replaced by `***`. Works on

@@ -42,6 +42,10 @@ public protocol RunStore: Sendable {
     /// Path changes matching the query (target, time range, page), newest first, and how
     /// many match in all (`path_changes`, PathChanges.swift).
     func pathChanges(matching query: RunQuery) async throws -> PathChangePage
+
+    /// The newest run of `target` from each vantage (runs without one count as one vantage),
+    /// for the cross-vantage verdict; order unspecified.
+    func latestRunPerVantage(target: String) async throws -> [StoredRun]
 }
 
 extension RunStore {
@@ -49,6 +53,18 @@ extension RunStore {
     /// API answers 500 for it, with the reason in the log.
     public func pathChanges(matching query: RunQuery) async throws -> PathChangePage {
         throw RunStoreError.unavailable("\(backendName) store keeps no path changes")
+    }
+
+    /// A store without SQL for it: the newest `RunQuery.maximumLimit` runs of the target, the
+    /// newest of each vantage among them.
+    public func latestRunPerVantage(target: String) async throws -> [StoredRun] {
+        var seen = Set<String?>()
+        var newest: [StoredRun] = []
+        for run in try await runs(matching: RunQuery(target: target, limit: RunQuery.maximumLimit)).runs {
+            let vantage = try? run.report().vantage
+            if seen.insert(vantage).inserted { newest.append(run) }
+        }
+        return newest
     }
 
     /// Writes one run; returns once it is durable.
@@ -95,9 +111,11 @@ public struct StoredRun: Sendable, Equatable {
     }()
 }
 
-/// Which runs to list: optional target and time range (both ends inclusive), and a page.
+/// Which runs to list: optional target, vantage and time range (both ends inclusive), and a page.
 public struct RunQuery: Sendable, Equatable {
     public var target: String?
+    /// Only runs made from this vantage (`RunReport.vantage`, the `runs.vantage` column).
+    public var vantage: String?
     public var since: Date?
     public var until: Date?
     /// Page size, 1 … `RunQuery.maximumLimit`.
@@ -108,9 +126,10 @@ public struct RunQuery: Sendable, Equatable {
     public static let defaultLimit = 50
     public static let maximumLimit = 1000
 
-    public init(target: String? = nil, since: Date? = nil, until: Date? = nil,
+    public init(target: String? = nil, vantage: String? = nil, since: Date? = nil, until: Date? = nil,
                 limit: Int = RunQuery.defaultLimit, offset: Int = 0) {
         self.target = target
+        self.vantage = vantage
         self.since = since
         self.until = until
         self.limit = min(max(limit, 1), RunQuery.maximumLimit)

@@ -69,12 +69,13 @@ public struct SQLiteRunStore: RunStore {
                 try db.execute(
                     sql: """
                     INSERT INTO runs (id, target, timestamp_ms, score, severity, report_json,
-                                      ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms, path_fingerprint)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                                      ping_loss_percent, ping_rtt_avg_ms, ping_rtt_max_ms, path_fingerprint, vantage)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """,
                     arguments: [row.id, row.target, row.timestampMilliseconds, report.score,
                                 report.severity.rawValue, row.json,
-                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds, evaluated?.reference])
+                                ping.lossPercent, ping.rttAvgMilliseconds, ping.rttMaxMilliseconds, evaluated?.reference,
+                                report.vantage])
                 if db.changesCount == 1, let change = evaluated?.change { try Self.recordPathChange(db, change) }
             }
         }
@@ -115,6 +116,16 @@ public struct SQLiteRunStore: RunStore {
         }
     }
 
+    /// SQLite's bare columns beside `MAX()` come from the row holding the maximum.
+    public func latestRunPerVantage(target: String) async throws -> [StoredRun] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, target, MAX(timestamp_ms) AS timestamp_ms, report_json FROM runs
+                WHERE target = ? GROUP BY vantage
+                """, arguments: [target]).map(Self.storedRun)
+        }
+    }
+
     public func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
@@ -125,12 +136,13 @@ public struct SQLiteRunStore: RunStore {
 }
 
 extension RunQuery {
-    /// The `WHERE` clause of the target and time filters and its arguments, for SQLite (runs and
-    /// path changes share the columns `target` and `timestamp_ms`).
+    /// The `WHERE` clause of the target, vantage and time filters and its arguments, for SQLite
+    /// (runs and path changes share the columns `target`, `vantage` and `timestamp_ms`).
     var sqliteFilter: (clause: String, arguments: StatementArguments) {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let target { conditions.append("target = ?"); arguments += [target] }
+        if let vantage { conditions.append("vantage = ?"); arguments += [vantage] }
         if let sinceMilliseconds { conditions.append("timestamp_ms >= ?"); arguments += [sinceMilliseconds] }
         if let untilMilliseconds { conditions.append("timestamp_ms <= ?"); arguments += [untilMilliseconds] }
         return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), arguments)
