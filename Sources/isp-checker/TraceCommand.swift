@@ -159,20 +159,12 @@ struct TraceRequest: Equatable, Sendable {
         }
         let result: TraceResult
         do {
-            result = try runBlocking { () async throws -> TraceResult in
-                var final: TraceResult?
-                for try await update in engine.traceUpdates(target, options: options) {
-                    switch update {
-                    case .roundFinished(let round, _) where rounds > 1 && standardErrorIsTerminal:
-                        errorOutput("round \(round)/\(rounds) done\n")
-                    case .finished(let result):
-                        final = result
-                    default:
-                        break
-                    }
+            // On this thread: a one-round trace never starts the concurrency pool (CallingThreadExecutor.swift).
+            let progress = rounds > 1 && standardErrorIsTerminal
+            result = try runOnCallingThread { () async throws -> TraceResult in
+                try await engine.traceroute(target, options: options) { update in
+                    if progress, case .roundFinished(let round, _) = update { errorOutput("round \(round)/\(rounds) done\n") }
                 }
-                guard let final else { throw ProbeError.cancelled }
-                return final
             }
         } catch { throw CLIError(error) }
         pathCache?.save(engine.measuredPathLengths)

@@ -72,6 +72,47 @@ public final class ProbeEngine: Sendable {
         ])
     }
 
+    /// Opens the engine's descriptors on the calling thread, runs `beforeStarting` there, and
+    /// only then starts the engine's thread, which inherits what the calling thread kept.
+    ///
+    /// For an executable that drops every privilege of the process in `beforeStarting`
+    /// (`ProcessPrivileges.drop(to:)`, with `ProcessPrivileges.enginePolicy`): called from
+    /// `main` before any other thread exists, the drop then has one thread to change. glibc
+    /// changes the user of every thread by signalling each one (setgroups, setresgid, setresuid
+    /// and the check that uid 0 cannot come back: four round trips to the engine thread), and
+    /// the check reads every thread's status; with the engine thread started afterwards neither
+    /// has more than the main thread to do. The capability policy and the network namespace
+    /// (`EngineConfiguration.networkNamespace`, entered by the thread that opens) apply to the
+    /// calling thread. When `beforeStarting` throws, the engine is shut down and the error
+    /// rethrown.
+    public init(configuration: EngineConfiguration, beforeStarting: () throws -> Void) throws {
+        let opened: EngineSetup.Opened
+        switch EngineSetup.open(configuration) {
+        case .failure(let error): throw error
+        case .success(let value): opened = value
+        }
+        // Handed to the engine thread, and never touched here again once it is started.
+        nonisolated(unsafe) let loop = ReceiveLoop(core: opened.core, capture: opened.capture)
+        var failure: (any Error)?
+        do { try beforeStarting() } catch { failure = error }
+        // The loop owns the descriptors and the capture: started even after a failure, so
+        // that shutting it down closes them as usual.
+        try startEngineThread { loop.run() }
+        (core, status) = (opened.core, opened.status)
+        logger = configuration.logger
+        if let failure {
+            core.shutDown()
+            throw failure
+        }
+        if configuration.capabilities == .dropOnEngineAndCallingThread {
+            let result = cp_caps_drop_all()
+            if result < 0 {
+                core.shutDown()
+                throw ProbeError.systemError(operation: "dropping capabilities", errno: -result)
+            }
+        }
+    }
+
     deinit { core.shutDown() }
 
     /// Stops the engine: outstanding probes complete with `engineShutDown`, new ones fail.

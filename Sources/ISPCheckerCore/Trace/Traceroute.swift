@@ -18,6 +18,15 @@ extension ProbeEngine {
         try await TraceRun.run(engine: self, target: target, options: options, pacer: pacer, onUpdate: nil)
     }
 
+    /// `traceroute(_:options:)` that also hands every hop and round update to `onUpdate` as it
+    /// happens (`.finished` is not among them: the result is returned). Unlike
+    /// `traceUpdates(_:options:)`, it runs entirely in the calling task, so it stays on the
+    /// task's executor (the CLI runs a trace on its main thread: no thread pool to start).
+    public func traceroute(_ target: String, options: TraceOptions = .default,
+                           onUpdate: @escaping (TraceUpdate) -> Void) async throws(ProbeError) -> TraceResult {
+        try await TraceRun.run(engine: self, target: target, options: options, pacer: nil, onUpdate: onUpdate)
+    }
+
     /// The same trace as a stream of hop updates as they happen, ending with `.finished`.
     /// Stopping the iteration (or cancelling its task) cancels the trace.
     public func traceUpdates(_ target: String, options: TraceOptions = .default) -> AsyncThrowingStream<TraceUpdate, any Error> {
