@@ -68,6 +68,12 @@ def cmd_record(a):
             rec["error"] = f"unreadable report: {e}"
     if report is not None:
         got, conf, expl = verdict_of(report)
+        if a.expected.endswith("+path-change") and got != NO_FAULT:
+            # The fault must also say that its loss began with a path change (run --history).
+            first = next((d for d in report.get("diagnosis") or [] if not d.get("informational")), {})
+            if any((e.get("detail") or "").startswith("loss began at the run where the path changed")
+                   for e in first.get("evidence") or []):
+                got += "+path-change"
         if got == NO_FAULT and a.expected.startswith("note:"):
             # A scenario whose verdict is a note (CGNAT): no fault, and its first note of that
             # component, as "note:Component@hop".

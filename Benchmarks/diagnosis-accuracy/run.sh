@@ -182,7 +182,8 @@ apply_fault() { # prefix op...
     pathmtu) ;; # not a fault: the check runs with --path-mtu (run_scenario)
     dnsint) bash "$LAB" dns-intercept --prefix "$p" --node "$2" >/dev/null ;;
     portal) bash "$LAB" captive-portal --prefix "$p" --node "$2" >/dev/null ;;
-    checkdnsint | checkportal | dual) ;; # not faults: the check's arguments (run_scenario)
+    checkdnsint | checkportal | dual | baseline | ecmplab) ;; # ecmplab: built with --ecmp, checked without # not faults: the check's arguments (run_scenario)
+    reroute) bash "$LAB" reroute --prefix "$p" --via "$2" >/dev/null ;;
     familydrop) bash "$LAB" family-drop --prefix "$p" --node "$2" --family "$3" >/dev/null ;;
     http)
         # The destination's web page, for the captive-portal check to expect.
@@ -232,11 +233,17 @@ build_lab() { # prefix faults dns -> 0 ok
     local -a ops words
     local -a up=("${UP_ARGS[@]}")
     # r2 replaced by two parallel routers (r2a, r2b) that r1 balances flows over.
-    [[ ";$faults;" == *";ecmp;"* ]] && up+=(--ecmp)
+    [[ ";$faults;" == *";ecmp;"* || ";$faults;" == *";ecmplab;"* ]] && up+=(--ecmp)
     bash "$LAB" up --prefix "$p" "${up[@]}" >"$OUT/lab-$p.log" 2>&1 || return 1
     if ((dns)); then start_dns "$p" >>"$OUT/lab-$p.log" 2>&1 || return 1; fi
     [[ $faults == - ]] && return 0
-    IFS=';' read -r -a ops <<<"$faults"
+    apply_faults "$p" "${faults%%;baseline;*}"
+}
+
+apply_faults() { # prefix faults: every operation, in order
+    local p=$1 op
+    local -a ops words
+    IFS=';' read -r -a ops <<<"$2"
     for op in "${ops[@]}"; do
         read -r -a words <<<"$op"
         apply_fault "$p" "${words[@]}" >>"$OUT/lab-$p.log" 2>&1 || return 1
@@ -277,6 +284,17 @@ run_scenario() { # prefix line
     lab_s=$(python3 -c "print(round($t1 - $t0, 2))")
     mode=idealised
     ((REALISTIC)) && mode=$(bash "$LAB" mode --prefix "$p" 2>/dev/null || echo unknown)
+    # `baseline`: the operations before it make the lab, then one check is saved as the
+    # history of every measured run, then the operations after it are the fault (a change).
+    if ((built)) && [[ ";$faults;" == *";baseline;"* ]]; then
+        ip netns exec "$p-c" "$BIN" "${args[@]}" --output "$dir/baseline.json" >/dev/null 2>&1 || true
+        if [[ -s $dir/baseline.json ]] && apply_faults "$p" "${faults#*;baseline;}"; then
+            args+=(--history "$dir/baseline.json")
+        else
+            note "$name v$family: the baseline run or the change after it failed"
+            built=0
+        fi
+    fi
     for ((r = 1; r <= RUNS; r++)); do
         report=$dir/run$r.json
         rm -f "$report"

@@ -9,7 +9,7 @@ NAME      e.g. loss20-r3, rl1-r2+loss20-r3 (faults joined by "+")
 FAMILY    4 or 6
 EXPECTED  "Component@hop", "Component" (no hop) or "no fault"
 CATEGORY  healthy, loss, ratelimit, silent, pair, silent+loss, latency, udp-drop, dns, outage,
-          reverse-loss, mtu, nat, interception, bufferbloat, family, ecmp (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
+          reverse-loss, mtu, nat, interception, bufferbloat, family, ecmp, path-change (the analysis counts false faults on healthy, ratelimit, silent, udp-drop)
 FAULTS    ";"-separated operations run.sh applies after `lab.sh up` (see run.sh: apply_fault)
 DNS       1 when the destination runs a DNS server and the check probes it (no --no-dns)
 
@@ -184,6 +184,12 @@ def scenarios(pairs="all"):
     # fault. r2a or r2b drops 30 % of what it forwards: loss on one of two parallel paths, located
     # at hop 2 where the lossy path branches off (not at hop 3, where its loss first shows: r3 is
     # on both paths and the other path is clean). r3 drops 20 %: loss on every path, from hop 4.
+    # Issue 20 item 8: a path change with new loss. The --ecmp lab routed through r2a only; one
+    # clean check is saved (`baseline`), then r1 moves to r2b, which drops 30 % of what it
+    # forwards; every measured check gets the saved one as --history. Loss from hop 3, and the
+    # verdict must carry the change's evidence ("+path-change", analyze.py).
+    add("pathchange-r2b", verdict(component(3, "loss"), 3) + "+path-change", "path-change",
+        ["ecmplab", "reroute r2a", "baseline", "loss r2b 30 forward", "reroute r2b"])
     add("ecmp-healthy", "no fault", "healthy", ["ecmp"])
     for branch in ("r2a", "r2b"):
         add(f"ecmp-loss30-{branch}", verdict(component(2, "loss"), 2), "ecmp", ["ecmp", f"loss {branch} 30 forward"])
