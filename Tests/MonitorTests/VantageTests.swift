@@ -94,6 +94,36 @@ struct VantageTests {
         }
     }
 
+    @Test("a target checked from two vantages gets their combined verdict on its dashboard page; from one, none")
+    func dashboardVerdict() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let monitor = try await InProcessMonitor(store: store)
+            do {
+                var berlin = sampleRun(1, target: "t.invalid", timestamp: base)
+                berlin.vantage = "office-berlin"
+                var paris = sampleRun(2, target: "t.invalid", timestamp: base.addingTimeInterval(1))
+                paris.vantage = "office-paris"
+                var alone = sampleRun(3, target: "u.invalid", timestamp: base)
+                alone.vantage = "office-berlin"
+                for run in [berlin, paris, alone] { monitor.submit(run) }
+                #expect(try await monitor.waitForStoredRuns(3))
+                let verdict = CrossVantageVerdict.combine(target: "t.invalid", runs: [berlin, paris])
+                let page = try await httpGet(port: monitor.port, "/targets/t.invalid")
+                #expect(page.status == 200)
+                let section = try #require(page.text.firstRange(of: "<section class=\"vantages\">").map { page.text[$0.lowerBound...] })
+                #expect(section.contains("<td>office-berlin</td>") && section.contains("<td>office-paris</td>"), "\(section.prefix(600))")
+                #expect(verdict.vantages.count == 2)
+                #expect(section.contains(verdict.faultyVantages.isEmpty ? "no vantage sees a fault" : "Vantages: "), "\(section.prefix(300))")
+                let single = try await httpGet(port: monitor.port, "/targets/u.invalid")
+                #expect(single.status == 200 && !single.text.contains("class=\"vantages\""))
+            } catch {
+                await monitor.stop()
+                throw error
+            }
+            await monitor.stop()
+        }
+    }
+
     @Test("with a vantage, the per-target series carry it as a label")
     func metricLabel() {
         let metrics = MonitorMetrics(vantage: "office-berlin")

@@ -5,7 +5,7 @@ import NIOCore
 
 /// `GET /` (every target: score, severity, last diagnosis, breaker) and `GET /targets/{target}`
 /// (latency graphs over 3 h, 1 d, 7 d and 30 d, the score history, the last path hop by hop, the
-/// diagnosis history, the breaker), as HTML with inline SVG drawn here: no script, no asset
+/// diagnosis history, the breaker, and with several vantages their combined verdict), as HTML with inline SVG drawn here: no script, no asset
 /// fetched from anywhere.
 ///
 /// Reads are bounded: the overview is one query (the newest run of at most `maximumTargets`
@@ -72,8 +72,12 @@ struct DashboardController<Context: RequestContext> {
         } catch {
             throw RunsController<Context>.storeFailure(error, context: context)
         }
-        let model = DashboardPages.TargetModel(target: target, breaker: state.breakerStates[target], graphs: graphs,
+        var model = DashboardPages.TargetModel(target: target, breaker: state.breakerStates[target], graphs: graphs,
                                                recent: recent, unreadableRuns: unreadable, now: now)
+        // One more bounded query (a row per vantage): the verdict across vantages, when there are several.
+        if let perVantage = try? await store.latestRunPerVantage(target: target), perVantage.count > 1 {
+            model.vantages = CrossVantageVerdict.combine(target: target, runs: perVantage.compactMap { try? $0.report() })
+        }
         return Self.html(DashboardPages.target(model))
     }
 

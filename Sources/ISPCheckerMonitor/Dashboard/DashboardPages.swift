@@ -32,6 +32,8 @@ enum DashboardPages {
         /// Stored rows of the target that could not be read (not shown, counted).
         var unreadableRuns: Int = 0
         var now: Date
+        /// The newest run of every vantage combined, when two or more vantages checked the target.
+        var vantages: CrossVantageVerdict? = nil
     }
 
     // MARK: Overview
@@ -79,6 +81,7 @@ enum DashboardPages {
         if let latest, !latest.diagnosis.isEmpty {
             body += "<section><h2>Diagnosis</h2>\(diagnosisDetail(latest))</section>"
         }
+        if let verdict = model.vantages { body += vantagesSection(verdict) }
         body += "<section class=\"graphs\"><h2>Latency and loss</h2>"
         for graph in model.graphs {
             body += "<figure class=\"graph-pair\" id=\"range-\(graph.range.rawValue)\"><figcaption>\(graph.range.title) · \(graph.columns.reduce(0) { $0 + $1.runs }) runs</figcaption>"
@@ -91,6 +94,28 @@ enum DashboardPages {
         body += pathSection(model.recent)
         body += historySection(model.recent, unreadable: model.unreadableRuns)
         return page(title: "\(model.target) · isp-checker", base: "../", body: body)
+    }
+
+    /// "Is it me or everyone?": the cross-vantage verdict (`CrossVantageVerdict`, the API's
+    /// `/api/v1/targets/{target}/verdict`) and each vantage's newest run.
+    static func vantagesSection(_ verdict: CrossVantageVerdict) -> String {
+        let scope = switch verdict.scope {
+        case .noFault: "no vantage sees a fault"
+        case .oneVantage: "one vantage only"
+        case .someVantages: "some vantages"
+        case .allVantages: "every vantage"
+        case .singleVantage: "one vantage checks this target"
+        }
+        var html = "<section class=\"vantages\"><h2>Vantages: \(HTML.escape(scope))</h2>"
+        html += "<p>\(HTML.escape(verdict.diagnosis.explanation))</p>"
+        html += "<table class=\"runs\"><thead><tr><th>Vantage</th><th>Last run (UTC)</th><th>Score</th><th>Severity</th><th>Fault</th></tr></thead><tbody>"
+        for run in verdict.vantages {
+            var fault = run.fault.map { "<strong>\(HTML.escape($0))</strong>" } ?? "<span class=\"ok\">none</span>"
+            if let hop = run.faultHop { fault += " at hop \(hop)" + (run.faultAddress.map { " (\(HTML.escape($0)))" } ?? "") }
+            html += "<tr class=\"vantage\(run.faulty ? " fault" : "")\"><td>\(HTML.escape(run.vantage))</td><td>\(HTML.escape(HTML.timestamp(run.timestamp)))</td>"
+            html += "<td>\(HTML.number(run.score, digits: 1))</td><td>\(severityBadge(run.severity))</td><td>\(fault)</td></tr>"
+        }
+        return html + "</tbody></table></section>"
     }
 
     /// The newest run's path, hop by hop, with the faulty hops marked.
