@@ -112,9 +112,11 @@ shard() { # NAME ARGUMENTS...: the tests into .build/tests-NAME.log, their statu
 }
 # CaptureTraceReplayLabTests (2.5 min of tcpdump and peers' traces) goes with the other targets:
 # the two processes then take about as long.
+# MonitorTests.VantageLabTests (2 min of two lab sites, PostgreSQL and four monitors) goes with
+# the lab suites the other way.
 moved='^LabTests\.CaptureTraceReplayLabTests/'
-shard lab --filter '^LabTests\.' --skip "$timed" --skip "$moved" &
-shard other --skip '^LabTests\.(?!CaptureTraceReplayLabTests($|/))' &
+shard lab --filter '^(LabTests\.|MonitorTests\.VantageLabTests/)' --skip "$timed" --skip "$moved" &
+shard other --skip '^(LabTests\.(?!CaptureTraceReplayLabTests($|/))|MonitorTests\.VantageLabTests/)' &
 wait
 failed=0
 for name in lab other; do
