@@ -84,6 +84,9 @@ struct MonitorCommand: ParsableCommand {
         var account = ProcessPrivileges.Account.default
         /// `--vantage`, else the file's `vantage:`, else the host name (`MonitorVantage.hostDefault`).
         var vantage = MonitorVantage.hostDefault
+        /// Whether the vantage was named (`--vantage` or `vantage:`): only then do the metrics
+        /// carry it as a label, so a single monitor keeps the runbook's series (`{target}`).
+        var vantageNamed = false
     }
 
     func validate() throws {
@@ -156,6 +159,7 @@ struct MonitorCommand: ParsableCommand {
             throw ValidationError("--vantage must be 1 to 64 letters, digits, '.', '_' or '-', got \"\(vantage)\"")
         }
         settings.vantage = vantage ?? file.vantage ?? settings.vantage
+        settings.vantageNamed = vantage != nil || file.vantage != nil
         settings.host = host ?? file.http.host ?? settings.host
         settings.port = port ?? file.http.port ?? settings.port
         if apiKey != nil && apiKeyFile != nil { throw ValidationError("give either --api-key or --api-key-file, not both") }
@@ -246,7 +250,7 @@ struct MonitorCommand: ParsableCommand {
             store = try await SQLiteRunStore(path: settings.sqlitePath!)
         }
 
-        let metrics = MonitorMetrics(vantage: settings.vantage)
+        let metrics = MonitorMetrics(vantage: settings.vantageNamed ? settings.vantage : nil)
         let state = MonitorState(metrics: metrics)
         // The store reconnects with the configured retry_policy's backoff (the runbook's 1 s ×2 up to 30 s).
         let recorder = RunRecorder(
