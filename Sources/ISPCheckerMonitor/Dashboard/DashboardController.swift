@@ -75,8 +75,8 @@ struct DashboardController<Context: RequestContext> {
         var model = DashboardPages.TargetModel(target: target, breaker: state.breakerStates[target], graphs: graphs,
                                                recent: recent, unreadableRuns: unreadable, now: now)
         // One more bounded query (a row per vantage): the verdict across vantages, when there are several.
-        if let perVantage = try? await store.latestRunPerVantage(target: target), perVantage.count > 1 {
-            model.vantages = CrossVantageVerdict.combine(target: target, runs: perVantage.compactMap { try? $0.report() })
+        if let found = try? await VerdictController<Context>.verdict(target: target, store: store), found.vantages > 1 {
+            model.vantages = found.verdict
         }
         return Self.html(DashboardPages.target(model))
     }

@@ -18,18 +18,24 @@ struct VerdictController<Context: RequestContext> {
         guard let target = context.parameters.get("target"), !target.isEmpty else {
             throw HTTPError(.badRequest, message: "missing target")
         }
-        let stored: [StoredRun]
+        let found: (verdict: CrossVantageVerdict, vantages: Int)?
         do {
-            stored = try await store.latestRunPerVantage(target: target)
+            found = try await Self.verdict(target: target, store: store)
         } catch {
             throw RunsController<Context>.storeFailure(error, context: context)
         }
-        guard !stored.isEmpty else { throw HTTPError(.notFound, message: "no run of target \(target) in the history") }
-        // A row this version cannot read (damaged, or a newer monitor's) is left out of the verdict.
-        let runs = stored.compactMap { try? $0.report() }
-        let verdict = CrossVantageVerdict.combine(target: target, runs: runs)
+        guard let verdict = found?.verdict else { throw HTTPError(.notFound, message: "no run of target \(target) in the history") }
         let body = try LatencyController<Context>.encoder.encode(verdict)
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The newest run of every vantage that checked `target`, combined, and how many vantages
+    /// stored one; nil when none did. A row this version cannot read (damaged, or a newer
+    /// monitor's) is left out of the verdict. The endpoint's and the dashboard's one reading.
+    static func verdict(target: String, store: any RunStore) async throws -> (verdict: CrossVantageVerdict, vantages: Int)? {
+        let stored = try await store.latestRunPerVantage(target: target)
+        guard !stored.isEmpty else { return nil }
+        return (CrossVantageVerdict.combine(target: target, runs: stored.compactMap { try? $0.report() }), stored.count)
     }
 }
