@@ -146,6 +146,15 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
+// The sanitizer stages of scripts/test.sh (ISPC_CORE_ONLY=1) run only ISPCheckerTests and
+// ResilienceTests: the CLI, its tests and the lab suites are not built there (two sanitized builds
+// of them cost CI minutes for code no sanitized test runs).
+if ProcessInfo.processInfo.environment["ISPC_CORE_ONLY"] != nil {
+    let unsanitized: Set<String> = ["isp-checker", "CLITests", "LabTests"]
+    package.targets.removeAll { unsanitized.contains($0.name) }
+    package.products.removeAll { unsanitized.contains($0.name) }
+}
+
 // The monitor: run history, Prometheus metrics and the HTTP API. It brings Hummingbird, GRDB and
 // postgres-nio, so it is an optional product the core library never depends on. The sanitizer
 // stages of scripts/test.sh set ISPC_CORE_ONLY=1 to build the library's own tests without it.
