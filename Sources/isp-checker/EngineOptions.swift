@@ -66,9 +66,12 @@ struct EngineSettings: Equatable, Sendable {
     ///   Commands whose figures are milliseconds and that run once (`trace`) time with socket
     ///   timestamps instead (a few microseconds from the tap; see docs/benchmarks.md).
     /// - Parameter traceroute: whether the command may trace (EngineConfiguration.traceroute).
+    /// - Parameter icmpTracesOnly: the command traces with ICMP only, so the UDP and TCP probe
+    ///   sockets stay closed (EngineConfiguration.icmpTracesOnly).
     /// - Parameter families: the address families the command's targets can have (both when
     ///   a name may resolve to either).
-    func makeEngine(captureByDefault: Bool = true, traceroute: Bool = true, families: Set<IPFamily> = [.ipv4, .ipv6]) throws -> ProbeEngine {
+    func makeEngine(captureByDefault: Bool = true, traceroute: Bool = true, icmpTracesOnly: Bool = false,
+                    families: Set<IPFamily> = [.ipv4, .ipv6]) throws -> ProbeEngine {
         let wantsCapture = !noCapture && (capture || captureInterface != nil || captureByDefault)
         let capture: EngineConfiguration.Capture = !wantsCapture ? .disabled : captureInterface.map { .interface($0) } ?? .automatic
         // The whole process moves, before any other thread exists: the DNS and HTTP probe
@@ -80,6 +83,7 @@ struct EngineSettings: Equatable, Sendable {
             capabilities: keepCapabilities ? .keep : ProcessPrivileges.enginePolicy,
             allowRawSockets: !unprivileged,
             traceroute: traceroute,
+            icmpTracesOnly: icmpTracesOnly,
             families: families.isEmpty ? [.ipv4, .ipv6] : families
         )
         if keepCapabilities { return try ProbeEngine(configuration: configuration) }

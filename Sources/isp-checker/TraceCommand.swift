@@ -128,7 +128,9 @@ struct TraceRequest: Equatable, Sendable {
         // An address literal, or -4/-6, says which family's sockets the trace needs; a name
         // may resolve to either.
         let families: Set<IPFamily> = IPAddress(target).map { [$0.family] } ?? (ipv4 ? [.ipv4] : ipv6 ? [.ipv6] : [.ipv4, .ipv6])
-        do { engine = try self.engine.makeEngine(captureByDefault: false, families: families) } catch { throw CLIError(error) }
+        do {
+            engine = try self.engine.makeEngine(captureByDefault: false, icmpTracesOnly: method == .icmp, families: families)
+        } catch { throw CLIError(error) }
         if let pathCache { engine.rememberPathLengths(pathCache.pathLengths) }
         let traceMethod: TraceMethod = switch method {
         case .udp: .udp

@@ -28,4 +28,26 @@ struct LoopbackEngineTests {
         #expect(swept.count == 32 && swept.allSatisfy { $0.received == 2 }, "\(swept.map(\.received))")
         #expect(engine.inFlightProbes == 0)
     }
+
+    /// An engine opened for ICMP traces only (what `trace -M icmp` opens): its ICMP traces are
+    /// matched by the echo identifier alone, with and without the capture, and a UDP or TCP
+    /// trace is refused with the reason instead of finding no sockets.
+    @Test(arguments: [EngineConfiguration.Capture.disabled, .interface("lo")])
+    func anICMPOnlyEngineTracesWithICMPAndRefusesTheOtherMethods(capture: EngineConfiguration.Capture) async throws {
+        let engine = try ProbeEngine(configuration: EngineConfiguration(capture: capture, capabilities: .keep, icmpTracesOnly: true, families: [.ipv4]))
+        defer { engine.shutdown() }
+        let traced = try await engine.traceroute("127.0.0.1", options: TraceOptions(method: .icmp, rounds: 2, timeout: .milliseconds(300), roundInterval: .milliseconds(50)))
+        #expect(traced.destinationReached, "\(traced.stop)")
+        #expect(traced.hops.last?.received == 2, "\(traced.hops)")
+        for method in [TraceMethod.udp, .tcp(port: 443)] {
+            do {
+                _ = try await engine.traceroute("127.0.0.1", options: TraceOptions(method: method, rounds: 1, timeout: .milliseconds(300)))
+                Issue.record("a \(method) trace ran on an ICMP-only engine")
+            } catch {
+                guard case .invalidArgument(_, let reason) = error else { Issue.record("\(error)"); continue }
+                #expect(reason.contains("ICMP traces only"), "\(reason)")
+            }
+        }
+        #expect(engine.inFlightProbes == 0)
+    }
 }

@@ -147,7 +147,7 @@ import Glibc
         var tcp = cp_trace_packet()
         tcp.has_transport = 1
         tcp.proto = 6
-        tcp.sport = identity.tcpPort
+        tcp.sport = identity.tcpPort!
         tcp.tcp_seq = 0x9999_0005
         #expect(TraceProbeKey.matching(tcp, family: .ipv4, identity: identity) == nil)
         tcp.tcp_seq = identity.tcpSequenceSalt | 5
@@ -162,6 +162,30 @@ import Glibc
         #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: identity) == nil)
         echo.icmp_ident = 0x4242
         #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: identity) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
+    }
+
+    /// An engine that traces with ICMP only has no UDP or TCP probe ports: no UDP or TCP quote
+    /// is its probe (not even one from port 0), while its echo requests still are.
+    @Test func anICMPOnlyIdentityOwnsNoUDPOrTCPProbe() {
+        let icmpOnly = TraceFlowIdentity(udpPort: nil, tcpPort: nil, tcpSequenceSalt: 0, echoIdentifier: 0x4242)
+        var reply = cp_trace_reply()
+        let message = timeExceeded(quoting: udpProbe(id: 5), quoteLength: 52)
+        #expect(cp_trace_parse_icmp(AF_INET, 1, message, message.count, nil, nil, &reply) == 0 && reply.has_quote != 0)
+        #expect(TraceProbeKey.matching(reply.quote, family: .ipv4, identity: identity) != nil)
+        #expect(TraceProbeKey.matching(reply.quote, family: .ipv4, identity: icmpOnly) == nil)
+        var tcp = cp_trace_packet()
+        tcp.has_transport = 1
+        tcp.proto = 6
+        tcp.sport = 0
+        tcp.tcp_seq = 5
+        #expect(TraceProbeKey.matching(tcp, family: .ipv4, identity: icmpOnly) == nil)
+        var echo = cp_trace_packet()
+        echo.has_transport = 1
+        echo.proto = 1
+        echo.icmp_type = 8
+        echo.icmp_ident = 0x4242
+        echo.icmp_seq = 9
+        #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: icmpOnly) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
     }
 
     @Test func anErrorAboutAPingIsNotAHop() throws {

@@ -45,6 +45,11 @@ public struct EngineConfiguration: Sendable {
     /// readers, per family with a raw ICMP socket). An engine that only pings or sweeps can do
     /// without: eight fewer sockets to set up. Its traces then fail with `.invalidArgument`.
     public var traceroute: Bool
+    /// Whether traces are ICMP only: the engine then opens none of the UDP and TCP probe
+    /// sockets (an ICMP trace's echo requests leave by the raw ICMP socket pings use), four
+    /// sockets and a port reservation fewer per family. Its UDP and TCP traces fail with
+    /// `.invalidArgument`. `trace -M icmp` sets it.
+    public var icmpTracesOnly: Bool
     /// The address families to open sockets for (both by default). A command that knows its
     /// targets' family opens half the sockets; probes of another family then fail with
     /// `.addressFamilyUnavailable`.
@@ -58,6 +63,7 @@ public struct EngineConfiguration: Sendable {
         allowRawSockets: Bool = true,
         captureGraceMilliseconds: Int = 50,
         traceroute: Bool = true,
+        icmpTracesOnly: Bool = false,
         families: Set<IPFamily> = [.ipv4, .ipv6],
         logger: Logger = Logger(label: "isp-checker.engine")
     ) {
@@ -67,6 +73,7 @@ public struct EngineConfiguration: Sendable {
         self.allowRawSockets = allowRawSockets
         self.captureGraceMilliseconds = captureGraceMilliseconds
         self.traceroute = traceroute
+        self.icmpTracesOnly = icmpTracesOnly
         self.families = families
         self.logger = logger
     }

@@ -75,10 +75,13 @@ final class EngineCore: Sendable {
 
     /// False when the configuration asked for no traceroute sockets (`EngineConfiguration.traceroute`).
     let tracerouteEnabled: Bool
+    /// True when traces are ICMP only (`EngineConfiguration.icmpTracesOnly`): no trace sockets.
+    let icmpTracesOnly: Bool
 
-    init(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32, sweepIdentifier: UInt16? = nil, tracerouteEnabled: Bool = true) {
+    init(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], unavailableFamilies: [IPFamily: ProbeError], captureActive: Bool, captureGrace: Duration, wakeDescriptor: Int32, sweepIdentifier: UInt16? = nil, tracerouteEnabled: Bool = true, icmpTracesOnly: Bool = false) {
         self.sweepIdentifier = sweepIdentifier
         self.tracerouteEnabled = tracerouteEnabled
+        self.icmpTracesOnly = icmpTracesOnly
         self.sockets = sockets
         self.traceSockets = traceSockets
         self.unavailableFamilies = unavailableFamilies
@@ -134,6 +137,18 @@ final class EngineCore: Sendable {
     /// The error of a trace on an engine opened without traceroute sockets.
     static let tracerouteDisabled = ProbeError.invalidArgument(
         name: "engine", reason: "this engine was opened without traceroute sockets (EngineConfiguration.traceroute is false)")
+
+    /// The error of a UDP or TCP trace on an engine opened for ICMP traces only.
+    static let udpAndTCPTracesDisabled = ProbeError.invalidArgument(
+        name: "engine", reason: "this engine was opened for ICMP traces only (EngineConfiguration.icmpTracesOnly): use -M icmp, or an engine with UDP and TCP trace sockets")
+
+    /// What marks a packet as one of this engine's trace probes in `family`: nil when the
+    /// family has no raw socket (no traces) or traces are off.
+    func traceIdentity(_ family: IPFamily) -> TraceFlowIdentity? {
+        guard tracerouteEnabled, let socket = sockets[family], socket.kind == .raw else { return nil }
+        if let trace = traceSockets[family] { return trace.identity(echoIdentifier: socket.identifier) }
+        return icmpTracesOnly ? TraceFlowIdentity(udpPort: nil, tcpPort: nil, tcpSequenceSalt: 0, echoIdentifier: socket.identifier) : nil
+    }
 
     /// What the engine thread takes over at the end of each loop turn, under one lock.
     struct Turn {

@@ -198,7 +198,7 @@ enum EngineSetup {
         }
 
         var traceSockets: [IPFamily: TraceSockets] = [:]
-        for (family, socket) in sockets where socket.kind == .raw && configuration.traceroute {
+        for (family, socket) in sockets where socket.kind == .raw && configuration.traceroute && !configuration.icmpTracesOnly {
             switch TraceSockets.open(family) {
             case .success(let opened): traceSockets[family] = opened
             case .failure(let error): logger.notice("no \(family) traceroute sockets", metadata: ["error": "\(error)"])
@@ -214,7 +214,8 @@ enum EngineSetup {
         case .automatic, .interface:
             let device: String? = if case .interface(let name) = configuration.capture { name } else { nil }
             let hasRaw = sockets.values.contains { $0.kind == .raw }
-            let filter = captureFilter(sockets: sockets, traceSockets: traceSockets, extraIdentifiers: hasRaw ? [sweepIdentifier] : [])
+            let filter = captureFilter(sockets: sockets, traceSockets: traceSockets, extraIdentifiers: hasRaw ? [sweepIdentifier] : [],
+                                       icmpTraces: configuration.traceroute && configuration.icmpTracesOnly)
             var errorText = [CChar](repeating: 0, count: 512)
             let result = cp_capture_open(device, filter, 256, &capture, &errorText, errorText.count)
             if result == 0 {
@@ -246,7 +247,7 @@ enum EngineSetup {
             sockets: sockets, traceSockets: traceSockets, unavailableFamilies: unavailable, captureActive: capture != nil,
             captureGrace: .milliseconds(configuration.captureGraceMilliseconds), wakeDescriptor: wake,
             sweepIdentifier: sockets.values.contains { $0.kind == .raw } ? sweepIdentifier : nil,
-            tracerouteEnabled: configuration.traceroute)
+            tracerouteEnabled: configuration.traceroute, icmpTracesOnly: configuration.icmpTracesOnly)
         let status = EngineStatus(
             sockets: sockets.mapValues(\.kind), captureDevice: captureDevice, captureUnavailableReason: captureReason,
             bestClock: capture != nil ? .pcap : .kernelSocket, capabilitiesDropped: dropped,
@@ -258,10 +259,16 @@ enum EngineSetup {
     /// requests/replies with our identifiers, our UDP and TCP trace probes and the segments
     /// back to their ports, and ICMP errors (which quote our probes; the loop checks the quote).
     /// cp_capture_filter writes it: the one builder, which the C tests check against pcap.
-    static func captureFilter(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], extraIdentifiers: [UInt16] = []) -> String {
+    /// `icmpTraces`: the engine traces with ICMP only (no trace sockets), so the errors that
+    /// quote its echo requests are admitted per family with a raw socket.
+    static func captureFilter(sockets: [IPFamily: ICMPSocket], traceSockets: [IPFamily: TraceSockets], extraIdentifiers: [UInt16] = [],
+                              icmpTraces: Bool = false) -> String {
         let identifiers = Set(sockets.values.map(\.identifier) + extraIdentifiers).sorted()
         // The trace sockets serve every trace: no destination, so every ICMP error of the family.
         let traces = [IPFamily.ipv4, .ipv6].flatMap { family -> [cp_capture_trace] in
+            if icmpTraces, let socket = sockets[family], socket.kind == .raw {
+                return [cp_capture_trace(method: CP_TRACE_METHOD_ICMP, family: family.posixValue, dst: cp_addr(), sport: 0, dport: 0, ident: socket.identifier)]
+            }
             guard let trace = traceSockets[family] else { return [] }
             return [(CP_TRACE_METHOD_UDP, trace.udpPort), (CP_TRACE_METHOD_TCP, trace.tcpPort)].map { method, port in
                 cp_capture_trace(method: method, family: family.posixValue, dst: cp_addr(), sport: port, dport: 0, ident: 0)

@@ -314,7 +314,7 @@ final class ReceiveLoop {
     }
 
     private func traceIdentity(_ family: IPFamily) -> TraceFlowIdentity? {
-        core.traceSockets[family]?.identity(echoIdentifier: core.sockets[family]?.identifier)
+        core.traceIdentity(family)
     }
 
     /// The TCP probe a segment from the destination answers: our port, ack = our seq + 1.

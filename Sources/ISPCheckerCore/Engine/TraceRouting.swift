@@ -89,8 +89,9 @@ final class TraceSockets: Sendable {
 /// The fields that mark a packet as one of this engine's trace probes: our UDP and TCP source
 /// ports, the high half of our TCP sequence numbers, and our ICMP echo identifier.
 struct TraceFlowIdentity: Sendable, Equatable {
-    var udpPort: UInt16
-    var tcpPort: UInt16
+    /// Nil on an engine that traces with ICMP only (no UDP or TCP probe sockets).
+    var udpPort: UInt16?
+    var tcpPort: UInt16?
     var tcpSequenceSalt: UInt32
     var echoIdentifier: UInt16?
 }
@@ -197,7 +198,7 @@ extension TraceProbeKey {
         guard packet.has_transport != 0 else { return nil }
         switch Int(packet.proto) {
         case IPPROTO_UDP:
-            guard packet.sport == identity.udpPort else { return nil }
+            guard let port = identity.udpPort, packet.sport == port else { return nil }
             var probeID: UInt16 = 0
             if packet.has_probe_id != 0 {
                 probeID = packet.probe_id
@@ -209,7 +210,7 @@ extension TraceProbeKey {
             }
             return TraceProbeKey(family: family, method: .udp, probeID: probeID)
         case IPPROTO_TCP:
-            guard packet.sport == identity.tcpPort, packet.tcp_seq & 0xffff_0000 == identity.tcpSequenceSalt else { return nil }
+            guard let port = identity.tcpPort, packet.sport == port, packet.tcp_seq & 0xffff_0000 == identity.tcpSequenceSalt else { return nil }
             return TraceProbeKey(family: family, method: .tcp, probeID: UInt16(truncatingIfNeeded: packet.tcp_seq))
         case IPPROTO_ICMP where family == .ipv4, IPPROTO_ICMPV6 where family == .ipv6:
             let request = UInt8(family == .ipv4 ? CP_ICMP4_ECHO_REQUEST : CP_ICMP6_ECHO_REQUEST)

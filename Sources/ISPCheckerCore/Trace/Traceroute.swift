@@ -77,7 +77,8 @@ private final class TraceRun {
     let target: String
     let destination: IPAddress
     let source: IPAddress
-    let sockets: TraceSockets
+    /// Nil only for an ICMP trace on an engine opened for ICMP traces only.
+    let sockets: TraceSockets?
     let echoSocket: ICMPSocket
     let method: TraceProbeKey.Method
     let events: AsyncStream<TraceEvent>
@@ -108,7 +109,10 @@ private final class TraceRun {
         if core.isShutDown { throw .engineShutDown }
         if !core.tracerouteEnabled { throw EngineCore.tracerouteDisabled }
         let destination = try await TargetResolver.resolve(target, preference: options.family)
-        guard let echoSocket = core.sockets[destination.family], let sockets = core.traceSockets[destination.family] else {
+        let sockets = core.traceSockets[destination.family]
+        if sockets == nil, core.icmpTracesOnly, options.method != .icmp { throw EngineCore.udpAndTCPTracesDisabled }
+        guard let echoSocket = core.sockets[destination.family], echoSocket.kind == .raw,
+              sockets != nil || (core.icmpTracesOnly && options.method == .icmp) else {
             throw core.unavailableFamilies[destination.family]
                 ?? .permissionDenied(hint: "traceroute needs raw sockets: run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep isp-checker)")
         }
@@ -125,7 +129,7 @@ private final class TraceRun {
     }
 
     private init(core: EngineCore, options: TraceOptions, target: String, destination: IPAddress, source: IPAddress,
-                 sockets: TraceSockets, echoSocket: ICMPSocket, pacer: SharedPacer?, onUpdate: ((TraceUpdate) -> Void)?) {
+                 sockets: TraceSockets?, echoSocket: ICMPSocket, pacer: SharedPacer?, onUpdate: ((TraceUpdate) -> Void)?) {
         self.core = core
         self.pacer = pacer
         self.options = options
@@ -476,20 +480,22 @@ private final class TraceRun {
         var built: Int32
         var descriptor: Int32
         var port: UInt16 = 0
-        switch options.method {
-        case .udp:
+        switch (options.method, sockets) {
+        case (.udp, let sockets?):
             // Paris keeps the port, classic walks it with the probe like traceroute does.
             port = options.paris ? options.udpBasePort : options.udpBasePort &+ UInt16(truncatingIfNeeded: probesSent)
             built = cp_trace_build_udp_datagram(family, &src, &dst, sockets.udpPort, port, probeID, options.payloadSize, &packet, packet.count, &length)
             descriptor = sockets.udpRawDescriptor
-        case .icmp:
+        case (.icmp, _):
             // Paris holds the checksum (what load balancers hash for ICMP); classic lets it vary.
             let checksum = options.paris ? icmpChecksum : UInt16.random(in: 1...0xfffe)
             built = cp_trace_build_icmp_echo(family, &src, &dst, echoSocket.identifier, probeID, checksum, options.payloadSize, &packet, packet.count, &length)
             descriptor = echoSocket.descriptor
-        case .tcp(let destinationPort):
+        case (.tcp(let destinationPort), let sockets?):
             built = cp_trace_build_tcp_syn(family, &src, &dst, sockets.tcpPort, destinationPort, sockets.tcpSequenceSalt | UInt32(probeID), &packet, packet.count, &length)
             descriptor = sockets.tcpDescriptor
+        case (.udp, nil), (.tcp, nil):
+            preconditionFailure("run() lets a UDP or TCP trace start only with the engine's trace sockets")
         }
         probesSent += 1
         var sentAt: Int64 = 0
