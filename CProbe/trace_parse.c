@@ -153,6 +153,7 @@ static int parse_packet(const uint8_t *buf, size_t len, int expect_family, cp_tr
     size_t limit = h.end;
     const uint8_t *t = buf + hlen;
     size_t tlen = limit - hlen;
+    p->transport_checksum_state = CP_TRACE_CHECKSUM_UNCHECKED;
 
     switch (p->proto) {
     case PROTO_UDP: /* RFC 768 */
@@ -166,6 +167,13 @@ static int parse_packet(const uint8_t *buf, size_t len, int expect_family, cp_tr
             p->udp_checksum = cp_be16(t + 6);
             p->has_transport = 1;
             read_payload_id(t + 8, tlen - 8, p);
+            /* The whole datagram quoted (Linux quotes up to 576 bytes): its checksum
+             * can be checked against the quote's own addresses (RFC 768). */
+            if (p->udp_checksum != 0 && p->udp_length >= 8 && p->udp_length <= tlen &&
+                !p->is_fragment)
+                p->transport_checksum_state =
+                    cp_trace_l4_checksum(&p->src, &p->dst, PROTO_UDP, t, p->udp_length) == 0
+                        ? CP_TRACE_CHECKSUM_CORRECT : CP_TRACE_CHECKSUM_WRONG;
         }
         break;
     case PROTO_TCP: /* RFC 9293 §3.1: the sequence number is in bytes 4..7 */

@@ -60,6 +60,11 @@ usage: lab.sh SUBCOMMAND [options]
                                                   router's NAT; IPv4)
   cgnat     [--prefix P] --node rK                rK is a carrier-grade NAT: masquerades onward and
                                                   answers traceroute from 100.64.K.1 (RFC 6598; IPv4)
+  stateless-nat [--prefix P] --node rK            rK translates the client 1:1 to 198.51.100.7 and
+                                                  its UDP/TCP ports by XOR 0x2000, statelessly
+                                                  (nft payload rewrite, notrack): unlike conntrack
+                                                  NAT it leaves the packet quoted in ICMP errors
+                                                  from beyond it untranslated (IPv4)
   dns-intercept [--prefix P] --node rK            rK redirects DNS (port 53, UDP and TCP) from the
                                                   client side to its own resolver (unbound, identity
                                                   "intercept-rK", check.lab -> rK's address; IPv4)
@@ -1079,6 +1084,51 @@ cmd_nat() {
     else echo "nat on $NODE: masquerade onward"; fi
 }
 
+# A stateless 1:1 NAT on rK (RFC 2663 "basic NAT" plus a port rewrite), as stateless NAT44
+# boxes and some carrier NATs do: the client's address becomes STATELESS_NAT_ADDRESS and its
+# UDP/TCP source port is XORed with 0x2000 (a bijection, so the way back needs no state), by
+# nft payload rewrites that fix the IP and L4 checksums (csum_flags pseudo-header). With notrack
+# conntrack never sees the flow, so nothing translates the packet an ICMP error from beyond rK
+# quotes (RFC 5508 §4.1 is conntrack's job): it still carries the translated address, port and
+# UDP/TCP checksum, while the error's own header is translated back to the client. rK's own
+# errors quote the probe as it arrived (the rewrite is in postrouting, after the TTL check).
+# Every router past rK routes the address back to rK.
+STATELESS_NAT_ADDRESS=198.51.100.7
+cmd_stateless_nat() {
+    local k j client=10.99.1.1 pub=$STATELESS_NAT_ADDRESS ns
+    load_state
+    node_option
+    is_router "$NODE" || die "$SUB applies to routers; got '$NODE'"
+    ((ECMP == 0)) || die "$SUB needs a lab without --ecmp"
+    k=${NODE#r}
+    ns=$(ns_of "$NODE")
+    nft_replace_table "$ns" ip ispc_snat "    chain raw_prerouting {
+        type filter hook prerouting priority raw; policy accept;
+        notrack
+    }
+    chain raw_output {
+        type filter hook output priority raw; policy accept;
+        notrack
+    }
+    chain outbound {
+        type filter hook postrouting priority 0; policy accept;
+        oifname \"right\" ip saddr $client meta l4proto udp ip saddr set $pub udp sport set udp sport ^ 0x2000
+        oifname \"right\" ip saddr $client meta l4proto tcp ip saddr set $pub tcp sport set tcp sport ^ 0x2000
+        oifname \"right\" ip saddr $client ip saddr set $pub
+    }
+    chain inbound {
+        type filter hook prerouting priority 0; policy accept;
+        iifname \"right\" ip daddr $pub meta l4proto udp ip daddr set $client udp dport set udp dport ^ 0x2000
+        iifname \"right\" ip daddr $pub meta l4proto tcp ip daddr set $client tcp dport set tcp dport ^ 0x2000
+        iifname \"right\" ip daddr $pub ip daddr set $client
+    }"
+    for ((j = k + 1; j <= ROUTERS; j++)); do
+        ip -n "$(ns_of "r$j")" -4 route replace "$pub/32" via "$(a4 "$j" 1)" dev left ||
+            die "route to $pub failed in $(ns_of "r$j")"
+    done
+    echo "stateless-nat on $NODE: $client -> $pub (ports ^ 0x2000), quotes left untranslated"
+}
+
 # A route change between the ECMP pair: r1 sends everything onward through one branch, or
 # through both again (r3 always answers back through r2a). Routes are replaced in place (`ip route replace`), so traffic
 # moves at once, as when a link fails over.
@@ -1236,6 +1286,7 @@ nat) cmd_nat 0 ;;
 reroute) cmd_reroute ;;
 family-drop) cmd_family_drop ;;
 cgnat) cmd_nat 1 ;;
+stateless-nat) cmd_stateless_nat ;;
 dns-intercept) cmd_dns_intercept ;;
 captive-portal) cmd_captive_portal ;;
 exec) cmd_exec ;;

@@ -99,6 +99,9 @@ EOF
         bash "$LAB" nat --prefix "$prefix" --node r1 >/dev/null
         bash "$LAB" cgnat --prefix "$prefix" --node r2 >/dev/null
         ;;
+    # A NAT that only the quoted headers show: its address is neither shared nor private, and
+    # the ICMP errors from beyond it quote our probe translated (Dublin traceroute's method).
+    nat-quoted) bash "$LAB" stateless-nat --prefix "$prefix" --node r2 >/dev/null ;;
     dns-interception) bash "$LAB" dns-intercept --prefix "$prefix" --node r2 >/dev/null ;;
     captive-portal) bash "$LAB" captive-portal --prefix "$prefix" --node r1 >/dev/null ;;
     ipv6-broken) bash "$LAB" family-drop --prefix "$prefix" --node r2 --family 6 >/dev/null ;;

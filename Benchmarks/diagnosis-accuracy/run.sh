@@ -179,6 +179,7 @@ apply_fault() { # prefix op...
         if [[ ${4:-} == blackhole ]]; then bash "$LAB" mtu --prefix "$p" --node "$2" --mtu "$3" --blackhole >/dev/null
         else bash "$LAB" mtu --prefix "$p" --node "$2" --mtu "$3" >/dev/null; fi ;;
     nat | cgnat) bash "$LAB" "$1" --prefix "$p" --node "$2" >/dev/null ;;
+    snat) bash "$LAB" stateless-nat --prefix "$p" --node "$2" >/dev/null ;;
     pathmtu) ;; # not a fault: the check runs with --path-mtu (run_scenario)
     dnsint) bash "$LAB" dns-intercept --prefix "$p" --node "$2" >/dev/null ;;
     portal) bash "$LAB" captive-portal --prefix "$p" --node "$2" >/dev/null ;;

@@ -152,6 +152,14 @@ def scenarios(pairs="all"):
     # Issue 20 item 5: r1 NATs, r2 is a carrier-grade NAT answering from 100.64.2.1 (IPv4 only):
     # no fault, and a CGNAT note at hop 2 ("note:" verdicts, analyze.py record).
     add("cgnat-r2", "note:CGNAT@2", "nat", ["nat r1", "cgnat r2"])
+    # Issue 20 item 5, Dublin traceroute's method: rK a stateless 1:1 NAT (lab.sh stateless-nat,
+    # to 198.51.100.7) that leaves quoted packets untranslated: from hop K+1 on the quotes carry
+    # the translated source, so a CGNAT note at hop K (r1: the home router, expected, nothing).
+    # A conntrack NAT at r2 translates quotes back (RFC 5508): nothing either.
+    for k in (2, 3):
+        add(f"snat-r{k}", f"note:CGNAT@{k}", "nat", [f"snat r{k}"])
+    add("snat-r1", "no fault", "healthy", ["snat r1"])
+    add("nat-r2", "no fault", "healthy", ["nat r2"])
     # Issue 20 items 3 and 4 (IPv4: the lab's middleboxes are). DNS interception: rK redirects
     # port 53 to a resolver of its own; the check asks with --dns-interception, a canary address
     # that runs no resolver and the answer the destination's dnsmasq gives (`checkdnsint`): the

@@ -1174,6 +1174,17 @@ static void test_parse_probe_reads_our_outgoing_packets(void)
     CHECK(p.has_probe_id);
     CHECK_EQ(p.probe_id, 1234);
     CHECK_EQ(p.udp_checksum, cp_trace_udp_checksum_for(1234));
+    /* The whole datagram is present: its checksum is checked against its own addresses. */
+    CHECK_EQ(p.transport_checksum_state, CP_TRACE_CHECKSUM_CORRECT);
+    /* Cut short: not checkable. */
+    CHECK_EQ(cp_trace_parse_probe(pkt, 20 + 8 + 4, &p), 0);
+    CHECK_EQ(p.transport_checksum_state, CP_TRACE_CHECKSUM_UNCHECKED);
+    /* Another source address without the checksum a NAT would fix: wrong (the IP header
+     * checksum is not verified for quotes). */
+    pkt[12] ^= 0x40;
+    CHECK_EQ(cp_trace_parse_probe(pkt, n, &p), 0);
+    CHECK_EQ(p.transport_checksum_state, CP_TRACE_CHECKSUM_WRONG);
+    pkt[12] ^= 0x40;
     n = make_probe(AF_INET6, M_ICMP, 0, 77, 2, pkt);
     CHECK_EQ(cp_trace_parse_probe(pkt, n, &p), 0);
     CHECK_EQ(p.family, AF_INET6);

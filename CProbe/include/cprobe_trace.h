@@ -235,6 +235,14 @@ typedef struct cp_trace_packet {
     int has_probe_id;        /* the UDP / ICMP payload starting with "ISPT"
                                 and the probe id is present */
     uint16_t probe_id;       /* from the payload when has_probe_id */
+    int transport_checksum_state; /* UDP / TCP: CP_TRACE_CHECKSUM_CORRECT when
+                                the whole datagram / segment is present and its
+                                checksum is right for the packet's own
+                                addresses (a quote a NAT translated without
+                                translating it back still passes: Dublin
+                                traceroute's NAT signal), _WRONG when present
+                                and wrong, _UNCHECKED when not all of it is
+                                present, another protocol, or UDP checksum 0 */
 } cp_trace_packet;
 
 /** What an ICMP message is, for cp_trace_reply.kind. */

@@ -11,6 +11,7 @@ package struct HopStatistics {
     package private(set) var unreachable: [UnreachableCode] = []
     package private(set) var isDestination = false
     var weakestClock: ClockSource?
+    var quoteRewrite: HopQuoteRewrite?
 
     package init(ttl: Int) { self.ttl = ttl }
 
@@ -45,6 +46,22 @@ package struct HopStatistics {
         if let clock { weakestClock = max(weakestClock ?? clock, clock) }
     }
 
+    /// How an answer's ICMP error quoted the probe, against what was sent: a quote that differs
+    /// is kept (fields merged, the latest quoted source), one that matches changes nothing.
+    package mutating func noteQuote(sent: SentProbeHeader, quoted: QuotedProbeHeader, timeExceeded: Bool) {
+        let fields = QuoteRewrite.comparing(sent: sent, quoted: quoted, timeExceeded: timeExceeded)
+        guard !fields.isEmpty else { return }
+        var merged = quoteRewrite ?? HopQuoteRewrite(fields: [], answers: 0, sentSource: sent.source, sentSourcePort: sent.sourcePort,
+                                                     quotedSource: quoted.source, quotedSourcePort: quoted.sourcePort)
+        merged.fields.formUnion(fields)
+        merged.answers += 1
+        merged.sentSource = sent.source
+        merged.sentSourcePort = sent.sourcePort
+        merged.quotedSource = quoted.source
+        merged.quotedSourcePort = quoted.sourcePort
+        quoteRewrite = merged
+    }
+
     /// Probes another tool counted as sent at this TTL.
     package mutating func recordSent(count: Int) { sent += count }
 
@@ -57,6 +74,7 @@ package struct HopStatistics {
             ttl: ttl, addresses: addresses, sent: sent, received: received,
             lossPercent: sent == 0 ? 0 : Double(sent - received) * 100 / Double(sent),
             mplsStacks: mplsStacks, unreachable: unreachable, isDestination: isDestination, clock: weakestClock)
+        hop.quoteRewrite = quoteRewrite
         guard received > 0 else { return hop }
         let mean = rttsMilliseconds.reduce(0, +) / Double(received)
         let variance = rttsMilliseconds.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(received)

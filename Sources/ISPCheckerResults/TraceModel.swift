@@ -201,6 +201,9 @@ public struct TraceHop: Sendable, Codable, Equatable {
     /// limits that make traceroute hops look lossy). Nil when the hop was not pinged.
     public var echoSent: Int?
     public var echoReceived: Int?
+    /// Set when this hop's ICMP errors quoted our probe other than we sent it (a NAT before
+    /// the hop that does not translate quotes back, RFC 5508 §4.1); nil when every quote matched.
+    public var quoteRewrite: HopQuoteRewrite?
 
     /// No answer in any round.
     public var isSilent: Bool { received == 0 }
@@ -218,6 +221,7 @@ public struct TraceHop: Sendable, Codable, Equatable {
         case isDestination = "is_destination"
         case echoSent = "echo_sent"
         case echoReceived = "echo_received"
+        case quoteRewrite = "quote_rewrite"
     }
 
     /// Every stored property, for the probes that build one.

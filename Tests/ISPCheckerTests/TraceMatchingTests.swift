@@ -84,6 +84,51 @@ import Glibc
         }
     }
 
+    /// `probe` as a NAT that does not translate quotes back leaves it: source address (and
+    /// port) rewritten, the UDP checksum recomputed for them, payload untouched.
+    func translated(_ probe: [UInt8], to address: IPAddress, sport: UInt16? = nil) -> [UInt8] {
+        var packet = probe
+        packet.replaceSubrange(12..<16, with: address.bytes)
+        packet[10] = 0; packet[11] = 0
+        let sum = cp_inet_checksum(Array(packet[0..<20]), 20, 0)
+        packet[10] = UInt8(sum >> 8); packet[11] = UInt8(sum & 0xff)
+        if let sport { packet[20] = UInt8(sport >> 8); packet[21] = UInt8(sport & 0xff) }
+        packet[26] = 0; packet[27] = 0
+        var src = address.raw, dst = target.raw
+        let udp = Array(packet[20...])
+        let checksum = cp_trace_l4_checksum(&src, &dst, 17, udp, udp.count)
+        packet[26] = UInt8(checksum >> 8); packet[27] = UInt8(checksum & 0xff)
+        return packet
+    }
+
+    func translatedKey(for message: [UInt8]) -> TraceProbeKey? {
+        var reply = cp_trace_reply()
+        guard cp_trace_parse_icmp(AF_INET, 1, message, message.count, nil, nil, &reply) == 0, reply.has_quote != 0 else { return nil }
+        return TraceProbeKey.matchingTranslated(reply.quote, family: .ipv4, identity: identity)
+    }
+
+    @Test func aQuoteWhoseAddressANATRewroteIsStillItsProbe() {
+        // Address-only translation: our port, a checksum the new pseudo-header explains.
+        let quote = translated(udpProbe(id: 777), to: IPAddress("198.51.100.7")!)
+        #expect(key(for: timeExceeded(quoting: quote, quoteLength: quote.count)) == TraceProbeKey(family: .ipv4, method: .udp, probeID: 777))
+    }
+
+    @Test func aQuoteWhosePortANATRewroteMatchesOnlyAsATranslation() {
+        let quote = translated(udpProbe(id: 778), to: IPAddress("198.51.100.7")!, sport: 41_000 ^ 0x2000)
+        let message = timeExceeded(quoting: quote, quoteLength: quote.count)
+        #expect(key(for: message) == nil)
+        // The receive loop then hands it only to a trace whose source is not 198.51.100.7.
+        #expect(translatedKey(for: message) == TraceProbeKey(family: .ipv4, method: .udp, probeID: 778))
+        // Our own port is never a translation; a checksum that the quote does not explain
+        // (a forger's) is nobody's; nor is a quote cut before the whole datagram.
+        #expect(translatedKey(for: timeExceeded(quoting: udpProbe(id: 778), quoteLength: 52)) == nil)
+        var forged = quote
+        forged[27] ^= 0x40
+        #expect(translatedKey(for: timeExceeded(quoting: forged, quoteLength: forged.count)) == nil)
+        #expect(key(for: timeExceeded(quoting: forged, quoteLength: forged.count)) == nil)
+        #expect(translatedKey(for: timeExceeded(quoting: quote, quoteLength: 40)) == nil)
+    }
+
     @Test func everyTruncationGivesTheRightProbeOrNone() {
         let probe = udpProbe(id: 1234)
         let right = TraceProbeKey(family: .ipv4, method: .udp, probeID: 1234)

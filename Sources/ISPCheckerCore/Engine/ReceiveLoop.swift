@@ -159,8 +159,8 @@ final class ReceiveLoop {
         if probe.proto == answerProto {
             var reply = cp_trace_reply()
             guard cp_trace_parse_icmp(frame.family, 1, l3, frame.l3_len, nil, nil, &reply) == 0,
-                  let (key, destination) = traceKey(for: reply, family: family) else { return }
-            deliver(key, destination: destination, event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
+                  let (key, destination, translatedFrom) = traceKey(for: reply, family: family) else { return }
+            deliver(key, destination: destination, translatedFrom: translatedFrom, event: .captureAnswer(key.probeID, nanoseconds: frame.ts_ns))
         } else if Int(probe.proto) == Int(IPPROTO_TCP), let sockets = traceSockets {
             var segment = cp_trace_tcp_reply()
             // A damaged segment's capture time is no answer's either (see drainTCP).
@@ -241,12 +241,12 @@ final class ReceiveLoop {
         let traceParsed: Int32 = haveAddresses
             ? cp_trace_parse_icmp(socket.family.posixValue, withHeader, packet, count, &meta.from, &meta.to, &reply)
             : cp_trace_parse_icmp(socket.family.posixValue, withHeader, packet, count, nil, nil, &reply)
-        guard traceParsed == 0, let (key, destination) = traceKey(for: reply, family: socket.family),
+        guard traceParsed == 0, let (key, destination, translatedFrom) = traceKey(for: reply, family: socket.family),
               let from = reply.has_outer != 0 ? IPAddress(reply.outer_src) : IPAddress(meta.from),
               let answer = TraceAnswer(reply, from: from, kernelNanoseconds: meta.kernel_ts_ns > 0 ? meta.kernel_ts_ns : nil, userNanoseconds: meta.user_ts_ns,
                                      replyTTL: meta.ttl >= 0 ? Int(meta.ttl) : nil)
         else { return }
-        deliver(key, destination: destination, event: .answer(key.probeID, answer))
+        deliver(key, destination: destination, translatedFrom: translatedFrom, event: .answer(key.probeID, answer))
     }
 
     private func pingReply(_ info: cp_echo_info, meta: cp_recv_meta, socket: ICMPSocket) {
@@ -298,19 +298,23 @@ final class ReceiveLoop {
     // MARK: - Matching
 
     /// The trace probe an ICMP answer belongs to, with the destination that probe was sent to
-    /// (from the quote, or for an echo reply its source).
-    private func traceKey(for reply: cp_trace_reply, family: IPFamily) -> (TraceProbeKey, IPAddress?)? {
+    /// (from the quote, or for an echo reply its source), and for a quote from another source
+    /// port (a NAT's translation, `matchingTranslated`) the quoted source address.
+    private func traceKey(for reply: cp_trace_reply, family: IPFamily) -> (TraceProbeKey, IPAddress?, IPAddress?)? {
         if reply.kind == CP_TRACE_ECHO_REPLY {
             // The destination echoes the probe's payload back whole: its probe id must be the
             // sequence number, as we sent it (a reply with another payload is not an echo of ours).
             guard reply.echo_has_magic != 0, reply.echo_probe_id == reply.echo_seq,
                   let identifier = core.sockets[family]?.identifier, reply.echo_ident == identifier else { return nil }
-            return (TraceProbeKey(family: family, method: .icmp, probeID: reply.echo_seq), reply.has_outer != 0 ? IPAddress(reply.outer_src) : nil)
+            return (TraceProbeKey(family: family, method: .icmp, probeID: reply.echo_seq), reply.has_outer != 0 ? IPAddress(reply.outer_src) : nil, nil)
         }
-        guard reply.has_quote != 0, let identity = traceIdentity(family),
-              let key = TraceProbeKey.matching(reply.quote, family: family, identity: identity)
-        else { return nil }
-        return (key, IPAddress(reply.quote.dst))
+        guard reply.has_quote != 0, let identity = traceIdentity(family) else { return nil }
+        if let key = TraceProbeKey.matching(reply.quote, family: family, identity: identity) {
+            return (key, IPAddress(reply.quote.dst), nil)
+        }
+        guard let key = TraceProbeKey.matchingTranslated(reply.quote, family: family, identity: identity),
+              let quotedSource = IPAddress(reply.quote.src) else { return nil }
+        return (key, IPAddress(reply.quote.dst), quotedSource)
     }
 
     private func traceIdentity(_ family: IPFamily) -> TraceFlowIdentity? {
@@ -328,10 +332,12 @@ final class ReceiveLoop {
     /// Hands an event to the trace that owns `key`, when the packet went to (or came from) that
     /// trace's destination. Echo replies from the loop carry no outer header on IPv6, so a nil
     /// destination is checked by the trace against the answer's source instead.
-    private func deliver(_ key: TraceProbeKey, destination: IPAddress?, event: TraceEvent) {
+    private func deliver(_ key: TraceProbeKey, destination: IPAddress?, translatedFrom: IPAddress? = nil, event: TraceEvent) {
         let route = core.traces.withLock { $0.routes[key] }
         guard let route else { return }
         if let destination, destination != route.destination { return }
+        // A quote from another port is ours translated only when its address was translated too.
+        if let translatedFrom, route.source == nil || route.source == translatedFrom { return }
         route.sink.yield(event)
     }
 }

@@ -124,6 +124,9 @@ struct TraceAnswer: Sendable {
     var quotedTTL: Int?
     /// The TTL (hop limit) the answer arrived with.
     var replyTTL: Int?
+    /// The fields of our probe as the ICMP error quoted them (nil for echo and TCP replies,
+    /// and for an error without a consistent quote), to compare with what was sent.
+    var quote: QuotedProbeHeader? = nil
 }
 
 /// What the receive loop tells a running trace.
@@ -145,6 +148,9 @@ enum TraceEvent: Sendable {
 struct TraceRoute: Sendable {
     var destination: IPAddress
     var sink: AsyncStream<TraceEvent>.Continuation
+    /// The address the probes leave from: a quote from another source port is a translated
+    /// probe of ours only when its source address is not this one (`matchingTranslated`).
+    var source: IPAddress? = nil
 }
 
 /// A running trace's request to be woken (sent a `.tick`) once its nearest deadline is due.
@@ -203,8 +209,12 @@ extension TraceProbeKey {
             if packet.has_probe_id != 0 {
                 probeID = packet.probe_id
                 // Our probes force the UDP checksum to encode the probe id: a quote whose
-                // checksum disagrees with its payload is not a probe we sent as quoted.
-                guard packet.udp_checksum == cp_trace_udp_checksum_for(probeID) else { return nil }
+                // checksum disagrees with its payload is not a probe we sent as quoted, unless
+                // the whole quoted datagram is consistent with the quote's own addresses: a NAT
+                // changed the source address (and so the checksum, RFC 1624) and did not
+                // translate the quote back (Dublin traceroute's NAT signal).
+                guard packet.udp_checksum == cp_trace_udp_checksum_for(probeID)
+                        || packet.transport_checksum_state == CP_TRACE_CHECKSUM_CORRECT else { return nil }
             } else if cp_trace_udp_probe_id_from_checksum(packet.udp_checksum, &probeID) != 0 {
                 return nil
             }
@@ -223,6 +233,48 @@ extension TraceProbeKey {
         default:
             return nil
         }
+    }
+}
+
+extension TraceProbeKey {
+    /// A quote from another source port than ours that is still one of our probes as a NAT
+    /// translated it (address and port, RFC 3022 NAPT): a UDP quote with our payload (magic and
+    /// probe id) whose whole datagram is consistent with its own translated addresses, or a TCP
+    /// quote with our sequence-number salt. Another traceroute of this host (another engine,
+    /// another port) quotes the same way but from our own address: the caller delivers such a
+    /// key only to a trace whose source differs from the quoted one (`TraceRoute.source`).
+    static func matchingTranslated(_ packet: cp_trace_packet, family: IPFamily, identity: TraceFlowIdentity) -> TraceProbeKey? {
+        guard packet.has_transport != 0 else { return nil }
+        switch Int(packet.proto) {
+        case IPPROTO_UDP:
+            guard packet.sport != identity.udpPort, packet.has_probe_id != 0,
+                  packet.probe_id <= UInt16(CP_TRACE_UDP_MAX_PROBE_ID),
+                  packet.transport_checksum_state == CP_TRACE_CHECKSUM_CORRECT else { return nil }
+            return TraceProbeKey(family: family, method: .udp, probeID: packet.probe_id)
+        case IPPROTO_TCP:
+            guard packet.sport != identity.tcpPort, packet.tcp_seq & 0xffff_0000 == identity.tcpSequenceSalt else { return nil }
+            return TraceProbeKey(family: family, method: .tcp, probeID: UInt16(truncatingIfNeeded: packet.tcp_seq))
+        default:
+            return nil
+        }
+    }
+}
+
+extension QuotedProbeHeader {
+    /// The fields of a parsed quote that a NAT may rewrite; nil without a source address.
+    init?(_ packet: cp_trace_packet) {
+        guard let source = IPAddress(packet.src) else { return nil }
+        var port: UInt16?
+        var checksum: UInt16?
+        if packet.has_transport != 0 {
+            switch Int(packet.proto) {
+            case IPPROTO_UDP: port = packet.sport; checksum = packet.udp_checksum
+            case IPPROTO_TCP: port = packet.sport
+            case IPPROTO_ICMP, IPPROTO_ICMPV6: checksum = packet.icmp_checksum
+            default: break
+            }
+        }
+        self.init(source: source, sourcePort: port, transportChecksum: checksum, ttl: Int(packet.ttl))
     }
 }
 
@@ -254,5 +306,6 @@ extension TraceAnswer {
         }
         mpls = labels
         quotedTTL = reply.has_quote != 0 ? Int(reply.quote.ttl) : nil
+        quote = reply.has_quote != 0 ? QuotedProbeHeader(reply.quote) : nil
     }
 }

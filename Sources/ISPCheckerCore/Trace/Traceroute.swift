@@ -51,6 +51,8 @@ private struct RoundProbe {
     let sentAt: ContinuousClock.Instant
     let deadline: ContinuousClock.Instant
     var userSendNanoseconds: Int64 = 0
+    /// What a NAT may rewrite, as the probe left: compared with an error's quote.
+    var sent: SentProbeHeader?
     var captureSendNanoseconds: Int64?
     var answer: TraceAnswer?
     var captureAnswerNanoseconds: Int64?
@@ -355,7 +357,7 @@ private final class TraceRun {
     /// rate limited like ICMP errors, and the TTL the reply arrives with tells how far the
     /// destination is; its id is `estimatorID` while registered. False when it could not be sent.
     private func sendEstimator() -> Bool {
-        let route = TraceRoute(destination: destination, sink: sink)
+        let route = TraceRoute(destination: destination, sink: sink, source: source)
         let avoiding = registered
         guard let probeID = core.traces.withLock({ $0.allocate(destination.family, .icmp, route: route, avoiding: avoiding) }) else { return false }
         estimatorID = probeID
@@ -440,6 +442,9 @@ private final class TraceRun {
             if case .unreachable(let value) = answer.kind { code = UnreachableCode(family: destination.family, code: value) }
             hop.record(from: answer.from, rttNanoseconds: rtt.nanoseconds, clock: rtt.clock, mpls: answer.mpls,
                        unreachableCode: code, isDestination: terminalStop(for: answer) == .destinationReached)
+            if let sent = probe.sent, let quote = answer.quote {
+                hop.noteQuote(sent: sent, quoted: quote, timeExceeded: answer.kind == .timeExceeded)
+            }
         }
         hops[probe.ttl] = hop
         onUpdate?(.hop(hop.snapshot, round: round))
@@ -466,7 +471,7 @@ private final class TraceRun {
     }
 
     private func send(ttl: Int) -> (UInt16, RoundProbe)? {
-        let route = TraceRoute(destination: destination, sink: sink)
+        let route = TraceRoute(destination: destination, sink: sink, source: source)
         let avoiding: Set<UInt16> = estimatorID.map { [$0] } ?? []
         guard let probeID = core.traces.withLock({ $0.allocate(destination.family, method, route: route, avoiding: avoiding) }) else { return nil }
         registered.insert(probeID)
@@ -506,6 +511,15 @@ private final class TraceRun {
             probe = RoundProbe(ttl: ttl, sentAt: now, deadline: now)
         }
         probe.userSendNanoseconds = sentAt
+        if built == 0 {
+            // The checksum as built is the one the wire carries: raw sockets send it whole (no
+            // offload), IPv4 echo requests are complete, and for IPv6 the builder made the
+            // kernel's pseudo-header sum come out as the fixed value.
+            let checksumOffset = switch options.method { case .udp: 6; case .icmp: 2; case .tcp: 16 }
+            let checksum = length >= checksumOffset + 2 ? UInt16(packet[checksumOffset]) << 8 | UInt16(packet[checksumOffset + 1]) : nil
+            let port: UInt16? = switch options.method { case .udp: sockets.udpPort; case .icmp: nil; case .tcp: sockets.tcpPort }
+            probe.sent = SentProbeHeader(source: source, sourcePort: port, transportChecksum: checksum)
+        }
         return (probeID, probe)
     }
 
