@@ -218,6 +218,7 @@ import Glibc
         #expect(cp_trace_parse_icmp(AF_INET, 1, message, message.count, nil, nil, &reply) == 0 && reply.has_quote != 0)
         #expect(TraceProbeKey.matching(reply.quote, family: .ipv4, identity: identity) != nil)
         #expect(TraceProbeKey.matching(reply.quote, family: .ipv4, identity: icmpOnly) == nil)
+        #expect(TraceProbeKey.matchingTranslated(reply.quote, family: .ipv4, identity: icmpOnly) == nil)
         var tcp = cp_trace_packet()
         tcp.has_transport = 1
         tcp.proto = 6

@@ -247,12 +247,13 @@ extension TraceProbeKey {
         guard packet.has_transport != 0 else { return nil }
         switch Int(packet.proto) {
         case IPPROTO_UDP:
-            guard packet.sport != identity.udpPort, packet.has_probe_id != 0,
+            // An engine without UDP probe sockets (ICMP traces only) sent no UDP probe.
+            guard let own = identity.udpPort, packet.sport != own, packet.has_probe_id != 0,
                   packet.probe_id <= UInt16(CP_TRACE_UDP_MAX_PROBE_ID),
                   packet.transport_checksum_state == CP_TRACE_CHECKSUM_CORRECT else { return nil }
             return TraceProbeKey(family: family, method: .udp, probeID: packet.probe_id)
         case IPPROTO_TCP:
-            guard packet.sport != identity.tcpPort, packet.tcp_seq & 0xffff_0000 == identity.tcpSequenceSalt else { return nil }
+            guard let own = identity.tcpPort, packet.sport != own, packet.tcp_seq & 0xffff_0000 == identity.tcpSequenceSalt else { return nil }
             return TraceProbeKey(family: family, method: .tcp, probeID: UInt16(truncatingIfNeeded: packet.tcp_seq))
         default:
             return nil

@@ -517,7 +517,7 @@ private final class TraceRun {
             // kernel's pseudo-header sum come out as the fixed value.
             let checksumOffset = switch options.method { case .udp: 6; case .icmp: 2; case .tcp: 16 }
             let checksum = length >= checksumOffset + 2 ? UInt16(packet[checksumOffset]) << 8 | UInt16(packet[checksumOffset + 1]) : nil
-            let port: UInt16? = switch options.method { case .udp: sockets.udpPort; case .icmp: nil; case .tcp: sockets.tcpPort }
+            let port: UInt16? = switch options.method { case .udp: sockets?.udpPort; case .icmp: nil; case .tcp: sockets?.tcpPort }
             probe.sent = SentProbeHeader(source: source, sourcePort: port, transportChecksum: checksum)
         }
         return (probeID, probe)
