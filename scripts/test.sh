@@ -95,8 +95,11 @@ shard() { # NAME ARGUMENTS...: the tests into .build/tests-NAME.log, their statu
 # the lab suites the other way.
 moved='^LabTests\.CaptureTraceReplayLabTests/'
 shard lab --filter '^(LabTests\.|MonitorTests\.VantageLabTests/)' --skip "$timed" --skip "$moved" &
+lab_shard=$!
 shard other --skip '^(LabTests\.(?!CaptureTraceReplayLabTests($|/))|MonitorTests\.VantageLabTests/)' &
-wait
+other_shard=$!
+# Only these two: the background builds above are jobs of this shell too.
+wait "$lab_shard" "$other_shard"
 failed=0
 for name in lab other; do
   printf '\n--- tests: %s (%s)\n' "$name" "$(date -u +%H:%M:%S)"
