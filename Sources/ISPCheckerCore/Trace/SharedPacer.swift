@@ -31,8 +31,17 @@ final class SharedPacer: Sendable {
     /// Waits for a slot.
     /// - Throws: `.cancelled` when the task is cancelled while it waits.
     func pace() async throws(ProbeError) {
-        let wait = reserve(now: .now)
-        guard wait > .zero else { return }
-        do { try await Task.sleep(for: wait) } catch { throw .cancelled }
+        let now = ContinuousClock.now
+        let slot = now + reserve(now: now)
+        // In slices of at most 100 ms, checking for cancellation before each: CI's TSan run once
+        // saw a cancellation that came while `Task.sleep` was starting never end a 60 s sleep
+        // (SharedPacerTests.aCancelledWaitIsACancelledError, 2026-12-07). A slice bounds how
+        // late such a lost wake-up can be; a pacer's waits are milliseconds, one slice.
+        while true {
+            if Task.isCancelled { throw .cancelled }
+            let left = slot - .now
+            guard left > .zero else { return }
+            do { try await Task.sleep(for: min(left, .milliseconds(100))) } catch { throw .cancelled }
+        }
     }
 }
