@@ -119,7 +119,8 @@ cat .build/background.log
 
 stage "Swift unit tests under AddressSanitizer"
 # Leak checking is off here: XCTest's runner itself leaks a few objects at exit.
-ASAN_OPTIONS=detect_leaks=0 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter ISPCheckerTests
+# The report fuzzer gets the plain `swift test` count here, as before the export above.
+ASAN_OPTIONS=detect_leaks=0 ISPC_REPORT_FUZZ_RUNS=20000 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter ISPCheckerTests
 
 stage "Engine and resilience tests under ThreadSanitizer"
 # The library's unit tests (ISPCheckerTests: the engine's matching, pacing and merging, and
@@ -127,7 +128,7 @@ stage "Engine and resilience tests under ThreadSanitizer"
 # engine thread, its receive loop and concurrent callers run for real) and the resilience suites
 # (breaker, retry, scheduler, config). The lab suites stay out: their namespaces and servers
 # would cost minutes under TSan for no other code.
-TSAN_OPTIONS=halt_on_error=1 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+TSAN_OPTIONS=halt_on_error=1 ISPC_REPORT_FUZZ_RUNS=20000 ISPC_CORE_ONLY=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
   --filter 'ISPCheckerTests|ResilienceTests'
 
 stage "The shipped CLI: release build (lld, packed relocations), run once in a lab"
