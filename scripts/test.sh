@@ -52,7 +52,8 @@ stage "Release, image and sanitizer builds: started in the background, at idle p
 # idle scheduling class (SCHED_IDLE, ionice idle): a test's thread that wakes takes the CPU from
 # them at once, so the tests run as they would alone and the builds use what the tests leave.
 # Their runs (the sanitized tests, the CLI and the image in a lab) come after the timed suites.
-# On two cores this took the run from 69 to about NN minutes (docs/ci.md).
+# On two cores this took the whole run from 69 to about 40 minutes (docs/benchmarks.md, "The
+# whole of `.ci/run`, 2026-12-07 second session").
 background_builds() {
   set -e
   # The linker warns once per ASan symbol; the log is shown only on failure.
