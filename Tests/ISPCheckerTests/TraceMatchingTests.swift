@@ -56,6 +56,27 @@ import Glibc
         return ipv4Header(protocol: 1, ttl: 62, from: router, to: source, payloadLength: icmp.count) + icmp
     }
 
+    /// A parsed quote of a TCP SYN from `sport` with sequence number `seq`.
+    func tcpQuote(sport: UInt16, seq: UInt32) -> cp_trace_packet {
+        var tcp = cp_trace_packet()
+        tcp.has_transport = 1
+        tcp.proto = 6
+        tcp.sport = sport
+        tcp.tcp_seq = seq
+        return tcp
+    }
+
+    /// A parsed quote of an IPv4 echo request with identifier `ident` and sequence number `seq`.
+    func echoQuote(ident: UInt16, seq: UInt16) -> cp_trace_packet {
+        var echo = cp_trace_packet()
+        echo.has_transport = 1
+        echo.proto = 1
+        echo.icmp_type = 8
+        echo.icmp_ident = ident
+        echo.icmp_seq = seq
+        return echo
+    }
+
     func key(for message: [UInt8]) -> TraceProbeKey? {
         var reply = cp_trace_reply()
         guard cp_trace_parse_icmp(AF_INET, 1, message, message.count, nil, nil, &reply) == 0, reply.has_quote != 0 else { return nil }
@@ -189,21 +210,12 @@ import Glibc
         // Another traceroute on the host uses another source port.
         #expect(key(for: timeExceeded(quoting: udpProbe(id: 5, sport: 33000), quoteLength: 52)) == nil)
         // A TCP quote with our port but without our sequence-number salt.
-        var tcp = cp_trace_packet()
-        tcp.has_transport = 1
-        tcp.proto = 6
-        tcp.sport = identity.tcpPort!
-        tcp.tcp_seq = 0x9999_0005
+        var tcp = tcpQuote(sport: identity.tcpPort!, seq: 0x9999_0005)
         #expect(TraceProbeKey.matching(tcp, family: .ipv4, identity: identity) == nil)
         tcp.tcp_seq = identity.tcpSequenceSalt | 5
         #expect(TraceProbeKey.matching(tcp, family: .ipv4, identity: identity) == TraceProbeKey(family: .ipv4, method: .tcp, probeID: 5))
         // An echo request quote with someone else's identifier.
-        var echo = cp_trace_packet()
-        echo.has_transport = 1
-        echo.proto = 1
-        echo.icmp_type = 8
-        echo.icmp_ident = 0x1111
-        echo.icmp_seq = 9
+        var echo = echoQuote(ident: 0x1111, seq: 9)
         #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: identity) == nil)
         echo.icmp_ident = 0x4242
         #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: identity) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
@@ -219,19 +231,8 @@ import Glibc
         #expect(TraceProbeKey.matching(reply.quote, family: .ipv4, identity: identity) != nil)
         #expect(TraceProbeKey.matching(reply.quote, family: .ipv4, identity: icmpOnly) == nil)
         #expect(TraceProbeKey.matchingTranslated(reply.quote, family: .ipv4, identity: icmpOnly) == nil)
-        var tcp = cp_trace_packet()
-        tcp.has_transport = 1
-        tcp.proto = 6
-        tcp.sport = 0
-        tcp.tcp_seq = 5
-        #expect(TraceProbeKey.matching(tcp, family: .ipv4, identity: icmpOnly) == nil)
-        var echo = cp_trace_packet()
-        echo.has_transport = 1
-        echo.proto = 1
-        echo.icmp_type = 8
-        echo.icmp_ident = 0x4242
-        echo.icmp_seq = 9
-        #expect(TraceProbeKey.matching(echo, family: .ipv4, identity: icmpOnly) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
+        #expect(TraceProbeKey.matching(tcpQuote(sport: 0, seq: 5), family: .ipv4, identity: icmpOnly) == nil)
+        #expect(TraceProbeKey.matching(echoQuote(ident: 0x4242, seq: 9), family: .ipv4, identity: icmpOnly) == TraceProbeKey(family: .ipv4, method: .icmp, probeID: 9))
     }
 
     @Test func anErrorAboutAPingIsNotAHop() throws {

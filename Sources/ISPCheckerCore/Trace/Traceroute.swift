@@ -113,8 +113,8 @@ private final class TraceRun {
         let destination = try await TargetResolver.resolve(target, preference: options.family)
         let sockets = core.traceSockets[destination.family]
         if sockets == nil, core.icmpTracesOnly, options.method != .icmp { throw EngineCore.udpAndTCPTracesDisabled }
-        guard let echoSocket = core.sockets[destination.family], echoSocket.kind == .raw,
-              sockets != nil || (core.icmpTracesOnly && options.method == .icmp) else {
+        // Past the line above, an engine without trace sockets here traces with ICMP only.
+        guard let echoSocket = core.sockets[destination.family], echoSocket.kind == .raw, sockets != nil || core.icmpTracesOnly else {
             throw core.unavailableFamilies[destination.family]
                 ?? .permissionDenied(hint: "traceroute needs raw sockets: run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep isp-checker)")
         }
