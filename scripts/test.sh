@@ -70,8 +70,10 @@ background_builds() {
 chrt --idle 0 ionice -c 3 bash -c "$(declare -f background_builds); background_builds" > .build/background.log 2>&1 &
 background=$!
 # A failing stage ends the run: the builds must not go on without it (chrt and ionice exec the
-# shell, so its children are the builds' own processes).
-trap 'pkill -TERM -P "$background" 2>/dev/null; kill "$background" 2>/dev/null; true' EXIT
+# shell, so its children are the builds' own processes). `set -e` holds inside the trap too: a
+# pkill that finds nothing (the builds are long done on success) must not become the run's
+# status, which the trap hands on unchanged.
+trap 'status=$?; pkill -TERM -P "$background" 2>/dev/null || true; kill "$background" 2>/dev/null || true; exit "$status"' EXIT
 
 stage "Swift tests: unit and lab"
 # Each suite's tests run one at a time (--no-parallel): the lab tests start lab.sh and servers
