@@ -23,7 +23,8 @@ import Testing
 
     @Test func rejectsWhatIsNotALiteral() {
         for text in ["1.2.3", "example.com", "", "fe80::1%", "fe80::1%no-such-if0", "%lo", "192.0.2.1%lo", "::1%+1",
-                     "256.0.0.1", " 192.0.2.1", "192.0.2.1 "] {
+                     "256.0.0.1", " 192.0.2.1", "192.0.2.1 ", "192.0.2.1\u{0}", "192.0.2.1\u{0}junk", "2001:db8::1\u{0}x",
+                     "192.0.2.1\u{301}", "\u{FF11}92.0.2.1"] {
             #expect(IPAddress(text) == nil, "\(text)")
         }
     }

@@ -72,6 +72,35 @@ struct PingLabTests {
         }
     }
 
+    @Test func aPacedSweepsSocketClockMatchesTheWire() async throws {
+        // idealised: RTTs measured to 20 µs; echo is not rate limited in either mode.
+        let lab = try Lab.up("swrtt", realistic: false)
+        defer { lab.down() }
+        try lab.configure("delay", ["--node", "r2", "--side", "left", "--ms", "20"])
+        // No capture: the sweep's clock is the sockets' (the driver's send timestamp, the
+        // kernel's receive timestamp). While a paced sweep is the engine's only work, the loop
+        // reads answers only when it wakes to send the next probe, up to one interval (here
+        // 1 ms) after they came in: the RTTs must not move by that.
+        let engine = try engine(in: lab, capture: .disabled)
+        let wire = try await WireCapture(lab: lab, destination: lab.destination4)
+        var results: [SweepResult] = []
+        for try await result in try engine.sweep([lab.destination4], options: SweepOptions(probesPerTarget: 40, packetsPerSecond: 1_000, timeout: .seconds(1))) {
+            results.append(result)
+        }
+        let truth = try await wire.stop()
+        let result = try #require(results.first)
+        #expect(results.count == 1 && result.received == 40, "\(results)")
+        #expect(result.clockSource == .kernelSocket)
+        // Held to the wire as sorted lists (the sweep's sequence numbers may wrap): if every
+        // probe is within 20 µs of its own exchange, the n-th smallest are too.
+        let ours = result.rttNanoseconds.compactMap { $0.map { Double($0) / 1_000_000 } }.sorted()
+        let onWire = truth.values.sorted()
+        try #require(ours.count == 40 && onWire.count == 40, "ours \(ours), wire \(truth)")
+        for (rtt, wireRTT) in zip(ours, onWire) {
+            #expect(rtt >= 40 && abs(rtt - wireRTT) <= 0.020, "ours \(rtt) ms, wire \(wireRTT) ms (all ours: \(ours))")
+        }
+    }
+
     @Test func injectedLossIsMeasuredWithinStatisticalBounds() async throws {
         // idealised: loss within binomial bounds must come from the injected loss alone.
         let lab = try Lab.up("loss", realistic: false)

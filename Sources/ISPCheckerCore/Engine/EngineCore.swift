@@ -320,13 +320,14 @@ final class EngineCore: Sendable {
 
     /// Engine thread, just before it waits: how long it may wait, until the nearest trace
     /// tick or `deadline` (nil: no deadline at all), recorded under the registry's lock so that
-    /// a request for an earlier tick made from now on wakes it.
-    func waitDeadline(before deadline: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
+    /// a request for an earlier tick made from now on wakes it; and whether any trace probe
+    /// waits for an answer or a tick.
+    func waitDeadline(before deadline: ContinuousClock.Instant?) -> (deadline: ContinuousClock.Instant?, tracesActive: Bool) {
         traces.withLock { registry in
             var next = deadline
             for wakeup in registry.wakeups.values { next = min(next ?? wakeup.at, wakeup.at) }
             registry.engineWait = next.map { .until($0) } ?? .indefinitely
-            return next
+            return (next, !registry.routes.isEmpty || !registry.wakeups.isEmpty)
         }
     }
 

@@ -41,9 +41,15 @@ final class ReceiveLoop {
         let captureIndex = fds.count
         if let capture { fds.append(cp_capture_fd(capture)) }
         var waiter = ReadinessWait(fds)
-        var timeout: Int32 = 0
+        var plan = WaitPlan(timeout: 0, readsDeferred: false)
         while true {
-            waiter.wait(timeoutMilliseconds: timeout)
+            if plan.readsDeferred {
+                // The echo sockets are read whether or not something came (a read that finds
+                // nothing costs what asking epoll would).
+                waiter.waitForWakeUp(timeoutMilliseconds: plan.timeout, assumedReady: 1..<(1 + sockets.count))
+            } else {
+                waiter.wait(timeoutMilliseconds: plan.timeout)
+            }
             if waiter.isReady(0) { _ = cp_wake_drain(core.wakeDescriptor) }
             // The capture first: the kernel's packet tap sees an answer before the socket gets
             // it, so by the time an answer is on a socket its capture frame is in the ring and
@@ -76,7 +82,7 @@ final class ReceiveLoop {
                 // Last, so that the next poll finds their answers.
                 sweeps.sendDue(now: now)
             }
-            timeout = waitTimeout(echoDeadline: echoDeadline)
+            plan = waitPlan(echoDeadline: echoDeadline, pingsPending: work.pingsPending)
         }
         // Jobs queued before the shutdown still run here, on this thread.
         let rest = core.takeTurn()
@@ -85,18 +91,43 @@ final class ReceiveLoop {
         sweeps.shutDown()
     }
 
+    /// How long the next wait may last, and whether it watches the sockets.
+    struct WaitPlan {
+        var timeout: Int32
+        /// Sleep until `timeout` (or a wake-up) and read what came in then, rather than wake
+        /// for each answer.
+        var readsDeferred: Bool
+    }
+
     /// How long the next wait may last: until the nearest deadline of a ping or a trace, and
     /// while a sweep runs at most its own timeout (its next probe due, or 5 ms for its
     /// expiries). With nothing to wait for by time, the wait has no timeout: only a packet, a
     /// job, a command or a wake-up ends it, so an idle engine, or one whose trace waits a
     /// second for a silent hop, does not wake every few milliseconds.
-    private func waitTimeout(echoDeadline: ContinuousClock.Instant?) -> Int32 {
-        let sweepTimeout: Int32? = sweeps.isIdle ? nil : sweeps.pollTimeoutMilliseconds(now: cp_monotonic_ns())
-        guard let deadline = core.waitDeadline(before: echoDeadline) else { return sweepTimeout ?? -1 }
+    ///
+    /// While a paced sweep is the engine's only work and its next probe is due within the
+    /// wait, the wait watches only the wake-up descriptor: the answers that come in meanwhile
+    /// are read when the loop wakes to send, one turn per probe instead of three (one for the
+    /// send timestamp, one for the reply, one to send). Every sweep answer and send timestamp
+    /// carries the kernel's clock (SO_TIMESTAMPNS, SO_TIMESTAMPING), so reading it up to one
+    /// send interval (at most 5 ms) later changes no RTT; a probe's timeout is judged once per
+    /// turn either way, after its answers are read. Pings and traces end that mode (their
+    /// tasks wake the loop when they start), and a capture keeps it off (its frames are read
+    /// as they come).
+    private func waitPlan(echoDeadline: ContinuousClock.Instant?, pingsPending: Bool) -> WaitPlan {
+        let now = cp_monotonic_ns()
+        let sweepTimeout: Int32? = sweeps.isIdle ? nil : sweeps.pollTimeoutMilliseconds(now: now)
+        let (deadline, tracesActive) = core.waitDeadline(before: echoDeadline)
+        guard let deadline else {
+            let timeout = sweepTimeout ?? -1
+            // With a capture its frames bring the timestamps, and they are read only when ready.
+            let deferred = timeout > 0 && capture == nil && !pingsPending && !tracesActive && sweeps.hasSendWaiting
+            return WaitPlan(timeout: timeout, readsDeferred: deferred)
+        }
         let remaining = deadline - ContinuousClock.now
         // Rounded up: a wait that ends before the deadline would only wait again.
         let milliseconds = remaining <= .zero ? 0 : Int32(clamping: remaining.totalNanoseconds / 1_000_000 + 1)
-        return min(sweepTimeout ?? Int32.max, milliseconds)
+        return WaitPlan(timeout: min(sweepTimeout ?? Int32.max, milliseconds), readsDeferred: false)
     }
 
     // MARK: - Capture

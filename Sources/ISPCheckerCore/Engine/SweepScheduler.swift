@@ -104,6 +104,12 @@ final class SweepScheduler {
         return Int32((wait + 999_999) / 1_000_000)
     }
 
+    /// Whether a sweep has a probe to send as soon as it is due (not held back by its limit
+    /// of probes in flight).
+    var hasSendWaiting: Bool {
+        runs.contains { $0.hasUnsent && !$0.ringFull }
+    }
+
     /// Sends the probes that are due, at most `batchLimit` per sweep and turn, up to
     /// `CP_BATCH_MAX` of one family with each `sendmmsg`.
     func sendDue(now: Int64) {
