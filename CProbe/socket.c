@@ -411,19 +411,20 @@ typedef struct recv_many_state {
 static int recv_many(int fd, recv_many_state *st, uint8_t *bufs, size_t slot, size_t count,
                      int want_names, int flags)
 {
-    memset(st->msgs, 0, count * sizeof st->msgs[0]);
+    /* Every field set, none cleared twice: a paced sweep reads a few datagrams per turn, and
+     * clearing all 64 headers first was a twentieth of its user time. */
     for (size_t i = 0; i < count; i++) {
         st->iovs[i].iov_base = bufs + i * slot;
         st->iovs[i].iov_len = slot;
-        struct msghdr *msg = &st->msgs[i].msg_hdr;
-        if (want_names) {
-            msg->msg_name = &st->names[i];
-            msg->msg_namelen = sizeof st->names[i];
-        }
-        msg->msg_iov = &st->iovs[i];
-        msg->msg_iovlen = 1;
-        msg->msg_control = st->controls[i].bytes;
-        msg->msg_controllen = sizeof st->controls[i].bytes;
+        st->msgs[i].msg_hdr = (struct msghdr){
+            .msg_name = want_names ? &st->names[i] : NULL,
+            .msg_namelen = want_names ? sizeof st->names[i] : 0,
+            .msg_iov = &st->iovs[i],
+            .msg_iovlen = 1,
+            .msg_control = st->controls[i].bytes,
+            .msg_controllen = sizeof st->controls[i].bytes,
+        };
+        st->msgs[i].msg_len = 0;
     }
     int n = recvmmsg(fd, st->msgs, (unsigned int)count, flags | MSG_DONTWAIT, NULL);
     if (n < 0) {
