@@ -18,11 +18,15 @@ func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) 
 }
 
 struct ISPCheckerCommand: ParsableCommand {
+    /// On its own, so that `--version` does not build the command tree (nine command types'
+    /// metadata) to print it.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "isp-checker",
         abstract: "Checks an Internet connection and tells which part is broken.",
         discussion: "Timing comes from kernel packet timestamps (libpcap) when the process may capture; see README.md.",
-        version: "0.1.0",
+        version: version,
         subcommands: [RunCommand.self, LabCommand.self, MonitorCommand.self, PingCommand.self, TraceCommand.self, SweepCommand.self, DNSCommand.self, HTTPCommand.self, TCPCommand.self]
     )
 }
@@ -55,7 +59,7 @@ do { try ProcessPrivileges.refuseSetUserIDInstall() } catch { ISPCheckerCommand.
 // errors end the way `main()` ends them.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if QuickParse.isVersionRequest(arguments) {
-    output(ISPCheckerCommand.configuration.version)
+    output(ISPCheckerCommand.version)
 } else if let trace = TraceCommand.quickParse(arguments) {
     do { try trace.run() } catch { ISPCheckerCommand.exit(withError: error) }
 } else if let sweep = SweepCommand.quickParse(arguments) {
