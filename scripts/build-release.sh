@@ -16,10 +16,13 @@
 #   conformance record of the binary: 0.6 ms of CPU in a 6 ms trace (docs/benchmarks.md,
 #   issue 17). Code size: +0.3 %. A frontend flag, so it stays out of Package.swift, where
 #   unsafe flags would stop other packages from depending on the libraries.
+# - `--disable-local-rpath`: no $ORIGIN run path. The binaries need only system libraries, and
+#   the search path cost ld.so about 14 failed opens under the binary's folder per start
+#   (scripts/release-smoke.sh checks it is gone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 product=${1:-isp-checker}
-flags=(-c release --static-swift-stdlib
+flags=(-c release --static-swift-stdlib --disable-local-rpath
        -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors)
 if ! swift build "${flags[@]}" --product "$product" 2>&1 | tail -n 1 >&2; then
     echo "build-release: swift build of $product failed" >&2

@@ -13,6 +13,9 @@ fail() { echo "release-smoke: $*" >&2; exit 1; }
 
 cli=$(bash scripts/build-release.sh)
 readelf -d "$cli" | grep -q RELR || fail "$cli has no packed relocations (DT_RELR): Package.swift's release link flags were not applied"
+# Every library it needs is a system one: a $ORIGIN search path only costs ld.so a dozen failed
+# opens per start (and would let a file beside the binary stand in for libc).
+if readelf -d "$cli" | grep -qE 'RPATH|RUNPATH'; then fail "$cli has a run path: scripts/build-release.sh's --disable-local-rpath was not applied"; fi
 
 trap 'bash lab/lab.sh down --prefix "$PREFIX" >/dev/null 2>&1 || true' EXIT
 bash lab/lab.sh up --prefix "$PREFIX" --routers 3 >/dev/null
