@@ -192,13 +192,13 @@ enum TraceText {
         var lines = ["HOP  ADDRESS                          LOSS%  SNT    LAST     AVG    BEST    WRST   STDEV"]
         for hop in result.hops {
             let address = hop.addresses.first.map { first in first.name.map { "\($0) (\(first.address))" } ?? "\(first.address)" } ?? "???"
-            var marks = hop.unreachable.filter { !$0.isPortUnreachable }.map(\.description).joined(separator: " ")
-            if hop.addresses.count > 1 { marks += " (+\(hop.addresses.count - 1) more: \(hop.addresses.dropFirst().map { "\($0.address)" }.joined(separator: ", ")))" }
+            var marks = hop.unreachable.filter { !$0.isPortUnreachable }.map(\.description).joinedText(separator: " ")
+            if hop.addresses.count > 1 { marks += " (+\(hop.addresses.count - 1) more: \(hop.addresses.dropFirst().map { "\($0.address)" }.joinedText(separator: ", ")))" }
             let columns: [String] = [
                 padLeft("\(hop.ttl)", 3) + "  " + padRight(address, 32), fixed(hop.lossPercent, digits: 1, width: 5), padLeft("\(hop.sent)", 4),
                 ms(hop.lastMilliseconds), ms(hop.avgMilliseconds), ms(hop.bestMilliseconds), ms(hop.worstMilliseconds), ms(hop.stdevMilliseconds),
             ]
-            lines.append(columns.joined(separator: " ") + (marks.isEmpty ? "" : "  \(marks)"))
+            lines.append(columns.joinedText(separator: " ") + (marks.isEmpty ? "" : "  \(marks)"))
             lines += mplsLines(hop)
         }
         let stop: String = switch result.stop {
@@ -207,7 +207,7 @@ enum TraceText {
         case .maxHopsReached: "destination not reached within \(result.hops.last?.ttl ?? 0) hops"
         }
         lines.append("\(stop) in \(fixed(result.durationMilliseconds, digits: 1)) ms")
-        return lines.joined(separator: "\n")
+        return lines.joinedText(separator: "\n")
     }
 
     /// The label stacks a hop's replies carried (RFC 4950), one entry a line under the hop as
@@ -216,5 +216,19 @@ enum TraceText {
         hop.mplsStacks.flatMap { stack in
             stack.map { "     [MPLS: Lbl \($0.label) TC \($0.trafficClass) S \($0.bottomOfStack ? 1 : 0) TTL \($0.ttl)]" }
         }
+    }
+}
+
+extension Array where Element == String {
+    /// `joined(separator:)` without the stdlib's generic entry point, whose first call in a
+    /// process looks its associated types up by mangled name: 2 % of a whole `trace` process
+    /// (`perf record`, docs/benchmarks.md). For the text a plain `trace` prints.
+    func joinedText(separator: String) -> String {
+        var text = ""
+        for index in indices {
+            if index > startIndex { text += separator }
+            text += self[index]
+        }
+        return text
     }
 }
