@@ -28,24 +28,20 @@ struct ReadinessWait: ~Copyable {
         readiness = Array(repeating: 0, count: fds.count)
         tags = Array(repeating: 0, count: 64)
         events = Array(repeating: 0, count: 64)
-        var poller = cp_poller_open()
-        if poller >= 0 {
-            for (index, fd) in fds.enumerated() where cp_poller_add(poller, fd, UInt32(index)) != 0 {
-                close(poller)
-                poller = -1
-                break
-            }
+        poller = Self.openSet(fds[...])
+        wakePoller = poller >= 0 && !fds.isEmpty ? Self.openSet(fds.prefix(1)) : -1
+    }
+
+    /// An epoll set watching `fds` for input, each tagged with its index; -1 when it cannot
+    /// be set up.
+    private static func openSet(_ fds: ArraySlice<Int32>) -> Int32 {
+        let poller = cp_poller_open()
+        guard poller >= 0 else { return -1 }
+        for (index, fd) in fds.enumerated() where cp_poller_add(poller, fd, UInt32(index)) != 0 {
+            close(poller)
+            return -1
         }
-        self.poller = poller
-        var wakePoller: Int32 = -1
-        if poller >= 0, let first = fds.first {
-            wakePoller = cp_poller_open()
-            if wakePoller >= 0 && cp_poller_add(wakePoller, first, 0) != 0 {
-                close(wakePoller)
-                wakePoller = -1
-            }
-        }
-        self.wakePoller = max(-1, wakePoller)
+        return poller
     }
 
     deinit {
