@@ -19,11 +19,29 @@
 # - `--disable-local-rpath`: no $ORIGIN run path. The binaries need only system libraries, and
 #   the search path cost ld.so about 14 failed opens under the binary's folder per start
 #   (scripts/release-smoke.sh checks it is gone).
+# - the C++ runtime (libstdc++, which the Swift runtime uses), libgcc and libcap linked in as well:
+#   the binaries need only glibc (libc, libm) at run time. ld.so no longer maps libstdc++ (2 MB)
+#   and three other libraries and binds their symbols at every start: 1.3 ms of CPU less in a
+#   5.5 ms trace, 0.8 ms in `--version` (docs/benchmarks.md, issue 17). The Swift toolchain's
+#   static link names `-lstdc++`; a folder of links to the static archives, searched before the
+#   compiler's own folders, makes that name resolve to libstdc++.a. The archives come with
+#   libstdc++-12-dev (g++) and libcap-dev; scripts/release-smoke.sh checks the binaries' NEEDED list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 product=${1:-isp-checker}
+static_libs=.build/static-libs
+mkdir -p "$static_libs"
+for archive in libstdc++.a libcap.a; do
+    found=$(clang -print-file-name="$archive")   # the Swift toolchain's clang, which links
+    if [[ $found != /* || ! -f $found ]]; then
+        echo "build-release: $archive not found (clang -print-file-name): install libstdc++-12-dev (g++) and libcap-dev (sudo bash scripts/install-deps.sh)" >&2
+        exit 1
+    fi
+    ln -sfn "$found" "$static_libs/$archive"
+done
 flags=(-c release --static-swift-stdlib --disable-local-rpath
-       -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors)
+       -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
+       -Xswiftc -L -Xswiftc "$PWD/$static_libs" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
 if ! swift build "${flags[@]}" --product "$product" 2>&1 | tail -n 1 >&2; then
     echo "build-release: swift build of $product failed" >&2
     exit 1

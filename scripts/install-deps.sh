@@ -14,6 +14,7 @@ packages=(
   dnsmasq-base python3          # the lab scenarios' DNS and HTTP servers (lab/scenario.sh)
   prometheus                    # promtool checks docs/alerts.yml
   gcc make procps
+  g++                           # libstdc++.a: the release binaries link the C++ runtime in (scripts/build-release.sh)
   python3-jsonschema            # validates run-report JSON against docs/report.schema.json in tests
   libcurl4-openssl-dev libssl-dev libldns-dev   # CServiceProbe links these (HTTP(S), TLS details, DNS wire format)
   unbound nginx openssl                          # lab servers for the dns/http/tcp probe tests

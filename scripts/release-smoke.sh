@@ -16,6 +16,11 @@ readelf -d "$cli" | grep -q RELR || fail "$cli has no packed relocations (DT_REL
 # Every library it needs is a system one: a $ORIGIN search path only costs ld.so a dozen failed
 # opens per start (and would let a file beside the binary stand in for libc).
 if readelf -d "$cli" | grep -qE 'RPATH|RUNPATH'; then fail "$cli has a run path: scripts/build-release.sh's --disable-local-rpath was not applied"; fi
+# Only glibc is loaded at start: the C++ runtime, libgcc and libcap are linked in (mapping and
+# binding libstdc++ alone cost a trace a fifth of its CPU; scripts/build-release.sh).
+needed=$(readelf -d "$cli" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+[[ $needed == "ld-linux-x86-64.so.2 libc.so.6 libm.so.6 " ]] \
+  || fail "$cli loads more than glibc at start (NEEDED: $needed): scripts/build-release.sh's static C++ runtime, libgcc and libcap were not applied"
 
 trap 'bash lab/lab.sh down --prefix "$PREFIX" >/dev/null 2>&1 || true' EXIT
 bash lab/lab.sh up --prefix "$PREFIX" --routers 3 >/dev/null
