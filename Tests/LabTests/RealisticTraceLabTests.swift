@@ -78,6 +78,39 @@ struct RealisticTraceLabTests {
         #expect(engine.inFlightProbes == 0)
     }
 
+    /// A cold trace (nothing remembered about the destination) right after something else spent
+    /// the destination's ICMP budget: its first round probes TTLs 1-5, the destination (hop 4)
+    /// stays mute to 4 and 5, and the echo estimator says 4. The round asks TTL 4 once more after
+    /// the timeout, when the budget has a token again, instead of growing to 6 and placing the
+    /// destination two hops too far behind two silent hops (what Benchmarks/trace-speed's cold
+    /// runs showed, 2026-12-07).
+    @Test(arguments: [false, true])
+    func aColdTraceAfterTheDestinationsBudgetIsSpentPlacesItAtItsHop(v6: Bool) async throws {
+        // realistic: the destination's rate limit is the subject.
+        let lab = try Lab.up("rlspent", routers: 3, realistic: true)
+        defer { lab.down() }
+        let expected = try lab.path(v6: v6)
+        #expect(expected.count == 4)
+        let target = v6 ? lab.destination6 : lab.destination4
+        let spend = """
+            import socket, sys
+            family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+            s = socket.socket(family, socket.SOCK_DGRAM)
+            for port in range(33434, 33454):
+                s.sendto(b"x", (sys.argv[1], port))
+            """
+        for attempt in 1...3 {
+            // 20 datagrams to closed ports: the destination answers its burst of 6, then one a
+            // second (IPv6: one per 100 ms) to this client.
+            _ = try lab.exec("c", ["python3", "-c", spend, target])
+            let engine = try engine(in: lab)
+            let result = try await engine.traceroute(target, options: .default)
+            expectEveryHopNamed(result, expected, "attempt \(attempt), v6=\(v6)")
+            #expect(engine.inFlightProbes == 0)
+            try await Task.sleep(for: .seconds(2))
+        }
+    }
+
     /// The engine's goal: when every hop answers, one trace takes about one path RTT, not a
     /// timeout (≤ 1.5 × the median RTT of a ping over the same path).
     @Test func oneTraceOnA26MillisecondPathTakesAtMostOneAndAHalfRoundTrips() async throws {

@@ -18,6 +18,11 @@ final class ReceiveLoop {
     /// For the ICMP sockets' datagrams and send timestamps, read many per system call.
     private let incoming = ReceiveBatch()
     private let sweeps: SweepScheduler
+    /// When a turn last read the sockets while reads were deferred (`WaitPlan.readsDue`).
+    private var lastDeferredRead: Int64 = 0
+    /// How far apart the reads of a paced sweep's turns may be: replies and send timestamps
+    /// wait in the socket (kernel-stamped) until then, and are read a few per system call.
+    static let deferredReadInterval: Int64 = 4_000_000
 
     init(core: EngineCore, capture: OpaquePointer?) {
         self.core = core
@@ -41,12 +46,14 @@ final class ReceiveLoop {
         let captureIndex = fds.count
         if let capture { fds.append(cp_capture_fd(capture)) }
         var waiter = ReadinessWait(fds)
-        var plan = WaitPlan(timeout: 0, readsDeferred: false)
+        var plan = WaitPlan(timeout: 0, readsDeferred: false, readsDue: true)
         while true {
             if plan.readsDeferred {
                 // The echo sockets are read whether or not something came (a read that finds
-                // nothing costs what asking epoll would).
-                waiter.waitForWakeUp(timeoutMilliseconds: plan.timeout, assumedReady: 1..<(1 + sockets.count))
+                // nothing costs what asking epoll would), on the turns the plan reads in.
+                let echoSockets = plan.readsDue ? 1..<(1 + sockets.count) : 1..<1
+                waiter.waitForWakeUp(timeoutMilliseconds: plan.timeout, assumedReady: echoSockets)
+                if plan.readsDue { lastDeferredRead = cp_monotonic_ns() }
             } else {
                 waiter.wait(timeoutMilliseconds: plan.timeout)
             }
@@ -77,7 +84,8 @@ final class ReceiveLoop {
             if !sweeps.isIdle {
                 // One clock reading serves every sweep decision of the turn.
                 let now = cp_monotonic_ns()
-                sweeps.expire(now: now)
+                // Timeouts are judged only after the answers that came in were read.
+                if plan.readsDue { sweeps.expire(now: now) }
                 sweeps.flush(now: now)
                 // Last, so that the next poll finds their answers.
                 sweeps.sendDue(now: now)
@@ -97,6 +105,10 @@ final class ReceiveLoop {
         /// Sleep until `timeout` (or a wake-up) and read what came in then, rather than wake
         /// for each answer.
         var readsDeferred: Bool
+        /// Whether the turn after the wait reads the sockets (and judges timeouts): always,
+        /// except while reads are deferred and the last read was less than
+        /// `deferredReadInterval` before the wait ends.
+        var readsDue: Bool
     }
 
     /// How long the next wait may last: until the nearest deadline of a ping or a trace, and
@@ -111,7 +123,10 @@ final class ReceiveLoop {
     /// send timestamp, one for the reply, one to send). Every sweep answer and send timestamp
     /// carries the kernel's clock (SO_TIMESTAMPNS, SO_TIMESTAMPING), so reading it up to one
     /// send interval (at most 5 ms) later changes no RTT; a probe's timeout is judged once per
-    /// turn either way, after its answers are read. Pings and traces end that mode (their
+    /// turn either way, after its answers are read. Above 250 probes a second the turns read
+    /// only every `deferredReadInterval` (4 ms): at 1,000 a second one read of four replies
+    /// and four send timestamps instead of four of one each, and timeouts are judged in those
+    /// turns only. Pings and traces end that mode (their
     /// tasks wake the loop when they start), and a capture keeps it off (its frames are read
     /// as they come).
     private func waitPlan(echoDeadline: ContinuousClock.Instant?, pingsPending: Bool) -> WaitPlan {
@@ -122,12 +137,14 @@ final class ReceiveLoop {
             let timeout = sweepTimeout ?? -1
             // With a capture its frames bring the timestamps, and they are read only when ready.
             let deferred = timeout > 0 && capture == nil && !pingsPending && !tracesActive && sweeps.hasSendWaiting
-            return WaitPlan(timeout: timeout, readsDeferred: deferred)
+            let wakesAt = now + Int64(timeout) * 1_000_000
+            let due = !deferred || wakesAt - lastDeferredRead >= Self.deferredReadInterval
+            return WaitPlan(timeout: timeout, readsDeferred: deferred, readsDue: due)
         }
         let remaining = deadline - ContinuousClock.now
         // Rounded up: a wait that ends before the deadline would only wait again.
         let milliseconds = remaining <= .zero ? 0 : Int32(clamping: remaining.totalNanoseconds / 1_000_000 + 1)
-        return WaitPlan(timeout: min(sweepTimeout ?? Int32.max, milliseconds), readsDeferred: false)
+        return WaitPlan(timeout: min(sweepTimeout ?? Int32.max, milliseconds), readsDeferred: false, readsDue: true)
     }
 
     // MARK: - Capture

@@ -262,17 +262,28 @@ private final class TraceRun {
             if farthest.contains(where: { $0.answer.map { terminalStop(for: $0) == nil } == true }) { return true }
             return farthest.allSatisfy { $0.done && $0.answer == nil }
         }
-        /// Whether the farthest TTL was asked once more: at the expected distance, a destination
-        /// that spent its ICMP budget (another trace, a burst) stays mute for a second; growing
-        /// past it then makes the path one hop too long, while one more probe there, after the
-        /// first waited out its timeout, finds a refilled budget.
+        /// Whether the expected distance was asked once more: a destination that spent its ICMP
+        /// budget (another trace, a burst) stays mute for a second; growing past it then makes
+        /// the path one hop too long (or, when the first window already went past it, leaves
+        /// it behind silent hops), while one more probe there, after the first waited out its
+        /// timeout, finds a refilled budget.
         var askedAgain = false
         /// Whether an unanswered probe at `ttl` is asked again (then the first does not count:
-        /// each hop keeps one probe a round).
+        /// each hop keeps one probe a round): the expected distance, while nothing there or
+        /// farther out answered, and, at the farthest TTL sent, while the round could grow.
         func willAskAgain(at ttl: Int) -> Bool {
-            !askedAgain && terminalTTL == nil && ttl == sentUpTo && ttl == estimate && sentUpTo < last
-                && !probes.values.contains { $0.ttl == ttl && $0.answer != nil }
+            !askedAgain && terminalTTL == nil && ttl == estimate && (ttl < sentUpTo || sentUpTo < last)
+                && !probes.values.contains { $0.ttl >= ttl && $0.answer != nil }
         }
+        /// The TTL to ask again now: the expected distance, once every probe there is done.
+        func askAgainTTL() -> Int? {
+            guard let again = estimate, again >= first, again <= sentUpTo, willAskAgain(at: again),
+                  probes.values.allSatisfy({ $0.ttl != again || $0.done }) else { return nil }
+            return again
+        }
+        /// Probes done without an answer at a TTL that `willAskAgain`: recorded when the round
+        /// ends unless asked again.
+        var held: [UInt16] = []
         /// The round's clock: the newest tick read (see `TraceEvent.tick`).
         var now = ContinuousClock.now
         var giveUp: [UInt16: ContinuousClock.Instant] = [:]
@@ -281,16 +292,25 @@ private final class TraceRun {
             // estimator may still answer, growing would only guess), else a window farther.
             let waitingForEstimate = estimate == nil && estimatorDeadline.map { now < $0 } == true
             let ceiling = min(last, estimate.map { $0 + Self.estimateSlack } ?? last)
-            if terminalTTL == nil && sentUpTo < ceiling && !waitingForEstimate && farthestPassed() {
-                if willAskAgain(at: sentUpTo) {
+            if terminalTTL == nil && !waitingForEstimate && farthestPassed() {
+                var askedNow = false
+                if let again = askAgainTTL() {
                     askedAgain = true
+                    askedNow = true
+                    held.removeAll { probes[$0]?.ttl == again }
                     try await pace()
-                    if let (probeID, probe) = send(ttl: sentUpTo) { probes[probeID] = probe }
+                    if let (probeID, probe) = send(ttl: again) { probes[probeID] = probe }
+                    // At the farthest TTL: its answer decides whether to grow. Nearer in (the
+                    // first window went past the estimate): growing goes on beside it, and the
+                    // probe asked again, sent first, meets the refilled budget first.
+                    if again == sentUpTo { continue }
+                }
+                if sentUpTo < ceiling {
+                    let next = estimate.map { $0 > sentUpTo ? $0 : sentUpTo + Self.growthWindow } ?? sentUpTo + Self.growthWindow
+                    try await sendUpTo(min(next, ceiling))
                     continue
                 }
-                let next = estimate.map { $0 > sentUpTo ? $0 : sentUpTo + Self.growthWindow } ?? sentUpTo + Self.growthWindow
-                try await sendUpTo(min(next, ceiling))
-                continue
+                if askedNow { continue }
             }
             guard pending() || (terminalTTL == nil && waitingForEstimate) else { break }
             // Woken by the engine at the nearest deadline (a probe's timeout or give-up, a capture
@@ -338,8 +358,12 @@ private final class TraceRun {
             giveUp = silentHopDeadlines(probes, round: round)
             for (id, probe) in probes where !probe.done && isComplete(probe, now: now, giveUpAt: giveUp[id]) {
                 probes[id]?.done = true
-                if probe.ttl <= (terminalTTL ?? Int.max) && !willAskAgain(at: probe.ttl) { record(probe, round: round) }
+                guard probe.ttl <= (terminalTTL ?? Int.max) else { continue }
+                if probe.answer == nil && willAskAgain(at: probe.ttl) { held.append(id) } else { record(probe, round: round) }
             }
+        }
+        for id in held {
+            if let probe = probes[id], probe.ttl <= (terminalTTL ?? Int.max) { record(probe, round: round) }
         }
         // Probes past the terminal TTL went beyond the destination: they do not count.
         for id in probes.keys { unregister(id) }
