@@ -131,13 +131,19 @@ struct CaptureTraceReplayLabTests {
 
     /// The replay names what the tool named at every TTL up to the destination and, where the
     /// tool counted its probes, loses as many within one probe; the path is the lab's.
-    static func expectSameHops(_ trace: TraceResult, _ tool: [Int: ToolHop], lab: Lab, v6: Bool, compareLoss: Bool, _ context: String) throws {
+    /// `askedAgain`: the tool is our own trace, which may ask the destination's expected TTL a
+    /// second time in its first round when the first probe there went unanswered, and then
+    /// counts one probe for that hop and round (`Traceroute.runRound`); the capture holds both,
+    /// so at most one TTL may be replayed with one probe more, lost.
+    static func expectSameHops(_ trace: TraceResult, _ tool: [Int: ToolHop], lab: Lab, v6: Bool, compareLoss: Bool,
+                               askedAgain: Bool = false, _ context: String) throws {
         let expected = try lab.path(v6: v6)
         #expect(trace.stop == .destinationReached, "\(context): \(trace.stop)")
         // As far as the tool went: one TTL past the destination's distance when every probe at
         // that distance was lost (then the destination answers one TTL further).
         #expect(trace.hops.map(\.ttl) == tool.keys.sorted(), "\(context): \(trace.hops.map(\.ttl))")
         #expect(trace.hops.count >= expected.count, "\(context)")
+        var reasked: [Int] = []
         for hop in trace.hops {
             let replayed = Set(hop.addresses.map(\.address.description))
             let own = tool[hop.ttl] ?? ToolHop()
@@ -145,9 +151,14 @@ struct CaptureTraceReplayLabTests {
             let lab = hop.ttl <= expected.count ? expected[hop.ttl - 1] : expected[expected.count - 1]
             #expect(replayed.isSubset(of: [lab]), "\(context) TTL \(hop.ttl): \(replayed) not the lab's \(lab)")
             guard compareLoss, own.sent > 0 else { continue }
+            if askedAgain && hop.sent == own.sent + 1 && abs(hop.received - own.received) <= 1 {
+                reasked.append(hop.ttl)
+                continue
+            }
             #expect(hop.sent == own.sent, "\(context) TTL \(hop.ttl): \(hop.sent) probes replayed, the tool sent \(own.sent)")
             #expect(abs(hop.received - own.received) <= 1, "\(context) TTL \(hop.ttl): \(hop.received)/\(hop.sent) replayed, tool \(own)")
         }
+        #expect(reasked.count <= 1, "\(context): TTLs \(reasked) replayed with one probe more than the tool counted")
         #expect(trace.hops.allSatisfy { $0.received == 0 || $0.clock == .pcap }, "\(context)")
     }
 
@@ -245,8 +256,10 @@ struct CaptureTraceReplayLabTests {
                                                                       "-c", "10", "-i", "0.2", destination])
             defer { unlink(file) }
             let trace = try Self.replayed(file, to: destination)
-            #expect(trace.rounds == 10)
-            try Self.expectSameHops(trace, try Self.ourHops(output.stdout), lab: lab, v6: v6, compareLoss: true, "ours \(method) v6=\(v6)")
+            // 11 when a TTL was asked again (the replay's rounds are its most probes at one TTL).
+            #expect(trace.rounds == 10 || trace.rounds == 11, "\(trace.rounds) rounds")
+            try Self.expectSameHops(trace, try Self.ourHops(output.stdout), lab: lab, v6: v6, compareLoss: true, askedAgain: true,
+                                    "ours \(method) v6=\(v6)")
         }
     }
 
