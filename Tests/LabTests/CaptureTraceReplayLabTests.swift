@@ -286,9 +286,15 @@ struct CaptureTraceReplayLabTests {
         #expect(replayed.diagnosis.first?.evidence.first?.hop == liveReport.diagnosis.first?.evidence.first?.hop)
         let (liveTrace, replayedTrace) = (try #require(liveReport.trace), try #require(replayed.trace))
         #expect(replayedTrace.hops.map { $0.addresses.map(\.address) } == liveTrace.hops.map { $0.addresses.map(\.address) })
+        // The live trace may ask one TTL again in its first round and count one probe there; the
+        // capture holds both (see `expectSameHops`): one TTL at most with one replayed probe more.
+        var reasked = 0
         for (replayedHop, liveHop) in zip(replayedTrace.hops, liveTrace.hops) {
-            #expect(replayedHop.sent == liveHop.sent && abs(replayedHop.received - liveHop.received) <= 1, "TTL \(liveHop.ttl): replayed \(replayedHop.received)/\(replayedHop.sent), live \(liveHop.received)/\(liveHop.sent)")
+            let sameCount = replayedHop.sent == liveHop.sent || replayedHop.sent == liveHop.sent + 1
+            if replayedHop.sent == liveHop.sent + 1 { reasked += 1 }
+            #expect(sameCount && abs(replayedHop.received - liveHop.received) <= 1, "TTL \(liveHop.ttl): replayed \(replayedHop.received)/\(replayedHop.sent), live \(liveHop.received)/\(liveHop.sent)")
         }
+        #expect(reasked <= 1, "\(reasked) TTLs replayed with one probe more than the live trace counted")
     }
 
     /// Two tools tracing two destinations: the replay lists the flows instead of guessing.
