@@ -178,7 +178,7 @@ struct VantageLabTests {
         #expect(accessText.hasPrefix("Only site-1 sees"), "\(accessText)")
         // r1 drops 30 % each way: about half of the probes past it are lost, from hop 2 on. A run's
         // ten probes a hop may show hop 2 just under the diagnosis's loss threshold, and the
-        // loss then starts at hop 3 (a CI run, 2026-12-07): either, never the access hop itself.
+        // loss then starts at hop 3 (seen once in a local run, 2026-12-07): either, never the access hop itself.
         #expect(accessText.contains("from its hop 2") || accessText.contains("from its hop 3"), "\(accessText)")
 
         // Loss on the shared transit r2 instead: every vantage sees it, from the hop past r2 that both paths share.

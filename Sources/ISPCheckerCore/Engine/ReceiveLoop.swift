@@ -53,7 +53,6 @@ final class ReceiveLoop {
                 // nothing costs what asking epoll would), on the turns the plan reads in.
                 let echoSockets = plan.readsDue ? 1..<(1 + sockets.count) : 1..<1
                 waiter.waitForWakeUp(timeoutMilliseconds: plan.timeout, assumedReady: echoSockets)
-                if plan.readsDue { lastDeferredRead = cp_monotonic_ns() }
             } else {
                 waiter.wait(timeoutMilliseconds: plan.timeout)
             }
@@ -86,6 +85,7 @@ final class ReceiveLoop {
                 let now = cp_monotonic_ns()
                 // Timeouts are judged only after the answers that came in were read.
                 if plan.readsDue { sweeps.expire(now: now) }
+                if plan.readsDeferred && plan.readsDue { lastDeferredRead = now }
                 sweeps.flush(now: now)
                 // Last, so that the next poll finds their answers.
                 sweeps.sendDue(now: now)

@@ -293,10 +293,8 @@ private final class TraceRun {
             let waitingForEstimate = estimate == nil && estimatorDeadline.map { now < $0 } == true
             let ceiling = min(last, estimate.map { $0 + Self.estimateSlack } ?? last)
             if terminalTTL == nil && !waitingForEstimate && farthestPassed() {
-                var askedNow = false
                 if let again = askAgainTTL() {
                     askedAgain = true
-                    askedNow = true
                     held.removeAll { probes[$0]?.ttl == again }
                     try await pace()
                     if let (probeID, probe) = send(ttl: again) { probes[probeID] = probe }
@@ -310,7 +308,6 @@ private final class TraceRun {
                     try await sendUpTo(min(next, ceiling))
                     continue
                 }
-                if askedNow { continue }
             }
             guard pending() || (terminalTTL == nil && waitingForEstimate) else { break }
             // Woken by the engine at the nearest deadline (a probe's timeout or give-up, a capture
